@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace FsdNet.Cli;
+
+/// <summary>The registry of subcommands; each command lives in its own file.</summary>
+internal static class Commands
+{
+    public static IEnumerable<Command> All()
+    {
+        yield break;
+    }
+}
