@@ -7,6 +7,7 @@ internal static class Commands
 {
     public static IEnumerable<Command> All()
     {
+        // One line per command file (DataCommand.cs, TrainCommand.cs, ...).
         yield break;
     }
 }

@@ -1,1 +1,0 @@
-namespace FsdNet.Tests; public class Smoke { [Xunit.Fact] public void T(){ Xunit.Assert.Equal(2, 1+1);} }

@@ -1,0 +1,52 @@
+using Xunit;
+
+namespace FsdNet.Tests.Support;
+
+/// <summary>Locates the real data sets in <c>../shared/data</c> beside the repository root.</summary>
+public static class SharedData
+{
+    /// <summary>The repository root (the folder holding FsdNet.sln).</summary>
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    /// <summary><c>../shared/data</c> beside the repository root, or the FSDNET_DATA environment variable.</summary>
+    public static string Root { get; } =
+        Environment.GetEnvironmentVariable("FSDNET_DATA") is { Length: > 0 } env
+            ? env
+            : Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "data"));
+
+    /// <summary>Full path of a data set folder, e.g. <c>Dir("frappe")</c>.</summary>
+    public static string Dir(string name) => Path.Combine(Root, name);
+
+    /// <summary>Whether the folder of that data set is present.</summary>
+    public static bool Has(string name) => Directory.Exists(Dir(name));
+
+    private static string FindRepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "FsdNet.sln")))
+        {
+            dir = dir.Parent;
+        }
+        return dir?.FullName ?? throw new InvalidOperationException(
+            $"Cannot find FsdNet.sln above {AppContext.BaseDirectory}; run the tests from the repository.");
+    }
+}
+
+/// <summary>
+/// A fact that needs a real data set from <c>../shared/data/&lt;name&gt;</c>; it is skipped, with a message saying
+/// where the data should be, when that folder is absent (e.g. on a user's machine).
+/// </summary>
+public sealed class DataFactAttribute : FactAttribute
+{
+    public DataFactAttribute(string dataset)
+    {
+        Dataset = dataset;
+        if (!SharedData.Has(dataset))
+        {
+            Skip = $"needs the '{dataset}' data set in {SharedData.Dir(dataset)} (absent); " +
+                   "see docs/DATA.md or run `fsdnet data download " + dataset + "`.";
+        }
+    }
+
+    public string Dataset { get; }
+}
