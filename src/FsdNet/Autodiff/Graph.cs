@@ -1,0 +1,232 @@
+using FsdNet.Tensors;
+
+namespace FsdNet.Autodiff;
+
+/// <summary>
+/// A reverse-mode autodiff tape with pooled storage. Each training step calls <see cref="Reset"/>, runs the
+/// forward ops (each records a node when one of its inputs needs a gradient), then <see cref="Backward"/>.
+/// Intermediate tensors, their gradients and the nodes are pooled and handed out in the same order every step,
+/// so a steady-state step allocates nothing on the managed heap.
+/// A graph is used by one thread at a time; concurrent inference uses one graph per thread.
+/// </summary>
+public sealed partial class Graph
+{
+    private readonly List<Tensor> pool = [];
+    private readonly List<Node> nodes = [];
+    private readonly RangeJob job = new();
+    private int tensorCursor;
+    private int nodeCount;
+
+    /// <summary>Training mode: batch statistics in BatchNorm, dropout active.</summary>
+    public bool Training { get; set; } = true;
+
+    /// <summary>Whether ops record nodes for <see cref="Backward"/> (off for evaluation and serving).</summary>
+    public bool GradEnabled { get; set; } = true;
+
+    /// <summary>Random numbers for dropout masks.</summary>
+    public Rng Random { get; set; } = new(0);
+
+    /// <summary>Pooled tensors handed out so far (for tests of the pooling).</summary>
+    public int PooledTensorCount => pool.Count;
+
+    /// <summary>Starts a new step: every pooled tensor and node becomes free again.</summary>
+    public void Reset()
+    {
+        tensorCursor = 0;
+        nodeCount = 0;
+    }
+
+    /// <summary>A pooled tensor of the given shape (contents undefined).</summary>
+    public Tensor Scratch(Shape shape) => Acquire(shape, false);
+
+    /// <summary>A pooled tensor holding a copy of <paramref name="values"/>, not requiring gradient (inputs, labels).</summary>
+    public Tensor Constant(Shape shape, ReadOnlySpan<float> values)
+    {
+        var t = Acquire(shape, false);
+        t.CopyFrom(values);
+        return t;
+    }
+
+    /// <summary>
+    /// Back-propagates from a scalar <paramref name="loss"/> (seeded with <paramref name="seed"/>, normally 1).
+    /// Gradients accumulate into <see cref="Parameter"/>s (call ZeroGrad first) and are computed only for tensors
+    /// that require them.
+    /// </summary>
+    public void Backward(Tensor loss, float seed = 1f)
+    {
+        if (loss.Length != 1)
+        {
+            throw new ArgumentException($"Backward needs a scalar loss, got shape {loss.Shape}.");
+        }
+        if (!loss.RequiresGrad)
+        {
+            throw new InvalidOperationException("The loss does not depend on any tensor that requires a gradient.");
+        }
+        EnsureGrad(loss).Span[0] = seed;
+        loss.GradLive = true;
+        for (var i = nodeCount - 1; i >= 0; i--)
+        {
+            var node = nodes[i];
+            if (node.Out.GradLive)
+            {
+                BackwardNode(node);
+            }
+        }
+    }
+
+    internal Tensor Acquire(Shape shape, bool requiresGrad)
+    {
+        if (tensorCursor == pool.Count)
+        {
+            pool.Add(new Tensor(shape));
+        }
+        var t = pool[tensorCursor++];
+        t.Reset(shape);
+        t.RequiresGrad = requiresGrad;
+        t.GradLive = false;
+        t.Grad?.Reset(shape);
+        return t;
+    }
+
+    /// <summary>A tensor for an op's output: requires grad iff recording and an input does.</summary>
+    private Tensor Output(Shape shape, bool track) => Acquire(shape, track);
+
+    private bool Tracks(Tensor a) => GradEnabled && a.RequiresGrad;
+
+    private bool Tracks(Tensor a, Tensor b) => GradEnabled && (a.RequiresGrad || b.RequiresGrad);
+
+    private bool Tracks(Tensor a, Tensor? b, Tensor? c) =>
+        GradEnabled && (a.RequiresGrad || (b?.RequiresGrad ?? false) || (c?.RequiresGrad ?? false));
+
+    private Node Record(OpKind op, Tensor output, Tensor? a = null, Tensor? b = null, Tensor? c = null)
+    {
+        if (nodeCount == nodes.Count)
+        {
+            nodes.Add(new Node());
+        }
+        var n = nodes[nodeCount++];
+        n.Op = op;
+        n.Out = output;
+        n.A = a;
+        n.B = b;
+        n.C = c;
+        n.D = null;
+        n.E = null;
+        n.Obj = null;
+        n.Obj2 = null;
+        n.I0 = n.I1 = n.I2 = 0;
+        n.F0 = n.F1 = 0;
+        n.Flag0 = n.Flag1 = false;
+        return n;
+    }
+
+    private static Tensor EnsureGrad(Tensor t)
+    {
+        if (t.Grad is null)
+        {
+            t.Grad = new Tensor(t.Shape);
+        }
+        return t.Grad;
+    }
+
+    /// <summary>
+    /// The gradient buffer of <paramref name="t"/> for writing; <paramref name="fresh"/> says it holds no value yet
+    /// this step, so the caller must overwrite rather than accumulate.
+    /// </summary>
+    private static Span<float> GradFor(Tensor t, out bool fresh)
+    {
+        var g = EnsureGrad(t);
+        fresh = !t.GradLive;
+        t.GradLive = true;
+        return g.Span;
+    }
+
+    private static void CheckSame(string op, Tensor a, Tensor b)
+    {
+        if (a.Shape != b.Shape)
+        {
+            throw new ArgumentException($"{op}: shapes differ: {a.Shape} vs {b.Shape}.");
+        }
+    }
+
+    private void BackwardNode(Node n)
+    {
+        switch (n.Op)
+        {
+            case OpKind.MatMul: MatMulBackward(n); break;
+            case OpKind.Linear: LinearBackward(n); break;
+            case OpKind.BatchMatMul: BatchMatMulBackward(n); break;
+            case OpKind.Add: AddBackward(n); break;
+            case OpKind.Sub: SubBackward(n); break;
+            case OpKind.Mul: MulBackward(n); break;
+            case OpKind.AddRow: AddRowBackward(n); break;
+            case OpKind.MulRow: MulRowBackward(n); break;
+            case OpKind.Affine: AffineBackward(n); break;
+            case OpKind.Concat: ConcatBackward(n); break;
+            case OpKind.Slice: SliceBackward(n); break;
+            case OpKind.Reshape: ReshapeBackward(n); break;
+            case OpKind.Sum: SumBackward(n); break;
+            case OpKind.SumLast: SumLastBackward(n); break;
+            case OpKind.Relu: ReluBackward(n); break;
+            case OpKind.Sigmoid: SigmoidBackward(n); break;
+            case OpKind.Tanh: TanhBackward(n); break;
+            case OpKind.LogSigmoid: LogSigmoidBackward(n); break;
+            case OpKind.Softmax: SoftmaxBackward(n); break;
+            case OpKind.BceWithLogits: BceWithLogitsBackward(n); break;
+            case OpKind.Embedding: EmbeddingBackward(n); break;
+            case OpKind.BatchNorm: BatchNormBackward(n); break;
+            case OpKind.LayerNorm: LayerNormBackward(n); break;
+            case OpKind.Dropout: DropoutBackward(n); break;
+            default: throw new InvalidOperationException($"No backward for {n.Op}.");
+        }
+    }
+}
+
+internal enum OpKind
+{
+    MatMul,
+    Linear,
+    BatchMatMul,
+    Add,
+    Sub,
+    Mul,
+    AddRow,
+    MulRow,
+    Affine,
+    Concat,
+    Slice,
+    Reshape,
+    Sum,
+    SumLast,
+    Relu,
+    Sigmoid,
+    Tanh,
+    LogSigmoid,
+    Softmax,
+    BceWithLogits,
+    Embedding,
+    BatchNorm,
+    LayerNorm,
+    Dropout,
+}
+
+/// <summary>One recorded op: its kind, output, inputs, saved tensors and scalar arguments.</summary>
+internal sealed class Node
+{
+    public OpKind Op;
+    public Tensor Out = null!;
+    public Tensor? A;
+    public Tensor? B;
+    public Tensor? C;
+    public Tensor? D;
+    public Tensor? E;
+    public object? Obj;
+    public object? Obj2;
+    public int I0;
+    public int I1;
+    public int I2;
+    public float F0;
+    public float F1;
+    public bool Flag0;
+    public bool Flag1;
+}

@@ -1,0 +1,48 @@
+using FsdNet.Tensors;
+
+namespace FsdNet.Autodiff;
+
+/// <summary>What a parameter is, for regularisers (FuxiCTR: embedding_regularizer vs net_regularizer).</summary>
+public enum ParameterKind
+{
+    /// <summary>A dense network weight or bias (Linear, BatchNorm, LayerNorm, ...).</summary>
+    Net,
+
+    /// <summary>An embedding table.</summary>
+    Embedding,
+}
+
+/// <summary>A trainable tensor with its own persistent gradient buffer.</summary>
+public sealed class Parameter : Tensor
+{
+    public Parameter(string name, Shape shape, ParameterKind kind = ParameterKind.Net)
+        : base(shape)
+    {
+        Name = name;
+        Kind = kind;
+        RequiresGrad = true;
+        Grad = new Tensor(shape);
+    }
+
+    public ParameterKind Kind { get; }
+
+    /// <summary>Whether a gradient was written since the last <see cref="ZeroGrad"/>; when false the gradient is zero.</summary>
+    public bool HasGrad => GradLive;
+
+    /// <summary>The gradient values (valid only when <see cref="HasGrad"/>).</summary>
+    public Span<float> GradSpan => Grad!.Span;
+
+    /// <summary>Marks the gradient as zero without touching memory: the next write overwrites it.</summary>
+    public void ZeroGrad() => GradLive = false;
+
+    /// <summary>Makes the gradient live, filling it with zeros if it was not.</summary>
+    public Span<float> LiveGrad()
+    {
+        if (!GradLive)
+        {
+            Grad!.Span.Clear();
+            GradLive = true;
+        }
+        return Grad!.Span;
+    }
+}

@@ -1,0 +1,150 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace FsdNet.Tensors;
+
+/// <summary>
+/// Fused elementwise kernels that <see cref="System.Numerics.Tensors.TensorPrimitives"/> has no single call for
+/// (mostly backward passes). Each writes its result when <c>fresh</c> and adds it otherwise.
+/// </summary>
+public static class Kernels
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
+
+    /// <summary>dx (+)= dy where y &gt; 0, else 0 (y is the ReLU output).</summary>
+    public static void ReluBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, bool fresh)
+    {
+        Check(y.Length, dy.Length, dx.Length);
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var zero = Vector256<float>.Zero;
+            for (; i <= y.Length - 8; i += 8)
+            {
+                var mask = Vector256.GreaterThan(Vector256.Create(y.Slice(i, 8)), zero);
+                var v = Vector256.ConditionalSelect(mask, Vector256.Create(dy.Slice(i, 8)), zero);
+                if (!fresh)
+                {
+                    v += Vector256.Create(dx.Slice(i, 8));
+                }
+                v.CopyTo(dx.Slice(i, 8));
+            }
+        }
+        for (; i < y.Length; i++)
+        {
+            var v = y[i] > 0 ? dy[i] : 0f;
+            dx[i] = fresh ? v : dx[i] + v;
+        }
+    }
+
+    /// <summary>dx (+)= dy * y * (1 - y) (y is the sigmoid output).</summary>
+    public static void SigmoidBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, bool fresh)
+    {
+        Check(y.Length, dy.Length, dx.Length);
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var one = Vector256.Create(1f);
+            for (; i <= y.Length - 8; i += 8)
+            {
+                var yv = Vector256.Create(y.Slice(i, 8));
+                var v = Vector256.Create(dy.Slice(i, 8)) * yv * (one - yv);
+                if (!fresh)
+                {
+                    v += Vector256.Create(dx.Slice(i, 8));
+                }
+                v.CopyTo(dx.Slice(i, 8));
+            }
+        }
+        for (; i < y.Length; i++)
+        {
+            var v = dy[i] * y[i] * (1 - y[i]);
+            dx[i] = fresh ? v : dx[i] + v;
+        }
+    }
+
+    /// <summary>dx (+)= dy * (1 - y^2) (y is the tanh output).</summary>
+    public static void TanhBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, bool fresh)
+    {
+        Check(y.Length, dy.Length, dx.Length);
+        for (var i = 0; i < y.Length; i++)
+        {
+            var v = dy[i] * (1 - (y[i] * y[i]));
+            dx[i] = fresh ? v : dx[i] + v;
+        }
+    }
+
+    /// <summary>y = log(sigmoid(x)) = min(x, 0) - log(1 + exp(-|x|)), stable for any x.</summary>
+    public static void LogSigmoid(ReadOnlySpan<float> x, Span<float> y)
+    {
+        Check(x.Length, y.Length, y.Length);
+        for (var i = 0; i < x.Length; i++)
+        {
+            var v = x[i];
+            y[i] = MathF.Min(v, 0f) - MathF.Log(1f + MathF.Exp(-MathF.Abs(v)));
+        }
+    }
+
+    /// <summary>dx (+)= dy * sigmoid(-x), the derivative of log(sigmoid(x)).</summary>
+    public static void LogSigmoidBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, bool fresh)
+    {
+        Check(x.Length, dy.Length, dx.Length);
+        for (var i = 0; i < x.Length; i++)
+        {
+            var v = dy[i] * Sigmoid(-x[i]);
+            dx[i] = fresh ? v : dx[i] + v;
+        }
+    }
+
+    /// <summary>g (+)= k * (dy - mdy - xhat * mdyx): the BatchNorm input gradient for one row.</summary>
+    public static void CenteredGrad(
+        ReadOnlySpan<float> dy, ReadOnlySpan<float> mdy, ReadOnlySpan<float> xhat, ReadOnlySpan<float> mdyx,
+        ReadOnlySpan<float> k, Span<float> g, bool fresh)
+    {
+        var n = dy.Length;
+        if (mdy.Length != n || xhat.Length != n || mdyx.Length != n || k.Length != n || g.Length != n)
+        {
+            throw new ArgumentException("CenteredGrad: all spans must have the same length.");
+        }
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - 8; i += 8)
+            {
+                var v = Vector256.Create(k.Slice(i, 8)) *
+                        (Vector256.Create(dy.Slice(i, 8)) - Vector256.Create(mdy.Slice(i, 8)) -
+                         (Vector256.Create(xhat.Slice(i, 8)) * Vector256.Create(mdyx.Slice(i, 8))));
+                if (!fresh)
+                {
+                    v += Vector256.Create(g.Slice(i, 8));
+                }
+                v.CopyTo(g.Slice(i, 8));
+            }
+        }
+        for (; i < n; i++)
+        {
+            var v = k[i] * (dy[i] - mdy[i] - (xhat[i] * mdyx[i]));
+            g[i] = fresh ? v : g[i] + v;
+        }
+    }
+
+    /// <summary>The sum in double precision (for scalar losses and reductions that must be accurate).</summary>
+    public static double SumDouble(ReadOnlySpan<float> x)
+    {
+        double s = 0;
+        foreach (var v in x)
+        {
+            s += v;
+        }
+        return s;
+    }
+
+    private static void Check(int a, int b, int c)
+    {
+        if (a != b || a != c)
+        {
+            throw new ArgumentException($"Kernel spans differ in length: {a}, {b}, {c}.");
+        }
+    }
+}

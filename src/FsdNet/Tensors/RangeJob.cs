@@ -1,0 +1,75 @@
+namespace FsdNet.Tensors;
+
+/// <summary>
+/// A reusable parallel job over an index range [0, Count): each part runs a static kernel on a contiguous slice.
+/// The kernel is a function pointer and the arguments are fields, so dispatching allocates nothing. The split
+/// depends only on Count, the grain and <see cref="Workers.ThreadCount"/>, which keeps reductions deterministic.
+/// One instance serves one caller at a time (each <c>Graph</c> owns its own).
+/// </summary>
+public sealed unsafe class RangeJob : ParallelJob
+{
+    private delegate*<RangeJob, int, int, int, void> body;
+
+    public int Count { get; private set; }
+
+    public Tensor? A;
+    public Tensor? B;
+    public Tensor? C;
+    public Tensor? D;
+    public Tensor? E;
+    public float F0;
+    public float F1;
+    public int I0;
+    public int I1;
+    public bool Flag;
+    public object? Obj;
+
+    /// <summary>Per-part partial results for reductions (Parts x width).</summary>
+    public float[] Partials = [];
+
+    /// <summary>Number of parts the last <see cref="Plan"/> chose.</summary>
+    public int Parts { get; private set; } = 1;
+
+    /// <summary>Chooses the number of parts for <paramref name="count"/> items of work, at least <paramref name="grain"/> each.</summary>
+    public int Plan(int count, int grain)
+    {
+        Count = count;
+        Parts = Math.Clamp(count / Math.Max(grain, 1), 1, Workers.ThreadCount);
+        return Parts;
+    }
+
+    /// <summary>Makes sure <see cref="Partials"/> holds Parts x width floats.</summary>
+    public Span<float> EnsurePartials(int width)
+    {
+        var n = Parts * width;
+        if (Partials.Length < n)
+        {
+            Partials = GC.AllocateArray<float>(n, pinned: true);
+        }
+        return Partials.AsSpan(0, n);
+    }
+
+    /// <summary>Runs the kernel over the planned parts: kernel(job, part, start, end).</summary>
+    public void Run(delegate*<RangeJob, int, int, int, void> kernel)
+    {
+        body = kernel;
+        Workers.Run(this, Parts);
+        A = B = C = D = E = null;
+        Obj = null;
+    }
+
+    public override void Execute(int part, int parts)
+    {
+        var (start, end) = Split(Count, part, parts);
+        body(this, part, start, end);
+    }
+
+    /// <summary>The [start, end) range of part <paramref name="part"/> when <paramref name="count"/> items are split in <paramref name="parts"/>.</summary>
+    public static (int Start, int End) Split(int count, int part, int parts)
+    {
+        var q = count / parts;
+        var r = count % parts;
+        var start = (part * q) + Math.Min(part, r);
+        return (start, start + q + (part < r ? 1 : 0));
+    }
+}
