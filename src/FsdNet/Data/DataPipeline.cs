@@ -1,0 +1,313 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace FsdNet.Data;
+
+/// <summary>Options for preparing data.</summary>
+public sealed record DataOptions
+{
+    /// <summary>Cache folder; null = the default (see <see cref="DataPipeline.ResolveCacheRoot"/>).</summary>
+    public string? CacheDir { get; init; }
+
+    public OnBadLine OnBadLine { get; init; } = OnBadLine.Error;
+
+    /// <summary>Ignore existing caches and rebuild.</summary>
+    public bool Rebuild { get; init; }
+
+    /// <summary>Verify the payload checksum when opening a cache.</summary>
+    public bool VerifyChecksum { get; init; } = true;
+
+    /// <summary>Parser threads (default: all cores).</summary>
+    public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Progress and warning messages.</summary>
+    public Action<string>? Log { get; init; }
+}
+
+/// <summary>A fitted feature map plus the encoded splits (valid/test may be null when not configured).</summary>
+public sealed class PreparedData : IDisposable
+{
+    public required DatasetConfig Config { get; init; }
+    public required FeatureMap FeatureMap { get; init; }
+    public required EncodedDataset Train { get; init; }
+    public EncodedDataset? Valid { get; init; }
+    public EncodedDataset? Test { get; init; }
+
+    /// <summary>The folder holding feature_map.json and the split caches.</summary>
+    public required string CacheDir { get; init; }
+
+    /// <summary>Per split: whether its cache was reused (true) or built now (false).</summary>
+    public required IReadOnlyDictionary<string, bool> Reused { get; init; }
+
+    /// <summary>Lines dropped under --on-bad-line skip, per split.</summary>
+    public required IReadOnlyDictionary<string, BadLineReport> BadLines { get; init; }
+
+    public void Dispose()
+    {
+        Train.Dispose();
+        Valid?.Dispose();
+        Test?.Dispose();
+    }
+}
+
+/// <summary>
+/// The entry point for trainers: dataset config (or preset) + data root -> fitted FeatureMap + encoded, cached
+/// train/valid/test splits.
+/// </summary>
+public static class DataPipeline
+{
+    /// <summary>Prepares a preset (<c>frappe</c>, <c>criteo</c>) found under <paramref name="dataRoot"/> (default: <see cref="DefaultDataRoot"/>).</summary>
+    public static PreparedData Prepare(string preset, string? dataRoot = null, DataOptions? options = null) =>
+        Prepare(DatasetConfigLoader.Preset(preset, dataRoot ?? DefaultDataRoot()), options);
+
+    /// <summary>Prepares a dataset from a config: fits on train (or reuses the cache), encodes valid/test.</summary>
+    public static PreparedData Prepare(DatasetConfig config, DataOptions? options = null)
+    {
+        options ??= new DataOptions();
+        var log = options.Log ?? (_ => { });
+        foreach (var w in config.Warnings)
+        {
+            log("warning: " + w);
+        }
+        var trainPath = config.ResolvePath(config.TrainData)
+            ?? throw new DataConfigException($"dataset '{config.DatasetId}' has no train_data");
+        var cacheDir = Path.Combine(ResolveCacheRoot(options.CacheDir, config.DataRoot), $"{config.DatasetId}-{config.Fingerprint()[..12]}");
+        Directory.CreateDirectory(cacheDir);
+        var mapPath = Path.Combine(cacheDir, "feature_map.json");
+        var reused = new Dictionary<string, bool>();
+        var bad = new Dictionary<string, BadLineReport>();
+        FeatureMap? map = null;
+        EncodedDataset? train = null, valid = null, test = null;
+        try
+        {
+            var trainCache = Path.Combine(cacheDir, "train.fsdcache");
+            var trainFp = SourceFingerprint(trainPath, config.Fingerprint() + "|train|" + options.OnBadLine);
+            if (!options.Rebuild && File.Exists(mapPath) && File.Exists(trainCache))
+            {
+                try
+                {
+                    var m = FeatureMap.Load(mapPath);
+                    var peek = EncodedDataset.PeekHeader(trainCache);
+                    if (peek is { } p && p.SourceFp.AsSpan().SequenceEqual(trainFp) && p.SchemaHash == m.SchemaHash)
+                    {
+                        train = EncodedDataset.Open(trainCache, m, options.VerifyChecksum);
+                        map = m;
+                        reused["train"] = true;
+                        log($"reusing {trainCache}");
+                    }
+                }
+                catch (DataFormatException e)
+                {
+                    log($"rebuilding: {e.Message}");
+                }
+            }
+            if (map is null || train is null)
+            {
+                log($"fitting on {trainPath}");
+                (map, train, var report) = FitAndEncode(config, trainPath, trainCache, trainFp, options);
+                map.Save(mapPath);
+                reused["train"] = false;
+                bad["train"] = report;
+            }
+            valid = Split("valid", config.ValidData);
+            test = Split("test", config.TestData);
+            return new PreparedData
+            {
+                Config = config,
+                FeatureMap = map,
+                Train = train,
+                Valid = valid,
+                Test = test,
+                CacheDir = cacheDir,
+                Reused = reused,
+                BadLines = bad,
+            };
+        }
+        catch
+        {
+            train?.Dispose();
+            valid?.Dispose();
+            test?.Dispose();
+            throw;
+        }
+
+        EncodedDataset? Split(string role, string? configured)
+        {
+            var path = config.ResolvePath(configured);
+            if (path is null)
+            {
+                return null;
+            }
+            var cache = Path.Combine(cacheDir, role + ".fsdcache");
+            var fp = SourceFingerprint(path, map!.SchemaHash + "|" + role + "|" + options.OnBadLine);
+            if (!options.Rebuild && EncodedDataset.PeekHeader(cache) is { } p && p.SourceFp.AsSpan().SequenceEqual(fp) && p.SchemaHash == map.SchemaHash)
+            {
+                try
+                {
+                    var ds = EncodedDataset.Open(cache, map, options.VerifyChecksum);
+                    reused[role] = true;
+                    return ds;
+                }
+                catch (DataFormatException e)
+                {
+                    log($"rebuilding: {e.Message}");
+                }
+            }
+            log($"encoding {path}");
+            var (enc, report) = EncodeCore(map, path, cache, fp, options);
+            reused[role] = false;
+            bad[role] = report;
+            return enc;
+        }
+    }
+
+    /// <summary>Fits a feature map on <paramref name="trainPath"/> and writes its encoded cache to <paramref name="cacheFile"/>.</summary>
+    public static (FeatureMap Map, EncodedDataset Train, BadLineReport BadLines) FitAndEncode(DatasetConfig config, string trainPath, string cacheFile, DataOptions? options = null) =>
+        FitAndEncode(config, trainPath, cacheFile, SourceFingerprint(trainPath, config.Fingerprint()), options ?? new DataOptions());
+
+    private static (FeatureMap, EncodedDataset, BadLineReport) FitAndEncode(DatasetConfig config, string trainPath, string cacheFile, byte[] fp, DataOptions options)
+    {
+        var map = FeatureMap.FromConfig(config);
+        var segs = Ingest.Parse(map, trainPath, options.OnBadLine, TempDir(cacheFile), options.Threads, map.SourceColumns);
+        try
+        {
+            Ingest.Fit(map, segs);
+            Ingest.WriteCache(map, segs, cacheFile, fp, options.Threads);
+            var report = Report(segs, trainPath, options);
+            return (map, EncodedDataset.Open(cacheFile, map, verifyChecksum: false), report);
+        }
+        finally
+        {
+            foreach (var s in segs)
+            {
+                s.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Encodes a raw file with a fitted map (evaluate/predict): unseen tokens go to OOV. Writes the cache to
+    /// <paramref name="cacheFile"/> and opens it.
+    /// </summary>
+    public static (EncodedDataset Data, BadLineReport BadLines) Encode(FeatureMap map, string rawPath, string cacheFile, DataOptions? options = null) =>
+        EncodeCore(map, rawPath, cacheFile, SourceFingerprint(rawPath, map.SchemaHash), options ?? new DataOptions());
+
+    private static (EncodedDataset, BadLineReport) EncodeCore(FeatureMap map, string rawPath, string cacheFile, byte[] fp, DataOptions options)
+    {
+        var segs = Ingest.Parse(map, rawPath, options.OnBadLine, TempDir(cacheFile), options.Threads, map.SourceColumns);
+        try
+        {
+            Ingest.WriteCache(map, segs, cacheFile, fp, options.Threads);
+            return (EncodedDataset.Open(cacheFile, map, verifyChecksum: false), Report(segs, rawPath, options));
+        }
+        finally
+        {
+            foreach (var s in segs)
+            {
+                s.Dispose();
+            }
+        }
+    }
+
+    private static BadLineReport Report(IEnumerable<Segment> segs, string path, DataOptions options)
+    {
+        var report = new BadLineReport();
+        foreach (var s in segs)
+        {
+            report.Merge(s.BadLines);
+        }
+        if (report.Dropped > 0)
+        {
+            options.Log?.Invoke($"{path}: {report}");
+        }
+        return report;
+    }
+
+    private static string TempDir(string cacheFile) => Path.GetDirectoryName(Path.GetFullPath(cacheFile)) ?? Path.GetTempPath();
+
+    /// <summary>Fingerprint of a raw file (full path, size, mtime) plus whatever else the cache depends on.</summary>
+    public static byte[] SourceFingerprint(string path, string salt)
+    {
+        var fi = new FileInfo(path);
+        var text = string.Create(CultureInfo.InvariantCulture, $"{fi.FullName}|{(fi.Exists ? fi.Length : -1)}|{(fi.Exists ? fi.LastWriteTimeUtc.Ticks : 0)}|{salt}");
+        return SHA256.HashData(Encoding.UTF8.GetBytes(text));
+    }
+
+    /// <summary>
+    /// The data root when none is given: $FSDNET_DATA, else the first <c>shared/data</c> found beside the current
+    /// folder or one of its parents (the repository layout <c>../shared/data</c>), else <c>./data</c>.
+    /// </summary>
+    public static string DefaultDataRoot()
+    {
+        if (Environment.GetEnvironmentVariable("FSDNET_DATA") is { Length: > 0 } env)
+        {
+            return env;
+        }
+        for (var d = new DirectoryInfo(Directory.GetCurrentDirectory()); d is not null; d = d.Parent)
+        {
+            var p = Path.Combine(d.FullName, "shared", "data");
+            if (Directory.Exists(p))
+            {
+                return p;
+            }
+        }
+        return Path.GetFullPath("data");
+    }
+
+    /// <summary>
+    /// The cache root: <paramref name="requested"/> if given; else <c>&lt;data_root&gt;/.fsdnet-cache</c> when writable;
+    /// else <c>$XDG_CACHE_HOME/fsdnet</c> (or <c>~/.cache/fsdnet</c>); else <c>./cache</c>.
+    /// </summary>
+    public static string ResolveCacheRoot(string? requested, string? dataRoot)
+    {
+        if (!string.IsNullOrEmpty(requested))
+        {
+            if (!IsWritable(requested))
+            {
+                throw new DataConfigException($"cache folder {requested} is not writable");
+            }
+            return Path.GetFullPath(requested);
+        }
+        var candidates = new List<string>();
+        if (!string.IsNullOrEmpty(dataRoot))
+        {
+            candidates.Add(Path.Combine(dataRoot, ".fsdnet-cache"));
+        }
+        var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        if (!string.IsNullOrEmpty(xdg))
+        {
+            candidates.Add(Path.Combine(xdg, "fsdnet"));
+        }
+        else if (!string.IsNullOrEmpty(home))
+        {
+            candidates.Add(Path.Combine(home, ".cache", "fsdnet"));
+        }
+        candidates.Add(Path.Combine(Directory.GetCurrentDirectory(), "cache"));
+        foreach (var c in candidates)
+        {
+            if (IsWritable(c))
+            {
+                return Path.GetFullPath(c);
+            }
+        }
+        throw new DataConfigException($"no writable cache folder (tried {string.Join(", ", candidates)}); pass --cache-dir");
+    }
+
+    private static bool IsWritable(string dir)
+    {
+        try
+        {
+            Directory.CreateDirectory(dir);
+            var probe = Path.Combine(dir, $".probe-{Environment.ProcessId}-{Guid.NewGuid():N}");
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+}

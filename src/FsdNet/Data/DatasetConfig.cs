@@ -1,0 +1,543 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using YamlDotNet.RepresentationModel;
+
+namespace FsdNet.Data;
+
+/// <summary>The role of a column, as in FuxiCTR's <c>type</c> key.</summary>
+public enum FeatureType
+{
+    Categorical,
+    Numeric,
+    Sequence,
+    Meta,
+}
+
+/// <summary>How the split files are laid out.</summary>
+public enum DataFormat
+{
+    /// <summary>Delimited text with a header line (FuxiCTR's <c>csv</c>; separator from <c>sep</c>, default ',').</summary>
+    Csv,
+
+    /// <summary>libFM/libSVM: <c>label idx:val ...</c>, fields by position, labels 1/-1 or 1/0.</summary>
+    LibFm,
+
+    /// <summary>Raw Criteo TSV without header: label, I1..I13, C1..C26.</summary>
+    CriteoTsv,
+
+    /// <summary>Apache Parquet (Parquet.Net).</summary>
+    Parquet,
+}
+
+/// <summary>One feature column (a FuxiCTR <c>feature_cols</c> entry after list names are expanded).</summary>
+public sealed record ColumnSpec
+{
+    public required string Name { get; init; }
+    public bool Active { get; init; } = true;
+    public string Dtype { get; init; } = "str";
+    public FeatureType Type { get; init; } = FeatureType.Categorical;
+
+    /// <summary>Value used for a missing (empty) cell. Default: "" for str (maps to OOV), 0 for numbers.</summary>
+    public string? FillNa { get; init; }
+
+    /// <summary>A preprocess function name, e.g. <c>convert_to_bucket</c>.</summary>
+    public string? Preprocess { get; init; }
+
+    /// <summary>Per-column override of the dataset's <c>min_categr_count</c>.</summary>
+    public int? MinCategrCount { get; init; }
+
+    public string Splitter { get; init; } = "^";
+
+    /// <summary>Sequence length; 0 = the longest sequence seen in train.</summary>
+    public int MaxLen { get; init; }
+
+    /// <summary><c>post</c> (default, keep the first max_len tokens, pad at the end) or <c>pre</c>.</summary>
+    public string Padding { get; init; } = "post";
+
+    /// <summary><c>StandardScaler</c>, <c>MinMaxScaler</c> or null.</summary>
+    public string? Normalizer { get; init; }
+
+    public bool IsNumericDtype => Dtype is "float" or "int" or "float32" or "float64" or "int32" or "int64";
+}
+
+/// <summary>A dataset configuration in FuxiCTR's YAML form (one entry of <c>dataset_config.yaml</c>).</summary>
+public sealed class DatasetConfig
+{
+    public required string DatasetId { get; init; }
+    public string? DataRoot { get; set; }
+    public DataFormat Format { get; set; } = DataFormat.Csv;
+    public char Separator { get; set; } = ',';
+    public string? TrainData { get; set; }
+    public string? ValidData { get; set; }
+    public string? TestData { get; set; }
+    public int MinCategrCount { get; set; } = 1;
+    public List<ColumnSpec> FeatureCols { get; } = [];
+    public string LabelName { get; set; } = "label";
+
+    /// <summary>Where relative paths are resolved from (the config file's folder), besides data_root and the cwd.</summary>
+    public string? BaseDir { get; set; }
+
+    /// <summary>Keys that are not data keys (training keys, legacy names mapped to current ones) kept as given.</summary>
+    public Dictionary<string, string> Extra { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Warnings from loading (unknown keys, legacy names).</summary>
+    public List<string> Warnings { get; } = [];
+
+    /// <summary>Active feature columns in config order: the FeatureMap order.</summary>
+    public IEnumerable<ColumnSpec> ActiveColumns => FeatureCols.Where(c => c.Active);
+
+    /// <summary>Resolves a split path (train/valid/test) against BaseDir, DataRoot and the cwd; null when not configured.</summary>
+    public string? ResolvePath(string? path)
+    {
+        if (string.IsNullOrEmpty(path))
+        {
+            return null;
+        }
+        if (Path.IsPathRooted(path))
+        {
+            return path;
+        }
+        foreach (var root in new[] { BaseDir, DataRoot, Directory.GetCurrentDirectory() })
+        {
+            if (root is null)
+            {
+                continue;
+            }
+            var p = Path.GetFullPath(Path.Combine(root, path));
+            if (File.Exists(p) || File.Exists(p + ".gz"))
+            {
+                return File.Exists(p) ? p : p + ".gz";
+            }
+        }
+        return Path.GetFullPath(Path.Combine(BaseDir ?? DataRoot ?? ".", path));
+    }
+
+    /// <summary>A hash of everything that changes the encoding (not the paths' contents).</summary>
+    public string Fingerprint()
+    {
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $"{DatasetId}|{Format}|{(int)Separator}|{MinCategrCount}|{LabelName}\n");
+        foreach (var c in FeatureCols)
+        {
+            sb.Append(c.ToString()).Append('\n');
+        }
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())));
+    }
+}
+
+/// <summary>Loads FuxiCTR-style YAML configs and the built-in presets.</summary>
+public static class DatasetConfigLoader
+{
+    private static readonly HashSet<string> DatasetKeys = new(StringComparer.Ordinal)
+    {
+        "dataset_id", "data_root", "data_format", "train_data", "valid_data", "test_data", "min_categr_count",
+        "feature_cols", "label_col", "sep", "rebuild_dataset", "group_id", "data_block_size", "streaming",
+        "num_buckets",
+    };
+
+    private static readonly HashSet<string> ColumnKeys = new(StringComparer.Ordinal)
+    {
+        "name", "active", "dtype", "type", "fill_na", "preprocess", "min_categr_count", "splitter", "max_len",
+        "padding", "normalizer", "source", "embedding_dim", "feature_encoder", "remap", "emb_output_dim",
+    };
+
+    /// <summary>Legacy key -> current key (FuxiCTR renamed these).</summary>
+    public static IReadOnlyDictionary<string, string> LegacyKeys { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["patience"] = "early_stop_patience",
+        ["every_x_epochs"] = "eval_steps",
+        ["workers"] = "num_workers",
+        ["na_value"] = "fill_na",
+        ["debug"] = "debug_mode",
+    };
+
+    /// <summary>Names of the built-in presets.</summary>
+    public static IReadOnlyList<string> Presets { get; } = ["frappe", "criteo"];
+
+    /// <summary>A built-in preset (<c>frappe</c>, <c>criteo</c>) with paths under <paramref name="dataRoot"/>.</summary>
+    public static DatasetConfig Preset(string name, string dataRoot)
+    {
+        switch (name.ToLowerInvariant())
+        {
+            case "frappe":
+            {
+                var dir = Path.Combine(dataRoot, "frappe");
+                var cfg = new DatasetConfig
+                {
+                    DatasetId = "frappe",
+                    DataRoot = dataRoot,
+                    BaseDir = dir,
+                    Format = DataFormat.LibFm,
+                    Separator = ' ',
+                    TrainData = "frappe.train.libfm.gz",
+                    ValidData = "frappe.validation.libfm.gz",
+                    TestData = "frappe.test.libfm.gz",
+                    MinCategrCount = 2,
+                    LabelName = "label",
+                };
+                foreach (var f in FrappeFields)
+                {
+                    cfg.FeatureCols.Add(new ColumnSpec { Name = f, Dtype = "str", Type = FeatureType.Categorical });
+                }
+                return cfg;
+            }
+            case "criteo":
+            {
+                var dir = Path.Combine(dataRoot, "criteo");
+                var cfg = new DatasetConfig
+                {
+                    DatasetId = "criteo",
+                    DataRoot = dataRoot,
+                    BaseDir = dir,
+                    Format = DataFormat.CriteoTsv,
+                    Separator = '\t',
+                    TrainData = "train.txt",
+                    ValidData = "valid.txt",
+                    TestData = "test.txt",
+                    MinCategrCount = 10,
+                    LabelName = "label",
+                };
+                AddCriteoColumns(cfg);
+                return cfg;
+            }
+            default:
+                throw new DataConfigException($"unknown dataset preset '{name}'; known presets: {string.Join(", ", Presets)} " +
+                                              "(or pass a FuxiCTR dataset_config.yaml with --config and --dataset-id)");
+        }
+    }
+
+    /// <summary>The Frappe field order in the libFM files.</summary>
+    public static IReadOnlyList<string> FrappeFields { get; } =
+        ["user", "item", "daytime", "weekday", "isweekend", "homework", "cost", "weather", "country", "city"];
+
+    /// <summary>Adds I1..I13 (float, fill_na 0, convert_to_bucket, categorical) and C1..C26 (str categorical).</summary>
+    public static void AddCriteoColumns(DatasetConfig cfg)
+    {
+        for (var i = 1; i <= 13; i++)
+        {
+            cfg.FeatureCols.Add(new ColumnSpec
+            {
+                Name = "I" + i.ToString(CultureInfo.InvariantCulture), Dtype = "float", Type = FeatureType.Categorical,
+                FillNa = "0", Preprocess = "convert_to_bucket",
+            });
+        }
+        for (var i = 1; i <= 26; i++)
+        {
+            cfg.FeatureCols.Add(new ColumnSpec { Name = "C" + i.ToString(CultureInfo.InvariantCulture), Dtype = "str", Type = FeatureType.Categorical });
+        }
+    }
+
+    /// <summary>
+    /// Loads a config: <paramref name="path"/> is a YAML file or a folder holding <c>dataset_config.yaml</c>; the file is
+    /// either one dataset's config or a mapping of dataset ids to configs (FuxiCTR's layout).
+    /// </summary>
+    public static DatasetConfig Load(string path, string? datasetId = null)
+    {
+        var file = Directory.Exists(path) ? FindConfigFile(path) : path;
+        if (!File.Exists(file))
+        {
+            throw new DataConfigException($"{file}: config file not found");
+        }
+        string text;
+        try
+        {
+            text = File.ReadAllText(file);
+        }
+        catch (IOException e)
+        {
+            throw new DataConfigException($"{file}: cannot read config: {e.Message}", e);
+        }
+        return Parse(text, file, datasetId);
+    }
+
+    private static string FindConfigFile(string dir)
+    {
+        foreach (var n in new[] { "dataset_config.yaml", "dataset_config.yml" })
+        {
+            var p = Path.Combine(dir, n);
+            if (File.Exists(p))
+            {
+                return p;
+            }
+        }
+        var yamls = Directory.GetFiles(dir, "*.yaml").Concat(Directory.GetFiles(dir, "*.yml")).ToArray();
+        return yamls.Length == 1 ? yamls[0] : Path.Combine(dir, "dataset_config.yaml");
+    }
+
+    /// <summary>Parses YAML text; <paramref name="source"/> names the file in errors and anchors relative paths.</summary>
+    public static DatasetConfig Parse(string yaml, string source, string? datasetId = null)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (YamlDotNet.Core.YamlException e)
+        {
+            throw new DataConfigException($"{source}:{e.Start.Line}: invalid YAML: {e.Message}", e);
+        }
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+        {
+            throw new DataConfigException($"{source}: empty config or not a YAML mapping");
+        }
+        YamlMappingNode node;
+        string id;
+        if (root.Children.ContainsKey(new YamlScalarNode("feature_cols")))
+        {
+            node = root;
+            id = datasetId ?? Scalar(root, "dataset_id", source) ?? Path.GetFileNameWithoutExtension(source);
+        }
+        else
+        {
+            var ids = root.Children.Keys.OfType<YamlScalarNode>().Select(k => k.Value ?? "").ToList();
+            if (datasetId is null)
+            {
+                if (ids.Count != 1)
+                {
+                    throw new DataConfigException($"{source}: holds {ids.Count} datasets ({string.Join(", ", ids)}); choose one with --dataset-id");
+                }
+                datasetId = ids[0];
+            }
+            if (!root.Children.TryGetValue(new YamlScalarNode(datasetId), out var sub) || sub is not YamlMappingNode m)
+            {
+                throw new DataConfigException($"{source}: dataset id '{datasetId}' not found; present: {string.Join(", ", ids)}");
+            }
+            node = m;
+            id = datasetId;
+        }
+        return FromNode(node, id, source);
+    }
+
+    private static DatasetConfig FromNode(YamlMappingNode node, string id, string source)
+    {
+        var cfg = new DatasetConfig { DatasetId = id, BaseDir = Path.GetDirectoryName(Path.GetFullPath(source)) };
+        foreach (var (k, v) in node.Children)
+        {
+            var key = ((YamlScalarNode)k).Value ?? "";
+            if (LegacyKeys.TryGetValue(key, out var current))
+            {
+                cfg.Warnings.Add($"{source}: legacy key '{key}' is read as '{current}'");
+                key = current;
+            }
+            if (!DatasetKeys.Contains(key))
+            {
+                if (key is "early_stop_patience" or "eval_steps" or "num_workers" or "debug_mode")
+                {
+                    cfg.Extra[key] = v is YamlScalarNode s ? s.Value ?? "" : v.ToString();
+                }
+                else
+                {
+                    cfg.Warnings.Add($"{source}: unknown key '{key}' in dataset '{id}' (ignored)");
+                }
+            }
+        }
+        cfg.DataRoot = Scalar(node, "data_root", source);
+        var fmt = Scalar(node, "data_format", source)?.ToLowerInvariant();
+        cfg.Format = fmt switch
+        {
+            null or "csv" => DataFormat.Csv,
+            "tsv" => DataFormat.Csv,
+            "libfm" or "libsvm" => DataFormat.LibFm,
+            "criteo" or "criteo_tsv" => DataFormat.CriteoTsv,
+            "parquet" => DataFormat.Parquet,
+            _ => throw new DataConfigException($"{source}: data_format '{fmt}' is not one of csv, tsv, libfm, libsvm, criteo, parquet"),
+        };
+        cfg.Separator = fmt == "tsv" || cfg.Format == DataFormat.CriteoTsv ? '\t' : cfg.Format == DataFormat.LibFm ? ' ' : ',';
+        var sep = Scalar(node, "sep", source);
+        if (sep is not null)
+        {
+            var unescaped = sep.Replace("\\t", "\t", StringComparison.Ordinal);
+            if (unescaped.Length != 1)
+            {
+                throw new DataConfigException($"{source}: sep must be one character, got '{sep}'");
+            }
+            cfg.Separator = unescaped[0];
+        }
+        cfg.TrainData = Scalar(node, "train_data", source);
+        cfg.ValidData = Scalar(node, "valid_data", source);
+        cfg.TestData = Scalar(node, "test_data", source);
+        if (cfg.TrainData is null)
+        {
+            throw new DataConfigException($"{source}: dataset '{id}' is missing the required key 'train_data'");
+        }
+        cfg.MinCategrCount = IntValue(node, "min_categr_count", source) ?? 1;
+        if (!node.Children.TryGetValue(new YamlScalarNode("label_col"), out var labelNode))
+        {
+            throw new DataConfigException($"{source}: dataset '{id}' is missing the required key 'label_col'");
+        }
+        var labelMap = labelNode switch
+        {
+            YamlMappingNode lm => lm,
+            YamlSequenceNode { Children.Count: > 0 } ls when ls.Children[0] is YamlMappingNode lm0 => lm0,
+            _ => throw new DataConfigException($"{source}: label_col must be a mapping like {{name: label, dtype: float}}"),
+        };
+        cfg.LabelName = Scalar(labelMap, "name", source)
+                        ?? throw new DataConfigException($"{source}: label_col is missing the required key 'name'");
+        if (!node.Children.TryGetValue(new YamlScalarNode("feature_cols"), out var fc) || fc is not YamlSequenceNode cols)
+        {
+            throw new DataConfigException($"{source}: dataset '{id}' is missing the required key 'feature_cols' (a list)");
+        }
+        if (cfg.Format == DataFormat.CriteoTsv && cols.Children.Count == 0)
+        {
+            AddCriteoColumns(cfg);
+        }
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var item in cols.Children)
+        {
+            if (item is not YamlMappingNode cm)
+            {
+                throw new DataConfigException($"{source}:{item.Start.Line}: each feature_cols entry must be a mapping");
+            }
+            foreach (var spec in ParseColumn(cm, source, cfg))
+            {
+                if (!seen.Add(spec.Name))
+                {
+                    throw new DataConfigException($"{source}:{item.Start.Line}: feature '{spec.Name}' is listed twice");
+                }
+                cfg.FeatureCols.Add(spec);
+            }
+        }
+        if (!cfg.ActiveColumns.Any())
+        {
+            throw new DataConfigException($"{source}: dataset '{id}' has no active feature columns");
+        }
+        return cfg;
+    }
+
+    private static IEnumerable<ColumnSpec> ParseColumn(YamlMappingNode cm, string source, DatasetConfig cfg)
+    {
+        var line = cm.Start.Line;
+        foreach (var (k, _) in cm.Children)
+        {
+            var key = ((YamlScalarNode)k).Value ?? "";
+            if (key == "na_value")
+            {
+                cfg.Warnings.Add($"{source}:{line}: legacy key 'na_value' is read as 'fill_na'");
+            }
+            else if (!ColumnKeys.Contains(key))
+            {
+                cfg.Warnings.Add($"{source}:{line}: unknown key '{key}' in a feature_cols entry (ignored)");
+            }
+        }
+        if (!cm.Children.TryGetValue(new YamlScalarNode("name"), out var nameNode))
+        {
+            throw new DataConfigException($"{source}:{line}: a feature_cols entry is missing the required key 'name'");
+        }
+        var names = nameNode switch
+        {
+            YamlScalarNode s => [s.Value ?? ""],
+            YamlSequenceNode seq => seq.Children.Select(c => (c as YamlScalarNode)?.Value ?? "").ToList(),
+            _ => throw new DataConfigException($"{source}:{line}: 'name' must be a string or a list of strings"),
+        };
+        var typeText = (Scalar(cm, "type", source) ?? "categorical").ToLowerInvariant();
+        var type = typeText switch
+        {
+            "categorical" => FeatureType.Categorical,
+            "numeric" => FeatureType.Numeric,
+            "sequence" => FeatureType.Sequence,
+            "meta" => FeatureType.Meta,
+            _ => throw new DataConfigException($"{source}:{line}: type '{typeText}' is not one of categorical, numeric, sequence, meta"),
+        };
+        var dtype = (Scalar(cm, "dtype", source) ?? (type == FeatureType.Numeric ? "float" : "str")).ToLowerInvariant();
+        if (dtype is not ("str" or "float" or "int" or "float32" or "float64" or "int32" or "int64"))
+        {
+            throw new DataConfigException($"{source}:{line}: dtype '{dtype}' is not one of str, int, float");
+        }
+        var active = Scalar(cm, "active", source) is not { } a || ParseBool(a, source, line, "active");
+        var fill = Scalar(cm, "fill_na", source) ?? Scalar(cm, "na_value", source);
+        var pre = Scalar(cm, "preprocess", source);
+        if (pre is not null && pre != "convert_to_bucket" && !pre.StartsWith("convert_to_bucket(", StringComparison.Ordinal))
+        {
+            throw new DataConfigException($"{source}:{line}: preprocess '{pre}' is not supported (supported: convert_to_bucket)");
+        }
+        var norm = Scalar(cm, "normalizer", source);
+        if (norm is not null && norm is not ("StandardScaler" or "MinMaxScaler"))
+        {
+            throw new DataConfigException($"{source}:{line}: normalizer '{norm}' is not supported (StandardScaler, MinMaxScaler)");
+        }
+        var padding = Scalar(cm, "padding", source) ?? "post";
+        if (padding is not ("post" or "pre"))
+        {
+            throw new DataConfigException($"{source}:{line}: padding must be 'post' or 'pre'");
+        }
+        var maxLen = IntValue(cm, "max_len", source) ?? 0;
+        if (maxLen < 0)
+        {
+            throw new DataConfigException($"{source}:{line}: max_len must be >= 0");
+        }
+        foreach (var n in names)
+        {
+            if (string.IsNullOrWhiteSpace(n))
+            {
+                throw new DataConfigException($"{source}:{line}: empty feature name");
+            }
+            yield return new ColumnSpec
+            {
+                Name = n,
+                Active = active,
+                Dtype = dtype,
+                Type = type,
+                FillNa = fill,
+                Preprocess = pre is null ? null : "convert_to_bucket",
+                MinCategrCount = IntValue(cm, "min_categr_count", source),
+                Splitter = Scalar(cm, "splitter", source) ?? "^",
+                MaxLen = maxLen,
+                Padding = padding,
+                Normalizer = norm,
+            };
+        }
+    }
+
+    private static string? Scalar(YamlMappingNode node, string key, string source)
+    {
+        if (!node.Children.TryGetValue(new YamlScalarNode(key), out var v))
+        {
+            return null;
+        }
+        return v switch
+        {
+            YamlScalarNode s when s.Value is null or "~" or "null" or "None" => null,
+            YamlScalarNode s => s.Value,
+            _ => throw new DataConfigException($"{source}:{v.Start.Line}: '{key}' must be a single value"),
+        };
+    }
+
+    private static int? IntValue(YamlMappingNode node, string key, string source)
+    {
+        var s = Scalar(node, key, source);
+        if (s is null)
+        {
+            return null;
+        }
+        var d = ParseNumber(s) ?? throw new DataConfigException($"{source}: '{key}' must be a number, got '{s}'");
+        if (d != Math.Floor(d) || d > int.MaxValue || d < int.MinValue)
+        {
+            throw new DataConfigException($"{source}: '{key}' must be an integer, got '{s}'");
+        }
+        return (int)d;
+    }
+
+    /// <summary>Parses a YAML number the way Python users write it: <c>10</c>, <c>1e-5</c>, <c>1.e-5</c>, <c>.5</c>.</summary>
+    public static double? ParseNumber(string s)
+    {
+        s = s.Trim();
+        if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d))
+        {
+            return d;
+        }
+        var i = s.IndexOf(".e", StringComparison.OrdinalIgnoreCase);
+        if (i > 0 && double.TryParse(s.Remove(i, 1), NumberStyles.Float, CultureInfo.InvariantCulture, out d))
+        {
+            return d;
+        }
+        return null;
+    }
+
+    private static bool ParseBool(string s, string source, long line, string key) => s.ToLowerInvariant() switch
+    {
+        "true" or "yes" or "on" or "1" => true,
+        "false" or "no" or "off" or "0" => false,
+        _ => throw new DataConfigException($"{source}:{line}: '{key}' must be true or false, got '{s}'"),
+    };
+}

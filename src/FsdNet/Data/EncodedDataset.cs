@@ -1,0 +1,359 @@
+using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace FsdNet.Data;
+
+/// <summary>
+/// Byte layout of a cache file: a header, then columnar sections (labels float32, group ids int64, one int32 column
+/// per categorical feature, one float32 column per numeric feature, one row-major int32 [rows x max_len] block per
+/// sequence feature), each padded to 8 bytes.
+/// </summary>
+internal sealed class CacheLayout
+{
+    public const int FixedHeader = 120;
+    public static readonly byte[] Magic = "FSDNETC1"u8.ToArray();
+
+    public CacheLayout(long rows, int cat, int num, int[] seqLens, bool hasGroup)
+    {
+        Rows = rows;
+        Cat = cat;
+        Num = num;
+        SeqLens = seqLens;
+        HasGroup = hasGroup;
+        HeaderSize = Align(FixedHeader + (4 * seqLens.Length));
+        long off = HeaderSize;
+        LabelsOffset = off;
+        off += Align(rows * 4);
+        GroupOffset = off;
+        if (hasGroup)
+        {
+            off += rows * 8;
+        }
+        CatOffsets = new long[cat];
+        for (var i = 0; i < cat; i++)
+        {
+            CatOffsets[i] = off;
+            off += Align(rows * 4);
+        }
+        NumOffsets = new long[num];
+        for (var i = 0; i < num; i++)
+        {
+            NumOffsets[i] = off;
+            off += Align(rows * 4);
+        }
+        SeqOffsets = new long[seqLens.Length];
+        for (var i = 0; i < seqLens.Length; i++)
+        {
+            SeqOffsets[i] = off;
+            off += Align(rows * seqLens[i] * 4);
+        }
+        TotalBytes = off;
+    }
+
+    public long Rows { get; }
+    public int Cat { get; }
+    public int Num { get; }
+    public int[] SeqLens { get; }
+    public bool HasGroup { get; }
+    public int HeaderSize { get; }
+    public long LabelsOffset { get; }
+    public long GroupOffset { get; }
+    public long[] CatOffsets { get; }
+    public long[] NumOffsets { get; }
+    public long[] SeqOffsets { get; }
+    public long TotalBytes { get; }
+
+    private static int Align(int v) => (v + 7) & ~7;
+
+    private static long Align(long v) => (v + 7) & ~7L;
+
+    public byte[] Header(byte[] schemaHash, byte[] sourceFp, ulong payloadChecksum)
+    {
+        var h = new byte[HeaderSize];
+        Magic.CopyTo(h, 0);
+        BitConverter.TryWriteBytes(h.AsSpan(8), EncodedDataset.FormatVersion);
+        BitConverter.TryWriteBytes(h.AsSpan(12), HeaderSize);
+        BitConverter.TryWriteBytes(h.AsSpan(16), Rows);
+        BitConverter.TryWriteBytes(h.AsSpan(24), Cat);
+        BitConverter.TryWriteBytes(h.AsSpan(28), Num);
+        BitConverter.TryWriteBytes(h.AsSpan(32), SeqLens.Length);
+        BitConverter.TryWriteBytes(h.AsSpan(36), HasGroup ? 1 : 0);
+        schemaHash.AsSpan(0, 32).CopyTo(h.AsSpan(40));
+        sourceFp.AsSpan(0, 32).CopyTo(h.AsSpan(72));
+        BitConverter.TryWriteBytes(h.AsSpan(104), payloadChecksum);
+        for (var i = 0; i < SeqLens.Length; i++)
+        {
+            BitConverter.TryWriteBytes(h.AsSpan(FixedHeader + (4 * i)), SeqLens[i]);
+        }
+        BitConverter.TryWriteBytes(h.AsSpan(112), HeaderChecksum(h));
+        return h;
+    }
+
+    public static ulong HeaderChecksum(ReadOnlySpan<byte> header)
+    {
+        var copy = header.ToArray();
+        copy.AsSpan(112, 8).Clear();
+        return Checksum.Hash(copy);
+    }
+}
+
+/// <summary>A fast 64-bit checksum (4 multiply-xor lanes, 1 MiB chunks combined with their position).</summary>
+internal static class Checksum
+{
+    private const ulong P1 = 0x9E3779B185EBCA87UL;
+    private const ulong P2 = 0xC2B2AE3D27D4EB4FUL;
+
+    public static ulong Hash(ReadOnlySpan<byte> data)
+    {
+        ulong total = 0;
+        long k = 0;
+        while (!data.IsEmpty)
+        {
+            var chunk = data[..Math.Min(data.Length, 1 << 20)];
+            total += Mix(Chunk(chunk) ^ ((ulong)k * P2));
+            data = data[chunk.Length..];
+            k++;
+        }
+        return total;
+    }
+
+    public static unsafe ulong Hash(byte* p, long length)
+    {
+        ulong total = 0;
+        long k = 0;
+        for (long off = 0; off < length; off += 1 << 20, k++)
+        {
+            var len = (int)Math.Min(1 << 20, length - off);
+            total += Mix(Chunk(new ReadOnlySpan<byte>(p + off, len)) ^ ((ulong)k * P2));
+        }
+        return total;
+    }
+
+    private static ulong Chunk(ReadOnlySpan<byte> s)
+    {
+        var words = MemoryMarshal.Cast<byte, ulong>(s);
+        ulong a = P1, b = P2, c = P1 ^ P2, d = ~P1;
+        var i = 0;
+        for (; i + 4 <= words.Length; i += 4)
+        {
+            a = (a ^ words[i]) * P1;
+            b = (b ^ words[i + 1]) * P1;
+            c = (c ^ words[i + 2]) * P1;
+            d = (d ^ words[i + 3]) * P1;
+        }
+        for (; i < words.Length; i++)
+        {
+            a = (a ^ words[i]) * P2;
+        }
+        for (var t = words.Length * 8; t < s.Length; t++)
+        {
+            b = (b ^ s[t]) * P2;
+        }
+        return Mix(a) ^ Mix(b + 1) ^ Mix(c + 2) ^ Mix(d + 3) ^ (ulong)s.Length;
+    }
+
+    private static ulong Mix(ulong x)
+    {
+        x ^= x >> 33;
+        x *= 0xFF51AFD7ED558CCDUL;
+        x ^= x >> 33;
+        x *= 0xC4CEB9FE1A85EC53UL;
+        x ^= x >> 33;
+        return x;
+    }
+}
+
+/// <summary>
+/// One encoded split in the binary cache, memory-mapped (read-only): a dataset larger than memory is paged in by
+/// the OS as batches touch it. Columns are exposed as spans; use <see cref="BatchLoader"/> to train.
+/// </summary>
+public sealed unsafe class EncodedDataset : IDisposable
+{
+    public const int FormatVersion = 1;
+
+    private readonly MemoryMappedFile mmf;
+    private readonly MemoryMappedViewAccessor view;
+    private readonly byte* basePtr;
+    private readonly CacheLayout layout;
+    private bool disposed;
+
+    private EncodedDataset(string path, MemoryMappedFile mmf, MemoryMappedViewAccessor view, byte* basePtr, CacheLayout layout, string schemaHash, byte[] sourceFp)
+    {
+        FilePath = path;
+        this.mmf = mmf;
+        this.view = view;
+        this.basePtr = basePtr;
+        this.layout = layout;
+        SchemaHash = schemaHash;
+        SourceFingerprint = sourceFp;
+    }
+
+    /// <summary>The cache file.</summary>
+    public string FilePath { get; }
+
+    public long RowCount => layout.Rows;
+    public int CategoricalCount => layout.Cat;
+    public int NumericCount => layout.Num;
+    public bool HasGroupIds => layout.HasGroup;
+
+    /// <summary>max_len of each sequence feature, in FeatureMap order.</summary>
+    public IReadOnlyList<int> SequenceLengths => layout.SeqLens;
+
+    public int SequenceWidth => layout.SeqLens.Sum();
+
+    /// <summary>Hex SHA-256 of the FeatureMap this split was encoded with.</summary>
+    public string SchemaHash { get; }
+
+    /// <summary>Fingerprint of the raw source + config the cache was built from.</summary>
+    public byte[] SourceFingerprint { get; }
+
+    /// <summary>Size of the cache file in bytes.</summary>
+    public long SizeBytes => layout.TotalBytes;
+
+    public ReadOnlySpan<float> Labels => Span<float>(layout.LabelsOffset, layout.Rows);
+
+    /// <summary>Group ids of the meta column (empty if none).</summary>
+    public ReadOnlySpan<long> GroupIds => layout.HasGroup ? Span<long>(layout.GroupOffset, layout.Rows) : default;
+
+    /// <summary>Codes of categorical feature <paramref name="index"/> (its position among categorical features).</summary>
+    public ReadOnlySpan<int> Categorical(int index) => Span<int>(layout.CatOffsets[index], layout.Rows);
+
+    /// <summary>Values of numeric feature <paramref name="index"/> (after fill_na and normaliser).</summary>
+    public ReadOnlySpan<float> Numeric(int index) => Span<float>(layout.NumOffsets[index], layout.Rows);
+
+    /// <summary>Row-major [rows x max_len] codes of sequence feature <paramref name="index"/>; 0 = padding.</summary>
+    public ReadOnlySpan<int> Sequence(int index) => Span<int>(layout.SeqOffsets[index], layout.Rows * layout.SeqLens[index]);
+
+    internal byte* Pointer(long offset) => basePtr + offset;
+
+    internal CacheLayout Layout => layout;
+
+    private ReadOnlySpan<T> Span<T>(long offset, long count) where T : unmanaged
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        if (count > int.MaxValue)
+        {
+            throw new NotSupportedException("column longer than 2^31 elements: use BatchLoader");
+        }
+        return new ReadOnlySpan<T>(basePtr + offset, (int)count);
+    }
+
+    /// <summary>
+    /// Opens a cache file. Checks magic, version, header checksum, size, the schema hash (when a map is given) and,
+    /// when <paramref name="verifyChecksum"/>, the payload checksum; a bad file gives an error naming it.
+    /// </summary>
+    public static EncodedDataset Open(string path, FeatureMap? map = null, bool verifyChecksum = true)
+    {
+        if (!File.Exists(path))
+        {
+            throw new DataFormatException(path, 0, null, "cache file not found");
+        }
+        var fileLength = new FileInfo(path).Length;
+        Span<byte> fixedHeader = stackalloc byte[CacheLayout.FixedHeader];
+        using (var fs = File.OpenRead(path))
+        {
+            if (fs.ReadAtLeast(fixedHeader, fixedHeader.Length, throwOnEndOfStream: false) < fixedHeader.Length ||
+                !fixedHeader[..8].SequenceEqual(CacheLayout.Magic))
+            {
+                throw new DataFormatException(path, 0, null, "not an FsdNet cache file (bad magic or truncated header); delete it to rebuild");
+            }
+        }
+        var version = BitConverter.ToInt32(fixedHeader[8..]);
+        if (version != FormatVersion)
+        {
+            throw new DataFormatException(path, 0, null, $"cache format version {version} is not supported (expected {FormatVersion}); delete it to rebuild");
+        }
+        var headerSize = BitConverter.ToInt32(fixedHeader[12..]);
+        var rows = BitConverter.ToInt64(fixedHeader[16..]);
+        var cat = BitConverter.ToInt32(fixedHeader[24..]);
+        var num = BitConverter.ToInt32(fixedHeader[28..]);
+        var seq = BitConverter.ToInt32(fixedHeader[32..]);
+        var hasGroup = BitConverter.ToInt32(fixedHeader[36..]) == 1;
+        if (headerSize < CacheLayout.FixedHeader || headerSize > 1 << 20 || rows < 0 || cat < 0 || num < 0 || seq < 0 || seq > 1 << 16 || headerSize > fileLength)
+        {
+            throw new DataFormatException(path, 0, null, "cache header is corrupt; delete it to rebuild");
+        }
+        var header = new byte[headerSize];
+        using (var fs = File.OpenRead(path))
+        {
+            fs.ReadExactly(header);
+        }
+        if (BitConverter.ToUInt64(header, 112) != CacheLayout.HeaderChecksum(header))
+        {
+            throw new DataFormatException(path, 0, null, "cache header checksum mismatch (corrupt file); delete it to rebuild");
+        }
+        var seqLens = new int[seq];
+        for (var i = 0; i < seq; i++)
+        {
+            seqLens[i] = BitConverter.ToInt32(header, CacheLayout.FixedHeader + (4 * i));
+        }
+        var layout = new CacheLayout(rows, cat, num, seqLens, hasGroup);
+        if (layout.TotalBytes != fileLength)
+        {
+            throw new DataFormatException(path, 0, null, $"cache file has {fileLength} bytes, its header says {layout.TotalBytes} (truncated or corrupt); delete it to rebuild");
+        }
+        var schemaHash = Convert.ToHexStringLower(header.AsSpan(40, 32));
+        if (map is not null)
+        {
+            if (map.SchemaHash != schemaHash)
+            {
+                throw new DataFormatException(path, 0, null, "cache was encoded with a different feature map (schema hash mismatch); delete it to rebuild");
+            }
+            if (map.CategoricalCount != cat || map.NumericCount != num || map.Sequence.Count() != seq || map.HasGroupId != hasGroup)
+            {
+                throw new DataFormatException(path, 0, null, "cache columns do not match the feature map");
+            }
+        }
+        var mmf = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        var view = mmf.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+        byte* ptr = null;
+        view.SafeMemoryMappedViewHandle.AcquirePointer(ref ptr);
+        ptr += view.PointerOffset;
+        var ds = new EncodedDataset(path, mmf, view, ptr, layout, schemaHash, header.AsSpan(72, 32).ToArray());
+        if (verifyChecksum)
+        {
+            var expected = BitConverter.ToUInt64(header, 104);
+            if (Checksum.Hash(ptr + headerSize, layout.TotalBytes - headerSize) != expected)
+            {
+                ds.Dispose();
+                throw new DataFormatException(path, 0, null, "cache payload checksum mismatch (corrupt file); delete it to rebuild");
+            }
+        }
+        return ds;
+    }
+
+    /// <summary>Reads only the header's source fingerprint and schema hash (cheap check for cache reuse).</summary>
+    internal static (byte[] SourceFp, string SchemaHash)? PeekHeader(string path)
+    {
+        try
+        {
+            using var fs = File.OpenRead(path);
+            var h = new byte[CacheLayout.FixedHeader];
+            if (fs.ReadAtLeast(h, h.Length, throwOnEndOfStream: false) < h.Length || !h.AsSpan(0, 8).SequenceEqual(CacheLayout.Magic))
+            {
+                return null;
+            }
+            return (h.AsSpan(72, 32).ToArray(), Convert.ToHexStringLower(h.AsSpan(40, 32)));
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    public override string ToString() =>
+        new StringBuilder().Append(Path.GetFileName(FilePath)).Append(": ").Append(RowCount).Append(" rows").ToString();
+
+    public void Dispose()
+    {
+        if (disposed)
+        {
+            return;
+        }
+        disposed = true;
+        view.SafeMemoryMappedViewHandle.ReleasePointer();
+        view.Dispose();
+        mmf.Dispose();
+    }
+}

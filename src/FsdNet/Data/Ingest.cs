@@ -1,0 +1,452 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using nietras.SeparatedValues;
+
+namespace FsdNet.Data;
+
+/// <summary>Parse a raw split into segments, fit vocabularies, and write the encoded cache.</summary>
+internal static class Ingest
+{
+    /// <summary>Parses <paramref name="path"/> with the map's format; segments are parsed in parallel where the format allows.</summary>
+    public static List<Segment> Parse(FeatureMap map, string path, OnBadLine onBad, string tempDir, int threads, IReadOnlyList<string>? sourceColumns)
+    {
+        RawFiles.CheckExists(path);
+        Directory.CreateDirectory(tempDir);
+        if (map.Format == DataFormat.Parquet)
+        {
+            return [ParseParquet(map, path, onBad, tempDir)];
+        }
+        var sep = new Sep(map.Separator);
+        var headerless = map.Format is DataFormat.LibFm or DataFormat.CriteoTsv;
+        int[] sourceCol;
+        int labelCol;
+        int expected;
+        if (headerless)
+        {
+            var names = sourceColumns ?? throw new InvalidOperationException("headerless format needs source columns");
+            labelCol = 0;
+            sourceCol = [.. map.Features.Select(f => IndexOf(names, f.Name, path, isHeader: false))];
+            expected = names.Count;
+        }
+        else
+        {
+            using var r = Sep.Reader(o => o with { Sep = sep, HasHeader = true, Unescape = true, DisableColCountCheck = true }).From(RawFiles.OpenText(path));
+            if (r.Header.IsEmpty)
+            {
+                throw new DataFormatException(path, 0, null, "empty file (no header line)");
+            }
+            var names = r.Header.ColNames;
+            labelCol = IndexOf(names, map.LabelName, path, isHeader: true);
+            sourceCol = [.. map.Features.Select(f => IndexOf(names, f.Name, path, isHeader: true))];
+            expected = names.Count;
+        }
+        var ranges = headerless ? RawFiles.Split(path, threads) : [(0L, new FileInfo(path).Length)];
+        var segments = new Segment[ranges.Count];
+        var errors = new DataFormatException?[ranges.Count];
+        try
+        {
+            Parallel.For(0, ranges.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, k =>
+            {
+                var seg = new Segment(map, sourceCol, labelCol, expected, Path.Combine(tempDir, $"spill-{Guid.NewGuid():N}.tmp"));
+                segments[k] = seg;
+                var (start, length) = ranges[k];
+                var baseLine = new Lazy<long>(() => start == 0 ? 0 : RawFiles.CountLines(path, start));
+                var stream = ranges.Count == 1 ? RawFiles.OpenText(path) : new RangeStream(path, start, length);
+                using var reader = Sep.Reader(o => o with
+                {
+                    Sep = sep,
+                    HasHeader = !headerless,
+                    Unescape = !headerless,
+                    DisableQuotesParsing = headerless,
+                    DisableColCountCheck = true,
+                }).From(stream);
+                try
+                {
+                    foreach (var row in reader)
+                    {
+                        try
+                        {
+                            var r = new SepRow(row);
+                            seg.AddRow(ref r);
+                        }
+                        catch (RowException e)
+                        {
+                            var err = new DataFormatException(path, baseLine.Value + row.LineNumberFrom, e.Field, e.Problem);
+                            if (onBad == OnBadLine.Error)
+                            {
+                                errors[k] = err;
+                                return;
+                            }
+                            seg.BadLines.Add(err);
+                        }
+                    }
+                }
+                catch (InvalidDataException e)
+                {
+                    errors[k] = new DataFormatException(path, 0, null, $"corrupt gzip stream: {e.Message}");
+                    return;
+                }
+                seg.Finish();
+            });
+            var first = errors.Where(e => e is not null).OrderBy(e => e!.Line).FirstOrDefault();
+            if (first is not null)
+            {
+                throw first;
+            }
+            if (segments.Sum(s => s.Rows) == 0)
+            {
+                var dropped = segments.Sum(s => s.BadLines.Dropped);
+                throw new DataFormatException(path, 0, null, dropped > 0 ? $"no usable rows (all {dropped} lines were bad)" : "empty file (no data rows)");
+            }
+            return [.. segments];
+        }
+        catch
+        {
+            foreach (var s in segments)
+            {
+                s?.Dispose();
+            }
+            throw;
+        }
+    }
+
+    private static int IndexOf(IReadOnlyList<string> names, string name, string path, bool isHeader)
+    {
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (names[i] == name)
+            {
+                return i;
+            }
+        }
+        throw isHeader
+            ? new DataFormatException(path, 1, name, $"column named in the config is absent from the header (header has: {string.Join(", ", names.Take(50))})")
+            : new DataConfigException($"column '{name}' is not one of the format's columns ({string.Join(", ", names)})");
+    }
+
+    private static Segment ParseParquet(FeatureMap map, string path, OnBadLine onBad, string tempDir)
+    {
+        IList<Dictionary<string, object>> rows;
+        IReadOnlyList<string> columns;
+        try
+        {
+            using var fs = File.OpenRead(path);
+            var res = Parquet.Serialization.ParquetSerializer.DeserializeUntypedAsync(fs).GetAwaiter().GetResult();
+            rows = res.Data;
+            columns = [.. res.Schema.GetDataFields().Select(f => f.Name)];
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or NotSupportedException or ArgumentException or IndexOutOfRangeException)
+        {
+            throw new DataFormatException(path, 0, null, $"not a readable Parquet file: {e.Message}");
+        }
+        var wanted = new List<string> { map.LabelName };
+        wanted.AddRange(map.Features.Select(f => f.Name));
+        foreach (var w in wanted)
+        {
+            if (!columns.Contains(w))
+            {
+                throw new DataFormatException(path, 0, w, $"column named in the config is absent from the Parquet schema (columns: {string.Join(", ", columns)})");
+            }
+        }
+        var seg = new Segment(map, [.. Enumerable.Range(1, map.Features.Count)], 0, wanted.Count, Path.Combine(tempDir, $"spill-{Guid.NewGuid():N}.tmp"));
+        try
+        {
+            long line = 0;
+            var cells = new string[wanted.Count];
+            var row = new StringRow(cells);
+            foreach (var r in rows)
+            {
+                line++;
+                for (var c = 0; c < wanted.Count; c++)
+                {
+                    cells[c] = CellText(r.GetValueOrDefault(wanted[c]));
+                }
+                try
+                {
+                    seg.AddRow(ref row);
+                }
+                catch (RowException e)
+                {
+                    var err = new DataFormatException(path, line, e.Field, e.Problem + " (line = row number)");
+                    if (onBad == OnBadLine.Error)
+                    {
+                        throw err;
+                    }
+                    seg.BadLines.Add(err);
+                }
+            }
+            seg.Finish();
+            if (seg.Rows == 0)
+            {
+                throw new DataFormatException(path, 0, null, "empty file (no data rows)");
+            }
+            return seg;
+        }
+        catch
+        {
+            seg.Dispose();
+            throw;
+        }
+    }
+
+    private static string CellText(object? v) => v switch
+    {
+        null => "",
+        string s => s,
+        float f => f.ToString("R", CultureInfo.InvariantCulture),
+        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        bool b => b ? "1" : "0",
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        System.Collections.IEnumerable list => string.Join("^", list.Cast<object?>().Select(CellText)),
+        _ => v.ToString() ?? "",
+    };
+
+    /// <summary>Fits vocabularies (train counts), sequence lengths and normalisers into <paramref name="map"/>, then seals it.</summary>
+    public static void Fit(FeatureMap map, IReadOnlyList<Segment> segs)
+    {
+        for (var j = 0; j < map.Features.Count; j++)
+        {
+            var f = map.Features[j];
+            switch (f.Type)
+            {
+                case FeatureType.Categorical or FeatureType.Sequence:
+                    f.Vocab = BuildVocab(f, segs, j);
+                    if (f.Type == FeatureType.Sequence && f.MaxLen == 0)
+                    {
+                        f.MaxLen = Math.Max(1, segs.Max(s => s.MaxSeqLen[j]));
+                    }
+                    break;
+                case FeatureType.Numeric when f.Normalizer is not null:
+                {
+                    double sum = 0, sq = 0, min = double.PositiveInfinity, max = double.NegativeInfinity;
+                    long count = 0;
+                    foreach (var s in segs)
+                    {
+                        sum += s.Stats[j, 0];
+                        sq += s.Stats[j, 1];
+                        min = Math.Min(min, s.Stats[j, 2]);
+                        max = Math.Max(max, s.Stats[j, 3]);
+                        count += s.Rows;
+                    }
+                    if (f.Normalizer == "StandardScaler")
+                    {
+                        var mean = sum / count;
+                        f.NormA = mean;
+                        f.NormB = Math.Sqrt(Math.Max(0, (sq / count) - (mean * mean)));
+                    }
+                    else
+                    {
+                        f.NormA = min;
+                        f.NormB = max;
+                    }
+                    break;
+                }
+            }
+        }
+        map.Seal();
+    }
+
+    /// <summary>
+    /// Tokens with count &gt;= min_categr_count, except the fill_na token, ordered by count descending, ties by
+    /// token ascending (ordinal for strings, numeric for numbers).
+    /// </summary>
+    private static List<string> BuildVocab(FeatureInfo f, IReadOnlyList<Segment> segs, int j)
+    {
+        var min = Math.Max(1, f.MinCategrCount);
+        if (segs[0].Tables[j]!.NumberKeyed)
+        {
+            var counts = new Dictionary<long, (double Value, long Count)>();
+            foreach (var s in segs)
+            {
+                var t = s.Tables[j]!;
+                var c = t.Counts;
+                for (var i = 0; i < t.Count; i++)
+                {
+                    var v = t.NumberTokens[i];
+                    ref var e = ref CollectionsMarshal.GetValueRefOrAddDefault(counts, FeatureInfo.NumberKey(v), out _);
+                    e = (v, e.Count + c[i]);
+                }
+            }
+            double? na = f.FillNa is null ? null : double.Parse(f.FillNa, NumberStyles.Float, CultureInfo.InvariantCulture);
+            return [.. counts.Values.Where(e => e.Count >= min && e.Value != na)
+                .OrderByDescending(e => e.Count).ThenBy(e => e.Value)
+                .Select(e => FeatureInfo.NumberText(e.Value))];
+        }
+        else
+        {
+            var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var s in segs)
+            {
+                var t = s.Tables[j]!;
+                var c = t.Counts;
+                for (var i = 0; i < t.Count; i++)
+                {
+                    ref var e = ref CollectionsMarshal.GetValueRefOrAddDefault(counts, t.StringTokens[i], out _);
+                    e += c[i];
+                }
+            }
+            var na = f.FillNa ?? "";
+            return [.. counts.Where(e => e.Value >= min && e.Key != na)
+                .OrderByDescending(e => e.Value).ThenBy(e => e.Key, StringComparer.Ordinal)
+                .Select(e => e.Key)];
+        }
+    }
+
+    /// <summary>Writes the cache for <paramref name="segs"/> encoded with the sealed <paramref name="map"/> (atomically).</summary>
+    public static unsafe void WriteCache(FeatureMap map, IReadOnlyList<Segment> segs, string outPath, byte[] sourceFp, int threads)
+    {
+        var rows = segs.Sum(s => s.Rows);
+        var seqFeats = map.Features.Select((f, j) => (f, j)).Where(x => x.f.Type == FeatureType.Sequence).ToArray();
+        var catFeats = map.Features.Select((f, j) => (f, j)).Where(x => x.f.Type == FeatureType.Categorical).ToArray();
+        var numFeats = map.Features.Where(f => f.Type == FeatureType.Numeric).ToArray();
+        var layout = new CacheLayout(rows, map.CategoricalCount, map.NumericCount, [.. seqFeats.Select(x => x.f.MaxLen)], map.HasGroupId);
+        var dir = Path.GetDirectoryName(Path.GetFullPath(outPath))!;
+        Directory.CreateDirectory(dir);
+        var tmp = outPath + $".{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            using (var handle = File.OpenHandle(tmp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None))
+            {
+                RandomAccess.SetLength(handle, layout.TotalBytes);
+                var starts = new long[segs.Count];
+                for (var k = 1; k < segs.Count; k++)
+                {
+                    starts[k] = starts[k - 1] + segs[k - 1].Rows;
+                }
+                Parallel.For(0, segs.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, k =>
+                {
+                    var seg = segs[k];
+                    // local id -> final code, per categorical/sequence feature
+                    var maps = new int[map.Features.Count][];
+                    for (var j = 0; j < map.Features.Count; j++)
+                    {
+                        var t = seg.Tables[j];
+                        if (t is null)
+                        {
+                            continue;
+                        }
+                        var f = map.Features[j];
+                        var m = new int[t.Count];
+                        if (t.NumberKeyed)
+                        {
+                            for (var i = 0; i < m.Length; i++)
+                            {
+                                m[i] = f.IndexOfNumber(t.NumberTokens[i]);
+                            }
+                        }
+                        else
+                        {
+                            var lookup = f.StringLookup();
+                            for (var i = 0; i < m.Length; i++)
+                            {
+                                m[i] = lookup.TryGetValue(t.StringTokens[i], out var idx) ? idx : f.OovIdx;
+                            }
+                        }
+                        maps[j] = m;
+                    }
+                    var br = Segment.BlockRows;
+                    var lab = new float[br];
+                    var grp = new long[layout.HasGroup ? br : 0];
+                    var cat = Enumerable.Range(0, layout.Cat).Select(_ => new int[br]).ToArray();
+                    var num = Enumerable.Range(0, layout.Num).Select(_ => new float[br]).ToArray();
+                    var sl = seqFeats.Select(_ => new int[br]).ToArray();
+                    var st = seqFeats.Select(_ => new int[br]).ToArray();
+                    var seqOut = seqFeats.Select(x => new int[br * x.f.MaxLen]).ToArray();
+                    var row0 = starts[k];
+                    for (var b = 0; b < seg.Blocks.Count; b++)
+                    {
+                        var n = seg.Blocks[b].Rows;
+                        seg.ReadBlock(b, lab, grp, cat, num, sl, st);
+                        Write(handle, lab.AsSpan(0, n), layout.LabelsOffset + (row0 * 4));
+                        if (layout.HasGroup)
+                        {
+                            Write(handle, grp.AsSpan(0, n), layout.GroupOffset + (row0 * 8));
+                        }
+                        for (var c = 0; c < catFeats.Length; c++)
+                        {
+                            var m = maps[catFeats[c].j];
+                            var col = cat[c].AsSpan(0, n);
+                            for (var i = 0; i < col.Length; i++)
+                            {
+                                col[i] = m[col[i]];
+                            }
+                            Write(handle, col, layout.CatOffsets[c] + (row0 * 4));
+                        }
+                        for (var c = 0; c < numFeats.Length; c++)
+                        {
+                            var col = num[c].AsSpan(0, n);
+                            var f = numFeats[c];
+                            if (f.Normalizer is not null)
+                            {
+                                for (var i = 0; i < col.Length; i++)
+                                {
+                                    col[i] = f.Normalize(col[i]);
+                                }
+                            }
+                            Write(handle, col, layout.NumOffsets[c] + (row0 * 4));
+                        }
+                        for (var s = 0; s < seqFeats.Length; s++)
+                        {
+                            var (f, j) = seqFeats[s];
+                            var m = maps[j];
+                            var maxLen = f.MaxLen;
+                            var outSpan = seqOut[s].AsSpan(0, n * maxLen);
+                            outSpan.Clear();
+                            var pos = 0;
+                            for (var i = 0; i < n; i++)
+                            {
+                                var len = sl[s][i];
+                                var keep = Math.Min(len, maxLen);
+                                // post: keep the first tokens, pad at the end; pre: keep the last tokens, pad at the front
+                                var srcStart = f.Padding == "pre" ? pos + len - keep : pos;
+                                var dstStart = (i * maxLen) + (f.Padding == "pre" ? maxLen - keep : 0);
+                                for (var t = 0; t < keep; t++)
+                                {
+                                    var local = st[s][srcStart + t];
+                                    outSpan[dstStart + t] = local < 0 ? 0 : m[local];
+                                }
+                                pos += len;
+                            }
+                            Write(handle, (ReadOnlySpan<int>)outSpan, layout.SeqOffsets[s] + (row0 * maxLen * 4));
+                        }
+                        row0 += n;
+                    }
+                });
+            }
+            ulong checksum;
+            using (var mmf = System.IO.MemoryMappedFiles.MemoryMappedFile.CreateFromFile(tmp, FileMode.Open, null, 0, System.IO.MemoryMappedFiles.MemoryMappedFileAccess.Read))
+            using (var view = mmf.CreateViewAccessor(0, 0, System.IO.MemoryMappedFiles.MemoryMappedFileAccess.Read))
+            {
+                byte* p = null;
+                view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+                try
+                {
+                    checksum = Checksum.Hash(p + view.PointerOffset + layout.HeaderSize, layout.TotalBytes - layout.HeaderSize);
+                }
+                finally
+                {
+                    view.SafeMemoryMappedViewHandle.ReleasePointer();
+                }
+            }
+            var header = layout.Header(Convert.FromHexString(map.SchemaHash), sourceFp, checksum);
+            using (var handle = File.OpenHandle(tmp, FileMode.Open, FileAccess.Write))
+            {
+                RandomAccess.Write(handle, header, 0);
+            }
+            File.Move(tmp, outPath, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(tmp))
+            {
+                File.Delete(tmp);
+            }
+        }
+    }
+
+    private static void Write<T>(Microsoft.Win32.SafeHandles.SafeFileHandle h, ReadOnlySpan<T> data, long offset) where T : struct =>
+        RandomAccess.Write(h, MemoryMarshal.AsBytes(data), offset);
+
+    private static void Write<T>(Microsoft.Win32.SafeHandles.SafeFileHandle h, Span<T> data, long offset) where T : struct =>
+        RandomAccess.Write(h, MemoryMarshal.AsBytes((ReadOnlySpan<T>)data), offset);
+}

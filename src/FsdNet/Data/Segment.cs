@@ -1,0 +1,451 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace FsdNet.Data;
+
+/// <summary>A problem with one row; turned into a <see cref="DataFormatException"/> with file and line by the caller.</summary>
+internal sealed class RowException(string? field, string problem) : Exception(problem)
+{
+    public string? Field { get; } = field;
+    public string Problem { get; } = problem;
+}
+
+/// <summary>
+/// Parses one range of a raw file into provisional codes: each categorical/sequence field gets a per-segment
+/// <see cref="TokenTable"/>; rows go into column blocks spilled to a temp file, so memory stays bounded.
+/// </summary>
+internal sealed class Segment : IDisposable
+{
+    public const int BlockRows = 1 << 16;
+
+    private readonly FeatureMap map;
+    private readonly FeatureInfo[] feats;
+    private readonly int[] sourceCol;
+    private readonly int labelCol;
+    private readonly int expectedCols;
+    private readonly bool libFm;
+    private readonly bool[] bucket;
+    private readonly double[] fillNumber;
+    private readonly string[] fillText;
+    private readonly double[] scratch;
+    private readonly int[] catSlot;
+    private readonly int[] numSlot;
+    private readonly int[] seqSlot;
+    private readonly FileStream spill;
+
+    private readonly float[] labels = new float[BlockRows];
+    private readonly long[] groups;
+    private readonly int[][] cat;
+    private readonly float[][] num;
+    private readonly int[][] seqLen;
+    private readonly IntBuffer[] seqTok;
+    private int n;
+    private long scratchGroup;
+
+    public Segment(FeatureMap map, int[] sourceCol, int labelCol, int expectedCols, string spillPath)
+    {
+        this.map = map;
+        feats = [.. map.Features];
+        this.sourceCol = sourceCol;
+        this.labelCol = labelCol;
+        this.expectedCols = expectedCols;
+        libFm = map.Format == DataFormat.LibFm;
+        var f = feats.Length;
+        bucket = new bool[f];
+        fillNumber = new double[f];
+        fillText = new string[f];
+        scratch = new double[f];
+        catSlot = new int[f];
+        numSlot = new int[f];
+        seqSlot = new int[f];
+        Tables = new TokenTable?[f];
+        MaxSeqLen = new int[f];
+        Stats = new double[f, 4];
+        for (var j = 0; j < f; j++)
+        {
+            var fe = feats[j];
+            bucket[j] = fe.Preprocess == "convert_to_bucket";
+            fillText[j] = fe.FillNa ?? "";
+            fillNumber[j] = fe.FillNa is null ? 0 : double.TryParse(fe.FillNa, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d
+                : fe.IsNumberToken || fe.Type == FeatureType.Numeric
+                    ? throw new DataConfigException($"feature '{fe.Name}': fill_na '{fe.FillNa}' is not a number but the column is numeric")
+                    : 0;
+            catSlot[j] = numSlot[j] = seqSlot[j] = -1;
+            switch (fe.Type)
+            {
+                case FeatureType.Categorical:
+                    Tables[j] = new TokenTable(fe.IsNumberToken || bucket[j]);
+                    catSlot[j] = CatCount++;
+                    break;
+                case FeatureType.Sequence:
+                    Tables[j] = new TokenTable(false);
+                    seqSlot[j] = SeqCount++;
+                    break;
+                case FeatureType.Numeric:
+                    numSlot[j] = NumCount++;
+                    Stats[j, 2] = double.PositiveInfinity;
+                    Stats[j, 3] = double.NegativeInfinity;
+                    break;
+            }
+        }
+        HasGroup = map.HasGroupId;
+        groups = HasGroup ? new long[BlockRows] : [];
+        cat = [.. Enumerable.Range(0, CatCount).Select(_ => new int[BlockRows])];
+        num = [.. Enumerable.Range(0, NumCount).Select(_ => new float[BlockRows])];
+        seqLen = [.. Enumerable.Range(0, SeqCount).Select(_ => new int[BlockRows])];
+        seqTok = [.. Enumerable.Range(0, SeqCount).Select(_ => new IntBuffer())];
+        SpillPath = spillPath;
+        spill = new FileStream(spillPath, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 20, FileOptions.DeleteOnClose);
+    }
+
+    public TokenTable?[] Tables { get; }
+    public int[] MaxSeqLen { get; }
+
+    /// <summary>Per numeric feature: sum, sum of squares, min, max (over filled train values).</summary>
+    public double[,] Stats { get; }
+
+    public long Rows { get; private set; }
+    public int CatCount { get; }
+    public int NumCount { get; }
+    public int SeqCount { get; }
+    public bool HasGroup { get; }
+    public string SpillPath { get; }
+    public BadLineReport BadLines { get; } = new();
+    public List<(int Rows, long Offset, int[] SeqTotals)> Blocks { get; } = [];
+
+    /// <summary>Parses and stores one row; throws <see cref="RowException"/> (before storing anything) when it is bad.</summary>
+    public void AddRow<TRow>(scoped ref TRow row) where TRow : IRawRow, allows ref struct
+    {
+        var cols = row.ColCount;
+        if (libFm)
+        {
+            if (cols > 1 && row.Col(cols - 1).IsEmpty)
+            {
+                cols--; // trailing space
+            }
+            if (cols == 1 && row.Col(0).IsEmpty)
+            {
+                throw new RowException(null, "empty line");
+            }
+        }
+        if (cols != expectedCols)
+        {
+            throw new RowException(null, libFm
+                ? $"wrong number of fields: expected a label and {expectedCols - 1} idx:val pairs, got {cols} items"
+                : $"wrong number of fields: expected {expectedCols}, got {cols}");
+        }
+        var label = ParseLabel(row.Col(labelCol));
+        // Phase 1: everything that can fail.
+        for (var j = 0; j < feats.Length; j++)
+        {
+            var fe = feats[j];
+            if (fe.Type == FeatureType.Categorical && !Tables[j]!.NumberKeyed && !libFm)
+            {
+                continue;
+            }
+            var s = Field(ref row, j);
+            switch (fe.Type)
+            {
+                case FeatureType.Categorical:
+                    if (Tables[j]!.NumberKeyed)
+                    {
+                        var v = ParseNumber(s, j, fe);
+                        scratch[j] = bucket[j] ? ConvertToBucket(v) : v;
+                    }
+                    break;
+                case FeatureType.Numeric:
+                    scratch[j] = ParseNumber(s, j, fe);
+                    break;
+                case FeatureType.Meta:
+                    scratchGroup = GroupId(s.IsEmpty ? fillText[j] : s);
+                    break;
+            }
+        }
+        // Phase 2: store.
+        labels[n] = label;
+        if (HasGroup)
+        {
+            groups[n] = scratchGroup;
+        }
+        for (var j = 0; j < feats.Length; j++)
+        {
+            switch (feats[j].Type)
+            {
+                case FeatureType.Categorical:
+                {
+                    var t = Tables[j]!;
+                    if (t.NumberKeyed)
+                    {
+                        cat[catSlot[j]][n] = t.Add(scratch[j]);
+                    }
+                    else
+                    {
+                        var s = Field(ref row, j);
+                        cat[catSlot[j]][n] = t.Add(s.IsEmpty ? fillText[j] : s);
+                    }
+                    break;
+                }
+                case FeatureType.Numeric:
+                {
+                    var v = scratch[j];
+                    num[numSlot[j]][n] = (float)v;
+                    Stats[j, 0] += v;
+                    Stats[j, 1] += v * v;
+                    Stats[j, 2] = Math.Min(Stats[j, 2], v);
+                    Stats[j, 3] = Math.Max(Stats[j, 3], v);
+                    break;
+                }
+                case FeatureType.Sequence:
+                    AddSequence(j, Field(ref row, j));
+                    break;
+            }
+        }
+        if (++n == BlockRows)
+        {
+            Flush();
+        }
+    }
+
+    private void AddSequence(int j, ReadOnlySpan<char> s)
+    {
+        if (s.IsEmpty)
+        {
+            s = fillText[j];
+        }
+        var t = Tables[j]!;
+        var buf = seqTok[seqSlot[j]];
+        var split = feats[j].Splitter;
+        var na = fillText[j].AsSpan();
+        var len = 0;
+        while (true)
+        {
+            var i = split.Length == 0 ? -1 : s.IndexOf(split.AsSpan());
+            var tok = i < 0 ? s : s[..i];
+            buf.Add(tok.SequenceEqual(na) ? -1 : t.Add(tok));
+            len++;
+            if (i < 0)
+            {
+                break;
+            }
+            s = s[(i + split.Length)..];
+        }
+        seqLen[seqSlot[j]][n] = len;
+        if (len > MaxSeqLen[j])
+        {
+            MaxSeqLen[j] = len;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ReadOnlySpan<char> Field<TRow>(scoped ref TRow row, int j) where TRow : IRawRow, allows ref struct
+    {
+        var s = row.Col(sourceCol[j]);
+        if (!libFm)
+        {
+            return s;
+        }
+        var i = s.IndexOf(':');
+        if (i <= 0)
+        {
+            throw new RowException(feats[j].Name, $"token is not idx:val: '{Clip(s)}'");
+        }
+        var val = s[(i + 1)..];
+        if (!TryParseDouble(val, out var v))
+        {
+            throw new RowException(feats[j].Name, $"token is not idx:val: value '{Clip(val)}' is not a number");
+        }
+        if (!double.IsFinite(v))
+        {
+            throw new RowException(feats[j].Name, $"NaN/Inf not allowed: value '{Clip(val)}'");
+        }
+        return s[..i];
+    }
+
+    private double ParseNumber(ReadOnlySpan<char> s, int j, FeatureInfo fe)
+    {
+        if (s.IsEmpty)
+        {
+            return fillNumber[j];
+        }
+        if (!TryParseDouble(s, out var v))
+        {
+            throw new RowException(fe.Name, $"non-numeric value in a numeric column: '{Clip(s)}'");
+        }
+        if (!double.IsFinite(v))
+        {
+            throw new RowException(fe.Name, $"NaN/Inf not allowed: '{Clip(s)}'");
+        }
+        return v;
+    }
+
+    private float ParseLabel(ReadOnlySpan<char> s)
+    {
+        if (s.Length == 1)
+        {
+            if (s[0] == '1')
+            {
+                return 1f;
+            }
+            if (s[0] == '0')
+            {
+                return 0f;
+            }
+        }
+        if (s.Length == 2 && s[0] == '-' && s[1] == '1')
+        {
+            return 0f;
+        }
+        if (s.IsEmpty)
+        {
+            throw new RowException(map.LabelName, "label is empty");
+        }
+        if (!TryParseDouble(s, out var v))
+        {
+            throw new RowException(map.LabelName, $"label is not a number: '{Clip(s)}'");
+        }
+        return v switch
+        {
+            1 => 1f,
+            0 or -1 => 0f,
+            _ => throw new RowException(map.LabelName, $"label outside {{0,1,-1}}: '{Clip(s)}'"),
+        };
+    }
+
+    /// <summary>FuxiCTR's convert_to_bucket: v &gt; 2 -> floor(ln(v)^2), else int(v).</summary>
+    public static double ConvertToBucket(double v) => v > 2 ? Math.Floor(Math.Log(v) * Math.Log(v)) : Math.Truncate(v);
+
+    /// <summary>A meta value as a group id: the integer itself, else a 63-bit FNV-1a hash of the text.</summary>
+    public static long GroupId(ReadOnlySpan<char> s)
+    {
+        if (long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v))
+        {
+            return v;
+        }
+        var h = 14695981039346656037UL;
+        foreach (var c in s)
+        {
+            h = (h ^ c) * 1099511628211UL;
+        }
+        return (long)(h >> 1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool TryParseDouble(ReadOnlySpan<char> s, out double v)
+    {
+        // Fast path for plain (optionally negative) integers, the common case in CTR data.
+        if (s.Length is > 0 and < 16)
+        {
+            var neg = s[0] == '-';
+            var i = neg ? 1 : 0;
+            if (i < s.Length)
+            {
+                long acc = 0;
+                for (; i < s.Length; i++)
+                {
+                    var d = (uint)(s[i] - '0');
+                    if (d > 9)
+                    {
+                        goto Slow;
+                    }
+                    acc = acc * 10 + d;
+                }
+                v = neg ? -acc : acc;
+                return true;
+            }
+        }
+    Slow:
+        if (s.Length > 0 && (char.IsWhiteSpace(s[0]) || char.IsWhiteSpace(s[^1])))
+        {
+            v = 0;
+            return false;
+        }
+        return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out v);
+    }
+
+    public static string Clip(ReadOnlySpan<char> s) => s.Length <= 40 ? s.ToString() : string.Concat(s[..40], "...");
+
+    public void Finish()
+    {
+        if (n > 0)
+        {
+            Flush();
+        }
+        spill.Flush();
+    }
+
+    private void Flush()
+    {
+        var offset = spill.Position;
+        spill.Write(MemoryMarshal.AsBytes(labels.AsSpan(0, n)));
+        if (HasGroup)
+        {
+            spill.Write(MemoryMarshal.AsBytes(groups.AsSpan(0, n)));
+        }
+        foreach (var c in cat)
+        {
+            spill.Write(MemoryMarshal.AsBytes(c.AsSpan(0, n)));
+        }
+        foreach (var c in num)
+        {
+            spill.Write(MemoryMarshal.AsBytes(c.AsSpan(0, n)));
+        }
+        var totals = new int[SeqCount];
+        for (var s = 0; s < SeqCount; s++)
+        {
+            spill.Write(MemoryMarshal.AsBytes(seqLen[s].AsSpan(0, n)));
+            totals[s] = seqTok[s].Count;
+            spill.Write(MemoryMarshal.AsBytes(seqTok[s].Span));
+            seqTok[s].Clear();
+        }
+        Blocks.Add((n, offset, totals));
+        Rows += n;
+        n = 0;
+    }
+
+    /// <summary>Reads a spilled block back into the given buffers (same shapes as the writer's).</summary>
+    public void ReadBlock(int b, float[] lab, long[] grp, int[][] c, float[][] nu, int[][] sl, int[][] st)
+    {
+        var (rows, offset, totals) = Blocks[b];
+        var h = spill.SafeFileHandle;
+        var pos = offset;
+        void Read<T>(Span<T> dst) where T : struct
+        {
+            var bytes = MemoryMarshal.AsBytes(dst);
+            while (bytes.Length > 0)
+            {
+                var k = RandomAccess.Read(h, bytes, pos);
+                if (k <= 0)
+                {
+                    throw new IOException($"spill file {SpillPath} is shorter than expected");
+                }
+                pos += k;
+                bytes = bytes[k..];
+            }
+        }
+        Read(lab.AsSpan(0, rows));
+        if (HasGroup)
+        {
+            Read(grp.AsSpan(0, rows));
+        }
+        for (var i = 0; i < CatCount; i++)
+        {
+            Read(c[i].AsSpan(0, rows));
+        }
+        for (var i = 0; i < NumCount; i++)
+        {
+            Read(nu[i].AsSpan(0, rows));
+        }
+        for (var s = 0; s < SeqCount; s++)
+        {
+            Read(sl[s].AsSpan(0, rows));
+            if (st[s].Length < totals[s])
+            {
+                st[s] = new int[Math.Max(totals[s], st[s].Length * 2)];
+            }
+            Read(st[s].AsSpan(0, totals[s]));
+        }
+    }
+
+    public void Dispose() => spill.Dispose();
+}
