@@ -135,7 +135,7 @@ public static class DataPipeline
         EncodedDataset? Split(string role, string? configured)
         {
             var path = config.ResolvePath(configured);
-            if (path is null)
+            if (path is null || (config.OptionalSplits && !File.Exists(path)))
             {
                 return null;
             }

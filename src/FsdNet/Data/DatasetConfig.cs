@@ -75,6 +75,9 @@ public sealed class DatasetConfig
     public List<ColumnSpec> FeatureCols { get; } = [];
     public string LabelName { get; set; } = "label";
 
+    /// <summary>Whether a missing valid/test file is skipped (presets) rather than an error (configs).</summary>
+    public bool OptionalSplits { get; set; }
+
     /// <summary>Where relative paths are resolved from (the config file's folder), besides data_root and the cwd.</summary>
     public string? BaseDir { get; set; }
 
@@ -175,10 +178,11 @@ public static class DatasetConfigLoader
                     TestData = "frappe.test.libfm.gz",
                     MinCategrCount = 2,
                     LabelName = "label",
+                    OptionalSplits = true,
                 };
                 foreach (var f in FrappeFields)
                 {
-                    cfg.FeatureCols.Add(new ColumnSpec { Name = f, Dtype = "str", Type = FeatureType.Categorical });
+                    cfg.FeatureCols.Add(new ColumnSpec { Name = f, Dtype = "float", Type = FeatureType.Categorical });
                 }
                 return cfg;
             }
@@ -197,6 +201,7 @@ public static class DatasetConfigLoader
                     TestData = "test.txt",
                     MinCategrCount = 10,
                     LabelName = "label",
+                    OptionalSplits = true,
                 };
                 AddCriteoColumns(cfg);
                 return cfg;

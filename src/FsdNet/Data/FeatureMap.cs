@@ -102,6 +102,9 @@ public sealed class FeatureInfo
 
     internal static string NumberText(double d) => d.ToString("R", CultureInfo.InvariantCulture);
 
+    /// <summary>How a numeric token is written in the vocabulary (round-trip invariant format).</summary>
+    public static string NumberTextForTests(double d) => NumberText(d);
+
     internal float Normalize(float v) => Normalizer switch
     {
         "StandardScaler" => (float)((v - NormA) / (NormB == 0 ? 1 : NormB)),
@@ -155,7 +158,8 @@ public sealed class FeatureMap
     /// <summary>Recomputes type indices, widths and the schema hash; call after changing vocabularies.</summary>
     public void Seal()
     {
-        int c = 0, n = 0, s = 0;
+        int c = 0, n = 0, s = 0, width = 0;
+        HasGroupId = false;
         foreach (var f in Features)
         {
             switch (f.Type)
@@ -164,8 +168,8 @@ public sealed class FeatureMap
                 case FeatureType.Numeric: f.TypeIndex = n++; break;
                 case FeatureType.Sequence:
                     f.TypeIndex = s++;
-                    f.SequenceOffset = SequenceWidth;
-                    SequenceWidth += f.MaxLen;
+                    f.SequenceOffset = width;
+                    width += f.MaxLen;
                     break;
                 case FeatureType.Meta:
                     if (HasGroupId)
@@ -176,7 +180,7 @@ public sealed class FeatureMap
                     break;
             }
         }
-        SequenceWidth = Features.Where(f => f.Type == FeatureType.Sequence).Sum(f => f.MaxLen);
+        SequenceWidth = width;
         CategoricalCount = c;
         NumericCount = n;
         using var ms = new MemoryStream();
@@ -396,7 +400,7 @@ public sealed class FeatureMap
             MaxLen = c.MaxLen,
             Normalizer = c.Normalizer,
         }).ToList();
-        return new FeatureMap
+        var map = new FeatureMap
         {
             DatasetId = cfg.DatasetId,
             LabelName = cfg.LabelName,
@@ -410,6 +414,8 @@ public sealed class FeatureMap
                 _ => null,
             },
         };
+        map.Seal();
+        return map;
     }
 
     private static string NormalizeDtype(string d) => d.StartsWith("int", StringComparison.Ordinal) ? "int" : d.StartsWith("float", StringComparison.Ordinal) ? "float" : "str";

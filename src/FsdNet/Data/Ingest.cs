@@ -247,8 +247,8 @@ internal static class Ingest
     }
 
     /// <summary>
-    /// Tokens with count &gt;= min_categr_count, except the fill_na token, ordered by count descending, ties by
-    /// token ascending (ordinal for strings, numeric for numbers).
+    /// Tokens with train count &gt;= min_categr_count, except the fill_na token, sorted by token value ascending
+    /// (numeric order for int/float dtypes, ordinal for str), as FuxiCTR 2.0.x's Tokenizer does.
     /// </summary>
     private static List<string> BuildVocab(FeatureInfo f, IReadOnlyList<Segment> segs, int j)
     {
@@ -269,7 +269,7 @@ internal static class Ingest
             }
             double? na = f.FillNa is null ? null : double.Parse(f.FillNa, NumberStyles.Float, CultureInfo.InvariantCulture);
             return [.. counts.Values.Where(e => e.Count >= min && e.Value != na)
-                .OrderByDescending(e => e.Count).ThenBy(e => e.Value)
+                .OrderBy(e => e.Value)
                 .Select(e => FeatureInfo.NumberText(e.Value))];
         }
         else
@@ -287,7 +287,7 @@ internal static class Ingest
             }
             var na = f.FillNa ?? "";
             return [.. counts.Where(e => e.Value >= min && e.Key != na)
-                .OrderByDescending(e => e.Value).ThenBy(e => e.Key, StringComparer.Ordinal)
+                .OrderBy(e => e.Key, StringComparer.Ordinal)
                 .Select(e => e.Key)];
         }
     }

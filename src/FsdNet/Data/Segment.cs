@@ -209,16 +209,12 @@ internal sealed class Segment : IDisposable
 
     private void AddSequence(int j, ReadOnlySpan<char> s)
     {
-        if (s.IsEmpty)
-        {
-            s = fillText[j];
-        }
         var t = Tables[j]!;
         var buf = seqTok[seqSlot[j]];
         var split = feats[j].Splitter;
         var na = fillText[j].AsSpan();
         var len = 0;
-        while (true)
+        while (!s.IsEmpty)
         {
             var i = split.Length == 0 ? -1 : s.IndexOf(split.AsSpan());
             var tok = i < 0 ? s : s[..i];
@@ -229,6 +225,11 @@ internal sealed class Segment : IDisposable
                 break;
             }
             s = s[(i + split.Length)..];
+            if (s.IsEmpty)
+            {
+                buf.Add(na.IsEmpty ? -1 : t.Add([])); // trailing splitter: an empty token, as Python's str.split gives
+                len++;
+            }
         }
         seqLen[seqSlot[j]][n] = len;
         if (len > MaxSeqLen[j])
