@@ -95,6 +95,14 @@ public sealed partial class Graph
         return y;
     }
 
+    /// <summary>The same values cut off from the graph: no gradient flows back through the result.</summary>
+    public Tensor Detach(Tensor x)
+    {
+        var y = Output(x.Shape, false);
+        y.ViewOf(x, x.Shape);
+        return y;
+    }
+
     private static void ReshapeBackward(Node n) => Pass(n.A!, n.Out.Grad!.Span);
 
     /// <summary>The sum of all elements, as a [1] tensor.</summary>
