@@ -10,6 +10,22 @@ internal static class Ingest
     /// <summary>Parses <paramref name="path"/> with the map's format; segments are parsed in parallel where the format allows.</summary>
     public static List<Segment> Parse(FeatureMap map, string path, OnBadLine onBad, string tempDir, int threads, IReadOnlyList<string>? sourceColumns)
     {
+        try
+        {
+            return ParseCore(map, path, onBad, tempDir, threads, sourceColumns);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new DataFormatException(path, 0, null, $"corrupt compressed data: {e.Message}");
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0 && e.InnerExceptions[0] is InvalidDataException or DataFormatException or IOException)
+        {
+            throw e.InnerExceptions[0] is DataFormatException d ? d : new DataFormatException(path, 0, null, $"cannot read: {e.InnerExceptions[0].Message}");
+        }
+    }
+
+    private static List<Segment> ParseCore(FeatureMap map, string path, OnBadLine onBad, string tempDir, int threads, IReadOnlyList<string>? sourceColumns)
+    {
         RawFiles.CheckExists(path);
         Directory.CreateDirectory(tempDir);
         if (map.Format == DataFormat.Parquet)
@@ -71,7 +87,9 @@ internal static class Ingest
                         }
                         catch (RowException e)
                         {
-                            var err = new DataFormatException(path, baseLine.Value + row.LineNumberFrom, e.Field, e.Problem);
+                            // Sep's LineNumberFrom is only reliable when quotes are parsed; headerless formats have one record per line.
+                            var line = headerless ? row.RowIndex + 1 : row.LineNumberFrom;
+                            var err = new DataFormatException(path, baseLine.Value + line, e.Field, e.Problem);
                             if (onBad == OnBadLine.Error)
                             {
                                 errors[k] = err;

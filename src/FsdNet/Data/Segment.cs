@@ -361,7 +361,19 @@ internal sealed class Segment : IDisposable
             v = 0;
             return false;
         }
-        return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out v);
+        if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out v))
+        {
+            return true;
+        }
+        // Python spellings of non-finite values, so they are reported as NaN/Inf rather than as text.
+        var t = s.TrimStart("+-");
+        if (t.Equals("nan", StringComparison.OrdinalIgnoreCase) || t.Equals("inf", StringComparison.OrdinalIgnoreCase) ||
+            t.Equals("infinity", StringComparison.OrdinalIgnoreCase))
+        {
+            v = double.NaN;
+            return true;
+        }
+        return false;
     }
 
     public static string Clip(ReadOnlySpan<char> s) => s.Length <= 40 ? s.ToString() : string.Concat(s[..40], "...");
