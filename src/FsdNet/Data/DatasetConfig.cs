@@ -288,7 +288,7 @@ public static class DatasetConfigLoader
         }
         YamlMappingNode node;
         string id;
-        if (root.Children.ContainsKey(new YamlScalarNode("feature_cols")))
+        if (root.Children.Keys.OfType<YamlScalarNode>().Any(k => DatasetKeys.Contains(k.Value ?? "")))
         {
             node = root;
             id = datasetId ?? Scalar(root, "dataset_id", source) ?? Path.GetFileNameWithoutExtension(source);
