@@ -2,5 +2,28 @@ namespace FsdNet.Bench;
 
 public static class Program
 {
-    public static int Main(string[] args) => args.Length == 0 ? 0 : 0;
+    /// <summary>Benchmark modes: name, description, entry point (receives the arguments after the mode name).</summary>
+    private static readonly (string Name, string Description, Func<string[], int> Run)[] Modes =
+    [
+        ("gemm", "SGEMM: FsdNet vs OpenBLAS cblas_sgemm, 2 threads (options: --reps N, --shape MxKxN, --form NN|NT|TN)", GemmBenchmark.Run),
+    ];
+
+    public static int Main(string[] args)
+    {
+        var mode = args.Length > 0 ? args[0] : "";
+        foreach (var (name, _, run) in Modes)
+        {
+            if (name == mode)
+            {
+                return run(args[1..]);
+            }
+        }
+        Console.WriteLine(mode.Length == 0 ? "usage: FsdNet.Bench <mode> [options]" : $"unknown mode '{mode}'");
+        Console.WriteLine("modes:");
+        foreach (var (name, description, _) in Modes)
+        {
+            Console.WriteLine($"  {name,-12} {description}");
+        }
+        return mode.Length == 0 ? 0 : 2;
+    }
 }

@@ -1,0 +1,730 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace FsdNet.Tensors;
+
+/// <summary>Instruction-set path used by <see cref="Sgemm"/> (internal knob so tests can cover every path).</summary>
+internal enum SgemmIsa
+{
+    /// <summary>Portable scalar micro-kernel.</summary>
+    Scalar,
+
+    /// <summary>AVX2 + FMA (Vector256) micro-kernel.</summary>
+    Avx2,
+
+    /// <summary>AVX-512F (Vector512) micro-kernel.</summary>
+    Avx512,
+}
+
+/// <summary>
+/// Single-precision general matrix multiply, row-major, in the Goto/BLIS style: panels of op(A) and op(B) are
+/// packed into contiguous, zero-padded buffers (which is where the transposes are handled), the loops are blocked
+/// for the caches (NC columns of B per L3 panel, KC of the inner dimension per packed block, MC rows of A per
+/// L2 block), and a register-blocked micro-kernel computes MR x NR tiles with FMA. Work is split over
+/// <see cref="Workers"/> by whole tiles; the split depends only on the shape and <see cref="Workers.ThreadCount"/>
+/// and never changes the order of the k-summation, so results are bit-identical run to run.
+/// </summary>
+public static unsafe partial class Sgemm
+{
+    // Cache blocking. KC x NR floats of packed B (one micro-panel) stay in L1, MC x KC floats of packed A in L2,
+    // KC x NC floats of packed B in L2/L3.
+    internal static int KC = 256;
+    internal static int MC = 280;
+    internal static int NC = 1024;
+    internal static bool SwapLoops = true;
+    internal static bool GatherPack = true;
+
+    /// <summary>Below this many multiply-adds (m*n*k) a call runs on the calling thread only.</summary>
+    internal static long ParallelThreshold = 1L << 20;
+
+    private static SgemmIsa isa = Avx512F.IsSupported && Fma.IsSupported ? SgemmIsa.Avx512
+        : Avx2.IsSupported && Fma.IsSupported ? SgemmIsa.Avx2 : SgemmIsa.Scalar;
+
+    /// <summary>Micro-kernel variant within the ISA (tuning knob; 0 = default).</summary>
+    internal static int Variant;
+
+    /// <summary>The instruction-set path in use. Settable for tests; setting an unsupported path throws.</summary>
+    internal static SgemmIsa Isa
+    {
+        get => isa;
+        set
+        {
+            var ok = value switch
+            {
+                SgemmIsa.Avx512 => Avx512F.IsSupported && Fma.IsSupported,
+                SgemmIsa.Avx2 => Avx2.IsSupported && Fma.IsSupported,
+                _ => true,
+            };
+            if (!ok)
+            {
+                throw new PlatformNotSupportedException($"SGEMM path {value} is not supported on this CPU.");
+            }
+            isa = value;
+        }
+    }
+
+    /// <summary>True when the given path can run on this CPU.</summary>
+    internal static bool IsSupported(SgemmIsa path) => path switch
+    {
+        SgemmIsa.Avx512 => Avx512F.IsSupported && Fma.IsSupported,
+        SgemmIsa.Avx2 => Avx2.IsSupported && Fma.IsSupported,
+        _ => true,
+    };
+
+    [ThreadStatic] private static float[]? tlsPackA;
+    [ThreadStatic] private static float[]? tlsPackB;
+    [ThreadStatic] private static float[]? tlsTile;
+    [ThreadStatic] private static GemmJob? tlsJob;
+
+    /// <summary>
+    /// C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C, all row-major. op(A) is A (stored m x k with leading
+    /// dimension <paramref name="lda"/>) or, when <paramref name="transA"/>, A^T (A stored k x m). Likewise for B
+    /// (k x n, or n x k when <paramref name="transB"/>). When <paramref name="beta"/> is 0, C is overwritten
+    /// (whatever it held, NaN included, is ignored). When k is 0 or alpha is 0, C = beta * C.
+    /// </summary>
+    public static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+    {
+        CheckDims(transA, transB, m, n, k, lda, ldb, ldc);
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+        if (k == 0 || alpha == 0f)
+        {
+            ScaleC(m, n, beta, c, ldc);
+            return;
+        }
+        var kernel = SelectKernel(isa, Variant);
+        var job = tlsJob ??= new GemmJob();
+        job.Set(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, kernel);
+        var threads = Workers.ThreadCount;
+        int partsM = 1, partsN = 1;
+        if (threads > 1 && (long)m * n * k >= ParallelThreshold)
+        {
+            ChooseSplit(threads, m, n, kernel.Mr, kernel.Nr, out partsM, out partsN);
+        }
+        job.PartsM = partsM;
+        job.PartsN = partsN;
+        try
+        {
+            Workers.Run(job, partsM * partsN);
+        }
+        finally
+        {
+            job.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Span overload of <see cref="Multiply(bool, bool, int, int, int, float, float*, int, float*, int, float, float*, int)"/>:
+    /// checks that every span is long enough for its dimensions and leading dimension, then pins and multiplies.
+    /// </summary>
+    public static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
+    {
+        CheckDims(transA, transB, m, n, k, lda, ldb, ldc);
+        var needA = Required(transA ? k : m, transA ? m : k, lda);
+        var needB = Required(transB ? n : k, transB ? k : n, ldb);
+        var needC = Required(m, n, ldc);
+        if (a.Length < needA)
+        {
+            throw new ArgumentException(
+                $"Sgemm: A has {a.Length} elements but op(A) is {m}x{k} (transA={transA}, lda={lda}) and needs {needA}.", nameof(a));
+        }
+        if (b.Length < needB)
+        {
+            throw new ArgumentException(
+                $"Sgemm: B has {b.Length} elements but op(B) is {k}x{n} (transB={transB}, ldb={ldb}) and needs {needB}.", nameof(b));
+        }
+        if (c.Length < needC)
+        {
+            throw new ArgumentException(
+                $"Sgemm: C has {c.Length} elements but C is {m}x{n} (ldc={ldc}) and needs {needC}.", nameof(c));
+        }
+        fixed (float* pa = a)
+        fixed (float* pb = b)
+        fixed (float* pc = c)
+        {
+            Multiply(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+        }
+    }
+
+    private static long Required(int rows, int cols, int ld) => rows == 0 || cols == 0 ? 0 : (long)(rows - 1) * ld + cols;
+
+    private static void CheckDims(bool transA, bool transB, int m, int n, int k, int lda, int ldb, int ldc)
+    {
+        if (m < 0 || n < 0 || k < 0)
+        {
+            throw new ArgumentException($"Sgemm: dimensions must be non-negative (m={m}, n={n}, k={k}).");
+        }
+        var colsA = transA ? m : k;
+        var colsB = transB ? k : n;
+        if (lda < colsA)
+        {
+            throw new ArgumentException($"Sgemm: lda={lda} is smaller than the {colsA} columns of stored A (m={m}, k={k}, transA={transA}).", nameof(lda));
+        }
+        if (ldb < colsB)
+        {
+            throw new ArgumentException($"Sgemm: ldb={ldb} is smaller than the {colsB} columns of stored B (k={k}, n={n}, transB={transB}).", nameof(ldb));
+        }
+        if (ldc < n)
+        {
+            throw new ArgumentException($"Sgemm: ldc={ldc} is smaller than the {n} columns of C (m={m}).", nameof(ldc));
+        }
+    }
+
+    private static void ScaleC(int m, int n, float beta, float* c, int ldc)
+    {
+        for (var i = 0; i < m; i++)
+        {
+            var row = new Span<float>(c + (nint)i * ldc, n);
+            if (beta == 0f)
+            {
+                row.Clear();
+            }
+            else if (beta != 1f)
+            {
+                for (var j = 0; j < row.Length; j++)
+                {
+                    row[j] *= beta;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Splits the tile grid into partsM x partsN rectangles (partsM * partsN = threads when possible), preferring
+    /// splits along M (each part then packs its own rows of A once and all of B, which is the cheaper side to repeat)
+    /// and keeping every part a whole number of tiles.
+    /// </summary>
+    private static void ChooseSplit(int threads, int m, int n, int mr, int nr, out int partsM, out int partsN)
+    {
+        long tilesM = (m + mr - 1) / mr, tilesN = (n + nr - 1) / nr;
+        partsM = 1;
+        partsN = 1;
+        var best = double.MaxValue;
+        for (var pm = 1; pm <= threads; pm++)
+        {
+            if (threads % pm != 0)
+            {
+                continue;
+            }
+            var pn = threads / pm;
+            if (pm > tilesM || pn > tilesN)
+            {
+                continue;
+            }
+            // Critical path in tiles (load balance) plus a packing penalty: every M part packs all of its B columns,
+            // every N part packs all of its A rows (A packing costs about twice as much per element).
+            var tm = (tilesM + pm - 1) / pm;
+            var tn = (tilesN + pn - 1) / pn;
+            var cost = (double)tm * tn * mr * nr + 0.02 * (tn * nr) * 1.0 * Math.Max(1, pm) + 0.04 * (tm * mr) * Math.Max(1, pn);
+            if (cost < best)
+            {
+                best = cost;
+                partsM = pm;
+                partsN = pn;
+            }
+        }
+    }
+
+    private static float* Buffer(ref float[]? store, long floats)
+    {
+        // Pinned (POH) so the address is stable; padded so we can align the start to 64 bytes.
+        if (store is null || store.Length < floats + 16)
+        {
+            store = null;
+            store = GC.AllocateUninitializedArray<float>((int)Math.Max(floats + 16, 1024), pinned: true);
+        }
+        var p = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(store));
+        return (float*)(((nint)p + 63) & ~(nint)63);
+    }
+
+    private readonly struct Kernel
+    {
+        public readonly int Mr;
+        public readonly int Nr;
+        public readonly delegate*<int, float*, float*, float*, nint, float, float, void> Fn;
+
+        public Kernel(int mr, int nr, delegate*<int, float*, float*, float*, nint, float, float, void> fn)
+        {
+            Mr = mr;
+            Nr = nr;
+            Fn = fn;
+        }
+    }
+
+    private static Kernel SelectKernel(SgemmIsa path, int variant) => path switch
+    {
+        SgemmIsa.Avx512 => variant switch
+        {
+            1 => new Kernel(12, 32, &Kernel512_12x32),
+            2 => new Kernel(8, 32, &Kernel512_8x32),
+            3 => new Kernel(6, 64, &Kernel512_6x64),
+            _ => new Kernel(14, 32, &Kernel512_14x32),
+        },
+        SgemmIsa.Avx2 => new Kernel(6, 16, &Kernel256_6x16),
+        _ => new Kernel(4, 4, &KernelScalar4x4),
+    };
+
+    private sealed class GemmJob : ParallelJob
+    {
+        private bool transA, transB;
+        private int m, n, k, lda, ldb, ldc;
+        private float alpha, beta;
+        private float* a, b, c;
+        private Kernel kernel;
+        public int PartsM;
+        public int PartsN;
+
+        public void Set(bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb,
+            float beta, float* c, int ldc, Kernel kernel)
+        {
+            this.transA = transA;
+            this.transB = transB;
+            this.m = m;
+            this.n = n;
+            this.k = k;
+            this.alpha = alpha;
+            this.a = a;
+            this.lda = lda;
+            this.b = b;
+            this.ldb = ldb;
+            this.beta = beta;
+            this.c = c;
+            this.ldc = ldc;
+            this.kernel = kernel;
+        }
+
+        public void Clear()
+        {
+            a = null;
+            b = null;
+            c = null;
+        }
+
+        public override void Execute(int part, int parts)
+        {
+            var mr = kernel.Mr;
+            var nr = kernel.Nr;
+            var pm = part % PartsM;
+            var pn = part / PartsM;
+            Range(m, mr, PartsM, pm, out var m0, out var m1);
+            Range(n, nr, PartsN, pn, out var n0, out var n1);
+            if (m0 < m1 && n0 < n1)
+            {
+                Compute(m0, m1, n0, n1);
+            }
+        }
+
+        private static void Range(int size, int tile, int parts, int index, out int start, out int end)
+        {
+            var tiles = (size + tile - 1) / tile;
+            var per = tiles / parts;
+            var extra = tiles % parts;
+            var t0 = index * per + Math.Min(index, extra);
+            var t1 = t0 + per + (index < extra ? 1 : 0);
+            start = Math.Min(size, t0 * tile);
+            end = Math.Min(size, t1 * tile);
+        }
+
+        private void Compute(int m0, int m1, int n0, int n1)
+        {
+            var mr = kernel.Mr;
+            var nr = kernel.Nr;
+            var kcMax = Math.Min(KC, k);
+            var mcMax = Math.Max(mr, MC / mr * mr);
+            var ncMax = Math.Max(nr, NC / nr * nr);
+            var ncCap = Math.Min(ncMax, (n1 - n0 + nr - 1) / nr * nr);
+            var mcCap = Math.Min(mcMax, (m1 - m0 + mr - 1) / mr * mr);
+            var packA = Buffer(ref tlsPackA, (long)mcCap * kcMax + 16);
+            var packB = Buffer(ref tlsPackB, (long)ncCap * kcMax);
+            var tile = Buffer(ref tlsTile, mr * nr);
+            var fn = kernel.Fn;
+            nint ldcN = ldc;
+            for (var jc = n0; jc < n1; jc += ncMax)
+            {
+                var nc = Math.Min(ncMax, n1 - jc);
+                for (var pc = 0; pc < k; pc += kcMax)
+                {
+                    var kc = Math.Min(kcMax, k - pc);
+                    var betaBlock = pc == 0 ? beta : 1f;
+                    PackB(transB, b, ldb, pc, kc, jc, nc, packB, nr);
+                    for (var ic = m0; ic < m1; ic += mcMax)
+                    {
+                        var mc = Math.Min(mcMax, m1 - ic);
+                        PackA(transA, a, lda, ic, mc, pc, kc, packA, mr);
+                        if (SwapLoops)
+                        {
+                            for (var ir = 0; ir < mc; ir += mr)
+                            {
+                                var rows = Math.Min(mr, mc - ir);
+                                var pa = packA + (nint)ir * kc;
+                                for (var jr = 0; jr < nc; jr += nr)
+                                {
+                                    var cols = Math.Min(nr, nc - jr);
+                                    var pb = packB + (nint)jr * kc;
+                                    var cp = c + (ic + ir) * ldcN + jc + jr;
+                                    if (rows == mr && cols == nr)
+                                    {
+                                        fn(kc, pa, pb, cp, ldcN, alpha, betaBlock);
+                                    }
+                                    else
+                                    {
+                                        fn(kc, pa, pb, tile, nr, 1f, 0f);
+                                        MergeTile(tile, nr, cp, ldcN, rows, cols, alpha, betaBlock);
+                                    }
+                                }
+                            }
+                            continue;
+                        }
+                        for (var jr = 0; jr < nc; jr += nr)
+                        {
+                            var cols = Math.Min(nr, nc - jr);
+                            var pb = packB + (nint)jr * kc;
+                            for (var ir = 0; ir < mc; ir += mr)
+                            {
+                                var rows = Math.Min(mr, mc - ir);
+                                var pa = packA + (nint)ir * kc;
+                                var cp = c + (ic + ir) * ldcN + jc + jr;
+                                if (rows == mr && cols == nr)
+                                {
+                                    fn(kc, pa, pb, cp, ldcN, alpha, betaBlock);
+                                }
+                                else
+                                {
+                                    fn(kc, pa, pb, tile, nr, 1f, 0f);
+                                    MergeTile(tile, nr, cp, ldcN, rows, cols, alpha, betaBlock);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static void MergeTile(float* tile, int nr, float* c, nint ldc, int rows, int cols, float alpha, float beta)
+    {
+        for (var i = 0; i < rows; i++)
+        {
+            var t = tile + i * nr;
+            var cr = c + i * ldc;
+            if (beta == 0f)
+            {
+                for (var j = 0; j < cols; j++)
+                {
+                    cr[j] = t[j] * alpha;
+                }
+            }
+            else
+            {
+                for (var j = 0; j < cols; j++)
+                {
+                    cr[j] = MathF.FusedMultiplyAdd(cr[j], beta, t[j] * alpha);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Packs op(A)[i0 .. i0+mc, p0 .. p0+kc] into micro-panels of <paramref name="mr"/> rows: panel r holds, for each
+    /// p, the mr values op(A)[i0 + r*mr + i, p0 + p] contiguously; rows past mc are zero.
+    /// </summary>
+    private static void PackA(bool trans, float* a, nint lda, int i0, int mc, int p0, int kc, float* dst, int mr)
+    {
+        if (trans && mc >= mr && mr is >= 8 and <= 16 && Vector256.IsHardwareAccelerated && GatherPack)
+        {
+            // op(A)(i, p) = a[p * lda + i]: walk the rows of stored A contiguously; each full panel gets its mr values
+            // with two overlapping 8-float copies. The partial last panel (if any) is done element-wise.
+            var full = mc / mr * mr;
+            for (var p = 0; p < kc; p++)
+            {
+                var s = a + (p0 + p) * lda + i0;
+                var dd = dst + p * mr;
+                for (var ir = 0; ir < full; ir += mr)
+                {
+                    var t = dd + (nint)ir * kc;
+                    Vector256.Store(Vector256.Load(s + ir), t);
+                    Vector256.Store(Vector256.Load(s + ir + mr - 8), t + mr - 8);
+                }
+            }
+            if (full == mc)
+            {
+                return;
+            }
+            PackA(trans, a, lda, i0 + full, mc - full, p0, kc, dst + (nint)full * kc, mr);
+            return;
+        }
+        for (var ir = 0; ir < mc; ir += mr)
+        {
+            var rows = Math.Min(mr, mc - ir);
+            var d = dst + (nint)ir * kc;
+            if (!trans && rows == mr && mr <= 16 && Avx512F.IsSupported && GatherPack)
+            {
+                // Full panel: transpose 16 x 16 blocks in registers; each output column is stored as 16 floats at
+                // stride mr, in increasing order, so lanes past mr are overwritten by the next column (the buffer
+                // has slack for the last one).
+                var s = a + (i0 + ir) * lda + p0;
+                var p = 0;
+                for (; p + 16 <= kc; p += 16)
+                {
+                    Transpose16(s + p, lda, mr, d + p * mr, mr);
+                }
+                for (; p < kc; p++)
+                {
+                    for (var i = 0; i < mr; i++)
+                    {
+                        d[p * mr + i] = s[i * lda + p];
+                    }
+                }
+            }
+            else if (!trans)
+            {
+                // op(A)(i, p) = a[i * lda + p]: each source row scatters with stride mr.
+                for (var i = 0; i < rows; i++)
+                {
+                    var s = a + (i0 + ir + i) * lda + p0;
+                    var dd = d + i;
+                    for (var p = 0; p < kc; p++)
+                    {
+                        dd[p * mr] = s[p];
+                    }
+                }
+                for (var i = rows; i < mr; i++)
+                {
+                    var dd = d + i;
+                    for (var p = 0; p < kc; p++)
+                    {
+                        dd[p * mr] = 0f;
+                    }
+                }
+            }
+            else
+            {
+                // op(A)(i, p) = a[p * lda + i]: each k step is a contiguous run of rows.
+                for (var p = 0; p < kc; p++)
+                {
+                    var s = a + (p0 + p) * lda + i0 + ir;
+                    var dd = d + p * mr;
+                    var i = 0;
+                    for (; i < rows; i++)
+                    {
+                        dd[i] = s[i];
+                    }
+                    for (; i < mr; i++)
+                    {
+                        dd[i] = 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Packs op(B)[p0 .. p0+kc, j0 .. j0+nc] into micro-panels of <paramref name="nr"/> columns: panel r holds, for
+    /// each p, the nr values op(B)[p0 + p, j0 + r*nr + j] contiguously; columns past nc are zero.
+    /// </summary>
+    private static void PackB(bool trans, float* b, nint ldb, int p0, int kc, int j0, int nc, float* dst, int nr)
+    {
+        for (var jr = 0; jr < nc; jr += nr)
+        {
+            var cols = Math.Min(nr, nc - jr);
+            var d = dst + (nint)jr * kc;
+            if (!trans)
+            {
+                // op(B)(p, j) = b[p * ldb + j]: contiguous runs.
+                for (var p = 0; p < kc; p++)
+                {
+                    var s = b + (p0 + p) * ldb + j0 + jr;
+                    var dd = d + p * nr;
+                    var j = 0;
+                    if (cols == nr && nr % 16 == 0 && Vector512.IsHardwareAccelerated)
+                    {
+                        for (; j < nr; j += 16)
+                        {
+                            Vector512.Store(Vector512.Load(s + j), dd + j);
+                        }
+                        continue;
+                    }
+                    for (; j < cols; j++)
+                    {
+                        dd[j] = s[j];
+                    }
+                    for (; j < nr; j++)
+                    {
+                        dd[j] = 0f;
+                    }
+                }
+            }
+            else if (cols == nr && nr % 16 == 0 && Avx512F.IsSupported && GatherPack)
+            {
+                var p = 0;
+                for (; p + 16 <= kc; p += 16)
+                {
+                    for (var j = 0; j < nr; j += 16)
+                    {
+                        Transpose16(b + (j0 + jr + j) * ldb + p0 + p, ldb, 16, d + p * nr + j, nr);
+                    }
+                }
+                for (; p < kc; p++)
+                {
+                    for (var j = 0; j < nr; j++)
+                    {
+                        d[p * nr + j] = b[(j0 + jr + j) * ldb + p0 + p];
+                    }
+                }
+            }
+            else
+            {
+                // op(B)(p, j) = b[j * ldb + p]: each source row scatters with stride nr.
+                for (var j = 0; j < cols; j++)
+                {
+                    var s = b + (j0 + jr + j) * ldb + p0;
+                    var dd = d + j;
+                    for (var p = 0; p < kc; p++)
+                    {
+                        dd[p * nr] = s[p];
+                    }
+                }
+                for (var j = cols; j < nr; j++)
+                {
+                    var dd = d + j;
+                    for (var p = 0; p < kc; p++)
+                    {
+                        dd[p * nr] = 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads a 16 x 16 block (row r at src + r * ld; rows at or past <paramref name="rows"/> repeat the last valid row)
+    /// and writes its transpose: column c goes to dst + c * dstStride as 16 floats, columns in increasing order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose16(float* src, nint ld, int rows, float* dst, nint dstStride)
+    {
+        var last = rows - 1;
+        var r0 = Vector512.Load(src);
+        var r1 = Vector512.Load(src + Math.Min(1, last) * ld);
+        var r2 = Vector512.Load(src + Math.Min(2, last) * ld);
+        var r3 = Vector512.Load(src + Math.Min(3, last) * ld);
+        var r4 = Vector512.Load(src + Math.Min(4, last) * ld);
+        var r5 = Vector512.Load(src + Math.Min(5, last) * ld);
+        var r6 = Vector512.Load(src + Math.Min(6, last) * ld);
+        var r7 = Vector512.Load(src + Math.Min(7, last) * ld);
+        var r8 = Vector512.Load(src + Math.Min(8, last) * ld);
+        var r9 = Vector512.Load(src + Math.Min(9, last) * ld);
+        var r10 = Vector512.Load(src + Math.Min(10, last) * ld);
+        var r11 = Vector512.Load(src + Math.Min(11, last) * ld);
+        var r12 = Vector512.Load(src + Math.Min(12, last) * ld);
+        var r13 = Vector512.Load(src + Math.Min(13, last) * ld);
+        var r14 = Vector512.Load(src + Math.Min(14, last) * ld);
+        var r15 = Vector512.Load(src + Math.Min(15, last) * ld);
+
+        // Stage 1: interleave row pairs.
+        var t0 = Avx512F.UnpackLow(r0, r1).AsDouble();
+        var t1 = Avx512F.UnpackHigh(r0, r1).AsDouble();
+        var t2 = Avx512F.UnpackLow(r2, r3).AsDouble();
+        var t3 = Avx512F.UnpackHigh(r2, r3).AsDouble();
+        var t4 = Avx512F.UnpackLow(r4, r5).AsDouble();
+        var t5 = Avx512F.UnpackHigh(r4, r5).AsDouble();
+        var t6 = Avx512F.UnpackLow(r6, r7).AsDouble();
+        var t7 = Avx512F.UnpackHigh(r6, r7).AsDouble();
+        var t8 = Avx512F.UnpackLow(r8, r9).AsDouble();
+        var t9 = Avx512F.UnpackHigh(r8, r9).AsDouble();
+        var t10 = Avx512F.UnpackLow(r10, r11).AsDouble();
+        var t11 = Avx512F.UnpackHigh(r10, r11).AsDouble();
+        var t12 = Avx512F.UnpackLow(r12, r13).AsDouble();
+        var t13 = Avx512F.UnpackHigh(r12, r13).AsDouble();
+        var t14 = Avx512F.UnpackLow(r14, r15).AsDouble();
+        var t15 = Avx512F.UnpackHigh(r14, r15).AsDouble();
+
+        // Stage 2: in each 128-bit lane L of u(4g + j): rows 4g..4g+3 of column 4L + j.
+        var u0 = Avx512F.UnpackLow(t0, t2).AsSingle();
+        var u1 = Avx512F.UnpackHigh(t0, t2).AsSingle();
+        var u2 = Avx512F.UnpackLow(t1, t3).AsSingle();
+        var u3 = Avx512F.UnpackHigh(t1, t3).AsSingle();
+        var u4 = Avx512F.UnpackLow(t4, t6).AsSingle();
+        var u5 = Avx512F.UnpackHigh(t4, t6).AsSingle();
+        var u6 = Avx512F.UnpackLow(t5, t7).AsSingle();
+        var u7 = Avx512F.UnpackHigh(t5, t7).AsSingle();
+        var u8 = Avx512F.UnpackLow(t8, t10).AsSingle();
+        var u9 = Avx512F.UnpackHigh(t8, t10).AsSingle();
+        var u10 = Avx512F.UnpackLow(t9, t11).AsSingle();
+        var u11 = Avx512F.UnpackHigh(t9, t11).AsSingle();
+        var u12 = Avx512F.UnpackLow(t12, t14).AsSingle();
+        var u13 = Avx512F.UnpackHigh(t12, t14).AsSingle();
+        var u14 = Avx512F.UnpackLow(t13, t15).AsSingle();
+        var u15 = Avx512F.UnpackHigh(t13, t15).AsSingle();
+
+        // Stage 3: pair groups (0,1) and (2,3): 0x88 keeps lanes 0 and 2, 0xDD lanes 1 and 3.
+        var v0 = Avx512F.Shuffle4x128(u0, u4, 0x88);
+        var v1 = Avx512F.Shuffle4x128(u1, u5, 0x88);
+        var v2 = Avx512F.Shuffle4x128(u2, u6, 0x88);
+        var v3 = Avx512F.Shuffle4x128(u3, u7, 0x88);
+        var v4 = Avx512F.Shuffle4x128(u0, u4, 0xDD);
+        var v5 = Avx512F.Shuffle4x128(u1, u5, 0xDD);
+        var v6 = Avx512F.Shuffle4x128(u2, u6, 0xDD);
+        var v7 = Avx512F.Shuffle4x128(u3, u7, 0xDD);
+        var v8 = Avx512F.Shuffle4x128(u8, u12, 0x88);
+        var v9 = Avx512F.Shuffle4x128(u9, u13, 0x88);
+        var v10 = Avx512F.Shuffle4x128(u10, u14, 0x88);
+        var v11 = Avx512F.Shuffle4x128(u11, u15, 0x88);
+        var v12 = Avx512F.Shuffle4x128(u8, u12, 0xDD);
+        var v13 = Avx512F.Shuffle4x128(u9, u13, 0xDD);
+        var v14 = Avx512F.Shuffle4x128(u10, u14, 0xDD);
+        var v15 = Avx512F.Shuffle4x128(u11, u15, 0xDD);
+
+        // Stage 4: v(j) 0x88 with v(8 + j) gives column j, 0xDD column 8 + j; v(4 + j) likewise gives 4 + j, 12 + j.
+        Vector512.Store(Avx512F.Shuffle4x128(v0, v8, 0x88), dst);
+        Vector512.Store(Avx512F.Shuffle4x128(v1, v9, 0x88), dst + dstStride);
+        Vector512.Store(Avx512F.Shuffle4x128(v2, v10, 0x88), dst + 2 * dstStride);
+        Vector512.Store(Avx512F.Shuffle4x128(v3, v11, 0x88), dst + 3 * dstStride);
+        Vector512.Store(Avx512F.Shuffle4x128(v4, v12, 0x88), dst + 4 * dstStride);
+        Vector512.Store(Avx512F.Shuffle4x128(v5, v13, 0x88), dst + 5 * dstStride);
+        Vector512.Store(Avx512F.Shuffle4x128(v6, v14, 0x88), dst + 6 * dstStride);
+        Vector512.Store(Avx512F.Shuffle4x128(v7, v15, 0x88), dst + 7 * dstStride);
+        Vector512.Store(Avx512F.Shuffle4x128(v0, v8, 0xDD), dst + 8 * dstStride);
+        Vector512.Store(Avx512F.Shuffle4x128(v1, v9, 0xDD), dst + 9 * dstStride);
+        Vector512.Store(Avx512F.Shuffle4x128(v2, v10, 0xDD), dst + 10 * dstStride);
+        Vector512.Store(Avx512F.Shuffle4x128(v3, v11, 0xDD), dst + 11 * dstStride);
+        Vector512.Store(Avx512F.Shuffle4x128(v4, v12, 0xDD), dst + 12 * dstStride);
+        Vector512.Store(Avx512F.Shuffle4x128(v5, v13, 0xDD), dst + 13 * dstStride);
+        Vector512.Store(Avx512F.Shuffle4x128(v6, v14, 0xDD), dst + 14 * dstStride);
+        Vector512.Store(Avx512F.Shuffle4x128(v7, v15, 0xDD), dst + 15 * dstStride);
+    }
+
+    /// <summary>Portable 4x4 micro-kernel.</summary>
+    private static void KernelScalar4x4(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+        float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+        for (var p = 0; p < kc; p++)
+        {
+            float b0 = pb[0], b1 = pb[1], b2 = pb[2], b3 = pb[3];
+            float a0 = pa[0], a1 = pa[1], a2 = pa[2], a3 = pa[3];
+            c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+            c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+            c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+            c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+            pa += 4;
+            pb += 4;
+        }
+        Span<float> acc = [c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33];
+        for (var i = 0; i < 4; i++)
+        {
+            var cr = c + i * ldc;
+            for (var j = 0; j < 4; j++)
+            {
+                var v = acc[i * 4 + j] * alpha;
+                cr[j] = beta == 0f ? v : MathF.FusedMultiplyAdd(cr[j], beta, v);
+            }
+        }
+    }
+}

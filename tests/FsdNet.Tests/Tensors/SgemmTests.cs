@@ -1,0 +1,299 @@
+using FsdNet.Tensors;
+using FsdNet.Tests.Support;
+using Xunit;
+
+namespace FsdNet.Tests.Tensors;
+
+/// <summary>
+/// SGEMM against a naive double-precision reference: every transpose form, odd shapes around the tile and block
+/// sizes, alpha/beta variants, padded leading dimensions, every instruction-set path the CPU supports, 1 and 2
+/// threads. Runs in the threading collection because it changes <see cref="Workers.ThreadCount"/>.
+/// </summary>
+[Collection(ThreadingCollection.Name)]
+public sealed unsafe class SgemmTests
+{
+    private static readonly (bool TransA, bool TransB)[] Forms = [(false, false), (false, true), (true, false), (true, true)];
+
+    /// <summary>Instruction-set paths this CPU supports, by name (the enum is internal).</summary>
+    public static TheoryData<string> Paths()
+    {
+        var data = new TheoryData<string>();
+        foreach (var isa in new[] { SgemmIsa.Avx512, SgemmIsa.Avx2, SgemmIsa.Scalar })
+        {
+            if (Sgemm.IsSupported(isa))
+            {
+                data.Add(isa.ToString());
+            }
+        }
+        return data;
+    }
+
+    /// <summary>A stored matrix with padded rows: padding holds NaN so any read of it poisons the result.</summary>
+    private sealed class Stored
+    {
+        public Stored(int rows, int cols, int ld, int seed)
+        {
+            Rows = rows;
+            Cols = cols;
+            Ld = ld;
+            Data = new float[Math.Max(1, rows * ld)];
+            Array.Fill(Data, float.NaN);
+            var rng = new Random(seed);
+            for (var i = 0; i < rows; i++)
+            {
+                for (var j = 0; j < cols; j++)
+                {
+                    Data[i * ld + j] = (float)(rng.NextDouble() * 2 - 1);
+                }
+            }
+        }
+
+        public int Rows { get; }
+
+        public int Cols { get; }
+
+        public int Ld { get; }
+
+        public float[] Data { get; }
+
+        public double At(int i, int j) => Data[i * Ld + j];
+    }
+
+    private sealed record Case(bool TransA, bool TransB, int M, int N, int K, float Alpha, float Beta, int Pad, int Seed)
+    {
+        public override string ToString() =>
+            $"{(TransA ? 'T' : 'N')}{(TransB ? 'T' : 'N')} m={M} n={N} k={K} alpha={Alpha} beta={Beta} pad={Pad}";
+    }
+
+    /// <summary>Runs one case through Sgemm and returns C (with its padding) plus the reference.</summary>
+    private static (float[] C, double[] Ref, Stored C0) Run(Case t)
+    {
+        var a = t.TransA ? new Stored(t.K, t.M, t.M + t.Pad, t.Seed) : new Stored(t.M, t.K, t.K + t.Pad, t.Seed);
+        var b = t.TransB ? new Stored(t.N, t.K, t.K + t.Pad, t.Seed + 1) : new Stored(t.K, t.N, t.N + t.Pad, t.Seed + 1);
+        var c0 = new Stored(t.M, t.N, t.N + t.Pad, t.Seed + 2);
+        if (t.Beta == 0f)
+        {
+            // beta == 0 must ignore whatever C holds.
+            for (var i = 0; i < t.M; i++)
+            {
+                for (var j = 0; j < t.N; j++)
+                {
+                    c0.Data[i * c0.Ld + j] = float.NaN;
+                }
+            }
+        }
+        var expected = new double[t.M * t.N];
+        for (var i = 0; i < t.M; i++)
+        {
+            for (var j = 0; j < t.N; j++)
+            {
+                double s = 0;
+                for (var p = 0; p < t.K; p++)
+                {
+                    s += (t.TransA ? a.At(p, i) : a.At(i, p)) * (t.TransB ? b.At(j, p) : b.At(p, j));
+                }
+                expected[i * t.N + j] = t.Alpha * s + (t.Beta == 0f ? 0 : t.Beta * c0.At(i, j));
+            }
+        }
+        var c = (float[])c0.Data.Clone();
+        Sgemm.Multiply(t.TransA, t.TransB, t.M, t.N, t.K, t.Alpha, a.Data, a.Ld, b.Data, b.Ld, t.Beta, c, c0.Ld);
+        return (c, expected, c0);
+    }
+
+    private static void Check(Case t)
+    {
+        var (c, expected, c0) = Run(t);
+        for (var i = 0; i < t.M; i++)
+        {
+            for (var j = 0; j < c0.Ld; j++)
+            {
+                var got = c[i * c0.Ld + j];
+                if (j >= t.N)
+                {
+                    // Padding of C is never touched.
+                    Assert.True(float.IsNaN(got), $"{t}: C padding changed at ({i},{j})");
+                    continue;
+                }
+                var want = expected[i * t.N + j];
+                var tol = 1e-5 * (Math.Abs(t.Alpha) * t.K + 1);
+                if (!(Math.Abs(got - want) <= tol))
+                {
+                    Assert.Fail($"{t}: C[{i},{j}] = {got}, expected {want} (tol {tol})");
+                }
+            }
+        }
+    }
+
+    private static void WithSettings(string path, int threads, long threshold, Action body) =>
+        WithSettings(Enum.Parse<SgemmIsa>(path), threads, threshold, body);
+
+    private static void WithSettings(SgemmIsa isa, int threads, long threshold, Action body)
+    {
+        var (oldIsa, oldThreads, oldThreshold) = (Sgemm.Isa, Workers.ThreadCount, Sgemm.ParallelThreshold);
+        try
+        {
+            Sgemm.Isa = isa;
+            Workers.ThreadCount = threads;
+            Sgemm.ParallelThreshold = threshold;
+            body();
+        }
+        finally
+        {
+            Sgemm.Isa = oldIsa;
+            Workers.ThreadCount = oldThreads;
+            Sgemm.ParallelThreshold = oldThreshold;
+        }
+    }
+
+    private static IEnumerable<(int M, int N, int K)> OddShapes() =>
+    [
+        (1, 1, 1), (1, 7, 3), (5, 1, 9), (2, 3, 5), (7, 13, 17), (13, 31, 29), (14, 32, 16), (15, 33, 17),
+        (28, 64, 15), (29, 65, 31), (37, 97, 61), (3, 200, 2), (150, 5, 40),
+    ];
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void OddShapesAllFormsMatchReference(string path)
+    {
+        WithSettings(path, 1, long.MaxValue, () =>
+        {
+            var seed = 1;
+            foreach (var (m, n, k) in OddShapes())
+            {
+                foreach (var (ta, tb) in Forms)
+                {
+                    Check(new Case(ta, tb, m, n, k, 1f, 0f, 0, seed++));
+                }
+            }
+        });
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void AlphaBetaAndPaddedLeadingDims(string path)
+    {
+        WithSettings(path, 1, long.MaxValue, () =>
+        {
+            var seed = 100;
+            foreach (var (alpha, beta) in new[] { (1f, 1f), (0.5f, -2f), (-1.5f, 0f), (2f, 0.25f), (0f, 3f), (0f, 0f) })
+            {
+                foreach (var (ta, tb) in Forms)
+                {
+                    Check(new Case(ta, tb, 19, 41, 23, alpha, beta, 3, seed++));
+                    Check(new Case(ta, tb, 1, 1, 1, alpha, beta, 2, seed++));
+                }
+            }
+        });
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void ZeroInnerDimensionScalesC(string path)
+    {
+        WithSettings(path, 1, long.MaxValue, () =>
+        {
+            foreach (var (ta, tb) in Forms)
+            {
+                Check(new Case(ta, tb, 9, 21, 0, 1f, 0f, 1, 7));
+                Check(new Case(ta, tb, 9, 21, 0, 1f, 0.5f, 1, 8));
+                Check(new Case(ta, tb, 9, 21, 0, 2f, 1f, 0, 9));
+            }
+            // Empty outputs are a no-op.
+            Sgemm.Multiply(false, false, 0, 5, 3, 1f, new float[15], 3, new float[15], 5, 0f, Span<float>.Empty, 5);
+            Sgemm.Multiply(false, false, 4, 0, 3, 1f, new float[12], 3, ReadOnlySpan<float>.Empty, 1, 0f, Span<float>.Empty, 1);
+        });
+    }
+
+    /// <summary>Shapes that straddle the cache blocks (KC, MC, NC) and split across parts, on every path.</summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void BlockBoundariesAndThreadsMatchReference(string path)
+    {
+        var shapes = new[] { (Sgemm.MC + 3, 37, Sgemm.KC + 1), (33, Sgemm.NC + 5, 20), (61, 77, 2 * Sgemm.KC + 17) };
+        foreach (var threads in new[] { 1, 2 })
+        {
+            WithSettings(path, threads, 0, () =>
+            {
+                var seed = 200;
+                foreach (var (m, n, k) in shapes)
+                {
+                    foreach (var (ta, tb) in Forms)
+                    {
+                        Check(new Case(ta, tb, m, n, k, 1f, seed % 2 == 0 ? 0f : 0.5f, 1, seed++));
+                    }
+                }
+            });
+        }
+    }
+
+    [Fact]
+    public void RepeatRunsAreBitIdenticalAndIndependentOfThreadCount()
+    {
+        var t = new Case(false, true, 301, 203, 300, 1f, 0f, 0, 42);
+        float[] Once(int threads)
+        {
+            float[] c = [];
+            WithSettings(Sgemm.Isa, threads, 0, () => c = Run(t).C);
+            return c;
+        }
+        var two = Once(2);
+        Assert.Equal(two, Once(2));
+        Assert.Equal(two, Once(2));
+        // The split never changes the k-summation order, so even the thread count does not change the bits.
+        Assert.Equal(two, Once(1));
+    }
+
+    [Fact]
+    public void LargeParallelProblemMatchesReference()
+    {
+        WithSettings(Sgemm.Isa, 2, Sgemm.ParallelThreshold, () =>
+        {
+            foreach (var (ta, tb) in Forms)
+            {
+                Check(new Case(ta, tb, 211, 150, 290, 1f, 0f, 0, 5));
+            }
+        });
+    }
+
+    [Fact]
+    public void WrongSpanLengthsThrowWithDimensions()
+    {
+        var a = new float[6 * 4];
+        var b = new float[4 * 5];
+        var c = new float[6 * 5];
+        var ex = Assert.Throws<ArgumentException>(() =>
+            Sgemm.Multiply(false, false, 6, 5, 4, 1f, a.AsSpan(1), 4, b, 5, 0f, c, 5));
+        Assert.Contains("6x4", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("a", ex.ParamName);
+        ex = Assert.Throws<ArgumentException>(() =>
+            Sgemm.Multiply(false, true, 6, 5, 4, 1f, a, 4, b.AsSpan(0, 19), 4, 0f, c, 5));
+        Assert.Contains("4x5", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("b", ex.ParamName);
+        ex = Assert.Throws<ArgumentException>(() =>
+            Sgemm.Multiply(false, false, 6, 5, 4, 1f, a, 4, b, 5, 0f, c.AsSpan(0, 29), 5));
+        Assert.Contains("6x5", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("c", ex.ParamName);
+        // Leading dimension smaller than the stored width.
+        ex = Assert.Throws<ArgumentException>(() =>
+            Sgemm.Multiply(false, false, 6, 5, 4, 1f, a, 3, b, 5, 0f, c, 5));
+        Assert.Contains("lda=3", ex.Message, StringComparison.Ordinal);
+        ex = Assert.Throws<ArgumentException>(() =>
+            Sgemm.Multiply(false, false, -1, 5, 4, 1f, a, 4, b, 5, 0f, c, 5));
+        Assert.Contains("m=-1", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ConcurrentCallersGetCorrectResults()
+    {
+        WithSettings(Sgemm.Isa, 2, 0, () =>
+        {
+            var cases = Enumerable.Range(0, 4).Select(i => new Case(i % 2 == 0, i / 2 == 1, 97 + i, 130, 260, 1f, 0f, 0, 300 + i)).ToArray();
+            var expected = cases.Select(t => Run(t).C).ToArray();
+            Parallel.For(0, 16, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+            {
+                var t = cases[i % cases.Length];
+                Assert.Equal(expected[i % cases.Length], Run(t).C);
+            });
+        });
+    }
+}
