@@ -13,8 +13,9 @@ public static class GradClip
     public static double ClipGradNorm(IReadOnlyList<Parameter> parameters, double maxNorm)
     {
         double sumSq = 0;
-        foreach (var p in parameters)
+        for (var i = 0; i < parameters.Count; i++)
         {
+            var p = parameters[i];
             if (p.HasGrad)
             {
                 double s = TensorPrimitives.SumOfSquares<float>(p.GradSpan);
@@ -26,8 +27,9 @@ public static class GradClip
         if (coef < 1)
         {
             var c = (float)coef;
-            foreach (var p in parameters)
+            for (var i = 0; i < parameters.Count; i++)
             {
+                var p = parameters[i];
                 if (p.HasGrad)
                 {
                     TensorPrimitives.Multiply(p.GradSpan, c, p.GradSpan);

@@ -10,7 +10,7 @@ namespace FsdNet.Training;
 /// </summary>
 public static class Regularizer
 {
-    public static double ApplyL2(IEnumerable<Parameter> parameters, double lambda)
+    public static double ApplyL2(IReadOnlyList<Parameter> parameters, double lambda)
     {
         if (lambda == 0)
         {
@@ -18,8 +18,9 @@ public static class Regularizer
         }
         double penalty = 0;
         var l = (float)lambda;
-        foreach (var p in parameters)
+        for (var i = 0; i < parameters.Count; i++)
         {
+            var p = parameters[i];
             var w = p.Span;
             penalty += TensorPrimitives.SumOfSquares<float>(w);
             if (p.HasGrad)

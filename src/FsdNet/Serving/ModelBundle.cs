@@ -1,0 +1,92 @@
+using System.Text.Json;
+using FsdNet.Data;
+using FsdNet.Layers;
+using FsdNet.Models;
+using FsdNet.Tensors;
+using FsdNet.Training;
+
+namespace FsdNet.Serving;
+
+/// <summary>
+/// A trained model as saved in a run directory: <c>model.fsdm</c> (the weights, BatchNorm statistics and the
+/// experiment config that rebuilds the network) beside <c>feature_map.json</c> (the fitted encoder). Everything
+/// evaluate, predict and serve need.
+/// </summary>
+public sealed class ModelBundle
+{
+    public const string ModelFile = "model.fsdm";
+    public const string FeatureMapFile = "feature_map.json";
+
+    private ModelBundle(CtrModel model, FeatureMap featureMap, ModelConfig config)
+    {
+        Model = model;
+        FeatureMap = featureMap;
+        Config = config;
+    }
+
+    public CtrModel Model { get; }
+
+    public FeatureMap FeatureMap { get; }
+
+    public ModelConfig Config { get; }
+
+    /// <summary>Writes the model and its feature map into <paramref name="runDir"/>.</summary>
+    public static void Save(string runDir, CtrModel model, FeatureMap featureMap, ModelConfig config)
+    {
+        Directory.CreateDirectory(runDir);
+        featureMap.Save(Path.Combine(runDir, FeatureMapFile));
+        var meta = JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["format"] = "fsdnet-model",
+            ["model"] = model.ModelName,
+            ["expid"] = config.ExpId,
+            ["config_yaml"] = config.ToYaml(),
+            ["schema_hash"] = featureMap.SchemaHash,
+            ["parameters"] = model.ParameterCount(),
+        });
+        TensorFile.Write(Path.Combine(runDir, ModelFile), meta, model.State());
+    }
+
+    /// <summary>Loads a run directory (or a model.fsdm path) written by <see cref="Save"/>.</summary>
+    public static ModelBundle Load(string runDirOrFile)
+    {
+        var dir = Directory.Exists(runDirOrFile) ? runDirOrFile : Path.GetDirectoryName(Path.GetFullPath(runDirOrFile))!;
+        var modelPath = Directory.Exists(runDirOrFile) ? Path.Combine(dir, ModelFile) : runDirOrFile;
+        if (!File.Exists(modelPath))
+        {
+            throw new ModelFileException($"{modelPath}: no model file (expected a run directory written by `fsdnet train`).");
+        }
+        var mapPath = Path.Combine(dir, FeatureMapFile);
+        if (!File.Exists(mapPath))
+        {
+            throw new ModelFileException($"{mapPath}: the feature map of this model is missing.");
+        }
+        var (metaJson, tensors) = TensorFile.Read(modelPath);
+        string expid, yaml, schema;
+        try
+        {
+            using var doc = JsonDocument.Parse(metaJson);
+            var root = doc.RootElement;
+            if (root.GetProperty("format").GetString() != "fsdnet-model")
+            {
+                throw new ModelFileException($"{modelPath}: this is a '{root.GetProperty("format").GetString()}' file, not a model.");
+            }
+            expid = root.GetProperty("expid").GetString()!;
+            yaml = root.GetProperty("config_yaml").GetString()!;
+            schema = root.GetProperty("schema_hash").GetString()!;
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            throw new ModelFileException($"{modelPath}: bad metadata: {e.Message}");
+        }
+        var featureMap = FeatureMap.Load(mapPath);
+        if (featureMap.SchemaHash != schema)
+        {
+            throw new ModelFileException($"{mapPath}: schema {featureMap.SchemaHash} does not match the model's {schema} (files from different runs?).");
+        }
+        var config = ModelConfig.Parse(yaml, modelPath, expid);
+        var model = ModelRegistry.Create(FieldSpec.From(featureMap), config, new Rng(0));
+        TensorFile.LoadInto(modelPath, tensors, model.State());
+        return new ModelBundle(model, featureMap, config);
+    }
+}

@@ -1,0 +1,36 @@
+using FsdNet.Autodiff;
+using FsdNet.Data;
+using FsdNet.Models;
+
+namespace FsdNet.Serving;
+
+/// <summary>Batched inference over an encoded split (evaluation mode: running BatchNorm statistics, no dropout).</summary>
+public static class Predictor
+{
+    public static (float[] Predictions, float[] Labels, long[]? Groups) PredictAll(CtrModel model, Graph graph, EncodedDataset data, int batchSize)
+    {
+        graph.Training = false;
+        graph.GradEnabled = false;
+        var loader = new BatchLoader(data, new BatchLoaderOptions { BatchSize = batchSize, Shuffle = false });
+        var batch = loader.CreateBatch();
+        var n = checked((int)data.RowCount);
+        var predictions = new float[n];
+        var labels = new float[n];
+        var groups = data.HasGroupIds ? new long[n] : null;
+        var offset = 0;
+        loader.StartEpoch(0);
+        while (loader.Next(batch))
+        {
+            graph.Reset();
+            var p = model.Predict(graph, batch);
+            p.Span.CopyTo(predictions.AsSpan(offset, batch.Size));
+            batch.Labels.AsSpan(0, batch.Size).CopyTo(labels.AsSpan(offset));
+            if (groups is not null)
+            {
+                batch.GroupIds.AsSpan(0, batch.Size).CopyTo(groups.AsSpan(offset));
+            }
+            offset += batch.Size;
+        }
+        return (predictions, labels, groups);
+    }
+}

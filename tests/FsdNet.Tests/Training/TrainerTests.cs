@@ -1,0 +1,195 @@
+using System.Globalization;
+using System.Text;
+using FsdNet.Data;
+using FsdNet.Layers;
+using FsdNet.Models;
+using FsdNet.Serving;
+using FsdNet.Tensors;
+using FsdNet.Tests.Data;
+using FsdNet.Training;
+using Xunit;
+
+namespace FsdNet.Tests.Training;
+
+/// <summary>The FuxiCTR-style trainer on a small synthetic data set the test writes.</summary>
+public sealed class TrainerTests : IDisposable
+{
+    private readonly TempDir tmp = new();
+
+    public void Dispose() => tmp.Dispose();
+
+    /// <summary>Clicks depend on an interaction of fields a and b (and weakly on c); 3 splits.</summary>
+    private PreparedData MakeData(int trainRows = 3000)
+    {
+        var rng = new Rng(42);
+        string Split(int rows)
+        {
+            var sb = new StringBuilder("label,a,b,c\n");
+            for (var i = 0; i < rows; i++)
+            {
+                int a = rng.NextInt(12), b = rng.NextInt(9), c = rng.NextInt(5);
+                var p = ((a + b) % 3 == 0 ? 0.85 : 0.1) + (c == 0 ? 0.05 : 0);
+                sb.Append(CultureInfo.InvariantCulture, $"{(rng.NextDouble() < p ? 1 : 0)},a{a},b{b},c{c}\n");
+            }
+            return sb.ToString();
+        }
+        tmp.File("train.csv", Split(trainRows));
+        tmp.File("valid.csv", Split(800));
+        tmp.File("test.csv", Split(800));
+        return Helpers.PrepareYaml(tmp, """
+            synth:
+              data_format: csv
+              train_data: train.csv
+              valid_data: valid.csv
+              test_data: test.csv
+              min_categr_count: 1
+              feature_cols:
+                - {name: [a, b, c], active: True, dtype: str, type: categorical}
+              label_col: {name: label, dtype: float}
+            """);
+    }
+
+    private static ModelConfig Config(string extra = "") => ModelConfig.Parse($$"""
+        Base:
+            model: FSDNet
+            embedding_dim: 8
+            parallel_dnn_hidden_units: [32, 32]
+            num_cross_layers: 2
+            batch_norm: True
+            net_dropout: 0.1
+            batch_size: 256
+            learning_rate: 1.e-2
+            embedding_regularizer: 1.e-4
+            choice: 2
+            loss_coefficient: 0.9
+            Temp: 1.3
+            fea_coefficient: 0.01
+            seed: 7
+            epochs: 6
+            early_stop_patience: 10
+            monitor: {'AUC': 1, 'logloss': -1}
+        exp:
+            {{extra}}
+        """, "test", "exp");
+
+    private static (Trainer Trainer, CtrModel Model) Build(PreparedData data, ModelConfig cfg)
+    {
+        var options = TrainerOptions.From(cfg);
+        var model = ModelRegistry.Create(FieldSpec.From(data.FeatureMap), cfg, new Rng((ulong)options.Seed));
+        return (new Trainer(model, options), model);
+    }
+
+    [Fact]
+    public void Fsdnet_learns_the_interaction_and_restores_the_best_epoch()
+    {
+        using var data = MakeData();
+        var (trainer, _) = Build(data, Config());
+        var result = trainer.Fit(data.Train, data.Valid!);
+        Assert.Equal(6, result.History.Count);
+        var test = trainer.Evaluate(data.Test!);
+        Assert.True(test["AUC"] > 0.85, $"test AUC {test["AUC"]}");
+        // The weights in place at the end are the best epoch's: validating again gives the best monitor value.
+        var valid = trainer.Evaluate(data.Valid!, ["AUC", "logloss"]);
+        Assert.Equal(result.BestMonitor, valid["AUC"] - valid["logloss"], 1e-9);
+        Assert.Equal(result.History.Max(h => h.Monitor), result.BestMonitor, 1e-12);
+    }
+
+    [Fact]
+    public void A_resumed_run_ends_with_the_same_parameters_as_an_uninterrupted_one()
+    {
+        using var data = MakeData(1500);
+        var full = Build(data, Config());
+        full.Trainer.Fit(data.Train, data.Valid!);
+
+        var ckpt = tmp.Sub("ckpt.fsdc");
+        var first = Build(data, Config().With(new Dictionary<string, string> { ["epochs"] = "3" }));
+        first.Trainer.Fit(data.Train, data.Valid!, ckpt);   // "killed" after epoch 3: only the checkpoint survives
+        var resumed = Build(data, Config());                 // a fresh process: new model, new optimizer
+        var result = resumed.Trainer.Fit(data.Train, data.Valid!, ckpt, resume: true);
+
+        Assert.Equal(6, result.History.Count);
+        var a = full.Model.State().ToList();
+        var b = resumed.Model.State().ToList();
+        for (var i = 0; i < a.Count; i++)
+        {
+            Assert.True(a[i].Value.Span.SequenceEqual(b[i].Value.Span), $"{a[i].Name} differs after resume");
+        }
+    }
+
+    [Fact]
+    public void Plateau_monitor_decays_the_learning_rate_on_every_miss_and_stops_after_patience()
+    {
+        var o = new TrainerOptions { MonitorMode = "max", EarlyStopPatience = 2 };
+        var m = new PlateauMonitor(o);
+        var lr = 1e-3;
+        Assert.True(m.Observe(0.90));
+        Assert.False(m.Observe(0.90 + 5e-7));    // within min_delta: not an improvement
+        lr = m.NextLearningRate(lr, false);
+        Assert.Equal(1e-4, lr, 1e-15);
+        Assert.True(m.Observe(0.91));             // improvement resets the count; lr is not restored
+        Assert.Equal(1e-4, m.NextLearningRate(lr, true), 1e-15);
+        Assert.False(m.Observe(0.905));
+        Assert.False(m.ShouldStop);
+        Assert.False(m.Observe(0.909));
+        Assert.True(m.ShouldStop);
+        Assert.Equal(1e-6, m.NextLearningRate(1.5e-6, false), 1e-15);   // floor
+
+        var min = new PlateauMonitor(new TrainerOptions { MonitorMode = "min" });
+        Assert.True(min.Observe(0.5));
+        Assert.True(min.Observe(0.4));
+        Assert.False(min.Observe(0.45));
+        Assert.Equal(0.4 - 0.1, min.Value(new Dictionary<string, double> { ["AUC"] = 0.4, ["logloss"] = 0.1 }) - 0.1, 1e-12);
+    }
+
+    [Fact]
+    public void Early_stopping_ends_training_and_keeps_the_best_weights()
+    {
+        using var data = MakeData(1500);
+        // A huge learning rate makes validation get worse quickly.
+        var cfg = Config().With(new Dictionary<string, string> { ["early_stop_patience"] = "1", ["epochs"] = "30", ["learning_rate"] = "0.05" });
+        var (trainer, _) = Build(data, cfg);
+        var result = trainer.Fit(data.Train, data.Valid!);
+        Assert.True(result.EarlyStopped);
+        Assert.True(result.History.Count < 30);
+        Assert.False(result.History[^1].Improved);
+        Assert.True(result.History[^1].LearningRate < 0.05);
+    }
+
+    [Fact]
+    public void Saved_model_reloads_and_predicts_identically_and_damage_is_detected()
+    {
+        using var data = MakeData(1000);
+        var cfg = Config().With(new Dictionary<string, string> { ["epochs"] = "2" });
+        var (trainer, model) = Build(data, cfg);
+        trainer.Fit(data.Train, data.Valid!);
+        var run = tmp.Sub("run");
+        ModelBundle.Save(run, model, data.FeatureMap, cfg);
+        var bundle = ModelBundle.Load(run);
+        var before = trainer.Predict(data.Test!).Predictions;
+        var after = Predictor.PredictAll(bundle.Model, new FsdNet.Autodiff.Graph(), data.Test!, 100).Predictions;
+        Assert.Equal(before, after);
+
+        var file = Path.Combine(run, ModelBundle.ModelFile);
+        var bytes = File.ReadAllBytes(file);
+        File.WriteAllBytes(file, bytes[..(bytes.Length / 2)]);
+        var ex = Assert.Throws<ModelFileException>(() => ModelBundle.Load(run));
+        Assert.Contains(file, ex.Message);
+        Assert.Contains("truncated or corrupt", ex.Message);
+        bytes[100] ^= 1;
+        File.WriteAllBytes(file, bytes);
+        Assert.Contains("checksum", Assert.Throws<ModelFileException>(() => ModelBundle.Load(run)).Message);
+        File.WriteAllText(file, "not a model");
+        Assert.Contains("not an FsdNet model", Assert.Throws<ModelFileException>(() => ModelBundle.Load(run)).Message);
+    }
+
+    [Fact]
+    public void A_checkpoint_from_another_seed_is_refused()
+    {
+        using var data = MakeData(600);
+        var ckpt = tmp.Sub("seed.fsdc");
+        Build(data, Config().With(new Dictionary<string, string> { ["epochs"] = "1" })).Trainer.Fit(data.Train, data.Valid!, ckpt);
+        var other = Build(data, Config().With(new Dictionary<string, string> { ["seed"] = "8" }));
+        var ex = Assert.Throws<ModelFileException>(() => other.Trainer.Fit(data.Train, data.Valid!, ckpt, resume: true));
+        Assert.Contains("seed 7", ex.Message);
+    }
+}
