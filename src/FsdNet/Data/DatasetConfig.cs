@@ -156,7 +156,7 @@ public static class DatasetConfigLoader
     };
 
     /// <summary>Names of the built-in presets.</summary>
-    public static IReadOnlyList<string> Presets { get; } = ["frappe", "criteo"];
+    public static IReadOnlyList<string> Presets { get; } = ["frappe", "frappe_x1", "criteo"];
 
     /// <summary>A built-in preset (<c>frappe</c>, <c>criteo</c>) with paths under <paramref name="dataRoot"/>.</summary>
     public static DatasetConfig Preset(string name, string dataRoot)
@@ -176,6 +176,29 @@ public static class DatasetConfigLoader
                     TrainData = "frappe.train.libfm.gz",
                     ValidData = "frappe.validation.libfm.gz",
                     TestData = "frappe.test.libfm.gz",
+                    MinCategrCount = 2,
+                    LabelName = "label",
+                    OptionalSplits = true,
+                };
+                foreach (var f in FrappeFields)
+                {
+                    cfg.FeatureCols.Add(new ColumnSpec { Name = f, Dtype = "float", Type = FeatureType.Categorical });
+                }
+                return cfg;
+            }
+            case "frappe_x1":
+            {
+                var dir = Path.Combine(dataRoot, "frappe_x1");
+                var cfg = new DatasetConfig
+                {
+                    DatasetId = "frappe_x1",
+                    DataRoot = dataRoot,
+                    BaseDir = dir,
+                    Format = DataFormat.Csv,
+                    Separator = ',',
+                    TrainData = "train.csv",
+                    ValidData = "valid.csv",
+                    TestData = "test.csv",
                     MinCategrCount = 2,
                     LabelName = "label",
                     OptionalSplits = true,
@@ -273,6 +296,19 @@ public static class DatasetConfigLoader
     /// <summary>Parses YAML text; <paramref name="source"/> names the file in errors and anchors relative paths.</summary>
     public static DatasetConfig Parse(string yaml, string source, string? datasetId = null)
     {
+        try
+        {
+            return ParseCore(yaml, source, datasetId);
+        }
+        catch (Exception e) when (e is not DataConfigException and not OutOfMemoryException)
+        {
+            // YamlDotNet reports duplicate keys, odd node kinds, etc. with various exception types.
+            throw new DataConfigException($"{source}: invalid config: {e.Message}", e);
+        }
+    }
+
+    private static DatasetConfig ParseCore(string yaml, string source, string? datasetId)
+    {
         var stream = new YamlStream();
         try
         {
@@ -319,7 +355,7 @@ public static class DatasetConfigLoader
         var cfg = new DatasetConfig { DatasetId = id, BaseDir = Path.GetDirectoryName(Path.GetFullPath(source)) };
         foreach (var (k, v) in node.Children)
         {
-            var key = ((YamlScalarNode)k).Value ?? "";
+            var key = (k as YamlScalarNode)?.Value ?? "";
             if (LegacyKeys.TryGetValue(key, out var current))
             {
                 cfg.Warnings.Add($"{source}: legacy key '{key}' is read as '{current}'");
@@ -415,7 +451,7 @@ public static class DatasetConfigLoader
         var line = cm.Start.Line;
         foreach (var (k, _) in cm.Children)
         {
-            var key = ((YamlScalarNode)k).Value ?? "";
+            var key = (k as YamlScalarNode)?.Value ?? "";
             if (key == "na_value")
             {
                 cfg.Warnings.Add($"{source}:{line}: legacy key 'na_value' is read as 'fill_na'");
