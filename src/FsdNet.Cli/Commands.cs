@@ -8,6 +8,6 @@ internal static class Commands
     public static IEnumerable<Command> All()
     {
         // One line per command file (DataCommand.cs, TrainCommand.cs, ...).
-        yield break;
+        yield return DataCommand.Create();
     }
 }
