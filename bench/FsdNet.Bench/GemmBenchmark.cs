@@ -14,6 +14,24 @@ public static unsafe class GemmBenchmark
 {
     private static int Threads = 2;
     private static bool useMin;
+    private static bool useCpuTime;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Sec;
+        public long Nsec;
+    }
+
+    [DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out TimeSpec ts);
+
+    /// <summary>Seconds of CPU time used by the calling thread (tuning aid for single-threaded runs on a busy machine).</summary>
+    private static double ThreadCpuSeconds()
+    {
+        _ = ClockGetTime(3, out var ts); // CLOCK_THREAD_CPUTIME_ID
+        return ts.Sec + ts.Nsec * 1e-9;
+    }
 
     private static readonly (int M, int K, int N)[] DefaultShapes =
     [
@@ -58,17 +76,11 @@ public static unsafe class GemmBenchmark
                 case "--nc":
                     Sgemm.NC = int.Parse(args[++i], CultureInfo.InvariantCulture);
                     break;
+                case "--cpu":
+                    useCpuTime = true;
+                    break;
                 case "--min":
                     useMin = true;
-                    break;
-                case "--noswap":
-                    Sgemm.SwapLoops = false;
-                    break;
-                case "--nogather":
-                    Sgemm.GatherPack = false;
-                    break;
-                case "--variant":
-                    Sgemm.Variant = int.Parse(args[++i], CultureInfo.InvariantCulture);
                     break;
                 case "--isa":
                     Sgemm.Isa = Enum.Parse<SgemmIsa>(args[++i], ignoreCase: true);
@@ -89,7 +101,7 @@ public static unsafe class GemmBenchmark
 
         Workers.ThreadCount = Threads;
         var blas = OpenBlas.TryLoad();
-        Console.WriteLine($"FsdNet Sgemm: isa={Sgemm.Isa} variant={Sgemm.Variant} KC={Sgemm.KC} MC={Sgemm.MC} NC={Sgemm.NC}, {Threads} threads");
+        Console.WriteLine($"FsdNet Sgemm: isa={Sgemm.Isa} KC={Sgemm.KC} MC={Sgemm.MC} NC={Sgemm.NC}, {Threads} threads");
         if (blas is null)
         {
             Console.WriteLine("OpenBLAS: libopenblas.so.0 not found; timing FsdNet only (no comparison).");
@@ -191,6 +203,15 @@ public static unsafe class GemmBenchmark
     private static double Seconds(Action f, double flops)
     {
         var inner = Math.Max(1, (int)(2e9 / flops));
+        if (useCpuTime)
+        {
+            var c0 = ThreadCpuSeconds();
+            for (var i = 0; i < inner; i++)
+            {
+                f();
+            }
+            return (ThreadCpuSeconds() - c0) / inner;
+        }
         var t0 = Stopwatch.GetTimestamp();
         for (var i = 0; i < inner; i++)
         {

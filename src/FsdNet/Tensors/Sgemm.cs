@@ -33,17 +33,12 @@ public static unsafe partial class Sgemm
     internal static int KC = 256;
     internal static int MC = 280;
     internal static int NC = 1024;
-    internal static bool SwapLoops = true;
-    internal static bool GatherPack = true;
 
     /// <summary>Below this many multiply-adds (m*n*k) a call runs on the calling thread only.</summary>
     internal static long ParallelThreshold = 1L << 20;
 
     private static SgemmIsa isa = Avx512F.IsSupported && Fma.IsSupported ? SgemmIsa.Avx512
         : Avx2.IsSupported && Fma.IsSupported ? SgemmIsa.Avx2 : SgemmIsa.Scalar;
-
-    /// <summary>Micro-kernel variant within the ISA (tuning knob; 0 = default).</summary>
-    internal static int Variant;
 
     /// <summary>The instruction-set path in use. Settable for tests; setting an unsupported path throws.</summary>
     internal static SgemmIsa Isa
@@ -97,7 +92,7 @@ public static unsafe partial class Sgemm
             ScaleC(m, n, beta, c, ldc);
             return;
         }
-        var kernel = SelectKernel(isa, Variant);
+        var kernel = SelectKernel(isa);
         var job = tlsJob ??= new GemmJob();
         job.Set(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, kernel);
         var threads = Workers.ThreadCount;
@@ -257,15 +252,9 @@ public static unsafe partial class Sgemm
         }
     }
 
-    private static Kernel SelectKernel(SgemmIsa path, int variant) => path switch
+    private static Kernel SelectKernel(SgemmIsa path) => path switch
     {
-        SgemmIsa.Avx512 => variant switch
-        {
-            1 => new Kernel(12, 32, &Kernel512_12x32),
-            2 => new Kernel(8, 32, &Kernel512_8x32),
-            3 => new Kernel(6, 64, &Kernel512_6x64),
-            _ => new Kernel(14, 32, &Kernel512_14x32),
-        },
+        SgemmIsa.Avx512 => new Kernel(14, 32, &Kernel512_14x32),
         SgemmIsa.Avx2 => new Kernel(6, 16, &Kernel256_6x16),
         _ => new Kernel(4, 4, &KernelScalar4x4),
     };
@@ -335,7 +324,9 @@ public static unsafe partial class Sgemm
         {
             var mr = kernel.Mr;
             var nr = kernel.Nr;
-            var kcMax = Math.Min(KC, k);
+            // Equal k-blocks (a multiple of 16 so the transposing packers need no remainder) rather than KC + a short tail.
+            var kBlocks = (k + KC - 1) / KC;
+            var kcMax = Math.Min(k, ((k + kBlocks - 1) / kBlocks + 15) & ~15);
             var mcMax = Math.Max(mr, MC / mr * mr);
             var ncMax = Math.Max(nr, NC / nr * nr);
             var ncCap = Math.Min(ncMax, (n1 - n0 + nr - 1) / nr * nr);
@@ -357,38 +348,15 @@ public static unsafe partial class Sgemm
                     {
                         var mc = Math.Min(mcMax, m1 - ic);
                         PackA(transA, a, lda, ic, mc, pc, kc, packA, mr);
-                        if (SwapLoops)
+                        // One A micro-panel (mr x kc) stays in L1 while the B micro-panels stream from L2.
+                        for (var ir = 0; ir < mc; ir += mr)
                         {
-                            for (var ir = 0; ir < mc; ir += mr)
+                            var rows = Math.Min(mr, mc - ir);
+                            var pa = packA + (nint)ir * kc;
+                            for (var jr = 0; jr < nc; jr += nr)
                             {
-                                var rows = Math.Min(mr, mc - ir);
-                                var pa = packA + (nint)ir * kc;
-                                for (var jr = 0; jr < nc; jr += nr)
-                                {
-                                    var cols = Math.Min(nr, nc - jr);
-                                    var pb = packB + (nint)jr * kc;
-                                    var cp = c + (ic + ir) * ldcN + jc + jr;
-                                    if (rows == mr && cols == nr)
-                                    {
-                                        fn(kc, pa, pb, cp, ldcN, alpha, betaBlock);
-                                    }
-                                    else
-                                    {
-                                        fn(kc, pa, pb, tile, nr, 1f, 0f);
-                                        MergeTile(tile, nr, cp, ldcN, rows, cols, alpha, betaBlock);
-                                    }
-                                }
-                            }
-                            continue;
-                        }
-                        for (var jr = 0; jr < nc; jr += nr)
-                        {
-                            var cols = Math.Min(nr, nc - jr);
-                            var pb = packB + (nint)jr * kc;
-                            for (var ir = 0; ir < mc; ir += mr)
-                            {
-                                var rows = Math.Min(mr, mc - ir);
-                                var pa = packA + (nint)ir * kc;
+                                var cols = Math.Min(nr, nc - jr);
+                                var pb = packB + (nint)jr * kc;
                                 var cp = c + (ic + ir) * ldcN + jc + jr;
                                 if (rows == mr && cols == nr)
                                 {
@@ -436,7 +404,7 @@ public static unsafe partial class Sgemm
     /// </summary>
     private static void PackA(bool trans, float* a, nint lda, int i0, int mc, int p0, int kc, float* dst, int mr)
     {
-        if (trans && mc >= mr && mr is >= 8 and <= 16 && Vector256.IsHardwareAccelerated && GatherPack)
+        if (trans && mc >= mr && mr is >= 8 and <= 16 && Vector256.IsHardwareAccelerated)
         {
             // op(A)(i, p) = a[p * lda + i]: walk the rows of stored A contiguously; each full panel gets its mr values
             // with two overlapping 8-float copies. The partial last panel (if any) is done element-wise.
@@ -463,7 +431,7 @@ public static unsafe partial class Sgemm
         {
             var rows = Math.Min(mr, mc - ir);
             var d = dst + (nint)ir * kc;
-            if (!trans && rows == mr && mr <= 16 && Avx512F.IsSupported && GatherPack)
+            if (!trans && rows == mr && mr <= 16 && Avx512F.IsSupported)
             {
                 // Full panel: transpose 16 x 16 blocks in registers; each output column is stored as 16 floats at
                 // stride mr, in increasing order, so lanes past mr are overwritten by the next column (the buffer
@@ -560,7 +528,7 @@ public static unsafe partial class Sgemm
                     }
                 }
             }
-            else if (cols == nr && nr % 16 == 0 && Avx512F.IsSupported && GatherPack)
+            else if (cols == nr && nr % 16 == 0 && Avx512F.IsSupported)
             {
                 var p = 0;
                 for (; p + 16 <= kc; p += 16)

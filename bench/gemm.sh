@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# SGEMM benchmark: FsdNet's managed Sgemm vs OpenBLAS cblas_sgemm, 2 threads each (see docs/BENCHMARKS.md).
+# Builds the bench in Release into its own artifacts folder, then runs `FsdNet.Bench gemm`; extra arguments are passed
+# through (e.g. --reps 11, --shape 2048x2048x2048, --form NT). The last line is "gemm min ratio vs OpenBLAS: <x>".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+artifacts="${GEMM_ARTIFACTS:-/tmp/art-gemm-bench}"
+dotnet build bench/FsdNet.Bench -c Release --artifacts-path "$artifacts" -nologo -v quiet >&2
+# Debian's OpenBLAS 0.3.21 (DYNAMIC_ARCH) does not know this CPU model (Xeon family 6 model 207) and falls back to its
+# SSE3 "Prescott" kernels. Unless the caller chose a core, run its AVX-512 kernels (the strongest it has), so the
+# comparison is against the best OpenBLAS can do here; the bench prints the core OpenBLAS actually uses.
+export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-SkylakeX}"
+exec dotnet "$artifacts/bin/FsdNet.Bench/release/FsdNet.Bench.dll" gemm "$@"
