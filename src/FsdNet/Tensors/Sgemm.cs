@@ -72,6 +72,22 @@ public static unsafe partial class Sgemm
     [ThreadStatic] private static float[]? tlsPackB;
     [ThreadStatic] private static float[]? tlsTile;
     [ThreadStatic] private static GemmJob? tlsJob;
+    [ThreadStatic] private static float[]? tlsSharedB;
+
+    /// <summary>Largest op(B) (in floats, padded) that parallel calls pack once into a shared buffer.</summary>
+    internal static long SharedPackLimit = 8L << 20;
+
+    private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
+
+    /// <summary>
+    /// The k-block size: equal blocks of at most <see cref="KC"/> (a multiple of 16 so the transposing packers need no
+    /// remainder) rather than KC plus a short tail.
+    /// </summary>
+    private static int KcFor(int k)
+    {
+        var blocks = (k + KC - 1) / KC;
+        return Math.Min(k, ((k + blocks - 1) / blocks + 15) & ~15);
+    }
 
     /// <summary>
     /// C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C, all row-major. op(A) is A (stored m x k with leading
@@ -99,13 +115,24 @@ public static unsafe partial class Sgemm
         int partsM = 1, partsN = 1;
         if (threads > 1 && (long)m * n * k >= ParallelThreshold)
         {
-            ChooseSplit(threads, m, n, kernel.Mr, kernel.Nr, out partsM, out partsN);
+            ChooseSplit(threads, m, n, k, kernel.Mr, kernel.Nr, out partsM, out partsN);
         }
         job.PartsM = partsM;
         job.PartsN = partsN;
+        var parts = partsM * partsN;
         try
         {
-            Workers.Run(job, partsM * partsN);
+            // Parts that split M all need the whole of op(B): pack it once, in parallel, into a buffer owned by the
+            // calling thread, then let every part read it (Goto's shared B panel, without barriers inside a job).
+            var packedB = SharedPackFloats(k, n, kernel.Nr);
+            if (partsM > 1 && partsN == 1 && packedB <= SharedPackLimit)
+            {
+                job.SharedB = Buffer(ref tlsSharedB, packedB);
+                job.Phase = 1;
+                Workers.Run(job, Math.Min(parts, threads));
+                job.Phase = 0;
+            }
+            Workers.Run(job, parts);
         }
         finally
         {
@@ -191,39 +218,47 @@ public static unsafe partial class Sgemm
     }
 
     /// <summary>
-    /// Splits the tile grid into partsM x partsN rectangles (partsM * partsN = threads when possible), preferring
-    /// splits along M (each part then packs its own rows of A once and all of B, which is the cheaper side to repeat)
-    /// and keeping every part a whole number of tiles.
+    /// Splits the output into parts (a pure function of the shape and the thread count, so results are reproducible).
+    /// Preferred: split M, with op(B) packed once and shared; then the rows are cut into up to
+    /// <see cref="PartsPerThread"/> parts per thread, which the pool hands out dynamically, so a thread that loses its
+    /// core for a while (busy machine) does not hold everyone up. Otherwise split N (each part packs its own B columns
+    /// and all of A), or as much of M as there is.
     /// </summary>
-    private static void ChooseSplit(int threads, int m, int n, int mr, int nr, out int partsM, out int partsN)
+    private static void ChooseSplit(int threads, int m, int n, int k, int mr, int nr, out int partsM, out int partsN)
     {
-        long tilesM = (m + mr - 1) / mr, tilesN = (n + nr - 1) / nr;
+        int tilesM = (m + mr - 1) / mr, tilesN = (n + nr - 1) / nr;
         partsM = 1;
         partsN = 1;
-        var best = double.MaxValue;
-        for (var pm = 1; pm <= threads; pm++)
+        var sharedB = SharedPackFloats(k, n, nr) <= SharedPackLimit;
+        if (tilesM >= 2 * threads && sharedB)
         {
-            if (threads % pm != 0)
-            {
-                continue;
-            }
-            var pn = threads / pm;
-            if (pm > tilesM || pn > tilesN)
-            {
-                continue;
-            }
-            // Critical path in tiles (load balance) plus a packing penalty: every M part packs all of its B columns,
-            // every N part packs all of its A rows (A packing costs about twice as much per element).
-            var tm = (tilesM + pm - 1) / pm;
-            var tn = (tilesN + pn - 1) / pn;
-            var cost = (double)tm * tn * mr * nr + 0.02 * (tn * nr) * 1.0 * Math.Max(1, pm) + 0.04 * (tm * mr) * Math.Max(1, pn);
-            if (cost < best)
-            {
-                best = cost;
-                partsM = pm;
-                partsN = pn;
-            }
+            // At least MinTilesPerPart micro-panels of rows per part, so the per-part overhead stays small.
+            partsM = Math.Max(threads, Math.Min(threads * PartsPerThread, tilesM / MinTilesPerPart));
         }
+        else if (tilesM >= 2 * threads)
+        {
+            partsM = threads;
+        }
+        else if (tilesN >= threads)
+        {
+            partsN = threads;
+        }
+        else
+        {
+            partsM = Math.Min(threads, tilesM);
+        }
+    }
+
+    /// <summary>Parts per thread when rows are split (dynamic load balancing).</summary>
+    internal static int PartsPerThread = 4;
+
+    private const int MinTilesPerPart = 16;
+
+    /// <summary>Floats needed to hold all of op(B) packed (k-blocks of <see cref="KcFor"/> rows, n padded to nr).</summary>
+    private static long SharedPackFloats(int k, int n, int nr)
+    {
+        var kc = KcFor(k);
+        return (long)kc * ((k + kc - 1) / kc) * RoundUp(n, nr);
     }
 
     private static float* Buffer(ref float[]? store, long floats)
@@ -288,17 +323,27 @@ public static unsafe partial class Sgemm
             this.kernel = kernel;
         }
 
+        public int Phase;
+        public float* SharedB;
+
         public void Clear()
         {
             a = null;
             b = null;
             c = null;
+            SharedB = null;
+            Phase = 0;
         }
 
         public override void Execute(int part, int parts)
         {
             var mr = kernel.Mr;
             var nr = kernel.Nr;
+            if (Phase == 1)
+            {
+                PackShared(part, parts);
+                return;
+            }
             var pm = part % PartsM;
             var pn = part / PartsM;
             Range(m, mr, PartsM, pm, out var m0, out var m1);
@@ -320,19 +365,37 @@ public static unsafe partial class Sgemm
             end = Math.Min(size, t1 * tile);
         }
 
+        /// <summary>Packs this part's share of the B micro-panels, for every k-block, into <see cref="SharedB"/>.</summary>
+        private void PackShared(int part, int parts)
+        {
+            var nr = kernel.Nr;
+            var kcMax = KcFor(k);
+            var nPad = RoundUp(n, nr);
+            Range(n, nr, parts, part, out var j0, out var j1);
+            if (j0 >= j1)
+            {
+                return;
+            }
+            for (var pc = 0; pc < k; pc += kcMax)
+            {
+                var kc = Math.Min(kcMax, k - pc);
+                PackB(transB, b, ldb, pc, kc, j0, j1 - j0, SharedB + (long)pc * nPad + (long)j0 * kc, nr);
+            }
+        }
+
         private void Compute(int m0, int m1, int n0, int n1)
         {
             var mr = kernel.Mr;
             var nr = kernel.Nr;
-            // Equal k-blocks (a multiple of 16 so the transposing packers need no remainder) rather than KC + a short tail.
-            var kBlocks = (k + KC - 1) / KC;
-            var kcMax = Math.Min(k, ((k + kBlocks - 1) / kBlocks + 15) & ~15);
+            var kcMax = KcFor(k);
+            var shared = SharedB;
+            var nPad = RoundUp(n, nr);
             var mcMax = Math.Max(mr, MC / mr * mr);
             var ncMax = Math.Max(nr, NC / nr * nr);
             var ncCap = Math.Min(ncMax, (n1 - n0 + nr - 1) / nr * nr);
             var mcCap = Math.Min(mcMax, (m1 - m0 + mr - 1) / mr * mr);
             var packA = Buffer(ref tlsPackA, (long)mcCap * kcMax + 16);
-            var packB = Buffer(ref tlsPackB, (long)ncCap * kcMax);
+            var packB = shared != null ? null : Buffer(ref tlsPackB, (long)ncCap * kcMax);
             var tile = Buffer(ref tlsTile, mr * nr);
             var fn = kernel.Fn;
             nint ldcN = ldc;
@@ -343,7 +406,15 @@ public static unsafe partial class Sgemm
                 {
                     var kc = Math.Min(kcMax, k - pc);
                     var betaBlock = pc == 0 ? beta : 1f;
-                    PackB(transB, b, ldb, pc, kc, jc, nc, packB, nr);
+                    if (shared != null)
+                    {
+                        // Block pc of the shared buffer holds all panels of that k-block, kc * nr floats each.
+                        packB = shared + (long)pc * nPad + (long)jc * kc;
+                    }
+                    else
+                    {
+                        PackB(transB, b, ldb, pc, kc, jc, nc, packB, nr);
+                    }
                     for (var ic = m0; ic < m1; ic += mcMax)
                     {
                         var mc = Math.Min(mcMax, m1 - ic);
