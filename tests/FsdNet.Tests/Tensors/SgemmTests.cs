@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using FsdNet.Tensors;
 using FsdNet.Tests.Support;
 using Xunit;
@@ -65,8 +66,10 @@ public sealed unsafe class SgemmTests
             $"{(TransA ? 'T' : 'N')}{(TransB ? 'T' : 'N')} m={M} n={N} k={K} alpha={Alpha} beta={Beta} pad={Pad}";
     }
 
-    /// <summary>Runs one case through Sgemm and returns C (with its padding) plus the reference.</summary>
-    private static (float[] C, double[] Ref, Stored C0) Run(Case t)
+    /// <summary>Inputs and double-precision reference per case, built once (cases repeat across paths and threads).</summary>
+    private static readonly ConcurrentDictionary<Case, (Stored A, Stored B, Stored C0, double[] Expected)> Prepared = new();
+
+    private static (Stored A, Stored B, Stored C0, double[] Expected) Prepare(Case t) => Prepared.GetOrAdd(t, static t =>
     {
         var a = t.TransA ? new Stored(t.K, t.M, t.M + t.Pad, t.Seed) : new Stored(t.M, t.K, t.K + t.Pad, t.Seed);
         var b = t.TransB ? new Stored(t.N, t.K, t.K + t.Pad, t.Seed + 1) : new Stored(t.K, t.N, t.N + t.Pad, t.Seed + 1);
@@ -95,6 +98,13 @@ public sealed unsafe class SgemmTests
                 expected[i * t.N + j] = t.Alpha * s + (t.Beta == 0f ? 0 : t.Beta * c0.At(i, j));
             }
         }
+        return (a, b, c0, expected);
+    });
+
+    /// <summary>Runs one case through Sgemm and returns C (with its padding) plus the reference.</summary>
+    private static (float[] C, double[] Ref, Stored C0) Run(Case t)
+    {
+        var (a, b, c0, expected) = Prepare(t);
         var c = (float[])c0.Data.Clone();
         Sgemm.Multiply(t.TransA, t.TransB, t.M, t.N, t.K, t.Alpha, a.Data, a.Ld, b.Data, b.Ld, t.Beta, c, c0.Ld);
         return (c, expected, c0);
@@ -252,6 +262,30 @@ public sealed unsafe class SgemmTests
             {
                 Check(new Case(ta, tb, 211, 150, 290, 1f, 0f, 0, 5));
             }
+        });
+    }
+
+    [Fact]
+    public void SteadyStateCallsDoNotAllocate()
+    {
+        WithSettings(Sgemm.Isa, 2, 0, () =>
+        {
+            var a = new float[120 * 90];
+            var b = new float[90 * 70];
+            var c = new float[120 * 70];
+            foreach (var (ta, tb) in Forms)
+            {
+                Sgemm.Multiply(ta, tb, 120, 70, 90, 1f, a, ta ? 120 : 90, b, tb ? 90 : 70, 0f, c, 70);
+            }
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var r = 0; r < 3; r++)
+            {
+                foreach (var (ta, tb) in Forms)
+                {
+                    Sgemm.Multiply(ta, tb, 120, 70, 90, 1f, a, ta ? 120 : 90, b, tb ? 90 : 70, 0.5f, c, 70);
+                }
+            }
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
         });
     }
 
