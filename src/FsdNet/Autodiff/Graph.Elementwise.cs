@@ -11,7 +11,7 @@ public sealed partial class Graph
         CheckSame("Add", a, b);
         var track = Tracks(a, b);
         var y = Output(a.Shape, track);
-        TensorPrimitives.Add(a.Span, b.Span, y.Span);
+        Elementwise(Ew.Add, y.Span, a.Span, b.Span);
         if (track)
         {
             Record(OpKind.Add, y, a, b);
@@ -19,7 +19,7 @@ public sealed partial class Graph
         return y;
     }
 
-    private static void AddBackward(Node n)
+    private void AddBackward(Node n)
     {
         var dy = n.Out.Grad!.Span;
         Pass(n.A!, dy);
@@ -32,7 +32,7 @@ public sealed partial class Graph
         CheckSame("Sub", a, b);
         var track = Tracks(a, b);
         var y = Output(a.Shape, track);
-        TensorPrimitives.Subtract(a.Span, b.Span, y.Span);
+        Elementwise(Ew.Sub, y.Span, a.Span, b.Span);
         if (track)
         {
             Record(OpKind.Sub, y, a, b);
@@ -40,21 +40,14 @@ public sealed partial class Graph
         return y;
     }
 
-    private static void SubBackward(Node n)
+    private void SubBackward(Node n)
     {
         var dy = n.Out.Grad!.Span;
         Pass(n.A!, dy);
         if (n.B!.RequiresGrad)
         {
             var g = GradFor(n.B, out var fresh);
-            if (fresh)
-            {
-                TensorPrimitives.Negate(dy, g);
-            }
-            else
-            {
-                TensorPrimitives.Subtract(g, dy, g);
-            }
+            Elementwise(fresh ? Ew.Negate : Ew.SubInto, g, dy, default);
         }
     }
 
@@ -64,7 +57,7 @@ public sealed partial class Graph
         CheckSame("Mul", a, b);
         var track = Tracks(a, b);
         var y = Output(a.Shape, track);
-        TensorPrimitives.Multiply(a.Span, b.Span, y.Span);
+        Elementwise(Ew.Mul, y.Span, a.Span, b.Span);
         if (track)
         {
             Record(OpKind.Mul, y, a, b);
@@ -72,7 +65,7 @@ public sealed partial class Graph
         return y;
     }
 
-    private static void MulBackward(Node n)
+    private void MulBackward(Node n)
     {
         var dy = n.Out.Grad!.Span;
         Tensor a = n.A!, b = n.B!;
@@ -157,7 +150,7 @@ public sealed partial class Graph
         if (r.RequiresGrad)
         {
             var prod = Scratch(x.Shape);
-            TensorPrimitives.Multiply(dy.Span, x.Span, prod.Span);
+            Elementwise(Ew.Mul, prod.Span, dy.Span, x.Span);
             var g = GradFor(r, out var fresh);
             ColumnSum(prod, rows, x.Shape.Last, g, fresh);
         }
@@ -168,15 +161,7 @@ public sealed partial class Graph
     {
         var track = Tracks(x);
         var y = Output(x.Shape, track);
-        if (shift == 0f)
-        {
-            TensorPrimitives.Multiply(x.Span, scale, y.Span);
-        }
-        else
-        {
-            TensorPrimitives.Multiply(x.Span, scale, y.Span);
-            TensorPrimitives.Add(y.Span, shift, y.Span);
-        }
+        Elementwise(Ew.ScaleShift, y.Span, x.Span, default, scale, shift);
         if (track)
         {
             Record(OpKind.Affine, y, x).F0 = scale;
@@ -184,19 +169,12 @@ public sealed partial class Graph
         return y;
     }
 
-    private static void AffineBackward(Node n)
+    private void AffineBackward(Node n)
     {
         var x = n.A!;
         var g = GradFor(x, out var fresh);
         var dy = n.Out.Grad!.Span;
-        if (fresh)
-        {
-            TensorPrimitives.Multiply(dy, n.F0, g);
-        }
-        else
-        {
-            TensorPrimitives.MultiplyAdd(dy, n.F0, g, g);
-        }
+        Elementwise(fresh ? Ew.Scale : Ew.ScaleAdd, g, dy, default, n.F0);
     }
 
     /// <summary>max(x, 0).</summary>
@@ -204,7 +182,7 @@ public sealed partial class Graph
     {
         var track = Tracks(x);
         var y = Output(x.Shape, track);
-        TensorPrimitives.Max(x.Span, 0f, y.Span);
+        Elementwise(Ew.Relu, y.Span, x.Span, default);
         if (track)
         {
             Record(OpKind.Relu, y, x);
@@ -212,11 +190,11 @@ public sealed partial class Graph
         return y;
     }
 
-    private static void ReluBackward(Node n)
+    private void ReluBackward(Node n)
     {
         var x = n.A!;
         var g = GradFor(x, out var fresh);
-        Kernels.ReluBackward(n.Out.Span, n.Out.Grad!.Span, g, fresh);
+        Elementwise(Ew.ReluBack, g, n.Out.Span, n.Out.Grad!.Span, fresh: fresh);
     }
 
     /// <summary>1 / (1 + exp(-x)).</summary>
@@ -224,7 +202,7 @@ public sealed partial class Graph
     {
         var track = Tracks(x);
         var y = Output(x.Shape, track);
-        TensorPrimitives.Sigmoid(x.Span, y.Span);
+        Elementwise(Ew.Sigmoid, y.Span, x.Span, default);
         if (track)
         {
             Record(OpKind.Sigmoid, y, x);
@@ -232,11 +210,11 @@ public sealed partial class Graph
         return y;
     }
 
-    private static void SigmoidBackward(Node n)
+    private void SigmoidBackward(Node n)
     {
         var x = n.A!;
         var g = GradFor(x, out var fresh);
-        Kernels.SigmoidBackward(n.Out.Span, n.Out.Grad!.Span, g, fresh);
+        Elementwise(Ew.SigmoidBack, g, n.Out.Span, n.Out.Grad!.Span, fresh: fresh);
     }
 
     /// <summary>tanh(x).</summary>
@@ -244,7 +222,7 @@ public sealed partial class Graph
     {
         var track = Tracks(x);
         var y = Output(x.Shape, track);
-        TensorPrimitives.Tanh(x.Span, y.Span);
+        Elementwise(Ew.Tanh, y.Span, x.Span, default);
         if (track)
         {
             Record(OpKind.Tanh, y, x);
@@ -252,11 +230,11 @@ public sealed partial class Graph
         return y;
     }
 
-    private static void TanhBackward(Node n)
+    private void TanhBackward(Node n)
     {
         var x = n.A!;
         var g = GradFor(x, out var fresh);
-        Kernels.TanhBackward(n.Out.Span, n.Out.Grad!.Span, g, fresh);
+        Elementwise(Ew.TanhBack, g, n.Out.Span, n.Out.Grad!.Span, fresh: fresh);
     }
 
     /// <summary>log(sigmoid(x)), computed stably as min(x, 0) - log(1 + exp(-|x|)).</summary>
@@ -264,7 +242,7 @@ public sealed partial class Graph
     {
         var track = Tracks(x);
         var y = Output(x.Shape, track);
-        Kernels.LogSigmoid(x.Span, y.Span);
+        Elementwise(Ew.LogSigmoid, y.Span, x.Span, default);
         if (track)
         {
             Record(OpKind.LogSigmoid, y, x);
@@ -272,46 +250,32 @@ public sealed partial class Graph
         return y;
     }
 
-    private static void LogSigmoidBackward(Node n)
+    private void LogSigmoidBackward(Node n)
     {
         var x = n.A!;
         var g = GradFor(x, out var fresh);
-        Kernels.LogSigmoidBackward(x.Span, n.Out.Grad!.Span, g, fresh);
+        Elementwise(Ew.LogSigmoidBack, g, x.Span, n.Out.Grad!.Span, fresh: fresh);
     }
 
     /// <summary>Adds (or writes, when fresh) <paramref name="dy"/> into the gradient of <paramref name="t"/> if it needs one.</summary>
-    private static void Pass(Tensor t, ReadOnlySpan<float> dy)
+    private void Pass(Tensor t, ReadOnlySpan<float> dy)
     {
         if (!t.RequiresGrad)
         {
             return;
         }
         var g = GradFor(t, out var fresh);
-        if (fresh)
-        {
-            dy.CopyTo(g);
-        }
-        else
-        {
-            TensorPrimitives.Add(g, dy, g);
-        }
+        Elementwise(fresh ? Ew.Copy : Ew.AddInto, g, dy, default);
     }
 
     /// <summary>grad(t) (+)= dy * other.</summary>
-    private static void AccumulateProduct(Tensor t, ReadOnlySpan<float> dy, ReadOnlySpan<float> other)
+    private void AccumulateProduct(Tensor t, ReadOnlySpan<float> dy, ReadOnlySpan<float> other)
     {
         var g = GradFor(t, out var fresh);
-        if (fresh)
-        {
-            TensorPrimitives.Multiply(dy, other, g);
-        }
-        else
-        {
-            TensorPrimitives.MultiplyAdd(dy, other, g, g);
-        }
+        Elementwise(Ew.MulAdd, g, dy, other, fresh: fresh);
     }
 
-    private static void CheckRow(string op, Tensor x, Tensor r)
+    private void CheckRow(string op, Tensor x, Tensor r)
     {
         if (r.Shape.Rank != 1 || r.Shape.D0 != x.Shape.Last)
         {

@@ -59,7 +59,7 @@ public sealed partial class Graph
         return y;
     }
 
-    private static void EmbeddingBackward(Node n)
+    private void EmbeddingBackward(Node n)
     {
         var tables = (Tensor[])n.Obj!;
         var codes = (int[])n.Obj2!;

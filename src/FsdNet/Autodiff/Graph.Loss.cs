@@ -33,7 +33,7 @@ public sealed partial class Graph
         return y;
     }
 
-    private static void BceWithLogitsBackward(Node n)
+    private void BceWithLogitsBackward(Node n)
     {
         Tensor z = n.A!, t = n.B!;
         var g = GradFor(z, out var fresh);
@@ -49,10 +49,11 @@ public sealed partial class Graph
 
     /// <summary>
     /// Dropout: in training each element is zeroed with probability <paramref name="p"/> and the rest are scaled by
-    /// 1 / (1 - p) (inverted dropout), with the mask drawn from <see cref="Random"/>; in evaluation (or p = 0) it is the
-    /// identity and returns <paramref name="x"/> itself.
+    /// 1 / (1 - p) (inverted dropout); in evaluation (or p = 0) it is the identity and returns <paramref name="x"/>.
+    /// The mask comes from a counter-based hash keyed by one draw from <see cref="Random"/>, so it costs no memory,
+    /// is recomputed in the backward pass and does not depend on the thread count.
     /// </summary>
-    public Tensor Dropout(Tensor x, float p)
+    public unsafe Tensor Dropout(Tensor x, float p)
     {
         if (p is < 0f or >= 1f)
         {
@@ -64,22 +65,44 @@ public sealed partial class Graph
         }
         var track = Tracks(x);
         var y = Output(x.Shape, track);
-        var mask = Scratch(x.Shape);
-        var keep = 1f / (1f - p);
-        var ms = mask.Span;
-        var rng = Random;
-        for (var i = 0; i < ms.Length; i++)
-        {
-            ms[i] = rng.NextFloat() < p ? 0f : keep;
-        }
-        TensorPrimitives.Multiply(x.Span, ms, y.Span);
+        var key = Random.NextULong();
+        DropoutApply(key, p, x.Span, y.Span, fresh: true);
         if (track)
         {
             var node = Record(OpKind.Dropout, y, x);
-            node.D = mask;
+            node.F0 = p;
+            node.Obj2 = null;
+            node.I0 = (int)(uint)key;
+            node.I1 = (int)(uint)(key >> 32);
         }
         return y;
     }
 
-    private static void DropoutBackward(Node n) => AccumulateProduct(n.A!, n.Out.Grad!.Span, n.D!.Span);
+    private void DropoutBackward(Node n)
+    {
+        var g = GradFor(n.A!, out var fresh);
+        var key = (uint)n.I0 | ((ulong)(uint)n.I1 << 32);
+        DropoutApply(key, n.F0, n.Out.Grad!.Span, g, fresh);
+    }
+
+    private unsafe void DropoutApply(ulong key, float p, ReadOnlySpan<float> x, Span<float> y, bool fresh)
+    {
+        var threshold = (uint)Math.Min(Math.Round(p * 4294967296.0), uint.MaxValue);
+        fixed (float* px = x, py = y)
+        {
+            job.Plan(x.Length, ElementGrain);
+            (job.P0, job.P1, job.P2) = ((nint)py, (nint)px, (nint)threshold);
+            (job.I0, job.I1) = ((int)(uint)key, (int)(uint)(key >> 32));
+            (job.F0, job.Flag) = (1f / (1f - p), fresh);
+            job.Run(&DropoutPart);
+        }
+    }
+
+    private static unsafe void DropoutPart(RangeJob j, int part, int start, int end)
+    {
+        var len = end - start;
+        Kernels.Dropout(
+            (uint)j.I0, (uint)j.I1, (uint)j.P2, j.F0, (uint)start,
+            new ReadOnlySpan<float>((float*)j.P1 + start, len), new Span<float>((float*)j.P0 + start, len), j.Flag);
+    }
 }

@@ -33,7 +33,7 @@ public sealed partial class Graph
         return y;
     }
 
-    private static void MatMulBackward(Node n)
+    private void MatMulBackward(Node n)
     {
         Tensor a = n.A!, b = n.B!, dc = n.Out.Grad!;
         bool ta = n.Flag0, tb = n.Flag1;
@@ -158,7 +158,7 @@ public sealed partial class Graph
         return y;
     }
 
-    private static void BatchMatMulBackward(Node node)
+    private void BatchMatMulBackward(Node node)
     {
         Tensor a = node.A!, b = node.B!, dc = node.Out.Grad!;
         var tb = node.Flag1;

@@ -33,17 +33,11 @@ public sealed partial class Graph
             {
                 throw new ArgumentException($"BatchNorm in training needs at least 2 rows per batch, got {x.Shape}.");
             }
+            // Two passes over x for accurate float32 statistics: the mean, then the squared deviations from it.
             ColumnSum(x, rows, cols, mean.Span, fresh: true);
             TensorPrimitives.Multiply(mean.Span, 1f / rows, mean.Span);
-            // Centre, then the biased variance from the centred values (two passes: accurate in float32).
-            for (var r = 0; r < rows; r++)
-            {
-                TensorPrimitives.Subtract(x.Row(r), mean.Span, xhat.Row(r));
-            }
-            var sq = Scratch(x.Shape);
-            TensorPrimitives.Multiply(xhat.Span, xhat.Span, sq.Span);
             var variance = invstd.Span;
-            ColumnSum(sq, rows, cols, variance, fresh: true);
+            ColumnSquaredDeviation(x, mean.Span, variance);
             TensorPrimitives.Multiply(variance, 1f / rows, variance);
             var rm = runningMean.Span;
             var rv = runningVar.Span;
@@ -53,10 +47,6 @@ public sealed partial class Graph
                 rm[c] = ((1 - momentum) * rm[c]) + (momentum * mean.Span[c]);
                 rv[c] = ((1 - momentum) * rv[c]) + (momentum * variance[c] * unbias);
                 variance[c] = 1f / MathF.Sqrt(variance[c] + eps);
-            }
-            for (var r = 0; r < rows; r++)
-            {
-                TensorPrimitives.Multiply(xhat.Row(r), invstd.Span, xhat.Row(r));
             }
         }
         else
@@ -68,19 +58,8 @@ public sealed partial class Graph
             {
                 iv[c] = 1f / MathF.Sqrt(rv[c] + eps);
             }
-            for (var r = 0; r < rows; r++)
-            {
-                var xr = xhat.Row(r);
-                TensorPrimitives.Subtract(x.Row(r), mean.Span, xr);
-                TensorPrimitives.Multiply(xr, iv, xr);
-            }
         }
-        var gs = gamma.Span;
-        var bs = beta.Span;
-        for (var r = 0; r < rows; r++)
-        {
-            TensorPrimitives.MultiplyAdd(xhat.Row(r), gs, bs, y.Row(r));
-        }
+        NormalizeRows(x, xhat, y, mean, invstd, gamma, beta);
         if (track)
         {
             var node = Record(OpKind.BatchNorm, y, x, gamma, beta);
@@ -138,12 +117,9 @@ public sealed partial class Graph
     {
         Tensor x = n.A!, gamma = n.B!, beta = n.C!, xhat = n.D!, invstd = n.E!, dy = n.Out.Grad!;
         int rows = x.Shape.Rows, cols = x.Shape.Last;
-        var dyx = Scratch(x.Shape);
-        TensorPrimitives.Multiply(dy.Span, xhat.Span, dyx.Span);
         var dgammaSum = Scratch(new Shape(cols));
         var dbetaSum = Scratch(new Shape(cols));
-        ColumnSum(dyx, rows, cols, dgammaSum.Span, fresh: true);
-        ColumnSum(dy, rows, cols, dbetaSum.Span, fresh: true);
+        ColumnSumAndDot(dy, xhat, dbetaSum.Span, dgammaSum.Span);
         if (gamma.RequiresGrad)
         {
             Pass(gamma, dgammaSum.Span);
@@ -166,27 +142,9 @@ public sealed partial class Graph
             TensorPrimitives.Multiply(gs, iv, k);
             var mdy = dbetaSum.Span;
             var mdyx = dgammaSum.Span;
-            if (batchStats)
-            {
-                TensorPrimitives.Multiply(mdy, 1f / rows, mdy);
-                TensorPrimitives.Multiply(mdyx, 1f / rows, mdyx);
-            }
-            for (var r = 0; r < rows; r++)
-            {
-                var g = x.Grad!.Row(r);
-                if (batchStats)
-                {
-                    Kernels.CenteredGrad(dy.Row(r), mdy, xhat.Row(r), mdyx, k, g, fresh);
-                }
-                else if (fresh)
-                {
-                    TensorPrimitives.Multiply(dy.Row(r), k, g);
-                }
-                else
-                {
-                    TensorPrimitives.MultiplyAdd(dy.Row(r), k, g, g);
-                }
-            }
+            TensorPrimitives.Multiply(mdy, 1f / rows, mdy);
+            TensorPrimitives.Multiply(mdyx, 1f / rows, mdyx);
+            BatchNormInputGrad(dy, xhat, x.Grad!, k, mdy, mdyx, batchStats, fresh);
         }
         else
         {

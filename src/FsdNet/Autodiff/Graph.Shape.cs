@@ -28,7 +28,7 @@ public sealed partial class Graph
         return y;
     }
 
-    private static void ConcatBackward(Node n)
+    private void ConcatBackward(Node n)
     {
         Tensor a = n.A!, b = n.B!, dy = n.Out.Grad!;
         var n1 = a.Shape.D1;
@@ -62,7 +62,7 @@ public sealed partial class Graph
         return y;
     }
 
-    private static void SliceBackward(Node n)
+    private void SliceBackward(Node n)
     {
         Tensor x = n.A!, dy = n.Out.Grad!;
         var g = GradFor(x, out var fresh);
@@ -103,7 +103,7 @@ public sealed partial class Graph
         return y;
     }
 
-    private static void ReshapeBackward(Node n) => Pass(n.A!, n.Out.Grad!.Span);
+    private void ReshapeBackward(Node n) => Pass(n.A!, n.Out.Grad!.Span);
 
     /// <summary>The sum of all elements, as a [1] tensor.</summary>
     public Tensor Sum(Tensor x) => SumScaled(x, 1f);
@@ -123,7 +123,7 @@ public sealed partial class Graph
         return y;
     }
 
-    private static void SumBackward(Node n)
+    private void SumBackward(Node n)
     {
         var g = GradFor(n.A!, out var fresh);
         var v = n.Out.Grad!.Span[0] * n.F0;
@@ -160,7 +160,7 @@ public sealed partial class Graph
         return y;
     }
 
-    private static void SumLastBackward(Node n)
+    private void SumLastBackward(Node n)
     {
         var x = n.A!;
         GradFor(x, out var fresh);
@@ -195,7 +195,7 @@ public sealed partial class Graph
         return y;
     }
 
-    private static void SoftmaxBackward(Node n)
+    private void SoftmaxBackward(Node n)
     {
         Tensor x = n.A!, y = n.Out, dy = n.Out.Grad!;
         GradFor(x, out var fresh);

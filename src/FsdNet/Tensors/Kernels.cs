@@ -129,6 +129,68 @@ public static class Kernels
         }
     }
 
+    /// <summary>A 32-bit integer hash with good avalanche (lowbias32).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint Hash(uint x)
+    {
+        x ^= x >> 16;
+        x *= 0x7feb352dU;
+        x ^= x >> 15;
+        x *= 0x846ca68bU;
+        x ^= x >> 16;
+        return x;
+    }
+
+    /// <summary>
+    /// Inverted dropout with a counter-based mask: element i (its index in the whole tensor is
+    /// <paramref name="first"/> + offset) is kept when Hash(Hash(i ^ k0) + k1) &gt;= threshold, and then scaled.
+    /// The mask is a pure function of the keys and the index, so it needs no storage (the backward pass recomputes
+    /// it) and is the same however the work is split over threads. y (+)= x * mask.
+    /// </summary>
+    public static void Dropout(uint k0, uint k1, uint threshold, float scale, uint first, ReadOnlySpan<float> x, Span<float> y, bool fresh)
+    {
+        Check(x.Length, y.Length, y.Length);
+        var i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var lane = Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            var vk0 = Vector512.Create(k0);
+            var vk1 = Vector512.Create(k1);
+            var vth = Vector512.Create(threshold ^ 0x80000000U).AsInt32();
+            var bias = Vector512.Create(0x80000000U);
+            var vscale = Vector512.Create(scale);
+            for (; i <= x.Length - 16; i += 16)
+            {
+                var h = VHash(VHash((Vector512.Create(first + (uint)i) + lane) ^ vk0) + vk1);
+                // Unsigned h >= threshold, as a signed comparison of both with the top bit flipped.
+                var keep = Vector512.GreaterThanOrEqual((h ^ bias).AsInt32(), vth).AsSingle();
+                var v = Vector512.Create(x.Slice(i, 16)) * (vscale & keep);
+                if (!fresh)
+                {
+                    v += Vector512.Create(y.Slice(i, 16));
+                }
+                v.CopyTo(y.Slice(i, 16));
+            }
+        }
+        for (; i < x.Length; i++)
+        {
+            var keep = Hash(Hash((first + (uint)i) ^ k0) + k1) >= threshold;
+            var v = keep ? x[i] * scale : 0f;
+            y[i] = fresh ? v : y[i] + v;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<uint> VHash(Vector512<uint> x)
+    {
+        x ^= Vector512.ShiftRightLogical(x, 16);
+        x *= Vector512.Create(0x7feb352dU);
+        x ^= Vector512.ShiftRightLogical(x, 15);
+        x *= Vector512.Create(0x846ca68bU);
+        x ^= Vector512.ShiftRightLogical(x, 16);
+        return x;
+    }
+
     /// <summary>The sum in double precision (for scalar losses and reductions that must be accurate).</summary>
     public static double SumDouble(ReadOnlySpan<float> x)
     {

@@ -17,12 +17,19 @@ public sealed unsafe class RangeJob : ParallelJob
     public Tensor? C;
     public Tensor? D;
     public Tensor? E;
+    public Tensor? F;
+    public Tensor? G;
     public float F0;
     public float F1;
     public int I0;
     public int I1;
     public bool Flag;
     public object? Obj;
+
+    /// <summary>Raw pointers to pinned buffers (kernels over spans).</summary>
+    public nint P0;
+    public nint P1;
+    public nint P2;
 
     /// <summary>Per-part partial results for reductions (Parts x width).</summary>
     public float[] Partials = [];
@@ -54,7 +61,7 @@ public sealed unsafe class RangeJob : ParallelJob
     {
         body = kernel;
         Workers.Run(this, Parts);
-        A = B = C = D = E = null;
+        A = B = C = D = E = F = G = null;
         Obj = null;
     }
 

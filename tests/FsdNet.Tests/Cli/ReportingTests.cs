@@ -179,7 +179,10 @@ public sealed class ReportingTests : IDisposable
             {
                 reporter.OnStep(0, s, 1_000_000, 0.5, 1000);
             }
-            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            // A throttled redraw (every 100 ms / 10 s) may allocate a little when the machine is slow; a per-step
+            // allocation would show as megabytes over 100,000 steps.
+            var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.True(allocated < 16 * 1024, $"{allocated} bytes allocated over 100,000 progress updates");
         }
     }
 

@@ -20,15 +20,22 @@ public static class SharedData
     /// <summary>Whether the folder of that data set is present.</summary>
     public static bool Has(string name) => Directory.Exists(Dir(name));
 
+    /// <summary>The folder holding FsdNet.sln above the test binaries (or the working directory); else the working directory.</summary>
     private static string FindRepoRoot()
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "FsdNet.sln")))
+        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
         {
-            dir = dir.Parent;
+            var dir = new DirectoryInfo(start);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "FsdNet.sln")))
+            {
+                dir = dir.Parent;
+            }
+            if (dir is not null)
+            {
+                return dir.FullName;
+            }
         }
-        return dir?.FullName ?? throw new InvalidOperationException(
-            $"Cannot find FsdNet.sln above {AppContext.BaseDirectory}; run the tests from the repository.");
+        return Environment.CurrentDirectory;
     }
 }
 

@@ -1,0 +1,105 @@
+using FsdNet.Autodiff;
+using FsdNet.Layers;
+using FsdNet.Tensors;
+using FsdNet.Tests.Support;
+using Xunit;
+using static FsdNet.Tests.Support.GradCheck;
+
+namespace FsdNet.Tests.Autodiff;
+
+/// <summary>
+/// Ops on tensors large enough to be split over threads: gradient checks on the parallel paths, and the same
+/// results with 1 and 2 threads (dropout masks bit-identical; reductions equal up to summation order).
+/// </summary>
+[Collection(ThreadingCollection.Name)]
+public class ParallelPathTests
+{
+    private const int Rows = 2048;
+    private const int Cols = 48;   // 98,304 elements: above the parallel grain
+
+    [Fact]
+    public void Gradient_checks_on_split_tensors()
+    {
+        var before = Workers.ThreadCount;
+        try
+        {
+            Workers.ThreadCount = 2;
+            var x = Param("x", new Shape(Rows, Cols), 1, avoidZero: 0.05);
+            var b = Param("b", new Shape(Rows, Cols), 2);
+            var gamma = Param("gamma", new Shape(Cols), 3);
+            var beta = Param("beta", new Shape(Cols), 4);
+            var rm = new Tensor(Cols);
+            var rv = new Tensor(Cols);
+            rv.Span.Fill(1);
+            Check(g => g.Mul(g.Relu(x), g.Sigmoid(b)), [x, b], maxPerInput: 20);
+            Check(g => g.Sub(g.Tanh(x), g.LogSigmoid(g.Affine(b, 2f, 1f))), [x, b], maxPerInput: 20);
+            Check(g => g.Dropout(x, 0.3f), [x], reseed: g => g.Random = new Rng(5), maxPerInput: 20);
+            Check(g => g.BatchNorm(x, gamma, beta, rm, rv), [x, gamma, beta], eps: 5e-3, maxPerInput: 20);
+            Check(g => g.Mean(g.Mul(x, x)), [x], maxPerInput: 20);
+        }
+        finally
+        {
+            Workers.ThreadCount = before;
+        }
+    }
+
+    [Fact]
+    public void One_and_two_threads_agree()
+    {
+        var before = Workers.ThreadCount;
+        try
+        {
+            var one = Run(1);
+            var two = Run(2);
+            Assert.Equal(one.Dropped, two.Dropped);                    // the dropout mask does not depend on threads
+            for (var i = 0; i < one.Values.Length; i++)
+            {
+                Assert.Equal(one.Values[i], two.Values[i], Math.Max(1e-5 * Math.Abs(one.Values[i]), 1e-6));
+            }
+        }
+        finally
+        {
+            Workers.ThreadCount = before;
+        }
+    }
+
+    [Fact]
+    public void Dropout_drops_the_requested_fraction_and_scales_the_rest()
+    {
+        var g = new Graph { Random = new Rng(3) };
+        var x = new Tensor(Rows, Cols);
+        x.Span.Fill(1f);
+        var y = g.Dropout(x, 0.7f).Span;
+        var kept = 0;
+        foreach (var v in y)
+        {
+            Assert.True(v == 0f || Math.Abs(v - (1f / 0.3f)) < 1e-6, $"value {v}");
+            kept += v == 0f ? 0 : 1;
+        }
+        Assert.Equal(0.3, kept / (double)y.Length, 0.01);
+        var again = g.Dropout(x, 0.7f).Span;      // the next call draws another mask
+        Assert.False(again.SequenceEqual(y));
+    }
+
+    private static (float[] Values, int Dropped) Run(int threads)
+    {
+        Workers.ThreadCount = threads;
+        var rng = new Rng(9);
+        var layer = new DenseLayer(Cols, 40, Activation.Relu, 0.5f, batchNorm: true, rng);
+        var x = Param("x", new Shape(Rows, Cols), 1);
+        var g = new Graph { Random = new Rng(11) };
+        foreach (var p in layer.Parameters())
+        {
+            p.ZeroGrad();
+        }
+        var y = layer.Forward(g, x);
+        var dropped = 0;
+        foreach (var v in y.Span)
+        {
+            dropped += v == 0 ? 1 : 0;
+        }
+        g.Backward(g.Mean(g.Mul(y, y)));
+        float[] values = [.. y.Span, .. x.GradSpan, .. layer.Parameters().SelectMany(p => p.GradSpan.ToArray()), .. layer.Norm!.RunningVar.Span];
+        return (values, dropped);
+    }
+}
