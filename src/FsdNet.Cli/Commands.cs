@@ -7,7 +7,8 @@ internal static class Commands
 {
     public static IEnumerable<Command> All()
     {
-        // One line per command file (DataCommand.cs, TrainCommand.cs, ...).
+        // One line per command file.
         yield return DataCommand.Create();
+        yield return TrainCommand.Create();
     }
 }
