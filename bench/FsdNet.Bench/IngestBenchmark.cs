@@ -41,7 +41,7 @@ public static class IngestBenchmark
             for (var r = 0; r < reps; r++)
             {
                 var sw = Stopwatch.StartNew();
-                var (m, ds, _) = DataPipeline.FitAndEncode(cfg, train, cacheFile, new DataOptions { Threads = Environment.ProcessorCount });
+                var (m, ds, _) = DataPipeline.FitAndEncode(cfg, train, cacheFile, new DataOptions { Threads = Environment.ProcessorCount, Log = Console.Error.WriteLine });
                 sw.Stop();
                 rows = ds.RowCount;
                 ds.Dispose();

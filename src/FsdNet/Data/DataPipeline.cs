@@ -169,11 +169,16 @@ public static class DataPipeline
     private static (FeatureMap, EncodedDataset, BadLineReport) FitAndEncode(DatasetConfig config, string trainPath, string cacheFile, byte[] fp, DataOptions options)
     {
         var map = FeatureMap.FromConfig(config);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
         var segs = Ingest.Parse(map, trainPath, options.OnBadLine, TempDir(cacheFile), options.Threads, map.SourceColumns);
         try
         {
+            var parsed = sw.Elapsed.TotalSeconds;
             Ingest.Fit(map, segs);
+            var fitted = sw.Elapsed.TotalSeconds;
             Ingest.WriteCache(map, segs, cacheFile, fp, options.Threads);
+            options.Log?.Invoke(string.Create(CultureInfo.InvariantCulture,
+                $"{Path.GetFileName(trainPath)}: {segs.Sum(s => s.Rows)} rows in {segs.Count} segment(s): parse {parsed:F2} s, fit {fitted - parsed:F2} s, write cache {sw.Elapsed.TotalSeconds - fitted:F2} s"));
             var report = Report(segs, trainPath, options);
             return (map, EncodedDataset.Open(cacheFile, map, verifyChecksum: false), report);
         }
@@ -230,6 +235,10 @@ public static class DataPipeline
     public static byte[] SourceFingerprint(string path, string salt)
     {
         var fi = new FileInfo(path);
+        if (fi.Exists && fi.LinkTarget is not null && fi.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target)
+        {
+            fi = target; // a symlinked source changes when its target does
+        }
         var text = string.Create(CultureInfo.InvariantCulture, $"{fi.FullName}|{(fi.Exists ? fi.Length : -1)}|{(fi.Exists ? fi.LastWriteTimeUtc.Ticks : 0)}|{salt}");
         return SHA256.HashData(Encoding.UTF8.GetBytes(text));
     }

@@ -114,7 +114,11 @@ internal static class RawFiles
     /// <summary>Splits an uncompressed file into up to <paramref name="parts"/> ranges that start at line starts.</summary>
     public static List<(long Start, long Length)> Split(string path, int parts)
     {
-        var len = new FileInfo(path).Length;
+        long len;
+        using (var h = File.OpenHandle(path))
+        {
+            len = RandomAccess.GetLength(h); // follows symlinks, unlike FileInfo.Length
+        }
         var result = new List<(long, long)>();
         if (parts <= 1 || len < (16L << 20) || IsGzip(path))
         {

@@ -1,17 +1,23 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace FsdNet.Data;
 
 /// <summary>
 /// Provisional token ids for one field of one segment: distinct tokens get ids 0,1,2... in order of first appearance
-/// and are counted. Keyed on spans (no per-field string allocation for known tokens) or on numbers.
+/// and are counted. Short ASCII tokens (up to 15 chars, e.g. Criteo's 8-hex ids) and numbers are packed into a
+/// 128-bit key in an open-addressing table that also holds the id and the count, so a lookup touches one cache line;
+/// longer or non-ASCII tokens go through a span-keyed Dictionary. Strings are allocated only for new tokens.
 /// </summary>
 internal sealed class TokenTable
 {
+    private const ulong NumberTag = 0xFE00_0000_0000_0000UL;
+
     private readonly Dictionary<string, int> strings = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> lookup;
-    private readonly Dictionary<long, int> numbers = [];
-    private int[] counts = new int[64];
+    private Slot[] slots = new Slot[1024];
+    private int used;
+    private int[] longCounts = new int[16];
 
     public TokenTable(bool numberKeyed)
     {
@@ -29,10 +35,147 @@ internal sealed class TokenTable
     /// <summary>Tokens by provisional id (numbers).</summary>
     public List<double> NumberTokens { get; } = [];
 
-    public ReadOnlySpan<int> Counts => counts.AsSpan(0, Count);
+    /// <summary>Count of each provisional id.</summary>
+    public int[] Counts
+    {
+        get
+        {
+            var c = new int[Count];
+            foreach (ref readonly var s in slots.AsSpan())
+            {
+                if (s.IdPlus1 != 0)
+                {
+                    c[s.IdPlus1 - 1] = s.Count;
+                }
+            }
+            foreach (var id in strings.Values)
+            {
+                c[id] = longCounts[id];
+            }
+            return c;
+        }
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Slot
+    {
+        public ulong K0;
+        public ulong K1;
+        public int IdPlus1;
+        public int Count;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Add(ReadOnlySpan<char> token)
+    {
+        if (token.Length <= 15 && Pack(token, out var k0, out var k1))
+        {
+            return AddPacked(k0, k1, token, double.NaN);
+        }
+        return AddLong(token);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Add(double value) => AddPacked((ulong)FeatureInfo.NumberKey(value), NumberTag, default, value == 0 ? 0.0 : value);
+
+    /// <summary>Packs up to 15 ASCII chars (7 in K0's low bytes... all 8 bytes of K0, 7 of K1) plus the length.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Pack(ReadOnlySpan<char> s, out ulong k0, out ulong k1)
+    {
+        k0 = 0;
+        k1 = (ulong)s.Length << 56;
+        for (var i = 0; i < s.Length; i++)
+        {
+            uint c = s[i];
+            if (c > 0x7F)
+            {
+                return false;
+            }
+            if (i < 8)
+            {
+                k0 |= (ulong)c << (i * 8);
+            }
+            else
+            {
+                k1 |= (ulong)c << ((i - 8) * 8);
+            }
+        }
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int AddPacked(ulong k0, ulong k1, ReadOnlySpan<char> token, double number)
+    {
+        var mask = slots.Length - 1;
+        var h = (k0 * 0x9E3779B97F4A7C15UL) ^ ((k1 + 0x632BE59BD9B4E019UL) * 0xC2B2AE3D27D4EB4FUL);
+        var i = (int)(h >> 40) & mask;
+        ref var s0 = ref MemoryMarshal.GetArrayDataReference(slots);
+        while (true)
+        {
+            ref var s = ref Unsafe.Add(ref s0, i);
+            if (s.IdPlus1 == 0)
+            {
+                break;
+            }
+            if (s.K0 == k0 && s.K1 == k1)
+            {
+                s.Count++;
+                return s.IdPlus1 - 1;
+            }
+            i = (i + 1) & mask;
+        }
+        return Insert(k0, k1, token, number);
+    }
+
+    private int Insert(ulong k0, ulong k1, ReadOnlySpan<char> token, double number)
+    {
+        if ((used + 1) * 2 > slots.Length)
+        {
+            Grow();
+        }
+        var mask = slots.Length - 1;
+        var h = (k0 * 0x9E3779B97F4A7C15UL) ^ ((k1 + 0x632BE59BD9B4E019UL) * 0xC2B2AE3D27D4EB4FUL);
+        var i = (int)(h >> 40) & mask;
+        while (slots[i].IdPlus1 != 0)
+        {
+            i = (i + 1) & mask;
+        }
+        var id = NewId();
+        slots[i] = new Slot { K0 = k0, K1 = k1, IdPlus1 = id + 1, Count = 1 };
+        used++;
+        if (NumberKeyed)
+        {
+            NumberTokens.Add(number);
+        }
+        else
+        {
+            StringTokens.Add(token.ToString());
+        }
+        return id;
+    }
+
+    private void Grow()
+    {
+        var old = slots;
+        slots = new Slot[old.Length * 2];
+        var mask = slots.Length - 1;
+        foreach (ref readonly var s in old.AsSpan())
+        {
+            if (s.IdPlus1 == 0)
+            {
+                continue;
+            }
+            var h = (s.K0 * 0x9E3779B97F4A7C15UL) ^ ((s.K1 + 0x632BE59BD9B4E019UL) * 0xC2B2AE3D27D4EB4FUL);
+            var i = (int)(h >> 40) & mask;
+            while (slots[i].IdPlus1 != 0)
+            {
+                i = (i + 1) & mask;
+            }
+            slots[i] = s;
+        }
+    }
+
+    private int AddLong(ReadOnlySpan<char> token)
     {
         if (!lookup.TryGetValue(token, out var id))
         {
@@ -41,32 +184,15 @@ internal sealed class TokenTable
             strings.Add(s, id);
             StringTokens.Add(s);
         }
-        counts[id]++;
+        if (id >= longCounts.Length)
+        {
+            Array.Resize(ref longCounts, Math.Max(id + 1, longCounts.Length * 2));
+        }
+        longCounts[id]++;
         return id;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int Add(double value)
-    {
-        var key = FeatureInfo.NumberKey(value);
-        if (!numbers.TryGetValue(key, out var id))
-        {
-            id = NewId();
-            numbers.Add(key, id);
-            NumberTokens.Add(value == 0 ? 0.0 : value);
-        }
-        counts[id]++;
-        return id;
-    }
-
-    private int NewId()
-    {
-        if (Count == counts.Length)
-        {
-            Array.Resize(ref counts, counts.Length * 2);
-        }
-        return Count++;
-    }
+    private int NewId() => Count++;
 }
 
 /// <summary>Growable int buffer (no List overhead on the hot path).</summary>
