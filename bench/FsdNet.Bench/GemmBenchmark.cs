@@ -67,6 +67,15 @@ public static unsafe class GemmBenchmark
                     forms.Add(args[++i].ToUpperInvariant());
                     break;
                 // Tuning knobs (internal to FsdNet).
+                case "--pfr":
+                    Sgemm.PrefetchRows = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--ppt":
+                    Sgemm.PartsPerThread = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--shared":
+                    Sgemm.SharedPackLimit = long.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
                 case "--kc":
                     Sgemm.KC = int.Parse(args[++i], CultureInfo.InvariantCulture);
                     break;

@@ -252,7 +252,10 @@ public static unsafe partial class Sgemm
     /// <summary>Parts per thread when rows are split (dynamic load balancing).</summary>
     internal static int PartsPerThread = 4;
 
-    private const int MinTilesPerPart = 16;
+    /// <summary>How many rows ahead the transposed-A packer prefetches.</summary>
+    internal static int PrefetchRows = 8;
+
+    private const int MinTilesPerPart = 32;
 
     /// <summary>Floats needed to hold all of op(B) packed (k-blocks of <see cref="KcFor"/> rows, n padded to nr).</summary>
     private static long SharedPackFloats(int k, int n, int nr)
@@ -484,8 +487,11 @@ public static unsafe partial class Sgemm
             {
                 var s = a + (p0 + p) * lda + i0;
                 var dd = dst + p * mr;
+                // Rows of stored A are far apart; prefetch the same columns a few rows ahead.
+                var ahead = p + PrefetchRows < kc ? s + PrefetchRows * lda : s;
                 for (var ir = 0; ir < full; ir += mr)
                 {
+                    Sse.Prefetch0(ahead + ir);
                     var t = dd + (nint)ir * kc;
                     Vector256.Store(Vector256.Load(s + ir), t);
                     Vector256.Store(Vector256.Load(s + ir + mr - 8), t + mr - 8);
