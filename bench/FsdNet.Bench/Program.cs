@@ -6,6 +6,7 @@ public static class Program
     private static readonly (string Name, string Description, Func<string[], int> Run)[] Modes =
     [
         ("gemm", "SGEMM: FsdNet vs OpenBLAS cblas_sgemm, 2 threads (options: --reps N, --shape MxKxN, --form NN|NT|TN)", GemmBenchmark.Run),
+        ("ingest", "Data ingest: parse+encode+cache a preset, reload time, peak RSS (options: --phase build|iterate, --preset, --train, --cache, --reps)", IngestBenchmark.Run),
     ];
 
     public static int Main(string[] args)
