@@ -108,6 +108,11 @@ public static unsafe partial class Sgemm
             ScaleC(m, n, beta, c, ldc);
             return;
         }
+        if (m <= SmallDim || n <= SmallDim)
+        {
+            MultiplySmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
         var kernel = SelectKernel(isa);
         var job = tlsJob ??= new GemmJob();
         job.Set(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, kernel);

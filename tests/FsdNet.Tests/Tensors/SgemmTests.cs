@@ -159,6 +159,8 @@ public sealed unsafe class SgemmTests
     [
         (1, 1, 1), (1, 7, 3), (5, 1, 9), (2, 3, 5), (7, 13, 17), (13, 31, 29), (14, 32, 16), (15, 33, 17),
         (28, 64, 15), (29, 65, 31), (37, 97, 61), (3, 200, 2), (150, 5, 40),
+        // Thin products (direct path): one row, one column, and just past the threshold.
+        (1, 300, 40), (300, 1, 40), (4, 50, 33), (50, 4, 33), (5, 5, 70), (3, 3, 1), (2, 37, 129),
     ];
 
     [Theory]
@@ -191,6 +193,8 @@ public sealed unsafe class SgemmTests
                 {
                     Check(new Case(ta, tb, 19, 41, 23, alpha, beta, 3, seed++));
                     Check(new Case(ta, tb, 1, 1, 1, alpha, beta, 2, seed++));
+                    Check(new Case(ta, tb, 3, 45, 21, alpha, beta, 2, seed++));
+                    Check(new Case(ta, tb, 45, 2, 21, alpha, beta, 2, seed++));
                 }
             }
         });
