@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using nietras.SeparatedValues;
 
@@ -65,46 +66,7 @@ internal static class Ingest
             {
                 var seg = new Segment(map, sourceCol, labelCol, expected, Path.Combine(tempDir, $"spill-{Guid.NewGuid():N}.tmp"));
                 segments[k] = seg;
-                var (start, length) = ranges[k];
-                var baseLine = new Lazy<long>(() => start == 0 ? 0 : RawFiles.CountLines(path, start));
-                var stream = ranges.Count == 1 ? RawFiles.OpenText(path) : new RangeStream(path, start, length);
-                using var reader = Sep.Reader(o => o with
-                {
-                    Sep = sep,
-                    HasHeader = !headerless,
-                    Unescape = !headerless,
-                    DisableQuotesParsing = headerless,
-                    DisableColCountCheck = true,
-                }).From(stream);
-                try
-                {
-                    foreach (var row in reader)
-                    {
-                        try
-                        {
-                            var r = new SepRow(row);
-                            seg.AddRow(ref r);
-                        }
-                        catch (RowException e)
-                        {
-                            // Sep's LineNumberFrom is only reliable when quotes are parsed; headerless formats have one record per line.
-                            var line = headerless ? row.RowIndex + 1 : row.LineNumberFrom;
-                            var err = new DataFormatException(path, baseLine.Value + line, e.Field, e.Problem);
-                            if (onBad == OnBadLine.Error)
-                            {
-                                errors[k] = err;
-                                return;
-                            }
-                            seg.BadLines.Add(err);
-                        }
-                    }
-                }
-                catch (InvalidDataException e)
-                {
-                    errors[k] = new DataFormatException(path, 0, null, $"corrupt gzip stream: {e.Message}");
-                    return;
-                }
-                seg.Finish();
+                errors[k] = ParseRange(seg, path, ranges[k], ranges.Count, sep, headerless, onBad);
             });
             var first = errors.Where(e => e is not null).OrderBy(e => e!.Line).FirstOrDefault();
             if (first is not null)
@@ -126,6 +88,51 @@ internal static class Ingest
             }
             throw;
         }
+    }
+
+    /// <summary>Parses one byte range of a file into <paramref name="seg"/>; returns the first error in error mode.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static DataFormatException? ParseRange(Segment seg, string path, (long Start, long Length) range, int rangeCount, Sep sep, bool headerless, OnBadLine onBad)
+    {
+        var (start, length) = range;
+        var baseLine = new Lazy<long>(() => start == 0 ? 0 : RawFiles.CountLines(path, start));
+        var stream = rangeCount == 1 ? RawFiles.OpenText(path) : new RangeStream(path, start, length);
+        using var reader = Sep.Reader(o => o with
+        {
+            Sep = sep,
+            HasHeader = !headerless,
+            Unescape = !headerless,
+            DisableQuotesParsing = headerless,
+            DisableColCountCheck = true,
+        }).From(stream);
+        try
+        {
+            foreach (var row in reader)
+            {
+                try
+                {
+                    var r = new SepRow(row);
+                    seg.AddRow(ref r);
+                }
+                catch (RowException e)
+                {
+                    // Sep's LineNumberFrom is only reliable when quotes are parsed; headerless formats have one record per line.
+                    var line = headerless ? row.RowIndex + 1 : row.LineNumberFrom;
+                    var err = new DataFormatException(path, baseLine.Value + line, e.Field, e.Problem);
+                    if (onBad == OnBadLine.Error)
+                    {
+                        return err;
+                    }
+                    seg.BadLines.Add(err);
+                }
+            }
+        }
+        catch (InvalidDataException e)
+        {
+            return new DataFormatException(path, 0, null, $"corrupt gzip stream: {e.Message}");
+        }
+        seg.Finish();
+        return null;
     }
 
     private static int IndexOf(IReadOnlyList<string> names, string name, string path, bool isHeader)

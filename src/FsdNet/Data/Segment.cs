@@ -115,6 +115,7 @@ internal sealed class Segment : IDisposable
     public List<(int Rows, long Offset, int[] SeqTotals)> Blocks { get; } = [];
 
     /// <summary>Parses and stores one row; throws <see cref="RowException"/> (before storing anything) when it is bad.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void AddRow<TRow>(scoped ref TRow row) where TRow : IRawRow, allows ref struct
     {
         var cols = row.ColCount;
