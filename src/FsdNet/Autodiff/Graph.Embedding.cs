@@ -36,19 +36,17 @@ public sealed partial class Graph
         var y = Output(new Shape(rows, fields * dim), track);
         for (var r = 0; r < rows; r++)
         {
-            var dst = y.Row(r);
             for (var f = 0; f < fields; f++)
             {
                 var code = codes[(r * fields) + f];
-                var table = tables[f];
-                if ((uint)code >= (uint)table.Shape.D0)
+                if ((uint)code >= (uint)tables[f].Shape.D0)
                 {
                     throw new ArgumentOutOfRangeException(
-                        nameof(codes), code, $"Embedding: row {r}, field {f} ({table.Name}): code {code} is outside [0, {table.Shape.D0}).");
+                        nameof(codes), code, $"Embedding: row {r}, field {f} ({tables[f].Name}): code {code} is outside [0, {tables[f].Shape.D0}).");
                 }
-                table.Row(code).CopyTo(dst.Slice(f * dim, dim));
             }
         }
+        Gather(tables, codes, y);
         if (track)
         {
             var node = Record(OpKind.Embedding, y);
@@ -57,6 +55,29 @@ public sealed partial class Graph
             node.I0 = rows;
         }
         return y;
+    }
+
+    private unsafe void Gather(Tensor[] tables, int[] codes, Tensor y)
+    {
+        job.PlanRows(y.Shape.Rows, y.Shape.Last, ElementGrain);
+        (job.Obj, job.Obj2, job.B) = (tables, codes, y);
+        job.Run(&GatherPart);
+    }
+
+    private static void GatherPart(RangeJob j, int part, int start, int end)
+    {
+        var tables = (Tensor[])j.Obj!;
+        var codes = (int[])j.Obj2!;
+        var fields = tables.Length;
+        var dim = tables[0].Shape.Last;
+        for (var r = start; r < end; r++)
+        {
+            var dst = j.B!.Row(r);
+            for (var f = 0; f < fields; f++)
+            {
+                tables[f].Row(codes[(r * fields) + f]).CopyTo(dst.Slice(f * dim, dim));
+            }
+        }
     }
 
     private void EmbeddingBackward(Node n)

@@ -92,11 +92,7 @@ public sealed partial class Graph
         var y = Output(shape, track);
         if (b is not null)
         {
-            var bias = b.Span;
-            for (var r = 0; r < rows; r++)
-            {
-                bias.CopyTo(y.Row(r));
-            }
+            FillRows(y, b);
         }
         GemmRaw(false, true, rows, outF, inF, x, w, y, beta: b is null ? 0f : 1f);
         if (track)

@@ -26,6 +26,7 @@ public sealed partial class Graph
         MulAdd,
         Scale,
         ScaleAdd,
+        AddScalar,
         ScaleShift,
         Relu,
         Sigmoid,
@@ -91,6 +92,7 @@ public sealed partial class Graph
                 break;
             case Ew.Scale: TensorPrimitives.Multiply(a, s, c); break;
             case Ew.ScaleAdd: TensorPrimitives.MultiplyAdd(a, s, c, c); break;
+            case Ew.AddScalar: TensorPrimitives.Add(c, s, c); break;
             case Ew.ScaleShift:
                 TensorPrimitives.Multiply(a, s, c);
                 TensorPrimitives.Add(c, t, c);
@@ -111,13 +113,11 @@ public sealed partial class Graph
 /// <summary>Row-parallel kernels of the normalisation layers.</summary>
 public sealed partial class Graph
 {
-    private const int RowGrain = 256;
-
     /// <summary>dst[c] = sum over rows of (x[r, c] - mean[c])^2.</summary>
     internal unsafe void ColumnSquaredDeviation(Tensor x, ReadOnlySpan<float> mean, Span<float> dst)
     {
         int rows = x.Shape.Rows, cols = x.Shape.Last;
-        var parts = job.Plan(rows, RowGrain);
+        var parts = job.PlanRows(rows, cols, ElementGrain);
         job.EnsurePartials(2 * cols);
         fixed (float* pm = mean)
         {
@@ -147,7 +147,7 @@ public sealed partial class Graph
     internal unsafe void ColumnSumAndDot(Tensor a, Tensor b, Span<float> s1, Span<float> s2)
     {
         int rows = a.Shape.Rows, cols = a.Shape.Last;
-        var parts = job.Plan(rows, RowGrain);
+        var parts = job.PlanRows(rows, cols, ElementGrain);
         job.EnsurePartials(2 * cols);
         job.A = a;
         job.B = b;
@@ -175,7 +175,7 @@ public sealed partial class Graph
     /// <summary>xhat = (x - mean) * invstd and y = xhat * gamma + beta, row by row.</summary>
     internal unsafe void NormalizeRows(Tensor x, Tensor xhat, Tensor y, Tensor mean, Tensor invstd, Tensor gamma, Tensor beta)
     {
-        job.Plan(x.Shape.Rows, RowGrain);
+        job.PlanRows(x.Shape.Rows, x.Shape.Last, ElementGrain);
         (job.A, job.B, job.C) = (x, xhat, y);
         (job.D, job.E, job.F, job.G) = (mean, invstd, gamma, beta);
         job.Run(&NormalizePart);
@@ -201,7 +201,7 @@ public sealed partial class Graph
     /// </summary>
     internal unsafe void BatchNormInputGrad(Tensor dy, Tensor xhat, Tensor grad, ReadOnlySpan<float> k, ReadOnlySpan<float> mdy, ReadOnlySpan<float> mdyx, bool batchStats, bool fresh)
     {
-        job.Plan(dy.Shape.Rows, RowGrain);
+        job.PlanRows(dy.Shape.Rows, dy.Shape.Last, ElementGrain);
         (job.A, job.B, job.C) = (dy, xhat, grad);
         fixed (float* pk = k, pm = mdy, px = mdyx)
         {
@@ -243,5 +243,83 @@ public sealed partial class Graph
         {
             TensorPrimitives.Add(dst, job.Partials.AsSpan((p * stride) + offset, cols), dst);
         }
+    }
+}
+
+/// <summary>Row-parallel copies between column ranges, and parallel sums.</summary>
+public sealed partial class Graph
+{
+    /// <summary>Column blocks of rows: dst[r, dstCol .. + width] = (or +=) src[r, srcCol .. + width] for every row.</summary>
+    internal unsafe void CopyColumns(Tensor src, int srcCol, Tensor dst, int dstCol, int width, bool accumulate = false)
+    {
+        var rows = src.Shape.Rows;
+        job.PlanRows(rows, width, ElementGrain);
+        (job.A, job.B) = (src, dst);
+        (job.I0, job.I1) = (srcCol, dstCol);
+        job.P0 = width;
+        job.Flag = accumulate;
+        job.Run(&CopyColumnsPart);
+    }
+
+    private static void CopyColumnsPart(RangeJob j, int part, int start, int end)
+    {
+        var width = (int)j.P0;
+        for (var r = start; r < end; r++)
+        {
+            var s = j.A!.Row(r).Slice(j.I0, width);
+            var d = j.B!.Row(r).Slice(j.I1, width);
+            if (j.Flag)
+            {
+                TensorPrimitives.Add(d, s, d);
+            }
+            else
+            {
+                s.CopyTo(d);
+            }
+        }
+    }
+
+    /// <summary>Every row of y = the row vector b.</summary>
+    internal unsafe void FillRows(Tensor y, Tensor b)
+    {
+        var rows = y.Shape.Rows;
+        job.PlanRows(rows, y.Shape.Last, ElementGrain);
+        (job.A, job.B) = (b, y);
+        job.Run(&FillRowsPart);
+    }
+
+    private static void FillRowsPart(RangeJob j, int part, int start, int end)
+    {
+        var b = j.A!.Span;
+        for (var r = start; r < end; r++)
+        {
+            b.CopyTo(j.B!.Row(r));
+        }
+    }
+
+    /// <summary>The sum of all elements in double precision, split over threads (partials added in part order).</summary>
+    internal unsafe double SumParallel(ReadOnlySpan<float> x)
+    {
+        if (x.Length < 2 * ElementGrain || Workers.ThreadCount == 1)
+        {
+            return Kernels.SumDouble(x);
+        }
+        fixed (float* p = x)
+        {
+            var parts = job.Plan(x.Length, ElementGrain);
+            job.P0 = (nint)p;
+            job.Run(&SumPart);
+            double total = 0;
+            for (var k = 0; k < parts; k++)
+            {
+                total += job.DoublePartials[k];
+            }
+            return total;
+        }
+    }
+
+    private static unsafe void SumPart(RangeJob j, int part, int start, int end)
+    {
+        j.DoublePartials[part] = Kernels.SumDouble(new ReadOnlySpan<float>((float*)j.P0 + start, end - start));
     }
 }

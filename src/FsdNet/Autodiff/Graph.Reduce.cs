@@ -5,8 +5,6 @@ namespace FsdNet.Autodiff;
 
 public sealed partial class Graph
 {
-    private const int ReduceGrainRows = 512;
-
     /// <summary>
     /// dst (+)= the column sums of src seen as [rows, cols]. Row blocks are summed in parallel into per-part partials
     /// that are then added in part order, so the result depends only on the thread count, not on timing.
@@ -25,7 +23,7 @@ public sealed partial class Graph
             }
             return;
         }
-        var parts = job.Plan(rows, ReduceGrainRows);
+        var parts = job.PlanRows(rows, cols, ElementGrain);
         var partials = job.EnsurePartials(cols);
         job.A = src;
         job.I0 = cols;

@@ -15,12 +15,8 @@ public sealed partial class Graph
         int rows = a.Shape.D0, n1 = a.Shape.D1, n2 = b.Shape.D1;
         var track = Tracks(a, b);
         var y = Output(new Shape(rows, n1 + n2), track);
-        for (var r = 0; r < rows; r++)
-        {
-            var dst = y.Row(r);
-            a.Row(r).CopyTo(dst);
-            b.Row(r).CopyTo(dst[n1..]);
-        }
+        CopyColumns(a, 0, y, 0, n1);
+        CopyColumns(b, 0, y, n1, n2);
         if (track)
         {
             Record(OpKind.Concat, y, a, b);
@@ -51,10 +47,7 @@ public sealed partial class Graph
         }
         var track = Tracks(x);
         var y = Output(new Shape(x.Shape.D0, length), track);
-        for (var r = 0; r < x.Shape.D0; r++)
-        {
-            x.Row(r).Slice(start, length).CopyTo(y.Row(r));
-        }
+        CopyColumns(x, start, y, 0, length);
         if (track)
         {
             Record(OpKind.Slice, y, x).I0 = start;
@@ -70,12 +63,7 @@ public sealed partial class Graph
         {
             g.Clear();
         }
-        int start = n.I0, len = dy.Shape.D1;
-        for (var r = 0; r < x.Shape.D0; r++)
-        {
-            var gr = x.Grad!.Row(r).Slice(start, len);
-            TensorPrimitives.Add(gr, dy.Row(r), gr);
-        }
+        CopyColumns(dy, 0, x.Grad!, n.I0, dy.Shape.D1, accumulate: true);
     }
 
     /// <summary>The same elements seen with another shape (a view: no copy).</summary>
@@ -115,7 +103,7 @@ public sealed partial class Graph
     {
         var track = Tracks(x);
         var y = Output(new Shape(1), track);
-        y.Span[0] = (float)(Kernels.SumDouble(x.Span) * scale);
+        y.Span[0] = (float)(SumParallel(x.Span) * scale);
         if (track)
         {
             Record(OpKind.Sum, y, x).F0 = scale;
@@ -133,7 +121,7 @@ public sealed partial class Graph
         }
         else
         {
-            TensorPrimitives.Add(g, v, g);
+            Elementwise(Ew.AddScalar, g, default, default, v);
         }
     }
 
@@ -214,22 +202,9 @@ public sealed partial class Graph
     }
 
     /// <summary>Writes (or adds) columns [offset, offset + t.cols) of <paramref name="dy"/> into t's gradient.</summary>
-    private static void RowsInto(Tensor t, Tensor dy, int offset)
+    private void RowsInto(Tensor t, Tensor dy, int offset)
     {
         GradFor(t, out var fresh);
-        var cols = t.Shape.D1;
-        for (var r = 0; r < t.Shape.D0; r++)
-        {
-            var src = dy.Row(r).Slice(offset, cols);
-            var g = t.Grad!.Row(r);
-            if (fresh)
-            {
-                src.CopyTo(g);
-            }
-            else
-            {
-                TensorPrimitives.Add(g, src, g);
-            }
-        }
+        CopyColumns(dy, offset, t.Grad!, 0, t.Shape.D1, accumulate: !fresh);
     }
 }

@@ -25,6 +25,7 @@ public sealed unsafe class RangeJob : ParallelJob
     public int I1;
     public bool Flag;
     public object? Obj;
+    public object? Obj2;
 
     /// <summary>Raw pointers to pinned buffers (kernels over spans).</summary>
     public nint P0;
@@ -45,6 +46,18 @@ public sealed unsafe class RangeJob : ParallelJob
         return Parts;
     }
 
+    /// <summary>Plans a split of <paramref name="rows"/> rows of <paramref name="width"/> elements, at least <paramref name="grain"/> elements a part.</summary>
+    public int PlanRows(int rows, int width, int grain)
+    {
+        Count = rows;
+        var byWork = (int)Math.Min((long)rows * width / Math.Max(grain, 1), int.MaxValue);
+        Parts = Math.Clamp(Math.Min(byWork, rows), 1, Workers.ThreadCount);
+        return Parts;
+    }
+
+    /// <summary>Per-part double-precision partial results.</summary>
+    public double[] DoublePartials = new double[64];
+
     /// <summary>Makes sure <see cref="Partials"/> holds Parts x width floats.</summary>
     public Span<float> EnsurePartials(int width)
     {
@@ -62,7 +75,7 @@ public sealed unsafe class RangeJob : ParallelJob
         body = kernel;
         Workers.Run(this, Parts);
         A = B = C = D = E = F = G = null;
-        Obj = null;
+        Obj = Obj2 = null;
     }
 
     public override void Execute(int part, int parts)

@@ -30,6 +30,7 @@ public static class Workers
     private static int nextPart;
     private static int remaining;
     private static volatile bool stopping;
+    private static Exception? failure;
 
     /// <summary>Number of threads parallel kernels use (the caller's thread included). Default: all cores.</summary>
     public static int ThreadCount
@@ -77,6 +78,7 @@ public static class Workers
             {
                 wake[t].Release();
             }
+            failure = null;
             Drain(job, parts);
             var spinner = new SpinWait();
             while (Volatile.Read(ref remaining) != 0)
@@ -84,6 +86,10 @@ public static class Workers
                 spinner.SpinOnce(sleep1Threshold: -1);
             }
             current = null;
+            if (Interlocked.Exchange(ref failure, null) is { } e)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e);
+            }
         }
         finally
         {
@@ -99,6 +105,11 @@ public static class Workers
             try
             {
                 job.Execute(p, parts);
+            }
+            catch (Exception e)
+            {
+                // Reported on the calling thread once every part has finished.
+                Interlocked.CompareExchange(ref failure, e, null);
             }
             finally
             {
