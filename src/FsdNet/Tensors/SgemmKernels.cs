@@ -57,6 +57,7 @@ public static unsafe partial class Sgemm
         var end = pb + (nint)kc * 32;
         while (pb < end)
         {
+            Sse.Prefetch0(pb + 256);
             var b0u0 = Vector512.Load(pb);
             var b1u0 = Vector512.Load(pb + 16);
             var a0u0 = Vector512.Create(pa[0]);
