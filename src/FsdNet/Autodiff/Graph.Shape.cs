@@ -74,8 +74,7 @@ public sealed partial class Graph
             throw new ArgumentException($"Reshape: cannot view {x.Shape} ({x.Length} elements) as {shape} ({shape.Length} elements).");
         }
         var track = Tracks(x);
-        var y = Output(shape, track);
-        y.ViewOf(x, shape);
+        var y = AcquireView(x, shape, track);
         if (track)
         {
             Record(OpKind.Reshape, y, x);
@@ -86,9 +85,7 @@ public sealed partial class Graph
     /// <summary>The same values cut off from the graph: no gradient flows back through the result.</summary>
     public Tensor Detach(Tensor x)
     {
-        var y = Output(x.Shape, false);
-        y.ViewOf(x, x.Shape);
-        return y;
+        return AcquireView(x, x.Shape, false);
     }
 
     private void ReshapeBackward(Node n) => Pass(n.A!, n.Out.Grad!.Span);

@@ -88,6 +88,21 @@ public sealed partial class Graph
         return t;
     }
 
+    /// <summary>A pooled tensor that will view another's storage: its own buffer is not grown for the shape.</summary>
+    internal Tensor AcquireView(Tensor source, Shape shape, bool requiresGrad)
+    {
+        if (tensorCursor == pool.Count)
+        {
+            pool.Add(new Tensor(new Shape(1)));
+        }
+        var t = pool[tensorCursor++];
+        t.ViewOf(source, shape);
+        t.RequiresGrad = requiresGrad;
+        t.GradLive = false;
+        t.Grad?.Reset(shape);
+        return t;
+    }
+
     /// <summary>A tensor for an op's output: requires grad iff recording and an input does.</summary>
     private Tensor Output(Shape shape, bool track) => Acquire(shape, track);
 

@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using FsdNet.Data;
+using FsdNet.Layers;
+using FsdNet.Models;
+using FsdNet.Tensors;
+using FsdNet.Training;
+
+namespace FsdNet.Bench;
+
+/// <summary>
+/// End-to-end training speed: FSDNet with a preset's official configuration for a few epochs, timing the
+/// training loop and validation of every epoch, with peak RSS, GC counts and steady-state allocation per step.
+/// The PyTorch side of the comparison is tools/fsdnet_torch/train_frappe.py (see bench/train_vs_pytorch.sh).
+/// </summary>
+internal static class TrainBenchmark
+{
+    private sealed class Recorder : ITrainingObserver
+    {
+        public List<EpochRecord> Records { get; } = [];
+
+        public void OnEvaluation(EpochRecord record)
+        {
+            Records.Add(record);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  epoch {record.Epoch}: train {record.TrainSeconds:F2} s, valid {record.ValidSeconds:F2} s, {record.SamplesPerSecond:F0} samples/s, " +
+                $"loss {record.TrainLoss:F5}, valid AUC {record.Valid["AUC"]:F6} logloss {record.Valid["logloss"]:F6}"));
+        }
+    }
+
+    public static int Run(string[] args)
+    {
+        var dataset = Arg(args, "--dataset") ?? "frappe";
+        var epochs = int.Parse(Arg(args, "--epochs") ?? "3", CultureInfo.InvariantCulture);
+        var threads = int.Parse(Arg(args, "--threads") ?? "2", CultureInfo.InvariantCulture);
+        var seed = Arg(args, "--seed") ?? "2023";
+        var json = Arg(args, "--json");
+        Workers.ThreadCount = threads;
+        var clock = Stopwatch.StartNew();
+        using var data = DataPipeline.Prepare(dataset, Arg(args, "--data-root"), new DataOptions { CacheDir = Arg(args, "--cache-dir") });
+        var loadSeconds = clock.Elapsed.TotalSeconds;
+        // Early stopping never ends a speed run: every epoch is timed.
+        var cfg = Presets.For(dataset).With(new Dictionary<string, string> { ["epochs"] = epochs.ToString(CultureInfo.InvariantCulture), ["seed"] = seed, ["early_stop_patience"] = "1000" });
+        var options = TrainerOptions.From(cfg);
+        var model = ModelRegistry.Create(FieldSpec.From(data.FeatureMap), cfg, new Rng((ulong)options.Seed));
+        var recorder = new Recorder();
+        var trainer = new Trainer(model, options, recorder);
+        Console.WriteLine($"fsdnet: {dataset}, {model.ParameterCount():N0} parameters, batch {options.BatchSize}, {threads} threads, {epochs} epochs (data ready in {loadSeconds:F1} s)");
+        var gc0 = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+        trainer.Fit(data.Train, data.Valid!);
+        var gc = (GC.CollectionCount(0) - gc0.Item1, GC.CollectionCount(1) - gc0.Item2, GC.CollectionCount(2) - gc0.Item3);
+
+        // Steady state: bytes allocated (all threads) over 100 training steps after warm-up.
+        var loader = new BatchLoader(data.Train, new BatchLoaderOptions { BatchSize = options.BatchSize, Shuffle = true, Seed = 1 });
+        var batch = loader.CreateBatch();
+        double AllocPerStep(int steps)
+        {
+            loader.StartEpoch(99);
+            for (var i = 0; i < 3; i++)
+            {
+                Next();
+                trainer.TrainStep(batch);
+            }
+            var before = GC.GetTotalAllocatedBytes(precise: true);
+            for (var i = 0; i < steps; i++)
+            {
+                Next();
+                trainer.TrainStep(batch);
+            }
+            return (GC.GetTotalAllocatedBytes(precise: true) - before) / (double)steps;
+        }
+        void Next()
+        {
+            if (!loader.Next(batch))
+            {
+                loader.StartEpoch(100);
+                loader.Next(batch);
+            }
+        }
+        var allocPerStep = AllocPerStep(100);
+        var rssMb = PeakRssMb();
+        var train = recorder.Records.Select(r => r.TrainSeconds).ToArray();
+        var valid = recorder.Records.Select(r => r.ValidSeconds).ToArray();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"fsdnet: mean train {train.Average():F2} s/epoch, mean valid {valid.Average():F2} s, {recorder.Records.Average(r => r.SamplesPerSecond):F0} samples/s, " +
+            $"peak RSS {rssMb:F0} MiB, GC during training gen0/1/2 {gc.Item1}/{gc.Item2}/{gc.Item3}, {allocPerStep:F0} bytes allocated per step (steady state, 100 steps)"));
+        if (json is not null)
+        {
+            File.WriteAllText(json, JsonSerializer.Serialize(new
+            {
+                dataset,
+                threads,
+                epochs,
+                parameters = model.ParameterCount(),
+                train_s = train,
+                valid_s = valid,
+                samples_per_s = recorder.Records.Select(r => r.SamplesPerSecond).ToArray(),
+                val_auc = recorder.Records.Select(r => r.Valid["AUC"]).ToArray(),
+                peak_rss_mb = rssMb,
+                gc_gen0 = gc.Item1,
+                gc_gen1 = gc.Item2,
+                gc_gen2 = gc.Item3,
+                alloc_bytes_per_step = allocPerStep,
+            }));
+        }
+        return 0;
+    }
+
+    /// <summary>Peak resident set size of this process (VmHWM), in MiB.</summary>
+    internal static double PeakRssMb()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                return double.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024;
+            }
+        }
+        return double.NaN;
+    }
+
+    internal static string? Arg(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+}
