@@ -1,4 +1,5 @@
 using FsdNet.Data;
+using FsdNet.Tests.Support;
 using Xunit;
 
 namespace FsdNet.Tests.Data;
@@ -157,7 +158,7 @@ public sealed class ErrorTests
         Assert.Contains("train.csv", e.Message, StringComparison.Ordinal);
     }
 
-    [DataFactAttribute2]
+    [DataFact("fixtures_deepctr")]
     public void Fixture_movielens_rating_is_not_a_binary_label()
     {
         var e = Assert.Throws<DataFormatException>(() => FixtureTests.PrepareFixture("movielens_sample.txt.gz", """
@@ -168,15 +169,5 @@ public sealed class ErrorTests
             """).Dispose());
         Assert.Contains("label outside {0,1,-1}: '4'", e.Message, StringComparison.Ordinal);
         Assert.Equal(2, e.Line);
-    }
-}
-
-/// <summary>Skips when the DeepCTR fixtures are absent.</summary>
-public sealed class DataFactAttribute2 : FactAttribute
-{
-    public DataFactAttribute2()
-    {
-        var inner = new FsdNet.Tests.Support.DataFactAttribute("fixtures_deepctr");
-        Skip = inner.Skip;
     }
 }
