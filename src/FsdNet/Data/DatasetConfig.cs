@@ -41,7 +41,7 @@ public sealed record ColumnSpec
     /// <summary>Value used for a missing (empty) cell. Default: "" for str (maps to OOV), 0 for numbers.</summary>
     public string? FillNa { get; init; }
 
-    /// <summary>A preprocess function name, e.g. <c>convert_to_bucket</c>.</summary>
+    /// <summary>A preprocess function: <c>convert_to_bucket</c> or <c>copy_from(column)</c> (read another column).</summary>
     public string? Preprocess { get; init; }
 
     /// <summary>Per-column override of the dataset's <c>min_categr_count</c>.</summary>
@@ -488,9 +488,15 @@ public static class DatasetConfigLoader
         var active = Scalar(cm, "active", source) is not { } a || ParseBool(a, source, line, "active");
         var fill = Scalar(cm, "fill_na", source) ?? Scalar(cm, "na_value", source);
         var pre = Scalar(cm, "preprocess", source);
-        if (pre is not null && pre != "convert_to_bucket" && !pre.StartsWith("convert_to_bucket(", StringComparison.Ordinal))
+        pre = pre?.Replace(" ", "", StringComparison.Ordinal);
+        if (pre is "convert_to_bucket()" || (pre is not null && pre.StartsWith("convert_to_bucket(", StringComparison.Ordinal)))
         {
-            throw new DataConfigException($"{source}:{line}: preprocess '{pre}' is not supported (supported: convert_to_bucket)");
+            pre = "convert_to_bucket";
+        }
+        if (pre is not null && pre != "convert_to_bucket" &&
+            !(pre.StartsWith("copy_from(", StringComparison.Ordinal) && pre.EndsWith(')') && pre.Length > "copy_from()".Length))
+        {
+            throw new DataConfigException($"{source}:{line}: preprocess '{pre}' is not supported (supported: convert_to_bucket, copy_from(<column>))");
         }
         var norm = Scalar(cm, "normalizer", source);
         if (norm is not null && norm is not ("StandardScaler" or "MinMaxScaler"))
@@ -520,7 +526,7 @@ public static class DatasetConfigLoader
                 Dtype = dtype,
                 Type = type,
                 FillNa = fill,
-                Preprocess = pre is null ? null : "convert_to_bucket",
+                Preprocess = pre,
                 MinCategrCount = IntValue(cm, "min_categr_count", source),
                 Splitter = Scalar(cm, "splitter", source) ?? "^",
                 MaxLen = maxLen,

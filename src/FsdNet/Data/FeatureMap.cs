@@ -57,6 +57,9 @@ public sealed class FeatureInfo
 
     internal bool IsNumberToken => Dtype != "str";
 
+    /// <summary>The raw column this feature reads: the <c>copy_from(column)</c> argument, else its own name.</summary>
+    public string SourceName => Preprocess is { } p && p.StartsWith("copy_from(", StringComparison.Ordinal) ? p[10..^1] : Name;
+
     /// <summary>Index of a raw token (after fill_na/preprocess): 1..n for known tokens, <see cref="OovIdx"/> otherwise.</summary>
     public int IndexOf(string token)
     {

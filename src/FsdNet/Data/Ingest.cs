@@ -42,7 +42,7 @@ internal static class Ingest
         {
             var names = sourceColumns ?? throw new InvalidOperationException("headerless format needs source columns");
             labelCol = 0;
-            sourceCol = [.. map.Features.Select(f => IndexOf(names, f.Name, path, isHeader: false))];
+            sourceCol = [.. map.Features.Select(f => IndexOf(names, f.SourceName, path, isHeader: false))];
             expected = names.Count;
         }
         else
@@ -54,7 +54,7 @@ internal static class Ingest
             }
             var names = r.Header.ColNames;
             labelCol = IndexOf(names, map.LabelName, path, isHeader: true);
-            sourceCol = [.. map.Features.Select(f => IndexOf(names, f.Name, path, isHeader: true))];
+            sourceCol = [.. map.Features.Select(f => IndexOf(names, f.SourceName, path, isHeader: true))];
             expected = names.Count;
         }
         var ranges = headerless ? RawFiles.Split(path, threads) : [(0L, new FileInfo(path).Length)];
@@ -165,7 +165,7 @@ internal static class Ingest
             throw new DataFormatException(path, 0, null, $"not a readable Parquet file: {e.Message}");
         }
         var wanted = new List<string> { map.LabelName };
-        wanted.AddRange(map.Features.Select(f => f.Name));
+        wanted.AddRange(map.Features.Select(f => f.SourceName));
         foreach (var w in wanted)
         {
             if (!columns.Contains(w))

@@ -212,6 +212,26 @@ public sealed class EncodingTests
         Assert.Equal([1, 2], r[0].Seq);
     }
 
+    [Fact]
+    public void Copy_from_meta_group_id_like_the_ML1M_config()
+    {
+        using var tmp = new TempDir();
+        tmp.File("train.csv", "Label,UserID,MovieID\n1,7,100\n0,7,101\n1,9,100\n");
+        using var data = Helpers.PrepareYaml(tmp, """
+            ML-1M:
+              train_data: train.csv
+              min_categr_count: 1
+              feature_cols:
+                - {name: group_id, active: True, dtype: int, type: meta, preprocess: "copy_from(UserID)", remap: False}
+                - {name: [UserID, MovieID], active: True, dtype: float, type: categorical}
+              label_col: {name: Label, dtype: float}
+            """);
+        Assert.Equal([7L, 7L, 9L], data.Train.GroupIds.ToArray());
+        Assert.Equal(["7", "9"], data.FeatureMap["UserID"].Vocab);
+        Assert.Equal("UserID", data.FeatureMap["group_id"].SourceName);
+        Assert.Equal(2, data.FeatureMap.NumFields);
+    }
+
     public sealed class PqRow
     {
         public int label { get; set; }
