@@ -387,6 +387,83 @@ public sealed class FeatureMap
         }
     }
 
+    /// <summary>
+    /// Encodes one raw row exactly as the cache does (serving / single predictions): <paramref name="raw"/> returns the
+    /// text of a source column (null or "" = missing). Unseen or rare tokens go to OOV; a non-numeric or non-finite
+    /// value in a numeric feature is a <see cref="DataFormatException"/> naming the field.
+    /// </summary>
+    public void EncodeRow(Func<string, string?> raw, Span<int> categorical, Span<float> numeric, Span<int> sequence, out long groupId)
+    {
+        if (categorical.Length < CategoricalCount || numeric.Length < NumericCount || sequence.Length < SequenceWidth)
+        {
+            throw new ArgumentException($"buffers too small: need {CategoricalCount} categorical, {NumericCount} numeric, {SequenceWidth} sequence slots");
+        }
+        groupId = 0;
+        foreach (var f in Features)
+        {
+            var text = raw(f.SourceName) ?? "";
+            switch (f.Type)
+            {
+                case FeatureType.Categorical:
+                    if (f.IsNumberToken)
+                    {
+                        var t = text.Length == 0 ? f.FillNa ?? "0" : text;
+                        if (!Segment.TryParseDouble(t, out var v) || !double.IsFinite(v))
+                        {
+                            categorical[f.TypeIndex] = f.OovIdx;
+                            break;
+                        }
+                        categorical[f.TypeIndex] = f.IndexOfNumber(f.Preprocess == "convert_to_bucket" ? Segment.ConvertToBucket(v) : v);
+                    }
+                    else
+                    {
+                        categorical[f.TypeIndex] = StringIndex(f, text.Length == 0 ? f.FillNa ?? "" : text);
+                    }
+                    break;
+                case FeatureType.Numeric:
+                {
+                    var t = text.Length == 0 ? f.FillNa ?? "0" : text;
+                    if (!Segment.TryParseDouble(t, out var v))
+                    {
+                        throw new DataFormatException("(row)", 0, f.Name, $"non-numeric value in a numeric column: '{Segment.Clip(t)}'");
+                    }
+                    if (!double.IsFinite(v))
+                    {
+                        throw new DataFormatException("(row)", 0, f.Name, $"NaN/Inf not allowed: '{Segment.Clip(t)}'");
+                    }
+                    numeric[f.TypeIndex] = f.Normalize((float)v);
+                    break;
+                }
+                case FeatureType.Sequence:
+                {
+                    var dst = sequence.Slice(f.SequenceOffset, f.MaxLen);
+                    dst.Clear();
+                    if (text.Length == 0)
+                    {
+                        break;
+                    }
+                    var parts = f.Splitter.Length == 0 ? [text] : text.Split(f.Splitter);
+                    var keep = Math.Min(parts.Length, f.MaxLen);
+                    var src = f.Padding == "pre" ? parts.Length - keep : 0;
+                    var off = f.Padding == "pre" ? f.MaxLen - keep : 0;
+                    var na = f.FillNa ?? "";
+                    for (var i = 0; i < keep; i++)
+                    {
+                        var tok = parts[src + i];
+                        dst[off + i] = tok == na ? 0 : StringIndex(f, tok);
+                    }
+                    break;
+                }
+                case FeatureType.Meta:
+                    groupId = Segment.GroupId(text.Length == 0 ? f.FillNa ?? "" : text);
+                    break;
+            }
+        }
+    }
+
+    private static int StringIndex(FeatureInfo f, string token) =>
+        f.StringLookup().TryGetValue(token, out var i) ? i : f.OovIdx;
+
     /// <summary>An empty (unfitted) map from a config: vocabularies are filled by fitting.</summary>
     internal static FeatureMap FromConfig(DatasetConfig cfg)
     {

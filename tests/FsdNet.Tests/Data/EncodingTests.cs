@@ -232,6 +232,52 @@ public sealed class EncodingTests
         Assert.Equal(2, data.FeatureMap.NumFields);
     }
 
+    [Fact]
+    public void EncodeRow_matches_the_cache_row_by_row_and_sends_unseen_values_to_oov()
+    {
+        using var tmp = new TempDir();
+        var lines = new[]
+        {
+            "label,g,c,f,n,s",
+            "1,u1,a,260.0,1.5,x^y",
+            "0,u2,,,2.5,y^z^x^w",
+            "1,u1,b,3,,",
+            "0,u3,a,-1,4,x",
+        };
+        tmp.File("train.csv", string.Join('\n', lines) + "\n");
+        using var data = Helpers.PrepareYaml(tmp, """
+            r:
+              train_data: train.csv
+              feature_cols:
+                - {name: g, type: meta}
+                - {name: c, type: categorical}
+                - {name: f, type: categorical, dtype: float, fill_na: 0, preprocess: convert_to_bucket}
+                - {name: n, type: numeric, normalizer: StandardScaler}
+                - {name: s, type: sequence, max_len: 3, padding: pre}
+              label_col: {name: label}
+            """);
+        var map = data.FeatureMap;
+        var rows = Helpers.Rows(data.Train);
+        var header = lines[0].Split(',');
+        var cat = new int[map.CategoricalCount];
+        var num = new float[map.NumericCount];
+        var seq = new int[map.SequenceWidth];
+        for (var r = 0; r < rows.Count; r++)
+        {
+            var cells = lines[r + 1].Split(',');
+            map.EncodeRow(name => cells[Array.IndexOf(header, name)], cat, num, seq, out var group);
+            Assert.Equal(rows[r].Cat, cat);
+            Assert.Equal(rows[r].Num, num);
+            Assert.Equal(rows[r].Seq, seq);
+            Assert.Equal(rows[r].Group, group);
+        }
+        map.EncodeRow(name => name switch { "c" => "never", "f" => "not-a-number", "n" => "1", "s" => "q^q", _ => null }, cat, num, seq, out _);
+        Assert.Equal([map["c"].OovIdx, map["f"].OovIdx], cat);
+        Assert.Equal([0, map["s"].OovIdx, map["s"].OovIdx], seq);
+        var e = Assert.Throws<DataFormatException>(() => map.EncodeRow(name => name == "n" ? "abc" : null, cat, num, seq, out _));
+        Assert.Equal("n", e.Field);
+    }
+
     public sealed class PqRow
     {
         public int label { get; set; }
