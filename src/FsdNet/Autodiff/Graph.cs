@@ -13,6 +13,7 @@ public sealed partial class Graph
 {
     private readonly List<Tensor> pool = [];
     private readonly List<Node> nodes = [];
+    private readonly List<float[]> freeGrads = [];
     private readonly RangeJob job = new();
     private int tensorCursor;
     private int nodeCount;
@@ -71,6 +72,43 @@ public sealed partial class Graph
             {
                 BackwardNode(node);
             }
+            // Only this node reads its output's gradient (every consumer of the output came later on the tape and
+            // has already written into it), so the buffer can serve a gradient further down the tape.
+            ReleaseGrad(node.Out);
+        }
+    }
+
+    /// <summary>
+    /// A gradient buffer for an intermediate tensor: the smallest free one that fits, else a new one. The tape
+    /// requests and releases buffers in the same order every step, so after the first step nothing is allocated,
+    /// and gradients of the whole graph need only about as much memory as the widest part of it at once.
+    /// </summary>
+    private float[] TakeGradBuffer(int length)
+    {
+        var best = -1;
+        for (var i = 0; i < freeGrads.Count; i++)
+        {
+            if (freeGrads[i].Length >= length && (best < 0 || freeGrads[i].Length < freeGrads[best].Length))
+            {
+                best = i;
+            }
+        }
+        if (best < 0)
+        {
+            return GC.AllocateArray<float>(Math.Max(length, 1), pinned: true);
+        }
+        var buffer = freeGrads[best];
+        freeGrads[best] = freeGrads[^1];
+        freeGrads.RemoveAt(freeGrads.Count - 1);
+        return buffer;
+    }
+
+    private void ReleaseGrad(Tensor t)
+    {
+        if (t.Grad is { } grad && t.Pooled && grad.Array.Length > 0)
+        {
+            freeGrads.Add(grad.Surrender());
+            t.GradLive = false;
         }
     }
 
@@ -78,13 +116,12 @@ public sealed partial class Graph
     {
         if (tensorCursor == pool.Count)
         {
-            pool.Add(new Tensor(shape));
+            pool.Add(new Tensor(shape) { Pooled = true });
         }
         var t = pool[tensorCursor++];
         t.Reset(shape);
         t.RequiresGrad = requiresGrad;
-        t.GradLive = false;
-        t.Grad?.Reset(shape);
+        DropGrad(t);
         return t;
     }
 
@@ -93,13 +130,12 @@ public sealed partial class Graph
     {
         if (tensorCursor == pool.Count)
         {
-            pool.Add(new Tensor(new Shape(1)));
+            pool.Add(new Tensor(new Shape(1)) { Pooled = true });
         }
         var t = pool[tensorCursor++];
         t.ViewOf(source, shape);
         t.RequiresGrad = requiresGrad;
-        t.GradLive = false;
-        t.Grad?.Reset(shape);
+        DropGrad(t);
         return t;
     }
 
@@ -135,11 +171,31 @@ public sealed partial class Graph
         return n;
     }
 
-    private static Tensor EnsureGrad(Tensor t)
+    /// <summary>A pooled tensor handed out again: a gradient buffer it still holds (backward not run) goes back.</summary>
+    private void DropGrad(Tensor t)
     {
-        if (t.Grad is null)
+        if (t.Grad is { } grad && grad.Array.Length > 0)
         {
-            t.Grad = new Tensor(t.Shape);
+            freeGrads.Add(grad.Surrender());
+        }
+        t.GradLive = false;
+    }
+
+    /// <summary>The gradient tensor of <paramref name="t"/>, with storage: recycled buffers for pooled intermediates.</summary>
+    private Tensor EnsureGrad(Tensor t)
+    {
+        if (!t.Pooled)
+        {
+            return t.Grad ??= new Tensor(t.Shape);
+        }
+        t.Grad ??= new Tensor(new Shape(1));
+        if (t.Grad.Array.Length == 0 || !t.GradLive)
+        {
+            if (t.Grad.Array.Length > 0)
+            {
+                freeGrads.Add(t.Grad.Surrender());
+            }
+            t.Grad.Adopt(TakeGradBuffer(t.Length), t.Shape);
         }
         return t.Grad;
     }
@@ -148,7 +204,7 @@ public sealed partial class Graph
     /// The gradient buffer of <paramref name="t"/> for writing; <paramref name="fresh"/> says it holds no value yet
     /// this step, so the caller must overwrite rather than accumulate.
     /// </summary>
-    private static Span<float> GradFor(Tensor t, out bool fresh)
+    private Span<float> GradFor(Tensor t, out bool fresh)
     {
         var g = EnsureGrad(t);
         fresh = !t.GradLive;

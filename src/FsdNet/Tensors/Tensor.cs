@@ -53,6 +53,9 @@ public class Tensor
 
     public string? Name { get; set; }
 
+    /// <summary>Whether a graph owns this tensor (an intermediate whose gradient buffer is recycled).</summary>
+    internal bool Pooled { get; init; }
+
     /// <summary>The elements.</summary>
     public Span<float> Span
     {
@@ -96,6 +99,28 @@ public class Tensor
         data = own;
         offset = 0;
         Shape = shape;
+    }
+
+    /// <summary>Takes <paramref name="storage"/> (length at least the shape's) as this tensor's own storage.</summary>
+    internal void Adopt(float[] storage, Shape shape)
+    {
+        if (storage.Length < shape.Length)
+        {
+            throw new ArgumentException($"Storage of {storage.Length} floats is too small for shape {shape}.");
+        }
+        own = storage;
+        data = storage;
+        offset = 0;
+        Shape = shape;
+    }
+
+    /// <summary>Gives up the own storage (returned for reuse) and keeps an empty one.</summary>
+    internal float[] Surrender()
+    {
+        var s = own;
+        own = data = [];
+        offset = 0;
+        return s;
     }
 
     /// <summary>Makes this tensor a view of <paramref name="source"/>'s storage with another shape.</summary>

@@ -73,8 +73,8 @@ public sealed class Trainer
     private readonly Parameter[] netParams;
     private readonly Parameter[] allParams;
     private readonly (string Name, Tensor Value)[] state;
-    private readonly Graph trainGraph = new() { Training = true };
-    private readonly Graph evalGraph = new() { Training = false, GradEnabled = false };
+    // One graph for training and evaluation: validation reuses the pooled training buffers instead of its own.
+    private readonly Graph graph = new();
 
     public Trainer(CtrModel model, TrainerOptions options, ITrainingObserver? observer = null)
     {
@@ -122,7 +122,7 @@ public sealed class Trainer
         for (var epoch = startEpoch; epoch < options.Epochs && !stop; epoch++)
         {
             loader.StartEpoch(epoch);
-            trainGraph.Random = Rng.Derive((ulong)options.Seed, (ulong)epoch + 1);
+            graph.Random = Rng.Derive((ulong)options.Seed, (ulong)epoch + 1);
             var clock = Stopwatch.StartNew();
             var trainSeconds = 0.0;
             long rows = 0;
@@ -188,7 +188,9 @@ public sealed class Trainer
     /// <summary>One optimisation step on a batch; returns the loss including the regularisers.</summary>
     public double TrainStep(Batch batch)
     {
-        var g = trainGraph;
+        var g = graph;
+        g.Training = true;
+        g.GradEnabled = true;
         g.Reset();
         adam.ZeroGrad();
         var loss = model.Loss(g, batch);
@@ -208,7 +210,7 @@ public sealed class Trainer
 
     /// <summary>Predicted probabilities for every row of a split, in file order, with its labels and group ids.</summary>
     public (float[] Predictions, float[] Labels, long[]? Groups) Predict(EncodedDataset data) =>
-        Predictor.PredictAll(model, evalGraph, data, options.BatchSize);
+        Predictor.PredictAll(model, graph, data, options.BatchSize);
 
     private float[][] Snapshot(float[][]? into)
     {
