@@ -76,6 +76,9 @@ public static unsafe class GemmBenchmark
                 case "--shared":
                     Sgemm.SharedPackLimit = long.Parse(args[++i], CultureInfo.InvariantCulture);
                     break;
+                case "--tng":
+                    Sgemm.TnGroup = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
                 case "--kc":
                     Sgemm.KC = int.Parse(args[++i], CultureInfo.InvariantCulture);
                     break;
