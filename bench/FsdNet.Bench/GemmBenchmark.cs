@@ -45,7 +45,7 @@ public static unsafe class GemmBenchmark
 
     public static int Run(string[] args)
     {
-        var reps = 7;
+        var reps = 11;
         var shapes = new List<(int M, int K, int N)>();
         var forms = new List<string>();
         for (var i = 0; i < args.Length; i++)
