@@ -124,7 +124,8 @@ public static unsafe class GemmBenchmark
             Console.WriteLine($"OpenBLAS: {blas.Config} (core: {blas.CoreName}), {Threads} threads; "
                 + $"OPENBLAS_CORETYPE={Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") ?? "(unset)"}");
         }
-        Console.WriteLine($"median of {reps} timed runs after warm-up; GFLOP/s = 2*m*k*n / time");
+        Console.WriteLine($"{(useMin ? "best" : "median")} of {reps} timed runs after warm-up, "
+            + $"{(useCpuTime ? "calling-thread CPU time" : "wall time")}; GFLOP/s = 2*m*k*n / time");
         Console.WriteLine();
         Console.WriteLine($"| {"shape (m x k x n)",-18} | form | FsdNet GFLOP/s | OpenBLAS GFLOP/s | ratio | max rel err |");
         Console.WriteLine("|--------------------|------|---------------:|-----------------:|------:|------------:|");
