@@ -81,6 +81,7 @@ public static class DataDownloader
         Action<string>? log = null, CancellationToken cancellationToken = default)
     {
         var spec = Find(name);
+        EnsureWritable(dataRoot);
         var downloads = Path.Combine(dataRoot, ".downloads");
         Directory.CreateDirectory(downloads);
         var archive = Path.Combine(downloads, spec.ArchiveName);
@@ -138,6 +139,7 @@ public static class DataDownloader
             }
             log?.Invoke($"verified {parts[0]} of {Path.GetFileName(archive)}");
         }
+        EnsureWritable(dataRoot);
         var target = Path.Combine(dataRoot, spec.TargetDir);
         var staging = Path.Combine(dataRoot, $".{spec.TargetDir}.unpack-{Guid.NewGuid():N}");
         Directory.CreateDirectory(staging);
@@ -202,6 +204,14 @@ public static class DataDownloader
         finally
         {
             Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    private static void EnsureWritable(string dataRoot)
+    {
+        if (!DataPipeline.IsWritable(dataRoot))
+        {
+            throw new DataConfigException($"data root {dataRoot} is read-only (no write permission bits); pass --data-root <writable folder>");
         }
     }
 

@@ -304,8 +304,23 @@ public static class DataPipeline
         throw new DataConfigException($"no writable cache folder (tried {string.Join(", ", candidates)}); pass --cache-dir");
     }
 
-    private static bool IsWritable(string dir)
+    internal static bool IsWritable(string dir)
     {
+        // Root ignores permission bits, so a probe write alone would succeed in a folder meant to be read-only
+        // (e.g. ../shared/data): also require a write bit on the nearest existing folder.
+        if (!OperatingSystem.IsWindows())
+        {
+            var existing = Path.GetFullPath(dir);
+            while (!Directory.Exists(existing) && Path.GetDirectoryName(existing) is { } parent)
+            {
+                existing = parent;
+            }
+            const UnixFileMode anyWrite = UnixFileMode.UserWrite | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite;
+            if (Directory.Exists(existing) && (File.GetUnixFileMode(existing) & anyWrite) == 0)
+            {
+                return false;
+            }
+        }
         try
         {
             Directory.CreateDirectory(dir);

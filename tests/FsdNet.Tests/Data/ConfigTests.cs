@@ -1,4 +1,5 @@
 using FsdNet.Data;
+using FsdNet.Tests.Support;
 using Xunit;
 
 namespace FsdNet.Tests.Data;
@@ -120,5 +121,30 @@ public sealed class ConfigTests
         Assert.DoesNotContain("/proc", root, StringComparison.Ordinal);
         Assert.Equal(Path.GetFullPath(Path.Combine(tmp.Path, ".fsdnet-cache")), DataPipeline.ResolveCacheRoot(null, tmp.Path));
         Assert.Equal(tmp.Sub("c"), DataPipeline.ResolveCacheRoot(tmp.Sub("c"), ro));
+        // a folder without write bits is skipped even when running as root
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+        var locked = tmp.Sub("locked");
+        Directory.CreateDirectory(locked);
+        File.SetUnixFileMode(locked, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+        try
+        {
+            var chosen = DataPipeline.ResolveCacheRoot(null, locked);
+            Assert.False(chosen.StartsWith(locked, StringComparison.Ordinal), chosen);
+            Assert.False(Directory.Exists(Path.Combine(locked, ".fsdnet-cache")));
+        }
+        finally
+        {
+            File.SetUnixFileMode(locked, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+
+    [DataFact("frappe")]
+    public void Shared_data_folder_is_never_chosen_as_cache()
+    {
+        var chosen = DataPipeline.ResolveCacheRoot(null, FsdNet.Tests.Support.SharedData.Root);
+        Assert.False(chosen.StartsWith(FsdNet.Tests.Support.SharedData.Root, StringComparison.Ordinal), chosen);
     }
 }

@@ -2,6 +2,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using FsdNet.Data;
+using FsdNet.Tests.Support;
 using Xunit;
 
 namespace FsdNet.Tests.Data;
@@ -79,5 +80,20 @@ public sealed class DownloadTests
         Assert.Equal("md5:c4d9eecfca2ab87c1945afe126590906", DataDownloader.Find("movielens1m").ArchiveChecksum);
         Assert.Equal(3, DataDownloader.Find("frappe").MemberMd5.Count);
         Assert.Throws<DataConfigException>(() => DataDownloader.Find("imagenet"));
+    }
+
+    [DataFact("frappe")]
+    public void Refuses_to_unpack_into_the_read_only_shared_data()
+    {
+        using var tmp = new TempDir();
+        var zip = tmp.Sub("x.zip");
+        using (var z = ZipFile.Open(zip, ZipArchiveMode.Create))
+        {
+            z.CreateEntry("a.txt");
+        }
+        var spec = DataDownloader.Find("movielens1m") with { ArchiveChecksum = null, MemberMd5 = new Dictionary<string, string> { ["a.txt"] = "d41d8cd98f00b204e9800998ecf8427e" } };
+        var e = Assert.Throws<DataConfigException>(() => DataDownloader.VerifyAndUnpack(zip, spec, FsdNet.Tests.Support.SharedData.Root));
+        Assert.Contains("read-only", e.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(FsdNet.Tests.Support.SharedData.Root, "movielens1m")));
     }
 }
