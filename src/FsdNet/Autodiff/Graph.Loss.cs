@@ -47,6 +47,36 @@ public sealed partial class Graph
         }
     }
 
+    /// <summary>Mean squared error mean((a - b)^2) over all elements, as a [1] tensor (one pass each way).</summary>
+    public Tensor MeanSquaredError(Tensor a, Tensor b)
+    {
+        CheckSame("MeanSquaredError", a, b);
+        var track = Tracks(a, b);
+        var y = Output(new Shape(1), track);
+        y.Span[0] = (float)(SquaredDistance(a.Span, b.Span) / Math.Max(a.Length, 1));
+        if (track)
+        {
+            Record(OpKind.Mse, y, a, b);
+        }
+        return y;
+    }
+
+    private void MseBackward(Node n)
+    {
+        Tensor a = n.A!, b = n.B!;
+        var k = 2f * n.Out.Grad!.Span[0] / Math.Max(a.Length, 1);
+        if (a.RequiresGrad)
+        {
+            var g = GradFor(a, out var fresh);
+            Elementwise(Ew.ScaledDiff, g, a.Span, b.Span, k, fresh: fresh);
+        }
+        if (b.RequiresGrad)
+        {
+            var g = GradFor(b, out var fresh);
+            Elementwise(Ew.ScaledDiff, g, a.Span, b.Span, -k, fresh: fresh);
+        }
+    }
+
     /// <summary>
     /// Dropout: in training each element is zeroed with probability <paramref name="p"/> and the rest are scaled by
     /// 1 / (1 - p) (inverted dropout); in evaluation (or p = 0) it is the identity and returns <paramref name="x"/>.

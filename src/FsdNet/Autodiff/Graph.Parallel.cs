@@ -27,6 +27,7 @@ public sealed partial class Graph
         Scale,
         ScaleAdd,
         AddScalar,
+        ScaledDiff,
         ScaleShift,
         Relu,
         Sigmoid,
@@ -93,6 +94,7 @@ public sealed partial class Graph
             case Ew.Scale: TensorPrimitives.Multiply(a, s, c); break;
             case Ew.ScaleAdd: TensorPrimitives.MultiplyAdd(a, s, c, c); break;
             case Ew.AddScalar: TensorPrimitives.Add(c, s, c); break;
+            case Ew.ScaledDiff: Kernels.ScaledDifference(a, b, s, c, fresh); break;
             case Ew.ScaleShift:
                 TensorPrimitives.Multiply(a, s, c);
                 TensorPrimitives.Add(c, t, c);
@@ -296,6 +298,31 @@ public sealed partial class Graph
             b.CopyTo(j.B!.Row(r));
         }
     }
+
+    /// <summary>sum((a - b)^2) in double precision, split over threads (partials added in part order).</summary>
+    internal unsafe double SquaredDistance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        if (a.Length < 2 * ElementGrain || Workers.ThreadCount == 1)
+        {
+            return Kernels.SquaredDistance(a, b);
+        }
+        fixed (float* pa = a, pb = b)
+        {
+            var parts = job.Plan(a.Length, ElementGrain);
+            (job.P0, job.P1) = ((nint)pa, (nint)pb);
+            job.Run(&SquaredDistancePart);
+            double total = 0;
+            for (var k = 0; k < parts; k++)
+            {
+                total += job.DoublePartials[k];
+            }
+            return total;
+        }
+    }
+
+    private static unsafe void SquaredDistancePart(RangeJob j, int part, int start, int end) =>
+        j.DoublePartials[part] = Kernels.SquaredDistance(
+            new ReadOnlySpan<float>((float*)j.P0 + start, end - start), new ReadOnlySpan<float>((float*)j.P1 + start, end - start));
 
     /// <summary>The sum of all elements in double precision, split over threads (partials added in part order).</summary>
     internal unsafe double SumParallel(ReadOnlySpan<float> x)

@@ -248,6 +248,7 @@ public sealed partial class Graph
             case OpKind.BatchNorm: BatchNormBackward(n); break;
             case OpKind.LayerNorm: LayerNormBackward(n); break;
             case OpKind.Dropout: DropoutBackward(n); break;
+            case OpKind.Mse: MseBackward(n); break;
             default: throw new InvalidOperationException($"No backward for {n.Op}.");
         }
     }
@@ -279,6 +280,7 @@ internal enum OpKind
     BatchNorm,
     LayerNorm,
     Dropout,
+    Mse,
 }
 
 /// <summary>One recorded op: its kind, output, inputs, saved tensors and scalar arguments.</summary>

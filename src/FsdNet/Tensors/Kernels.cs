@@ -191,6 +191,59 @@ public static class Kernels
         return x;
     }
 
+    /// <summary>g (+)= k * (a - b).</summary>
+    public static void ScaledDifference(ReadOnlySpan<float> a, ReadOnlySpan<float> b, float k, Span<float> g, bool fresh)
+    {
+        Check(a.Length, b.Length, g.Length);
+        var i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var vk = Vector512.Create(k);
+            for (; i <= a.Length - 16; i += 16)
+            {
+                var v = vk * (Vector512.Create(a.Slice(i, 16)) - Vector512.Create(b.Slice(i, 16)));
+                if (!fresh)
+                {
+                    v += Vector512.Create(g.Slice(i, 16));
+                }
+                v.CopyTo(g.Slice(i, 16));
+            }
+        }
+        for (; i < a.Length; i++)
+        {
+            var v = k * (a[i] - b[i]);
+            g[i] = fresh ? v : g[i] + v;
+        }
+    }
+
+    /// <summary>sum((a - b)^2), float blocks of 1024 accumulated in double.</summary>
+    public static double SquaredDistance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        Check(a.Length, b.Length, b.Length);
+        const int block = 1024;
+        double s = 0;
+        var i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i + block <= a.Length; i += block)
+            {
+                var acc = Vector512<float>.Zero;
+                for (var j = i; j < i + block; j += 16)
+                {
+                    var d = Vector512.Create(a.Slice(j, 16)) - Vector512.Create(b.Slice(j, 16));
+                    acc = Vector512.FusedMultiplyAdd(d, d, acc);
+                }
+                s += Vector512.Sum(acc);
+            }
+        }
+        for (; i < a.Length; i++)
+        {
+            double d = a[i] - b[i];
+            s += d * d;
+        }
+        return s;
+    }
+
     /// <summary>
     /// The sum with double-precision accumulation: vectorised float sums over blocks of 1024 elements, added up
     /// in double (accurate for the loss-sized reductions it serves, and much faster than a scalar double loop).

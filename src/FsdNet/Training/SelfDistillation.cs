@@ -137,8 +137,7 @@ public static class SelfDistillation
         Tensor? total = null;
         for (var i = 0; i < features.Length - 1; i++)
         {
-            var d = g.Sub(ft, features[i]);
-            var term = g.Mean(g.Mul(d, d));
+            var term = g.MeanSquaredError(ft, features[i]);
             total = total is null ? term : g.Add(total, term);
         }
         return total ?? throw new ArgumentException("Self-distillation needs at least two heads.");

@@ -112,6 +112,17 @@ public class GradientCheckTests
     }
 
     [Fact]
+    public void Mean_squared_error_both_inputs()
+    {
+        var a = Param("a", new Shape(5, 7), 1);
+        var b = Param("b", new Shape(5, 7), 2);
+        Check(g => g.MeanSquaredError(a, b), [a, b]);
+        var graph = new Graph();
+        var expected = a.Span.ToArray().Zip(b.Span.ToArray(), (x, y) => (double)(x - y) * (x - y)).Average();
+        Assert.Equal(expected, graph.MeanSquaredError(a, b).Span[0], 1e-6);
+    }
+
+    [Fact]
     public void Softmax_rows()
     {
         var x = Param("x", new Shape(4, 5), 1, scale: 2);
