@@ -26,6 +26,14 @@ public sealed class FrappeTests
             Assert.Equal(size, map[name].VocabSize);
         }
         Assert.Equal(5383, map.TotalFeatures);
+        // FuxiCTR 2.0.x order on dtype float: ascending token value; daytime indices 5039..5045 -> codes 1..7
+        Assert.Equal(Enumerable.Range(5039, 7).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)), map["daytime"].Vocab);
+        var users = map["user"].Vocab.Select(v => int.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(users.Order(), users);
+        // the first test row "-1 204:1 4798:1 5041:1 ..." -> label 0, daytime 5041 -> code 3
+        Assert.Equal(0f, data.Test!.Labels[0]);
+        Assert.Equal(3, data.Test.Categorical(2)[0]);
+        Assert.Equal(map["user"].IndexOf("204"), data.Test.Categorical(0)[0]);
         Assert.Equal(67_604, (long)data.Train.Labels.ToArray().Sum());
 
         // Reuse: second prepare hits the cache and gives the same schema.
