@@ -104,6 +104,11 @@ internal static class Checksum
     private const ulong P1 = 0x9E3779B185EBCA87UL;
     private const ulong P2 = 0xC2B2AE3D27D4EB4FUL;
 
+    /// <summary>The contribution of 1 MiB chunk number <paramref name="k"/> (the last chunk may be shorter).</summary>
+    public static ulong Term(ReadOnlySpan<byte> chunk, long k) => Mix(Chunk(chunk) ^ ((ulong)k * P2));
+
+    public const int ChunkSize = 1 << 20;
+
     public static ulong Hash(ReadOnlySpan<byte> data)
     {
         ulong total = 0;

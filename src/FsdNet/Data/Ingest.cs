@@ -318,7 +318,7 @@ internal static class Ingest
     }
 
     /// <summary>Writes the cache for <paramref name="segs"/> encoded with the sealed <paramref name="map"/> (atomically).</summary>
-    public static unsafe void WriteCache(FeatureMap map, IReadOnlyList<Segment> segs, string outPath, byte[] sourceFp, int threads)
+    public static void WriteCache(FeatureMap map, IReadOnlyList<Segment> segs, string outPath, byte[] sourceFp, int threads)
     {
         var rows = segs.Sum(s => s.Rows);
         var seqFeats = map.Features.Select((f, j) => (f, j)).Where(x => x.f.Type == FeatureType.Sequence).ToArray();
@@ -438,19 +438,27 @@ internal static class Ingest
                     }
                 });
             }
-            ulong checksum;
-            using (var mmf = System.IO.MemoryMappedFiles.MemoryMappedFile.CreateFromFile(tmp, FileMode.Open, null, 0, System.IO.MemoryMappedFiles.MemoryMappedFileAccess.Read))
-            using (var view = mmf.CreateViewAccessor(0, 0, System.IO.MemoryMappedFiles.MemoryMappedFileAccess.Read))
+            // Checksum by plain reads (page cache), not through a mapping, so the build's RSS does not grow by the cache size.
+            ulong checksum = 0;
+            using (var handle = File.OpenHandle(tmp, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan))
             {
-                byte* p = null;
-                view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
-                try
+                var buf = new byte[Checksum.ChunkSize];
+                long k = 0;
+                for (long off = layout.HeaderSize; off < layout.TotalBytes; off += Checksum.ChunkSize, k++)
                 {
-                    checksum = Checksum.Hash(p + view.PointerOffset + layout.HeaderSize, layout.TotalBytes - layout.HeaderSize);
-                }
-                finally
-                {
-                    view.SafeMemoryMappedViewHandle.ReleasePointer();
+                    var len = (int)Math.Min(Checksum.ChunkSize, layout.TotalBytes - off);
+                    var span = buf.AsSpan(0, len);
+                    var got = 0;
+                    while (got < len)
+                    {
+                        var n = RandomAccess.Read(handle, span[got..], off + got);
+                        if (n <= 0)
+                        {
+                            throw new IOException($"{tmp}: short read while computing the checksum");
+                        }
+                        got += n;
+                    }
+                    checksum += Checksum.Term(span, k);
                 }
             }
             var header = layout.Header(Convert.FromHexString(map.SchemaHash), sourceFp, checksum);
