@@ -178,83 +178,37 @@ public sealed partial class Graph
     }
 
     /// <summary>max(x, 0).</summary>
-    public Tensor Relu(Tensor x)
-    {
-        var track = Tracks(x);
-        var y = Output(x.Shape, track);
-        Elementwise(Ew.Relu, y.Span, x.Span, default);
-        if (track)
-        {
-            Record(OpKind.Relu, y, x);
-        }
-        return y;
-    }
-
-    private void ReluBackward(Node n)
-    {
-        var x = n.A!;
-        var g = GradFor(x, out var fresh);
-        Elementwise(Ew.ReluBack, g, n.Out.Span, n.Out.Grad!.Span, fresh: fresh);
-    }
+    public Tensor Relu(Tensor x) => Unary(x, Ew.Relu, OpKind.Relu);
 
     /// <summary>1 / (1 + exp(-x)).</summary>
-    public Tensor Sigmoid(Tensor x)
-    {
-        var track = Tracks(x);
-        var y = Output(x.Shape, track);
-        Elementwise(Ew.Sigmoid, y.Span, x.Span, default);
-        if (track)
-        {
-            Record(OpKind.Sigmoid, y, x);
-        }
-        return y;
-    }
-
-    private void SigmoidBackward(Node n)
-    {
-        var x = n.A!;
-        var g = GradFor(x, out var fresh);
-        Elementwise(Ew.SigmoidBack, g, n.Out.Span, n.Out.Grad!.Span, fresh: fresh);
-    }
+    public Tensor Sigmoid(Tensor x) => Unary(x, Ew.Sigmoid, OpKind.Sigmoid);
 
     /// <summary>tanh(x).</summary>
-    public Tensor Tanh(Tensor x)
-    {
-        var track = Tracks(x);
-        var y = Output(x.Shape, track);
-        Elementwise(Ew.Tanh, y.Span, x.Span, default);
-        if (track)
-        {
-            Record(OpKind.Tanh, y, x);
-        }
-        return y;
-    }
-
-    private void TanhBackward(Node n)
-    {
-        var x = n.A!;
-        var g = GradFor(x, out var fresh);
-        Elementwise(Ew.TanhBack, g, n.Out.Span, n.Out.Grad!.Span, fresh: fresh);
-    }
+    public Tensor Tanh(Tensor x) => Unary(x, Ew.Tanh, OpKind.Tanh);
 
     /// <summary>log(sigmoid(x)), computed stably as min(x, 0) - log(1 + exp(-|x|)).</summary>
-    public Tensor LogSigmoid(Tensor x)
+    public Tensor LogSigmoid(Tensor x) => Unary(x, Ew.LogSigmoid, OpKind.LogSigmoid);
+
+    private Tensor Unary(Tensor x, Ew forward, OpKind kind)
     {
         var track = Tracks(x);
         var y = Output(x.Shape, track);
-        Elementwise(Ew.LogSigmoid, y.Span, x.Span, default);
+        Elementwise(forward, y.Span, x.Span, default);
         if (track)
         {
-            Record(OpKind.LogSigmoid, y, x);
+            Record(kind, y, x);
         }
         return y;
     }
 
-    private void LogSigmoidBackward(Node n)
+    /// <summary>
+    /// grad(x) (+)= the activation's derivative times dy; <paramref name="fromInput"/> says whether the derivative is
+    /// computed from the input (log-sigmoid) or from the output (ReLU, sigmoid, tanh).
+    /// </summary>
+    private void UnaryBackward(Node n, Ew backward, bool fromInput)
     {
-        var x = n.A!;
-        var g = GradFor(x, out var fresh);
-        Elementwise(Ew.LogSigmoidBack, g, x.Span, n.Out.Grad!.Span, fresh: fresh);
+        var g = GradFor(n.A!, out var fresh);
+        Elementwise(backward, g, fromInput ? n.A!.Span : n.Out.Span, n.Out.Grad!.Span, fresh: fresh);
     }
 
     /// <summary>Adds (or writes, when fresh) <paramref name="dy"/> into the gradient of <paramref name="t"/> if it needs one.</summary>

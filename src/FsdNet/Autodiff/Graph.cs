@@ -238,10 +238,10 @@ public sealed partial class Graph
             case OpKind.Reshape: ReshapeBackward(n); break;
             case OpKind.Sum: SumBackward(n); break;
             case OpKind.SumLast: SumLastBackward(n); break;
-            case OpKind.Relu: ReluBackward(n); break;
-            case OpKind.Sigmoid: SigmoidBackward(n); break;
-            case OpKind.Tanh: TanhBackward(n); break;
-            case OpKind.LogSigmoid: LogSigmoidBackward(n); break;
+            case OpKind.Relu: UnaryBackward(n, Ew.ReluBack, fromInput: false); break;
+            case OpKind.Sigmoid: UnaryBackward(n, Ew.SigmoidBack, fromInput: false); break;
+            case OpKind.Tanh: UnaryBackward(n, Ew.TanhBack, fromInput: false); break;
+            case OpKind.LogSigmoid: UnaryBackward(n, Ew.LogSigmoidBack, fromInput: true); break;
             case OpKind.Softmax: SoftmaxBackward(n); break;
             case OpKind.BceWithLogits: BceWithLogitsBackward(n); break;
             case OpKind.Embedding: EmbeddingBackward(n); break;
