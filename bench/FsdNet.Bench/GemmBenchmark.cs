@@ -79,6 +79,9 @@ public static unsafe class GemmBenchmark
                 case "--tng":
                     Sgemm.TnGroup = int.Parse(args[++i], CultureInfo.InvariantCulture);
                     break;
+                case "--kinner":
+                    Sgemm.KInnerFloats = long.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
                 case "--kc":
                     Sgemm.KC = int.Parse(args[++i], CultureInfo.InvariantCulture);
                     break;

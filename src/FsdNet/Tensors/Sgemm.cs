@@ -77,6 +77,21 @@ public static unsafe partial class Sgemm
     /// <summary>Largest op(B) (in floats, padded) that parallel calls pack once into a shared buffer.</summary>
     internal static long SharedPackLimit = 8L << 20;
 
+    /// <summary>
+    /// Largest k x nc panel of packed B (floats) for which the k-blocks are walked innermost (see
+    /// <see cref="KInner"/>): about half of a 2 MB L2.
+    /// </summary>
+    internal static long KInnerFloats = 256L << 10;
+
+    /// <summary>
+    /// True when there are several k-blocks and a whole k x nc panel of packed B fits in about half of L2: then,
+    /// with all of op(B) packed up front, walking the k-blocks innermost keeps each mc x nc block of C in L2 while it
+    /// accumulates, instead of streaming all of C to memory and back once per k-block. For larger panels B would be
+    /// re-read from L3 for every block of rows, which costs more than it saves (measured on 2048^3).
+    /// </summary>
+    private static bool KInner(int k, int n, int nr) =>
+        k > KcFor(k) && (long)k * Math.Min(RoundUp(n, nr), Math.Max(nr, NC / nr * nr)) <= KInnerFloats;
+
     private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
     /// <summary>
@@ -130,7 +145,7 @@ public static unsafe partial class Sgemm
             // Parts that split M all need the whole of op(B): pack it once, in parallel, into a buffer owned by the
             // calling thread, then let every part read it (Goto's shared B panel, without barriers inside a job).
             var packedB = SharedPackFloats(k, n, kernel.Nr);
-            if (partsM > 1 && partsN == 1 && packedB <= SharedPackLimit)
+            if (partsN == 1 && packedB <= SharedPackLimit && (partsM > 1 || KInner(k, n, kernel.Nr)))
             {
                 job.SharedB = Buffer(ref tlsSharedB, packedB);
                 job.Phase = 1;
@@ -406,20 +421,37 @@ public static unsafe partial class Sgemm
             var ncCap = Math.Min(ncMax, (n1 - n0 + nr - 1) / nr * nr);
             var mcCap = Math.Min(mcMax, (m1 - m0 + mr - 1) / mr * mr);
             var packA = Buffer(ref tlsPackA, (long)mcCap * kcMax + 16);
-            var packB = shared != null ? null : Buffer(ref tlsPackB, (long)ncCap * kcMax);
             var tile = Buffer(ref tlsTile, mr * nr);
-            var fn = kernel.Fn;
-            nint ldcN = ldc;
+            if (shared != null && KInner(k, n, nr))
+            {
+                // All k-blocks of B are already packed and a k x nc panel fits in L2: walk k innermost so the mc x nc
+                // block of C stays in L2 while it accumulates over the k-blocks.
+                for (var jc = n0; jc < n1; jc += ncMax)
+                {
+                    var nc = Math.Min(ncMax, n1 - jc);
+                    for (var ic = m0; ic < m1; ic += mcMax)
+                    {
+                        var mc = Math.Min(mcMax, m1 - ic);
+                        for (var pc = 0; pc < k; pc += kcMax)
+                        {
+                            var kc = Math.Min(kcMax, k - pc);
+                            PackA(transA, a, lda, ic, mc, pc, kc, packA, mr);
+                            // Block pc of the shared buffer holds all panels of that k-block, kc * nr floats each.
+                            Block(packA, shared + (long)pc * nPad + (long)jc * kc, tile, ic, mc, jc, nc, kc, pc == 0 ? beta : 1f);
+                        }
+                    }
+                }
+                return;
+            }
+            var packB = shared != null ? null : Buffer(ref tlsPackB, (long)ncCap * kcMax);
             for (var jc = n0; jc < n1; jc += ncMax)
             {
                 var nc = Math.Min(ncMax, n1 - jc);
                 for (var pc = 0; pc < k; pc += kcMax)
                 {
                     var kc = Math.Min(kcMax, k - pc);
-                    var betaBlock = pc == 0 ? beta : 1f;
                     if (shared != null)
                     {
-                        // Block pc of the shared buffer holds all panels of that k-block, kc * nr floats each.
                         packB = shared + (long)pc * nPad + (long)jc * kc;
                     }
                     else
@@ -430,27 +462,39 @@ public static unsafe partial class Sgemm
                     {
                         var mc = Math.Min(mcMax, m1 - ic);
                         PackA(transA, a, lda, ic, mc, pc, kc, packA, mr);
-                        // One A micro-panel (mr x kc) stays in L1 while the B micro-panels stream from L2.
-                        for (var ir = 0; ir < mc; ir += mr)
-                        {
-                            var rows = Math.Min(mr, mc - ir);
-                            var pa = packA + (nint)ir * kc;
-                            for (var jr = 0; jr < nc; jr += nr)
-                            {
-                                var cols = Math.Min(nr, nc - jr);
-                                var pb = packB + (nint)jr * kc;
-                                var cp = c + (ic + ir) * ldcN + jc + jr;
-                                if (rows == mr && cols == nr)
-                                {
-                                    fn(kc, pa, pb, cp, ldcN, alpha, betaBlock);
-                                }
-                                else
-                                {
-                                    fn(kc, pa, pb, tile, nr, 1f, 0f);
-                                    MergeTile(tile, nr, cp, ldcN, rows, cols, alpha, betaBlock);
-                                }
-                            }
-                        }
+                        Block(packA, packB, tile, ic, mc, jc, nc, kc, pc == 0 ? beta : 1f);
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// Multiplies a packed mc x kc block of A by a packed kc x nc block of B into C[ic.., jc..]. One A micro-panel
+        /// (mr x kc) stays in L1 while the B micro-panels stream past it from L2.
+        /// </summary>
+        private void Block(float* packA, float* packB, float* tile, int ic, int mc, int jc, int nc, int kc, float betaBlock)
+        {
+            var mr = kernel.Mr;
+            var nr = kernel.Nr;
+            var fn = kernel.Fn;
+            nint ldcN = ldc;
+            for (var ir = 0; ir < mc; ir += mr)
+            {
+                var rows = Math.Min(mr, mc - ir);
+                var pa = packA + (nint)ir * kc;
+                for (var jr = 0; jr < nc; jr += nr)
+                {
+                    var cols = Math.Min(nr, nc - jr);
+                    var pb = packB + (nint)jr * kc;
+                    var cp = c + (ic + ir) * ldcN + jc + jr;
+                    if (rows == mr && cols == nr)
+                    {
+                        fn(kc, pa, pb, cp, ldcN, alpha, betaBlock);
+                    }
+                    else
+                    {
+                        fn(kc, pa, pb, tile, nr, 1f, 0f);
+                        MergeTile(tile, nr, cp, ldcN, rows, cols, alpha, betaBlock);
                     }
                 }
             }

@@ -257,6 +257,39 @@ public sealed unsafe class SgemmTests
         Assert.Equal(two, Once(1));
     }
 
+    /// <summary>
+    /// The loop orders and packing strategies (shared packed B or per-part packing; k-blocks innermost or not) all keep
+    /// the same k-summation order, so they must agree bit for bit, with 1 and 2 threads.
+    /// </summary>
+    [Fact]
+    public void PackingStrategiesAgreeBitForBit()
+    {
+        var (oldLimit, oldKInner) = (Sgemm.SharedPackLimit, Sgemm.KInnerFloats);
+        try
+        {
+            foreach (var (ta, tb) in Forms)
+            {
+                var t = new Case(ta, tb, 150, 70, 2 * Sgemm.KC + 17, 1f, 0.5f, 1, 77);
+                Check(t);
+                var first = Run(t).C;
+                foreach (var threads in new[] { 1, 2 })
+                {
+                    foreach (var (limit, kInner) in new[] { (oldLimit, oldKInner), (oldLimit, 0L), (0L, oldKInner) })
+                    {
+                        Sgemm.SharedPackLimit = limit;
+                        Sgemm.KInnerFloats = kInner;
+                        WithSettings(Sgemm.Isa, threads, 0, () => Assert.Equal(first, Run(t).C));
+                    }
+                }
+            }
+        }
+        finally
+        {
+            Sgemm.SharedPackLimit = oldLimit;
+            Sgemm.KInnerFloats = oldKInner;
+        }
+    }
+
     [Fact]
     public void LargeParallelProblemMatchesReference()
     {
