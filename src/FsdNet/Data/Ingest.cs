@@ -57,7 +57,10 @@ internal static class Ingest
             sourceCol = [.. map.Features.Select(f => IndexOf(names, f.SourceName, path, isHeader: true))];
             expected = names.Count;
         }
-        var ranges = headerless ? RawFiles.Split(path, threads) : [(0L, new FileInfo(path).Length)];
+        // Headerless formats never quote; a delimited file with a header is split across threads only when it holds
+        // no quote character at all (then no record can span lines).
+        var quoteFree = headerless || (threads > 1 && !RawFiles.IsGzip(path) && !RawFiles.Contains(path, (byte)'"'));
+        var ranges = quoteFree ? RawFiles.Split(path, threads) : [(0L, new FileInfo(path).Length)];
         var segments = new Segment[ranges.Count];
         var errors = new DataFormatException?[ranges.Count];
         try
@@ -66,7 +69,7 @@ internal static class Ingest
             {
                 var seg = new Segment(map, sourceCol, labelCol, expected, Path.Combine(tempDir, $"spill-{Guid.NewGuid():N}.tmp"));
                 segments[k] = seg;
-                errors[k] = ParseRange(seg, path, ranges[k], ranges.Count, sep, headerless, onBad);
+                errors[k] = ParseRange(seg, path, ranges[k], ranges.Count, sep, hasHeader: !headerless && k == 0, quoteFree, onBad);
             });
             var first = errors.Where(e => e is not null).OrderBy(e => e!.Line).FirstOrDefault();
             if (first is not null)
@@ -92,7 +95,8 @@ internal static class Ingest
 
     /// <summary>Parses one byte range of a file into <paramref name="seg"/>; returns the first error in error mode.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static DataFormatException? ParseRange(Segment seg, string path, (long Start, long Length) range, int rangeCount, Sep sep, bool headerless, OnBadLine onBad)
+    private static DataFormatException? ParseRange(Segment seg, string path, (long Start, long Length) range, int rangeCount, Sep sep,
+        bool hasHeader, bool quoteFree, OnBadLine onBad)
     {
         var (start, length) = range;
         var baseLine = new Lazy<long>(() => start == 0 ? 0 : RawFiles.CountLines(path, start));
@@ -100,9 +104,9 @@ internal static class Ingest
         using var reader = Sep.Reader(o => o with
         {
             Sep = sep,
-            HasHeader = !headerless,
-            Unescape = !headerless,
-            DisableQuotesParsing = headerless,
+            HasHeader = hasHeader,
+            Unescape = !quoteFree,
+            DisableQuotesParsing = quoteFree,
             DisableColCountCheck = true,
         }).From(stream);
         try
@@ -116,8 +120,8 @@ internal static class Ingest
                 }
                 catch (RowException e)
                 {
-                    // Sep's LineNumberFrom is only reliable when quotes are parsed; headerless formats have one record per line.
-                    var line = headerless ? row.RowIndex + 1 : row.LineNumberFrom;
+                    // Sep's LineNumberFrom is only reliable when quotes are parsed; quote-free input has one record per line.
+                    var line = quoteFree ? row.RowIndex + 1 : row.LineNumberFrom;
                     var err = new DataFormatException(path, baseLine.Value + line, e.Field, e.Problem);
                     if (onBad == OnBadLine.Error)
                     {
@@ -243,21 +247,41 @@ internal static class Ingest
                     break;
                 case FeatureType.Numeric when f.Normalizer is not null:
                 {
-                    double sum = 0, sq = 0, min = double.PositiveInfinity, max = double.NegativeInfinity;
+                    // Two sequential passes in file order over the stored float32 values, so the parameters do not
+                    // depend on how the file was split across threads.
+                    double min = double.PositiveInfinity, max = double.NegativeInfinity, sum = 0, sq = 0;
                     long count = 0;
-                    foreach (var s in segs)
+                    var buf = new float[Segment.BlockRows];
+                    foreach (var seg in segs)
                     {
-                        sum += s.Stats[j, 0];
-                        sq += s.Stats[j, 1];
-                        min = Math.Min(min, s.Stats[j, 2]);
-                        max = Math.Max(max, s.Stats[j, 3]);
-                        count += s.Rows;
+                        for (var b = 0; b < seg.Blocks.Count; b++)
+                        {
+                            seg.ReadNumeric(b, seg.NumericSlot(j), buf);
+                            foreach (var v in buf.AsSpan(0, seg.Blocks[b].Rows))
+                            {
+                                sum += v;
+                                min = Math.Min(min, v);
+                                max = Math.Max(max, v);
+                            }
+                            count += seg.Blocks[b].Rows;
+                        }
                     }
+                    var mean = sum / Math.Max(1, count);
                     if (f.Normalizer == "StandardScaler")
                     {
-                        var mean = sum / count;
+                        foreach (var seg in segs)
+                        {
+                            for (var b = 0; b < seg.Blocks.Count; b++)
+                            {
+                                seg.ReadNumeric(b, seg.NumericSlot(j), buf);
+                                foreach (var v in buf.AsSpan(0, seg.Blocks[b].Rows))
+                                {
+                                    sq += (v - mean) * (v - mean);
+                                }
+                            }
+                        }
                         f.NormA = mean;
-                        f.NormB = Math.Sqrt(Math.Max(0, (sq / count) - (mean * mean)));
+                        f.NormB = Math.Sqrt(sq / Math.Max(1, count)); // population std, as sklearn
                     }
                     else
                     {

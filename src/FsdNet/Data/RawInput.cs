@@ -162,6 +162,26 @@ internal static class RawFiles
         return result;
     }
 
+    /// <summary>Whether an uncompressed file contains the byte anywhere (vectorised scan).</summary>
+    public static bool Contains(string path, byte value)
+    {
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
+        var buf = new byte[1 << 20];
+        for (long pos = 0; ; )
+        {
+            var n = RandomAccess.Read(handle, buf, pos);
+            if (n <= 0)
+            {
+                return false;
+            }
+            if (buf.AsSpan(0, n).Contains(value))
+            {
+                return true;
+            }
+            pos += n;
+        }
+    }
+
     /// <summary>Number of '\n' in [0, end) of an uncompressed file (line offset of a range).</summary>
     public static long CountLines(string path, long end)
     {

@@ -417,6 +417,27 @@ internal sealed class Segment : IDisposable
         n = 0;
     }
 
+    /// <summary>Reads numeric column <paramref name="slot"/> of spilled block <paramref name="b"/> (raw, before normalising).</summary>
+    public void ReadNumeric(int b, int slot, float[] dst)
+    {
+        var (rows, offset, _) = Blocks[b];
+        var pos = offset + (rows * 4L) + (HasGroup ? rows * 8L : 0) + (CatCount * rows * 4L) + (slot * rows * 4L);
+        var bytes = MemoryMarshal.AsBytes(dst.AsSpan(0, rows));
+        while (bytes.Length > 0)
+        {
+            var k = RandomAccess.Read(spill.SafeFileHandle, bytes, pos);
+            if (k <= 0)
+            {
+                throw new IOException($"spill file {SpillPath} is shorter than expected");
+            }
+            pos += k;
+            bytes = bytes[k..];
+        }
+    }
+
+    /// <summary>Position of feature <paramref name="j"/> among numeric features (-1 if not numeric).</summary>
+    public int NumericSlot(int j) => numSlot[j];
+
     /// <summary>Reads a spilled block back into the given buffers (same shapes as the writer's).</summary>
     public void ReadBlock(int b, float[] lab, long[] grp, int[][] c, float[][] nu, int[][] sl, int[][] st)
     {

@@ -223,4 +223,46 @@ public sealed class CacheAndLoaderTests
         var e = Assert.Throws<DataFormatException>(() => DataPipeline.FitAndEncode(cfg, path, tmp.Sub("three.fsdcache"), new DataOptions { Threads = 2 }));
         Assert.Equal(900_001, e.Line);
     }
+
+    [Fact]
+    public void Parallel_split_of_a_large_quote_free_csv_matches_single_thread()
+    {
+        using var tmp = new TempDir();
+        var path = tmp.Sub("big.csv");
+        using (var w = new StreamWriter(path))
+        {
+            w.Write("label,a,b,n\n");
+            var rng = new Random(5);
+            for (var i = 0; i < 1_000_000; i++)
+            {
+                w.Write(rng.Next(2) == 0 ? "0," : "1,");
+                w.Write("tok" + rng.Next(3000).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                w.Write(',');
+                w.Write(rng.Next(40).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                w.Write(',');
+                w.Write(rng.NextDouble().ToString("F3", System.Globalization.CultureInfo.InvariantCulture));
+                w.Write('\n');
+            }
+        }
+        Assert.True(new FileInfo(path).Length > (16 << 20));
+        var cfg = DatasetConfigLoader.Parse("train_data: big.csv\nmin_categr_count: 2\nfeature_cols: [{name: a}, {name: b, dtype: int}, {name: n, type: numeric, normalizer: StandardScaler}]\nlabel_col: {name: label}\n", tmp.Sub("c.yaml"));
+        var (m1, d1, _) = DataPipeline.FitAndEncode(cfg, path, tmp.Sub("one.fsdcache"), new DataOptions { Threads = 1 });
+        var (m2, d2, _) = DataPipeline.FitAndEncode(cfg, path, tmp.Sub("two.fsdcache"), new DataOptions { Threads = 2 });
+        using (d1)
+        using (d2)
+        {
+            Assert.Equal(1_000_000, d2.RowCount);
+            Assert.Equal(m1.SchemaHash, m2.SchemaHash);
+            Assert.True(d1.Categorical(0).SequenceEqual(d2.Categorical(0)));
+            Assert.True(d1.Categorical(1).SequenceEqual(d2.Categorical(1)));
+            Assert.True(d1.Numeric(0).SequenceEqual(d2.Numeric(0)));
+            Assert.True(d1.Labels.SequenceEqual(d2.Labels));
+        }
+        var lines = File.ReadAllLines(path);
+        lines[800_000] = "1,tok1,zz,0.5"; // file line 800,001
+        File.WriteAllLines(path, lines);
+        var e = Assert.Throws<DataFormatException>(() => DataPipeline.FitAndEncode(cfg, path, tmp.Sub("three.fsdcache"), new DataOptions { Threads = 2 }));
+        Assert.Equal(800_001, e.Line);
+        Assert.Equal("b", e.Field);
+    }
 }
