@@ -90,6 +90,21 @@ internal static class TrainCommand
                 dataCfg.DataRoot = dataRoot;
             }
         }
+        // FuxiCTR merges the dataset's settings into the experiment's; the run's config.yaml records them too.
+        var resolved = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["dataset_id"] = dataCfg.DatasetId,
+            ["data_format"] = dataCfg.Format.ToString().ToLowerInvariant(),
+            ["min_categr_count"] = dataCfg.MinCategrCount.ToString(CultureInfo.InvariantCulture),
+        };
+        foreach (var (key, value) in new[] { ("data_root", dataCfg.DataRoot), ("train_data", dataCfg.TrainData), ("valid_data", dataCfg.ValidData), ("test_data", dataCfg.TestData) })
+        {
+            if (value is not null)
+            {
+                resolved[key] = Path.GetFullPath(key == "data_root" ? value : dataCfg.ResolvePath(value) ?? value);
+            }
+        }
+        cfg = cfg.With(resolved);
         var options = TrainerOptions.From(cfg);
         var dir = runDir ?? Path.Combine("runs", $"{cfg.ExpId}-seed{options.Seed}");
         if (!resume && File.Exists(Path.Combine(dir, "checkpoint.fsdc")))

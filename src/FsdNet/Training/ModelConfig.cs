@@ -26,6 +26,9 @@ public sealed class ModelConfig
         "fea_coefficient", "Temp", "noise_ratio", "soft_loss", "detach_teacher", "score_head", "threads",
         "stacked_dnn_hidden_units", "use_low_rank_mixture", "dnn_hidden_units", "num_heads", "attention_dim",
         "cin_hidden_units", "low_rank", "num_experts", "ordered_features",
+
+        // Dataset keys FuxiCTR merges into the experiment's parameters (recorded in a run's config.yaml).
+        "data_root", "data_format", "train_data", "valid_data", "test_data", "min_categr_count",
     };
 
     /// <summary>FuxiCTR 1.x names and their current form.</summary>

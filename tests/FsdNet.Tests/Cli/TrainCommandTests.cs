@@ -107,6 +107,11 @@ public sealed partial class TrainCommandTests : IDisposable
             Assert.True(File.Exists(Path.Combine(run, f)), $"{f} missing from the run directory");
         }
         Assert.Equal(7, File.ReadAllLines(Path.Combine(run, "metrics.csv")).Length);   // header + 6 epochs
+        var config = File.ReadAllText(Path.Combine(run, "config.yaml"));
+        Assert.Contains("FSDNet_toy:", config, StringComparison.Ordinal);
+        Assert.Contains("embedding_dim: 8", config, StringComparison.Ordinal);                     // from the experiment
+        Assert.Contains("early_stop_patience: 10", config, StringComparison.Ordinal);              // from Base
+        Assert.Contains($"train_data: {Path.Combine(tmp.Path, "train.csv")}", config, StringComparison.Ordinal); // dataset keys
 
         var (ecode, eout, eerr) = Cli("evaluate", "--model", run, "--data", Path.Combine(tmp.Path, "test.csv"));
         Assert.True(ecode == 0, eerr);
