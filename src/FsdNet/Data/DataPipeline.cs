@@ -70,6 +70,7 @@ public static class DataPipeline
         {
             log("warning: " + w);
         }
+        config.PrepareSource?.Invoke(config, Path.Combine(ResolveCacheRoot(options.CacheDir, config.DataRoot), config.DatasetId + "-source"), log);
         var trainPath = config.ResolvePath(config.TrainData)
             ?? throw new DataConfigException($"dataset '{config.DatasetId}' has no train_data");
         var cacheDir = Path.Combine(ResolveCacheRoot(options.CacheDir, config.DataRoot), $"{config.DatasetId}-{config.Fingerprint()[..12]}");

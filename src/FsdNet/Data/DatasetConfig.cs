@@ -78,6 +78,12 @@ public sealed class DatasetConfig
     /// <summary>Whether a missing valid/test file is skipped (presets) rather than an error (configs).</summary>
     public bool OptionalSplits { get; set; }
 
+    /// <summary>
+    /// For presets whose public release needs converting first (ML-1M's raw .dat files): run by
+    /// <see cref="DataPipeline.Prepare(DatasetConfig, DataOptions?)"/> before reading, with a writable fallback folder.
+    /// </summary>
+    public Action<DatasetConfig, string, Action<string>>? PrepareSource { get; init; }
+
     /// <summary>Where relative paths are resolved from (the config file's folder), besides data_root and the cwd.</summary>
     public string? BaseDir { get; set; }
 
@@ -156,7 +162,7 @@ public static class DatasetConfigLoader
     };
 
     /// <summary>Names of the built-in presets.</summary>
-    public static IReadOnlyList<string> Presets { get; } = ["frappe", "frappe_x1", "criteo"];
+    public static IReadOnlyList<string> Presets { get; } = ["frappe", "frappe_x1", "criteo", "ml-1m", "ml-tag"];
 
     /// <summary>A built-in preset (<c>frappe</c>, <c>criteo</c>) with paths under <paramref name="dataRoot"/>.</summary>
     public static DatasetConfig Preset(string name, string dataRoot)
@@ -227,6 +233,54 @@ public static class DatasetConfigLoader
                     OptionalSplits = true,
                 };
                 AddCriteoColumns(cfg);
+                return cfg;
+            }
+            case "ml-1m":
+            {
+                // FSDNet's ML-1M config: group_id (meta, copy of UserID) then UserID, Gender, Age, Occupation, MovieID.
+                var cfg = new DatasetConfig
+                {
+                    DatasetId = "ml-1m",
+                    DataRoot = dataRoot,
+                    BaseDir = Path.Combine(dataRoot, "ml-1m"),
+                    Format = DataFormat.Csv,
+                    Separator = ',',
+                    TrainData = "train.csv",
+                    ValidData = "valid.csv",
+                    TestData = "test.csv",
+                    MinCategrCount = 2,
+                    LabelName = "Label",
+                    OptionalSplits = true,
+                    PrepareSource = MovieLens.EnsureSplits,
+                };
+                cfg.FeatureCols.Add(new ColumnSpec { Name = "group_id", Dtype = "int", Type = FeatureType.Meta, Preprocess = "copy_from(UserID)" });
+                foreach (var f in new[] { "UserID", "Gender", "Age", "Occupation", "MovieID" })
+                {
+                    cfg.FeatureCols.Add(new ColumnSpec { Name = f, Dtype = f == "Gender" ? "str" : "float", Type = FeatureType.Categorical });
+                }
+                return cfg;
+            }
+            case "ml-tag":
+            {
+                // MovielensLatest_x1 (BARS/FuxiCTR): user_id, item_id, tag_id, label.
+                var cfg = new DatasetConfig
+                {
+                    DatasetId = "ml-tag",
+                    DataRoot = dataRoot,
+                    BaseDir = Path.Combine(dataRoot, "ml-tag"),
+                    Format = DataFormat.Csv,
+                    Separator = ',',
+                    TrainData = "train.csv",
+                    ValidData = "valid.csv",
+                    TestData = "test.csv",
+                    MinCategrCount = 2,
+                    LabelName = "label",
+                    OptionalSplits = true,
+                };
+                foreach (var f in new[] { "user_id", "item_id", "tag_id" })
+                {
+                    cfg.FeatureCols.Add(new ColumnSpec { Name = f, Dtype = "float", Type = FeatureType.Categorical });
+                }
                 return cfg;
             }
             default:

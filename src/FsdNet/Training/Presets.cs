@@ -50,6 +50,15 @@ public static class Presets
                 loss_coefficient: 0.9
                 Temp: 1.3
             """),
+        ["frappe_x1"] = ("FSDNet_Frappe_x1_csv", """
+            FSDNet_Frappe_x1_csv:
+                dataset_id: frappe_x1
+                embedding_regularizer: 0.1
+                batch_size: 10000
+                net_dropout: 0.7
+                loss_coefficient: 0.9
+                Temp: 1.3
+            """),
         ["ml-1m"] = ("FSDNet_ML-1M", """
             FSDNet_ML-1M:
                 dataset_id: ml-1m
