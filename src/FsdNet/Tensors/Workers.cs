@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace FsdNet.Tensors;
 
 /// <summary>
@@ -25,9 +23,13 @@ public static class Workers
     private static int threadCount = Environment.ProcessorCount;
     private static Thread[] threads = [];
     private static SemaphoreSlim[] wake = [];
-    private static volatile ParallelJob? current;
-    private static int currentParts;
-    private static int nextPart;
+    // A region is published as state = (generation << 32) | next part index; its job and part count sit in the slot of
+    // the generation's parity. A worker claims a part with a compare-and-swap on the whole state, so a worker holding a
+    // stale view (it woke late, or read the slot while the caller moved on) can never claim a part of a region it did
+    // not read the job of: the swap fails once the generation has changed.
+    private static readonly ParallelJob?[] slotJob = new ParallelJob?[2];
+    private static readonly int[] slotParts = new int[2];
+    private static long state;
     private static int remaining;
     private static volatile bool stopping;
     private static Exception? failure;
@@ -69,23 +71,25 @@ public static class Workers
         try
         {
             EnsureThreads();
-            currentParts = parts;
-            Volatile.Write(ref nextPart, 0);
+            var generation = (Volatile.Read(ref state) >> 32) + 1;
+            var slot = (int)(generation & 1);
+            slotJob[slot] = job;
+            slotParts[slot] = parts;
             Volatile.Write(ref remaining, parts);
-            current = job;
+            failure = null;
+            Volatile.Write(ref state, generation << 32);
             var helpers = Math.Min(threads.Length, parts - 1);
             for (var t = 0; t < helpers; t++)
             {
                 wake[t].Release();
             }
-            failure = null;
-            Drain(job, parts);
+            Drain();
             var spinner = new SpinWait();
             while (Volatile.Read(ref remaining) != 0)
             {
                 spinner.SpinOnce(sleep1Threshold: -1);
             }
-            current = null;
+            slotJob[slot] = null;
             if (Interlocked.Exchange(ref failure, null) is { } e)
             {
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e);
@@ -97,11 +101,24 @@ public static class Workers
         }
     }
 
-    private static void Drain(ParallelJob job, int parts)
+    /// <summary>Claims and runs parts of the current region until none is left.</summary>
+    private static void Drain()
     {
-        int p;
-        while ((p = Interlocked.Increment(ref nextPart) - 1) < parts)
+        while (true)
         {
+            var s = Volatile.Read(ref state);
+            var slot = (int)((s >> 32) & 1);
+            var job = slotJob[slot];
+            var parts = slotParts[slot];
+            var p = (int)(s & 0xFFFFFFFF);
+            if (job is null || p >= parts)
+            {
+                return;
+            }
+            if (Interlocked.CompareExchange(ref state, s + 1, s) != s)
+            {
+                continue;
+            }
             try
             {
                 job.Execute(p, parts);
@@ -162,12 +179,7 @@ public static class Workers
             {
                 return;
             }
-            var job = current;
-            Debug.Assert(job is not null);
-            if (job is not null)
-            {
-                Drain(job, currentParts);
-            }
+            Drain();
         }
     }
 }

@@ -21,6 +21,52 @@ public class WorkersTests
         }
     }
 
+    /// <summary>A job that may only run while its region is open, counting its parts.</summary>
+    private sealed class Guarded : ParallelJob
+    {
+        public volatile bool Open;
+        public int Runs;
+        public int Violations;
+
+        public override void Execute(int part, int parts)
+        {
+            if (!Open)
+            {
+                Interlocked.Increment(ref Violations);
+            }
+            Interlocked.Increment(ref Runs);
+            Thread.SpinWait(part * 20);
+        }
+    }
+
+    [Fact]
+    public void Back_to_back_regions_with_different_jobs_never_run_a_closed_job()
+    {
+        // Regression: a worker that woke late once ran a part of the next region with the previous region's job.
+        var before = Workers.ThreadCount;
+        try
+        {
+            Workers.ThreadCount = 2;
+            var jobs = new[] { new Guarded(), new Guarded(), new Guarded() };
+            long expected = 0;
+            for (var i = 0; i < 30000; i++)
+            {
+                var job = jobs[i % 3];
+                var parts = 2 + (i % 3);
+                job.Open = true;
+                Workers.Run(job, parts);
+                job.Open = false;
+                expected += parts;
+            }
+            Assert.All(jobs, j => Assert.Equal(0, j.Violations));
+            Assert.Equal(expected, jobs.Sum(j => (long)j.Runs));
+        }
+        finally
+        {
+            Workers.ThreadCount = before;
+        }
+    }
+
     [Fact]
     public void Every_part_runs_once_and_a_failure_reaches_the_caller()
     {
