@@ -31,6 +31,7 @@ public static class Workers
     private static readonly int[] slotParts = new int[2];
     private static long state;
     private static int remaining;
+    private static int busy;
     private static volatile bool stopping;
     private static Exception? failure;
 
@@ -47,8 +48,20 @@ public static class Workers
                 {
                     return;
                 }
-                StopThreads();
-                threadCount = value;
+                // Wait for a running region to finish and keep new ones out while the threads change.
+                while (Interlocked.CompareExchange(ref busy, 1, 0) != 0)
+                {
+                    Thread.Yield();
+                }
+                try
+                {
+                    StopThreads();
+                    threadCount = value;
+                }
+                finally
+                {
+                    Volatile.Write(ref busy, 0);
+                }
             }
         }
     }
@@ -60,7 +73,8 @@ public static class Workers
         {
             return;
         }
-        if (parts == 1 || threadCount == 1 || !Monitor.TryEnter(Gate))
+        // Not Monitor: it is re-entrant, and a part that itself called Run would overwrite the open region.
+        if (parts == 1 || threadCount == 1 || Interlocked.CompareExchange(ref busy, 1, 0) != 0)
         {
             for (var p = 0; p < parts; p++)
             {
@@ -97,7 +111,7 @@ public static class Workers
         }
         finally
         {
-            Monitor.Exit(Gate);
+            Volatile.Write(ref busy, 0);
         }
     }
 

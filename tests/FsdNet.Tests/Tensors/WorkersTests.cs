@@ -67,6 +67,31 @@ public class WorkersTests
         }
     }
 
+    private sealed class Nested : ParallelJob
+    {
+        public readonly Guarded Inner = new() { Open = true };
+
+        public override void Execute(int part, int parts) => Workers.Run(Inner, 3);
+    }
+
+    [Fact]
+    public void A_part_that_runs_its_own_region_does_not_disturb_the_outer_one()
+    {
+        var before = Workers.ThreadCount;
+        try
+        {
+            Workers.ThreadCount = 2;
+            var outer = new Nested();
+            Workers.Run(outer, 4);
+            Assert.Equal(12, outer.Inner.Runs);   // 4 outer parts x 3 inner parts, none lost or repeated
+            Assert.Equal(0, outer.Inner.Violations);
+        }
+        finally
+        {
+            Workers.ThreadCount = before;
+        }
+    }
+
     [Fact]
     public void Every_part_runs_once_and_a_failure_reaches_the_caller()
     {
