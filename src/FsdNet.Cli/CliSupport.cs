@@ -32,10 +32,20 @@ internal static class CliSupport
         var folder = Path.Combine(root, dataset);
         if (!Directory.Exists(folder))
         {
+            var (files, download) = dataset switch
+            {
+                "frappe" => ("frappe.train.libfm.gz, frappe.validation.libfm.gz, frappe.test.libfm.gz",
+                             "`fsdnet data download frappe_x1` fetches the same split as CSV (then train with --dataset frappe_x1)"),
+                "frappe_x1" => ("train.csv, valid.csv, test.csv", "`fsdnet data download frappe_x1` fetches them"),
+                "ml-1m" => ("FuxiCTR's train.csv, valid.csv, test.csv, or GroupLens's ratings.dat and users.dat",
+                            "`fsdnet data download movielens1m` fetches GroupLens's files (move them to ml-1m/)"),
+                "ml-tag" => ("MovielensLatest_x1's train.csv, valid.csv, test.csv", "see docs/DATA.md for where to get them"),
+                "criteo" => ("Criteo_x4's train.txt, valid.txt, test.txt (raw TSV)", "see docs/DATA.md for where to get them"),
+                _ => ("its files", "see docs/DATA.md"),
+            };
             throw new DirectoryNotFoundException(
-                $"the '{dataset}' data set is not at {Path.GetFullPath(folder)}. Put its files there " +
-                $"(see docs/DATA.md; for Frappe: frappe.train.libfm.gz, frappe.validation.libfm.gz, frappe.test.libfm.gz), " +
-                $"run `fsdnet data download {dataset}`, or pass --data-root <folder holding {dataset}/>.");
+                $"the '{dataset}' data set is not at {Path.GetFullPath(folder)}. Put {files} there, or pass " +
+                $"--data-root <folder holding {dataset}/>; {download}.");
         }
         return root;
     }

@@ -144,7 +144,8 @@ public sealed partial class TrainCommandTests : IDisposable
         (code, _, err) = Cli("train", "--dataset", "frappe", "--data-root", tmp.Sub("nowhere"), "--run-dir", tmp.Sub("f"));
         Assert.Equal(2, code);
         Assert.Contains(Path.Combine(tmp.Sub("nowhere"), "frappe"), err, StringComparison.Ordinal);
-        Assert.Contains("fsdnet data download frappe", err, StringComparison.Ordinal);
+        Assert.Contains("frappe.train.libfm.gz", err, StringComparison.Ordinal);
+        Assert.Contains("fsdnet data download frappe_x1", err, StringComparison.Ordinal);
 
         (code, _, err) = Cli("train", "--config", tmp.Path, "--expid", "nope");
         Assert.Equal(2, code);

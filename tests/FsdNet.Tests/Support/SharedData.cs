@@ -50,8 +50,8 @@ public sealed class DataFactAttribute : FactAttribute
         Dataset = dataset;
         if (!SharedData.Has(dataset))
         {
-            Skip = $"needs the '{dataset}' data set in {SharedData.Dir(dataset)} (absent); " +
-                   "see docs/DATA.md or run `fsdnet data download " + dataset + "`.";
+            Skip = $"needs the '{dataset}' data set in {SharedData.Dir(dataset)} (absent; set FSDNET_DATA to another " +
+                   "folder holding it); see ../shared/data/README.md and docs/DATA.md for where to get it.";
         }
     }
 
