@@ -23,7 +23,7 @@ internal static class TrainCommand
         var seed = new Option<int?>("--seed") { Description = "Random seed (overrides the config's seed)." };
         var epochs = new Option<int?>("--epochs") { Description = "Maximum epochs (overrides the config)." };
         var threads = new Option<int?>("--threads") { Description = "Threads for the engine (default: all cores)." };
-        var runDir = new Option<string?>("--run-dir") { Description = "Where to write the run (default: runs/<expid>-seed<seed>)." };
+        var runDir = new Option<string?>("--run-dir") { Description = "Where to write the run (default: runs/<expid>-seed<seed>-<UTC time>)." };
         var resume = new Option<bool>("--resume") { Description = "Continue an interrupted run from its last epoch checkpoint in --run-dir." };
         var cacheDir = new Option<string?>("--cache-dir") { Description = "Where encoded data caches go (default: <data_root>/.fsdnet-cache when writable)." };
         var onBadLine = new Option<string>("--on-bad-line") { Description = "error (default) or skip malformed input lines.", DefaultValueFactory = _ => "error" };
@@ -106,7 +106,11 @@ internal static class TrainCommand
         }
         cfg = cfg.With(resolved);
         var options = TrainerOptions.From(cfg);
-        var dir = runDir ?? Path.Combine("runs", $"{cfg.ExpId}-seed{options.Seed}");
+        if (resume && runDir is null)
+        {
+            throw new ArgumentException("--resume needs --run-dir <the interrupted run's directory>.");
+        }
+        var dir = runDir ?? Path.Combine("runs", $"{cfg.ExpId}-seed{options.Seed}-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
         if (!resume && File.Exists(Path.Combine(dir, "checkpoint.fsdc")))
         {
             throw new ArgumentException($"{dir} already holds a run; use --resume to continue it or --run-dir for a new one.");
