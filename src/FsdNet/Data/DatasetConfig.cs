@@ -170,123 +170,61 @@ public static class DatasetConfigLoader
         switch (name.ToLowerInvariant())
         {
             case "frappe":
-            {
-                var dir = Path.Combine(dataRoot, "frappe");
-                var cfg = new DatasetConfig
-                {
-                    DatasetId = "frappe",
-                    DataRoot = dataRoot,
-                    BaseDir = dir,
-                    Format = DataFormat.LibFm,
-                    Separator = ' ',
-                    TrainData = "frappe.train.libfm.gz",
-                    ValidData = "frappe.validation.libfm.gz",
-                    TestData = "frappe.test.libfm.gz",
-                    MinCategrCount = 2,
-                    LabelName = "label",
-                    OptionalSplits = true,
-                };
-                foreach (var f in FrappeFields)
-                {
-                    cfg.FeatureCols.Add(new ColumnSpec { Name = f, Dtype = "float", Type = FeatureType.Categorical });
-                }
-                return cfg;
-            }
+                return WithColumns(
+                    NewPreset("frappe", dataRoot, DataFormat.LibFm, ' ', ("frappe.train.libfm.gz", "frappe.validation.libfm.gz", "frappe.test.libfm.gz"), 2, "label"),
+                    FrappeFields, "float");
             case "frappe_x1":
-            {
-                var dir = Path.Combine(dataRoot, "frappe_x1");
-                var cfg = new DatasetConfig
-                {
-                    DatasetId = "frappe_x1",
-                    DataRoot = dataRoot,
-                    BaseDir = dir,
-                    Format = DataFormat.Csv,
-                    Separator = ',',
-                    TrainData = "train.csv",
-                    ValidData = "valid.csv",
-                    TestData = "test.csv",
-                    MinCategrCount = 2,
-                    LabelName = "label",
-                    OptionalSplits = true,
-                };
-                foreach (var f in FrappeFields)
-                {
-                    cfg.FeatureCols.Add(new ColumnSpec { Name = f, Dtype = "float", Type = FeatureType.Categorical });
-                }
-                return cfg;
-            }
+                return WithColumns(NewPreset("frappe_x1", dataRoot, DataFormat.Csv, ',', ("train.csv", "valid.csv", "test.csv"), 2, "label"), FrappeFields, "float");
             case "criteo":
             {
-                var dir = Path.Combine(dataRoot, "criteo");
-                var cfg = new DatasetConfig
-                {
-                    DatasetId = "criteo",
-                    DataRoot = dataRoot,
-                    BaseDir = dir,
-                    Format = DataFormat.CriteoTsv,
-                    Separator = '\t',
-                    TrainData = "train.txt",
-                    ValidData = "valid.txt",
-                    TestData = "test.txt",
-                    MinCategrCount = 10,
-                    LabelName = "label",
-                    OptionalSplits = true,
-                };
+                var cfg = NewPreset("criteo", dataRoot, DataFormat.CriteoTsv, '\t', ("train.txt", "valid.txt", "test.txt"), 10, "label");
                 AddCriteoColumns(cfg);
                 return cfg;
             }
             case "ml-1m":
             {
                 // FSDNet's ML-1M config: group_id (meta, copy of UserID) then UserID, Gender, Age, Occupation, MovieID.
-                var cfg = new DatasetConfig
-                {
-                    DatasetId = "ml-1m",
-                    DataRoot = dataRoot,
-                    BaseDir = Path.Combine(dataRoot, "ml-1m"),
-                    Format = DataFormat.Csv,
-                    Separator = ',',
-                    TrainData = "train.csv",
-                    ValidData = "valid.csv",
-                    TestData = "test.csv",
-                    MinCategrCount = 2,
-                    LabelName = "Label",
-                    OptionalSplits = true,
-                    PrepareSource = MovieLens.EnsureSplits,
-                };
+                var cfg = NewPreset("ml-1m", dataRoot, DataFormat.Csv, ',', ("train.csv", "valid.csv", "test.csv"), 2, "Label", MovieLens.EnsureSplits);
                 cfg.FeatureCols.Add(new ColumnSpec { Name = "group_id", Dtype = "int", Type = FeatureType.Meta, Preprocess = "copy_from(UserID)" });
-                foreach (var f in new[] { "UserID", "Gender", "Age", "Occupation", "MovieID" })
-                {
-                    cfg.FeatureCols.Add(new ColumnSpec { Name = f, Dtype = f == "Gender" ? "str" : "float", Type = FeatureType.Categorical });
-                }
-                return cfg;
+                cfg.FeatureCols.Add(new ColumnSpec { Name = "UserID", Dtype = "float", Type = FeatureType.Categorical });
+                cfg.FeatureCols.Add(new ColumnSpec { Name = "Gender", Dtype = "str", Type = FeatureType.Categorical });
+                return WithColumns(cfg, ["Age", "Occupation", "MovieID"], "float");
             }
             case "ml-tag":
-            {
                 // MovielensLatest_x1 (BARS/FuxiCTR): user_id, item_id, tag_id, label.
-                var cfg = new DatasetConfig
-                {
-                    DatasetId = "ml-tag",
-                    DataRoot = dataRoot,
-                    BaseDir = Path.Combine(dataRoot, "ml-tag"),
-                    Format = DataFormat.Csv,
-                    Separator = ',',
-                    TrainData = "train.csv",
-                    ValidData = "valid.csv",
-                    TestData = "test.csv",
-                    MinCategrCount = 2,
-                    LabelName = "label",
-                    OptionalSplits = true,
-                };
-                foreach (var f in new[] { "user_id", "item_id", "tag_id" })
-                {
-                    cfg.FeatureCols.Add(new ColumnSpec { Name = f, Dtype = "float", Type = FeatureType.Categorical });
-                }
-                return cfg;
-            }
+                return WithColumns(NewPreset("ml-tag", dataRoot, DataFormat.Csv, ',', ("train.csv", "valid.csv", "test.csv"), 2, "label"), ["user_id", "item_id", "tag_id"], "float");
             default:
                 throw new DataConfigException($"unknown dataset preset '{name}'; known presets: {string.Join(", ", Presets)} " +
                                               "(or pass a FuxiCTR dataset_config.yaml with --config and --dataset-id)");
         }
+    }
+
+    /// <summary>A preset reading <c>&lt;dataRoot&gt;/&lt;id&gt;/</c>; valid/test may be absent.</summary>
+    private static DatasetConfig NewPreset(
+        string id, string dataRoot, DataFormat format, char separator, (string Train, string Valid, string Test) files,
+        int minCategrCount, string label, Action<DatasetConfig, string, Action<string>>? prepare = null) => new()
+    {
+        DatasetId = id,
+        DataRoot = dataRoot,
+        BaseDir = Path.Combine(dataRoot, id),
+        Format = format,
+        Separator = separator,
+        TrainData = files.Train,
+        ValidData = files.Valid,
+        TestData = files.Test,
+        MinCategrCount = minCategrCount,
+        LabelName = label,
+        OptionalSplits = true,
+        PrepareSource = prepare,
+    };
+
+    private static DatasetConfig WithColumns(DatasetConfig cfg, IEnumerable<string> names, string dtype)
+    {
+        foreach (var f in names)
+        {
+            cfg.FeatureCols.Add(new ColumnSpec { Name = f, Dtype = dtype, Type = FeatureType.Categorical });
+        }
+        return cfg;
     }
 
     /// <summary>The Frappe field order in the libFM files.</summary>

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
-using FsdNet.Cli;
 using FsdNet.Data;
 using FsdNet.Tensors;
 using FsdNet.Tests.Data;
@@ -24,24 +23,9 @@ public sealed partial class PresetWiringTests : IDisposable
     [GeneratedRegex(@"test AUC (\d\.\d+|NaN) logloss (\d\.\d+)\s*$")]
     private static partial Regex LastLine();
 
-    private (int Code, string Out, string Err) Train(string dataset, params string[] extra)
-    {
-        var (oldOut, oldErr) = (Console.Out, Console.Error);
-        var (o, e) = (new StringWriter(), new StringWriter());
-        Console.SetOut(o);
-        Console.SetError(e);
-        try
-        {
-            string[] args = ["train", "--dataset", dataset, "--data-root", tmp.Path, "--run-dir", tmp.Sub("run-" + dataset),
-                "--cache-dir", tmp.Sub("cache"), "--epochs", "1", .. extra];
-            return (Commands.Root().Parse(args).Invoke(), o.ToString(), e.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    private (int Code, string Out, string Err) Train(string dataset, params string[] extra) =>
+        CliRunner.Run(["train", "--dataset", dataset, "--data-root", tmp.Path, "--run-dir", tmp.Sub("run-" + dataset),
+            "--cache-dir", tmp.Sub("cache"), "--epochs", "1", .. extra]);
 
     private string RunConfig(string dataset) => File.ReadAllText(Path.Combine(tmp.Sub("run-" + dataset), "config.yaml"));
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
-using FsdNet.Cli;
 using FsdNet.Tensors;
 using FsdNet.Tests.Data;
 using FsdNet.Tests.Support;
@@ -71,23 +70,7 @@ public sealed partial class TrainCommandTests : IDisposable
 
     public void Dispose() => tmp.Dispose();
 
-    private static (int Code, string Out, string Err) Cli(params string[] args)
-    {
-        var (oldOut, oldErr) = (Console.Out, Console.Error);
-        var (o, e) = (new StringWriter(), new StringWriter());
-        Console.SetOut(o);
-        Console.SetError(e);
-        try
-        {
-            var code = Commands.Root().Parse(args).Invoke();
-            return (code, o.ToString(), e.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    private static (int Code, string Out, string Err) Cli(params string[] args) => CliRunner.Run(args);
 
     [GeneratedRegex(@"test AUC (\d\.\d+) logloss (\d\.\d+)\s*$")]
     private static partial Regex LastLine();
