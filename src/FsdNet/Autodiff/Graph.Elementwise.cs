@@ -80,22 +80,7 @@ public sealed partial class Graph
     }
 
     /// <summary>x + r, with the row vector r [C] added to every row of x [..., C].</summary>
-    public Tensor AddRow(Tensor x, Tensor r)
-    {
-        CheckRow("AddRow", x, r);
-        var track = Tracks(x, r);
-        var y = Output(x.Shape, track);
-        var rs = r.Span;
-        for (var i = 0; i < x.Shape.Rows; i++)
-        {
-            TensorPrimitives.Add(x.Row(i), rs, y.Row(i));
-        }
-        if (track)
-        {
-            Record(OpKind.AddRow, y, x, r);
-        }
-        return y;
-    }
+    public Tensor AddRow(Tensor x, Tensor r) => RowBroadcast(x, r, Ew.Add, OpKind.AddRow);
 
     private void AddRowBackward(Node n)
     {
@@ -109,21 +94,32 @@ public sealed partial class Graph
     }
 
     /// <summary>x * r, with the row vector r [C] multiplied into every row of x [..., C].</summary>
-    public Tensor MulRow(Tensor x, Tensor r)
+    public Tensor MulRow(Tensor x, Tensor r) => RowBroadcast(x, r, Ew.Mul, OpKind.MulRow);
+
+    /// <summary>y[i, :] = op(x[i, :], r) for every row, split over threads by rows.</summary>
+    private unsafe Tensor RowBroadcast(Tensor x, Tensor r, Ew op, OpKind kind)
     {
-        CheckRow("MulRow", x, r);
+        CheckRow(kind.ToString(), x, r);
         var track = Tracks(x, r);
         var y = Output(x.Shape, track);
-        var rs = r.Span;
-        for (var i = 0; i < x.Shape.Rows; i++)
-        {
-            TensorPrimitives.Multiply(x.Row(i), rs, y.Row(i));
-        }
+        job.PlanRows(x.Shape.Rows, x.Shape.Last, ElementGrain);
+        (job.A, job.B, job.C) = (x, r, y);
+        job.I0 = (int)op;
+        job.Run(&RowBroadcastPart);
         if (track)
         {
-            Record(OpKind.MulRow, y, x, r);
+            Record(kind, y, x, r);
         }
         return y;
+    }
+
+    private static void RowBroadcastPart(RangeJob j, int part, int start, int end)
+    {
+        var r = j.B!.Span;
+        for (var i = start; i < end; i++)
+        {
+            Apply((Ew)j.I0, j.C!.Row(i), j.A!.Row(i), r, 0, 0, true);
+        }
     }
 
     private void MulRowBackward(Node n)

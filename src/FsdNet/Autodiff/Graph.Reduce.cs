@@ -28,17 +28,14 @@ public sealed partial class Graph
         job.A = src;
         job.I0 = cols;
         job.Run(&ColumnSumPart);
+        if (fresh)
+        {
+            CombinePartials(parts, cols, 0, cols, dst);
+            return;
+        }
         for (var p = 0; p < parts; p++)
         {
-            var part = partials.Slice(p * cols, cols);
-            if (p == 0 && fresh)
-            {
-                part.CopyTo(dst);
-            }
-            else
-            {
-                TensorPrimitives.Add(dst, part, dst);
-            }
+            TensorPrimitives.Add(dst, partials.Slice(p * cols, cols), dst);
         }
     }
 

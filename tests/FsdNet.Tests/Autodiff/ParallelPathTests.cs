@@ -37,6 +37,7 @@ public class ParallelPathTests
             Check(g => g.BatchNorm(x, gamma, beta, rm, rv), [x, gamma, beta], eps: 5e-3, maxPerInput: 20);
             Check(g => g.Mean(g.Mul(x, x)), [x], maxPerInput: 20);
             Check(g => g.MeanSquaredError(x, b), [x, b], maxPerInput: 20);
+            Check(g => g.AddRow(g.MulRow(x, gamma), beta), [x, gamma, beta], maxPerInput: 20);
         }
         finally
         {
