@@ -18,6 +18,9 @@ public sealed class Batch
     /// <summary>Size x (sum of max_len) codes, 0 = padding (mask for mean pooling = code != 0).</summary>
     public int[] Sequence = [];
 
+    /// <summary>Size x EmbeddingWidth floats: the vectors of <c>type: embedding</c> features, row-major.</summary>
+    public float[] Embedding = [];
+
     /// <summary>Size labels, 0f/1f.</summary>
     public float[] Labels = [];
 
@@ -30,6 +33,7 @@ public sealed class Batch
     public int CategoricalCount;
     public int NumericCount;
     public int SequenceWidth;
+    public int EmbeddingWidth;
 }
 
 /// <summary>Options of a <see cref="BatchLoader"/>.</summary>

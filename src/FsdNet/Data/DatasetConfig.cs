@@ -12,6 +12,9 @@ public enum FeatureType
     Numeric,
     Sequence,
     Meta,
+
+    /// <summary>A pre-computed vector per row (FuxiCTR's <c>type: embedding</c>, <c>pretrain_dim</c> floats).</summary>
+    Embedding,
 }
 
 /// <summary>How the split files are laid out.</summary>
@@ -57,6 +60,27 @@ public sealed record ColumnSpec
 
     /// <summary><c>StandardScaler</c>, <c>MinMaxScaler</c> or null.</summary>
     public string? Normalizer { get; init; }
+
+    /// <summary>Per-column <c>embedding_dim</c> (null: the model's embedding_dim).</summary>
+    public int? EmbeddingDim { get; init; }
+
+    /// <summary><c>share_embedding</c>: the column whose table (and vocabulary) this column uses.</summary>
+    public string? ShareEmbedding { get; init; }
+
+    /// <summary><c>pretrained_emb</c>: an npz/h5 file with <c>key</c> and <c>value</c> arrays.</summary>
+    public string? PretrainedEmb { get; init; }
+
+    /// <summary><c>freeze_emb</c> (FuxiCTR: true by default when <c>pretrained_emb</c> is given).</summary>
+    public bool FreezeEmb { get; init; } = true;
+
+    /// <summary><c>pretrain_usage</c>: init (default), sum or concat.</summary>
+    public string PretrainUsage { get; init; } = "init";
+
+    /// <summary><c>pretrain_dim</c>: width of a pretrained table or of a <c>type: embedding</c> vector.</summary>
+    public int? PretrainDim { get; init; }
+
+    /// <summary><c>feature_encoder</c> as FuxiCTR writes it (<c>layers.MaskedAveragePooling()</c>, <c>layers.MaskedSumPooling()</c>, null).</summary>
+    public string? FeatureEncoder { get; init; }
 
     public bool IsNumericDtype => Dtype is "float" or "int" or "float32" or "float64" or "int32" or "int64";
 }

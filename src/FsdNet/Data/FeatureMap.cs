@@ -49,6 +49,24 @@ public sealed class FeatureInfo
     public double NormA { get; set; }
     public double NormB { get; set; }
 
+    /// <summary>Per-feature <c>embedding_dim</c> (null: the model's).</summary>
+    public int? EmbeddingDim { get; init; }
+
+    /// <summary><c>share_embedding</c>: the feature whose table this one uses.</summary>
+    public string? ShareEmbedding { get; init; }
+
+    /// <summary><c>pretrained_emb</c> file (resolved path), <c>freeze_emb</c>, <c>pretrain_usage</c>, <c>pretrain_dim</c>.</summary>
+    public string? PretrainedEmb { get; init; }
+    public bool FreezeEmb { get; init; } = true;
+    public string PretrainUsage { get; init; } = "init";
+    public int? PretrainDim { get; init; }
+
+    /// <summary>Sequence pooling as FuxiCTR's <c>feature_encoder</c> (null: none).</summary>
+    public string? FeatureEncoder { get; init; }
+
+    /// <summary>For <see cref="FeatureType.Embedding"/>: offset of this feature in a row of Batch.Embedding.</summary>
+    public int EmbeddingOffset { get; internal set; }
+
     /// <summary>Position of this feature among features of its type (column in Batch.Categorical etc.).</summary>
     public int TypeIndex { get; internal set; }
 
