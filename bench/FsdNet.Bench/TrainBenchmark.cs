@@ -43,7 +43,7 @@ internal static class TrainBenchmark
         // Early stopping never ends a speed run: every epoch is timed.
         var cfg = Presets.For(dataset).With(new Dictionary<string, string> { ["epochs"] = epochs.ToString(CultureInfo.InvariantCulture), ["seed"] = seed, ["early_stop_patience"] = "1000" });
         var options = TrainerOptions.From(cfg);
-        var model = ModelRegistry.Create(FieldSpec.From(data.FeatureMap), cfg, new Rng((ulong)options.Seed));
+        var model = ModelRegistry.Create(ModelInputs.Schema(data.FeatureMap, cfg), cfg, new Rng((ulong)options.Seed));
         var recorder = new Recorder();
         var trainer = new Trainer(model, options, recorder);
         Console.WriteLine($"fsdnet: {dataset}, {model.ParameterCount():N0} parameters, batch {options.BatchSize}, {threads} threads, {epochs} epochs (data ready in {loadSeconds:F1} s)");

@@ -146,7 +146,7 @@ internal static class TrainCommand
         {
             throw new DataConfigException($"dataset '{dataCfg.DatasetId}' needs valid_data and test_data for training with early stopping.");
         }
-        var model = ModelRegistry.Create(FieldSpec.From(data.FeatureMap), cfg, new Rng((ulong)options.Seed));
+        var model = ModelRegistry.Create(ModelInputs.Schema(data.FeatureMap, cfg), cfg, new Rng((ulong)options.Seed));
         reporter.Message($"{model.ModelName} ({cfg.ExpId}): {model.ParameterCount():N0} parameters, {Workers.ThreadCount} threads, run dir {Path.GetFullPath(dir)}");
         var trainer = new Trainer(model, options, reporter);
         var result = reporter.Run(() => trainer.Fit(data.Train, data.Valid, Path.Combine(dir, "checkpoint.fsdc"), resume));

@@ -35,6 +35,8 @@ public sealed partial class Graph
     {
         tensorCursor = 0;
         nodeCount = 0;
+        fieldCallCursor = 0;
+        listCursor = 0;
     }
 
     /// <summary>A pooled tensor of the given shape (contents undefined).</summary>
@@ -245,6 +247,7 @@ public sealed partial class Graph
             case OpKind.Softmax: SoftmaxBackward(n); break;
             case OpKind.BceWithLogits: BceWithLogitsBackward(n); break;
             case OpKind.Embedding: EmbeddingBackward(n); break;
+            case OpKind.FieldEmbedding: FieldEmbeddingBackward(n); break;
             case OpKind.BatchNorm: BatchNormBackward(n); break;
             case OpKind.LayerNorm: LayerNormBackward(n); break;
             case OpKind.Dropout: DropoutBackward(n); break;
@@ -277,6 +280,7 @@ internal enum OpKind
     Softmax,
     BceWithLogits,
     Embedding,
+    FieldEmbedding,
     BatchNorm,
     LayerNorm,
     Dropout,

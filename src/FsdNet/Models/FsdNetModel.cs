@@ -1,14 +1,19 @@
 using FsdNet.Autodiff;
-using FsdNet.Data;
 using FsdNet.Layers;
 using FsdNet.Tensors;
 using FsdNet.Training;
 
 namespace FsdNet.Models;
 
-/// <summary>FSDNet's hyper-parameters, named as in the official model_config.yaml.</summary>
+/// <summary>
+/// FSDNet's hyper-parameters, named as in the official model_config.yaml. The defaults here are the only ones:
+/// they are the official constructor's (FSDNet.__init__), except parallel_dnn_hidden_units, whose official default
+/// [] builds no deep tower; <see cref="From"/> falls back to them for every key a config leaves out.
+/// </summary>
 public sealed record FsdNetOptions
 {
+    private static readonly FsdNetOptions Defaults = new();
+
     public int EmbeddingDim { get; init; } = 16;
 
     /// <summary>parallel_dnn_hidden_units: one width per layer, all equal, as many as num_cross_layers.</summary>
@@ -20,7 +25,7 @@ public sealed record FsdNetOptions
 
     public float NetDropout { get; init; }
 
-    public bool BatchNorm { get; init; } = true;
+    public bool BatchNorm { get; init; }
 
     public DistillationOptions Distillation { get; init; } = new();
 
@@ -51,6 +56,57 @@ public sealed record FsdNetOptions
         }
         Distillation.Validate();
     }
+
+    /// <summary>Reads FSDNet's keys from an experiment config (plus soft_loss, detach_teacher, score_head).</summary>
+    public static FsdNetOptions From(ModelConfig cfg)
+    {
+        if (cfg.Has("model_structure") && !string.Equals(cfg.GetString("model_structure"), "parallel", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ConfigException($"{cfg.Source} [{cfg.ExpId}]: FSDNet only has model_structure: parallel (as the official code).");
+        }
+        var d = Defaults;
+        var dd = d.Distillation;
+        var soft = cfg.GetString("soft_loss") ?? dd.Soft.ToString();
+        var o = new FsdNetOptions
+        {
+            EmbeddingDim = cfg.GetInt("embedding_dim", d.EmbeddingDim),
+            ParallelDnnHiddenUnits = cfg.GetIntList("parallel_dnn_hidden_units", d.ParallelDnnHiddenUnits),
+            DnnActivations = Activations.Parse(cfg.GetString("dnn_activations") ?? cfg.GetString("hidden_activations") ?? d.DnnActivations.ToString()),
+            NumCrossLayers = cfg.GetInt("num_cross_layers", d.NumCrossLayers),
+            NetDropout = (float)cfg.GetDouble("net_dropout", d.NetDropout),
+            BatchNorm = cfg.GetBool("batch_norm", d.BatchNorm),
+            ScoreHead = cfg.GetNullableInt("score_head"),
+            Distillation = new DistillationOptions(
+                cfg.GetInt("choice", dd.Choice),
+                cfg.GetDouble("loss_coefficient", dd.LossCoefficient),
+                cfg.GetDouble("fea_coefficient", dd.FeaCoefficient),
+                cfg.GetDouble("Temp", dd.Temperature),
+                soft.ToLowerInvariant() switch
+                {
+                    "official" => SoftLoss.Official,
+                    "paper" => SoftLoss.Paper,
+                    _ => throw new ConfigException($"{cfg.Source} [{cfg.ExpId}]: soft_loss must be 'official' or 'paper', got '{soft}'."),
+                },
+                cfg.GetBool("detach_teacher", dd.DetachTeacher)),
+        };
+        if (o.EmbeddingDim < 1)
+        {
+            throw new ConfigException($"{cfg.Source} [{cfg.ExpId}]: embedding_dim must be >= 1, got {o.EmbeddingDim}.");
+        }
+        if (o.NetDropout is < 0 or >= 1)
+        {
+            throw new ConfigException($"{cfg.Source} [{cfg.ExpId}]: net_dropout must be in [0, 1), got {o.NetDropout}.");
+        }
+        try
+        {
+            o.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ConfigException($"{cfg.Source} [{cfg.ExpId}]: {e.Message}");
+        }
+        return o;
+    }
 }
 
 /// <summary>
@@ -65,15 +121,13 @@ public sealed class FsdNetModel : CtrModel
     private readonly CrossNetV2 cross;
     private readonly DenseLayer[] dnn;
     private readonly Linear[] heads;
-    private readonly Tensor[] logits;
-    private readonly Tensor[] fused;
 
-    public FsdNetModel(IReadOnlyList<FieldSpec> fields, FsdNetOptions options, Rng rng)
+    public FsdNetModel(InputSchema schema, FsdNetOptions options, Rng rng, bool loadPretrained = true)
     {
         options.Validate();
         Options = options;
         var layers = options.NumCrossLayers;
-        embedding = AddChild("embedding", new FeatureEmbedding(fields, options.EmbeddingDim, rng));
+        embedding = AddChild("embedding", new FeatureEmbedding(schema, options.EmbeddingDim, rng, loadPretrained));
         var x0 = embedding.OutFeatures;
         cross = AddChild("cross", new CrossNetV2(x0, layers, rng));
         dnn = new DenseLayer[layers];
@@ -89,17 +143,17 @@ public sealed class FsdNetModel : CtrModel
         {
             heads[i] = AddChild($"heads.{i}", new Linear(x0 + options.ParallelDnnHiddenUnits[i], 1, rng));
         }
-        logits = new Tensor[layers];
-        fused = new Tensor[layers];
     }
 
     public override string ModelName => "FSDNet";
 
+    public override InputSchema Schema => embedding.Schema;
+
     public FsdNetOptions Options { get; }
 
-    public override Tensor Predict(Graph g, Batch batch)
+    public override Tensor Predict(Graph g, in ModelInput x)
     {
-        Forward(g, batch);
+        var logits = Forward(g, x).Logits;
         if (Options.ScoreHead is { } h)
         {
             return g.Sigmoid(logits[h]);
@@ -112,18 +166,18 @@ public sealed class FsdNetModel : CtrModel
         return g.Affine(sum, 1f / logits.Length);
     }
 
-    public override Tensor Loss(Graph g, Batch batch)
+    public override Tensor Loss(Graph g, in ModelInput x)
     {
-        Forward(g, batch);
-        return SelfDistillation.Loss(g, logits, fused, Labels(g, batch), Options.Distillation);
+        var (logits, fused) = Forward(g, x);
+        return SelfDistillation.Loss(g, logits, fused, Labels(g, x), Options.Distillation);
     }
 
-    /// <summary>The logit of each head and the fused features of each layer from the last forward pass.</summary>
-    public (IReadOnlyList<Tensor> Logits, IReadOnlyList<Tensor> Fused) LastForward => (logits, fused);
-
-    private void Forward(Graph g, Batch batch)
+    /// <summary>Every head's logit z_i and every layer's fused features f_i (arrays pooled by the graph for this step).</summary>
+    public (Tensor[] Logits, Tensor[] Fused) Forward(Graph g, in ModelInput x)
     {
-        var x0 = embedding.Forward(g, batch);
+        var x0 = embedding.Forward(g, x);
+        var logits = g.TensorList(dnn.Length);
+        var fused = g.TensorList(dnn.Length);
         Tensor c = x0, d = x0;
         for (var i = 0; i < dnn.Length; i++)
         {
@@ -132,5 +186,6 @@ public sealed class FsdNetModel : CtrModel
             fused[i] = g.Concat(c, d);
             logits[i] = heads[i].Forward(g, fused[i]);
         }
+        return (logits, fused);
     }
 }

@@ -85,7 +85,7 @@ public sealed class ModelBundle
             throw new ModelFileException($"{mapPath}: schema {featureMap.SchemaHash} does not match the model's {schema} (files from different runs?).");
         }
         var config = ModelConfig.Parse(yaml, modelPath, expid);
-        var model = ModelRegistry.Create(FieldSpec.From(featureMap), config, new Rng(0));
+        var model = ModelRegistry.Create(ModelInputs.Schema(featureMap, config), config, new Rng(0), loadPretrained: false);
         TensorFile.LoadInto(modelPath, tensors, model.State());
         return new ModelBundle(model, featureMap, config);
     }

@@ -22,7 +22,7 @@ public static class Predictor
         while (loader.Next(batch))
         {
             graph.Reset();
-            var p = model.Predict(graph, batch);
+            var p = model.Predict(graph, batch.Input());
             p.Span.CopyTo(predictions.AsSpan(offset, batch.Size));
             batch.Labels.AsSpan(0, batch.Size).CopyTo(labels.AsSpan(offset));
             if (groups is not null)

@@ -119,6 +119,9 @@ public sealed class ModelConfig
         return new ModelConfig(ExpId, Source, copy, [.. Warnings]);
     }
 
+    /// <summary>The raw YAML value of a key (lists and mappings such as feature_specs), or null when absent.</summary>
+    public YamlNode? GetNode(string key) => values.TryGetValue(key, out var n) && !IsNull(n) ? n : null;
+
     public bool Has(string key) => values.TryGetValue(key, out var n) && !IsNull(n);
 
     public string? GetString(string key) =>

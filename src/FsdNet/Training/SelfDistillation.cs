@@ -20,16 +20,16 @@ public enum SoftLoss
     Official,
 }
 
-/// <summary>The self-distillation objective of FSDNet.</summary>
+/// <summary>The self-distillation objective of FSDNet; the defaults are the official constructor's (FSDNet.__init__).</summary>
 /// <param name="Choice">0: BCE + soft; 1: BCE + hint; 2: all three (the official code's <c>choice</c>).</param>
 /// <param name="LossCoefficient">mu, the weight of the label loss (1 - mu weighs the soft loss).</param>
 /// <param name="FeaCoefficient">beta, the weight of the hint loss.</param>
 /// <param name="Temperature">tau of the soft labels.</param>
 public sealed record DistillationOptions(
-    int Choice = 2,
-    double LossCoefficient = 0.9,
+    int Choice = 0,
+    double LossCoefficient = 0.3,
     double FeaCoefficient = 0.01,
-    double Temperature = 1.3,
+    double Temperature = 1,
     SoftLoss Soft = SoftLoss.Official,
     bool DetachTeacher = false)
 {

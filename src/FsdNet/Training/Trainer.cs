@@ -81,7 +81,7 @@ public sealed class Trainer
         this.model = model;
         this.options = options;
         this.observer = observer ?? new NullObserver();
-        allParams = [.. model.Parameters()];
+        allParams = [.. model.Parameters().Where(p => p.RequiresGrad)];
         embeddingParams = [.. allParams.Where(p => p.Kind == ParameterKind.Embedding)];
         netParams = [.. allParams.Where(p => p.Kind == ParameterKind.Net)];
         state = [.. model.State()];
@@ -193,7 +193,7 @@ public sealed class Trainer
         g.GradEnabled = true;
         g.Reset();
         adam.ZeroGrad();
-        var loss = model.Loss(g, batch);
+        var loss = model.Loss(g, batch.Input());
         g.Backward(loss);
         var reg = Regularizer.ApplyL2(embeddingParams, options.EmbeddingRegularizer) + Regularizer.ApplyL2(netParams, options.NetRegularizer);
         GradClip.ClipGradNorm(allParams, options.MaxGradientNorm);

@@ -1,5 +1,4 @@
 using FsdNet.Autodiff;
-using FsdNet.Data;
 using FsdNet.Layers;
 using FsdNet.Models;
 using FsdNet.Tensors;
@@ -14,14 +13,14 @@ public class FsdNetParityTests
 {
     private static readonly Golden Gold = Golden.Load("fsdnet", "tiny.json");
 
-    private static (FsdNetModel Model, Batch Batch) Build(DistillationOptions distillation)
+    private static (FsdNetModel Model, ModelInput Batch) Build(DistillationOptions distillation)
     {
         var p = Gold.Params;
         var vocab = p.GetProperty("vocab_sizes").EnumerateArray().Select(e => e.GetInt32()).ToArray();
         var layers = p.GetProperty("num_layers").GetInt32();
         var hidden = p.GetProperty("hidden_units").GetInt32();
         var model = new FsdNetModel(
-            [.. vocab.Select((v, i) => new FieldSpec($"f{i}", v))],
+            InputSchema.Categorical([.. vocab.Select((v, i) => ($"f{i}", v))]),
             new FsdNetOptions
             {
                 EmbeddingDim = p.GetProperty("embedding_dim").GetInt32(),
@@ -37,14 +36,7 @@ public class FsdNetParityTests
             param.ZeroGrad();
         }
         var rows = Gold.ShapeOf("codes")[0];
-        var batch = new Batch
-        {
-            Size = rows,
-            Categorical = Gold.Ints("codes"),
-            CategoricalCount = vocab.Length,
-            Labels = Gold.Floats("labels"),
-        };
-        return (model, batch);
+        return (model, new ModelInput(rows, Gold.Ints("codes"), vocab.Length, Gold.Floats("labels")));
     }
 
     /// <summary>Our parameter path to the golden file's name.</summary>
@@ -79,15 +71,15 @@ public class FsdNetParityTests
         var o = Options(2, SoftLoss.Official);
         var (model, batch) = Build(o);
         var g = new Graph();
+        var (logits, fused) = model.Forward(g, batch);
         var pred = model.Predict(g, batch);
-        var (logits, fused) = model.LastForward;
         Gold.AssertClose("logits0", logits[0].Span);
         Gold.AssertClose("logits1", logits[1].Span);
         Gold.AssertClose("f0", fused[0].Span);
         Gold.AssertClose("f1", fused[1].Span);
         Gold.AssertClose("y_pred", pred.Span);
 
-        var labels = g.Constant(new Shape(batch.Size, 1), batch.Labels);
+        var labels = g.Constant(new Shape(batch.Rows, 1), batch.Labels);
         Tensor[] z = [.. logits];
         Tensor[] f = [.. fused];
         Gold.AssertClose("bce_sum", SelfDistillation.BceSum(g, z, labels).Span);
@@ -122,7 +114,7 @@ public class FsdNetParityTests
     public void Parameter_count_on_frappe_is_the_official_count_minus_the_unused_fc_layer()
     {
         int[] vocab = [942, 4084, 9, 9, 4, 5, 4, 11, 82, 233];
-        var model = new FsdNetModel([.. vocab.Select((v, i) => new FieldSpec($"f{i}", v))], new FsdNetOptions(), new Rng(1));
+        var model = new FsdNetModel(InputSchema.Categorical([.. vocab.Select((v, i) => ($"f{i}", v))]), new FsdNetOptions { BatchNorm = true }, new Rng(1));
         Assert.Equal(552_691, model.ParameterCount());
     }
 
@@ -130,10 +122,10 @@ public class FsdNetParityTests
     public void Mismatched_layer_counts_are_a_clear_config_error()
     {
         var ex = Assert.Throws<ArgumentException>(() => new FsdNetModel(
-            [new FieldSpec("a", 5)], new FsdNetOptions { NumCrossLayers = 2, ParallelDnnHiddenUnits = [400, 400, 400] }, new Rng(1)));
+            InputSchema.Categorical(("a", 5)), new FsdNetOptions { NumCrossLayers = 2, ParallelDnnHiddenUnits = [400, 400, 400] }, new Rng(1)));
         Assert.Contains("num_cross_layers (2) must equal", ex.Message);
         ex = Assert.Throws<ArgumentException>(() => new FsdNetModel(
-            [new FieldSpec("a", 5)], new FsdNetOptions { ParallelDnnHiddenUnits = [400, 200, 400] }, new Rng(1)));
+            InputSchema.Categorical(("a", 5)), new FsdNetOptions { ParallelDnnHiddenUnits = [400, 200, 400] }, new Rng(1)));
         Assert.Contains("must be equal", ex.Message);
     }
 
@@ -143,17 +135,12 @@ public class FsdNetParityTests
         var o = Options(2, SoftLoss.Paper) with { DetachTeacher = true };
         var (model, batch) = Build(o);
         var g = new Graph();
-        var (logits, fused) = (model.LastForward.Logits, model.LastForward.Fused);
-        model.Loss(g, batch);
-        var labels = g.Constant(new Shape(batch.Size, 1), batch.Labels);
-        Tensor[] z = [.. model.LastForward.Logits];
-        Tensor[] f = [.. model.LastForward.Fused];
+        var (z, f) = model.Forward(g, batch);
         var distill = g.Add(SelfDistillation.SoftPaper(g, z, o), SelfDistillation.Hint(g, f, true));
         g.Backward(distill);
         var teacherHead = model.NamedParameters().Single(p => p.Name == "heads.1.weight").Value;
         var studentHead = model.NamedParameters().Single(p => p.Name == "heads.0.weight").Value;
         Assert.False(teacherHead.HasGrad);
         Assert.True(studentHead.HasGrad);
-        _ = (logits, fused, labels);
     }
 }

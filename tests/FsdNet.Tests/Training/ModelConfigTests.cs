@@ -40,7 +40,7 @@ public class ModelConfigTests
         Assert.Contains(cfg.Warnings, w => w.Contains("'mystery_key'", StringComparison.Ordinal));
         Assert.Contains(cfg.Warnings, w => w.Contains("'patience' is a legacy name", StringComparison.Ordinal));
 
-        var o = ModelRegistry.FsdNetOptionsFrom(cfg);
+        var o = FsdNetOptions.From(cfg);
         Assert.Equal([64, 64], o.ParallelDnnHiddenUnits);
         Assert.Equal(1, o.Distillation.Choice);
         Assert.Equal(SoftLoss.Paper, o.Distillation.Soft);
@@ -62,19 +62,19 @@ public class ModelConfigTests
     {
         var f = Presets.For("frappe");
         var t = TrainerOptions.From(f);
-        var o = ModelRegistry.FsdNetOptionsFrom(f);
+        var o = FsdNetOptions.From(f);
         Assert.Equal(10000, t.BatchSize);
         Assert.Equal(0.1, t.EmbeddingRegularizer);
         Assert.Equal(2, t.EarlyStopPatience);
         Assert.Equal(0.7f, o.NetDropout);
         Assert.Equal((2, 0.9, 0.01, 1.3, SoftLoss.Official), (o.Distillation.Choice, o.Distillation.LossCoefficient, o.Distillation.FeaCoefficient, o.Distillation.Temperature, o.Distillation.Soft));
-        var ml = ModelRegistry.FsdNetOptionsFrom(Presets.For("ml-1m"));
+        var ml = FsdNetOptions.From(Presets.For("ml-1m"));
         Assert.Equal((0.1f, 0.4, 1.8), (ml.NetDropout, ml.Distillation.LossCoefficient, ml.Distillation.Temperature));
         var tag = Presets.For("ml-tag");
         Assert.Equal(0.01, TrainerOptions.From(tag).EmbeddingRegularizer);
         var criteo = Presets.For("criteo");
         Assert.Equal((4096, 1e-5), (TrainerOptions.From(criteo).BatchSize, TrainerOptions.From(criteo).EmbeddingRegularizer));
-        Assert.Equal(0.5, ModelRegistry.FsdNetOptionsFrom(criteo).Distillation.LossCoefficient);
+        Assert.Equal(0.5, FsdNetOptions.From(criteo).Distillation.LossCoefficient);
         Assert.All(Presets.Names, n => Assert.Empty(Presets.For(n).Warnings));
     }
 
@@ -93,7 +93,7 @@ public class ModelConfigTests
         var ex = Assert.ThrowsAny<Exception>(() =>
         {
             TrainerOptions.From(cfg);
-            ModelRegistry.FsdNetOptionsFrom(cfg);
+            FsdNetOptions.From(cfg);
         });
         Assert.Contains(expected, ex.Message);
         Assert.Contains("cfg.yaml", ex.Message);

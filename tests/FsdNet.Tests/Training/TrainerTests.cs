@@ -75,7 +75,7 @@ public sealed class TrainerTests : IDisposable
     private static (Trainer Trainer, CtrModel Model) Build(PreparedData data, ModelConfig cfg)
     {
         var options = TrainerOptions.From(cfg);
-        var model = ModelRegistry.Create(FieldSpec.From(data.FeatureMap), cfg, new Rng((ulong)options.Seed));
+        var model = ModelRegistry.Create(ModelInputs.Schema(data.FeatureMap, cfg), cfg, new Rng((ulong)options.Seed));
         return (new Trainer(model, options), model);
     }
 
