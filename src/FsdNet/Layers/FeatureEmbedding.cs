@@ -182,7 +182,9 @@ public sealed class FeatureEmbedding : Module
     {
         var d = UniformDim ?? throw new ArgumentException(
             $"{model} needs every field embedded with the same dim; " +
-            string.Join(", ", Schema.Fields.Select((f, i) => $"{f.Name} has {dims[i]}").Distinct().Take(4)) + ". Remove the per-field embedding_dim.");
+            string.Join(", ", Schema.Fields.Select((f, i) => (f.Name, Dim: dims[i])).GroupBy(t => t.Dim)
+                .Select(grp => $"{string.Join(", ", grp.Take(3).Select(t => t.Name))}{(grp.Count() > 3 ? ", ..." : "")} {(grp.Count() == 1 ? "has" : "have")} {grp.Key}")) +
+            ". Remove the per-field embedding_dim.");
         return g.Reshape(Forward(g, x), new Shape(x.Rows, dims.Length, d));
     }
 
