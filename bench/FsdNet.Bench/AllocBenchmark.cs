@@ -20,7 +20,7 @@ internal static class AllocBenchmark
         Workers.ThreadCount = int.Parse(TrainBenchmark.Arg(args, "--threads") ?? "2", CultureInfo.InvariantCulture);
         var rng = new Rng(1);
         int[] vocab = [942, 4084, 9, 9, 4, 5, 4, 11, 82, 233];
-        var embedding = new Embedding([.. vocab.Select((v, i) => ($"f{i}", v))], 16, rng);
+        var embedding = new FeatureEmbedding(InputSchema.Categorical([.. vocab.Select((v, i) => ($"f{i}", v))]), 16, rng);
         var mlp = new MlpBlock(160, [400, 400, 400], Activation.Relu, 0.5f, batchNorm: true, rng, outputDim: 1);
         Parameter[] tables = [.. embedding.Parameters()];
         Parameter[] all = [.. tables, .. mlp.Parameters()];
@@ -40,7 +40,7 @@ internal static class AllocBenchmark
         {
             graph.Reset();
             adam.ZeroGrad();
-            var loss = graph.BceWithLogits(mlp.Forward(graph, embedding.Forward(graph, codes, batchSize)), labels);
+            var loss = graph.BceWithLogits(mlp.Forward(graph, embedding.Forward(graph, new ModelInput(batchSize, codes, vocab.Length))), labels);
             graph.Backward(loss);
             Regularizer.ApplyL2(tables, 0.1);
             GradClip.ClipGradNorm(all, 10);

@@ -246,7 +246,6 @@ public sealed partial class Graph
             case OpKind.LogSigmoid: UnaryBackward(n, Ew.LogSigmoidBack, fromInput: true); break;
             case OpKind.Softmax: SoftmaxBackward(n); break;
             case OpKind.BceWithLogits: BceWithLogitsBackward(n); break;
-            case OpKind.Embedding: EmbeddingBackward(n); break;
             case OpKind.FieldEmbedding: FieldEmbeddingBackward(n); break;
             case OpKind.BatchNorm: BatchNormBackward(n); break;
             case OpKind.LayerNorm: LayerNormBackward(n); break;
@@ -279,7 +278,6 @@ internal enum OpKind
     LogSigmoid,
     Softmax,
     BceWithLogits,
-    Embedding,
     FieldEmbedding,
     BatchNorm,
     LayerNorm,

@@ -14,7 +14,7 @@ public class TrainingStepTests
     /// <summary>Embedding -> MLP (BatchNorm, dropout) -> logit, BCE, L2 on the tables, clipping and Adam.</summary>
     private sealed class TinyCtr
     {
-        private readonly Embedding embedding;
+        private readonly FeatureEmbedding embedding;
         private readonly MlpBlock mlp;
         private readonly Adam adam;
         private readonly Graph graph;
@@ -26,7 +26,7 @@ public class TrainingStepTests
         {
             var rng = new Rng(seed);
             this.rows = rows;
-            embedding = new Embedding([("a", 50), ("b", 30), ("c", 7)], 8, rng);
+            embedding = new FeatureEmbedding(InputSchema.Categorical(("a", 50), ("b", 30), ("c", 7)), 8, rng);
             mlp = new MlpBlock(24, [64, 64], Activation.Relu, 0.2f, batchNorm: true, rng, outputDim: 1);
             adam = new Adam([.. embedding.Parameters(), .. mlp.Parameters()], 1e-2);
             graph = new Graph { Random = Rng.Derive(seed, 1) };
@@ -49,7 +49,7 @@ public class TrainingStepTests
             var g = graph;
             g.Reset();
             adam.ZeroGrad();
-            var x = embedding.Forward(g, codes, rows);
+            var x = embedding.Forward(g, new ModelInput(rows, codes, 3));
             var logits = mlp.Forward(g, x);
             var loss = g.BceWithLogits(logits, labels);
             g.Backward(loss);
