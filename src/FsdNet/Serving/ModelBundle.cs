@@ -17,6 +17,12 @@ public sealed class ModelBundle
     public const string ModelFile = "model.fsdm";
     public const string FeatureMapFile = "feature_map.json";
 
+    /// <summary>
+    /// The model file format this build writes: 1 (FsdNet 0.1: categorical inputs only, no version field), 2 (input
+    /// schema of every feature type). Every version up to this one loads.
+    /// </summary>
+    public const int FormatVersion = 2;
+
     private ModelBundle(CtrModel model, FeatureMap featureMap, ModelConfig config)
     {
         Model = model;
@@ -38,6 +44,7 @@ public sealed class ModelBundle
         var meta = JsonSerializer.Serialize(new Dictionary<string, object>
         {
             ["format"] = "fsdnet-model",
+            ["format_version"] = FormatVersion,
             ["model"] = model.ModelName,
             ["expid"] = config.ExpId,
             ["config_yaml"] = config.ToYaml(),
@@ -71,11 +78,17 @@ public sealed class ModelBundle
             {
                 throw new ModelFileException($"{modelPath}: this is a '{root.GetProperty("format").GetString()}' file, not a model.");
             }
+            var version = root.TryGetProperty("format_version", out var v) ? v.GetInt32() : 1;
+            if (version < 1 || version > FormatVersion)
+            {
+                throw new ModelFileException(
+                    $"{modelPath}: model format version {version}; this FsdNet reads versions 1 to {FormatVersion} (a newer FsdNet wrote it?).");
+            }
             expid = root.GetProperty("expid").GetString()!;
             yaml = root.GetProperty("config_yaml").GetString()!;
             schema = root.GetProperty("schema_hash").GetString()!;
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
             throw new ModelFileException($"{modelPath}: bad metadata: {e.Message}");
         }

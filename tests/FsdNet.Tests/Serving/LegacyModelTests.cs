@@ -1,4 +1,5 @@
 using System.Globalization;
+using FsdNet.Serving;
 using FsdNet.Tests.Data;
 using FsdNet.Tests.Support;
 using Xunit;
@@ -30,5 +31,18 @@ public sealed class LegacyModelTests : IDisposable
         {
             Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-6, $"row {i}: {actual[i]} vs {expected[i]} then");
         }
+    }
+
+    [Fact]
+    public void A_model_file_from_a_newer_format_is_refused_naming_the_version()
+    {
+        var dir = Path.Combine(AppContext.BaseDirectory, "Golden", "legacy_v1");
+        var run = tmp.Sub("newer");
+        Directory.CreateDirectory(run);
+        File.Copy(Path.Combine(dir, "feature_map.json"), Path.Combine(run, "feature_map.json"));
+        var (meta, tensors) = TensorFile.Read(Path.Combine(dir, "model.fsdm"));
+        TensorFile.Write(Path.Combine(run, "model.fsdm"), meta.Replace("\"format\":\"fsdnet-model\"", "\"format\":\"fsdnet-model\",\"format_version\":9", StringComparison.Ordinal), tensors);
+        var e = Assert.Throws<ModelFileException>(() => ModelBundle.Load(run));
+        Assert.Contains("model format version 9; this FsdNet reads versions 1 to 2", e.Message, StringComparison.Ordinal);
     }
 }
