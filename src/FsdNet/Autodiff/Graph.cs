@@ -12,7 +12,9 @@ namespace FsdNet.Autodiff;
 public sealed partial class Graph
 {
     private readonly List<Tensor> pool = [];
-    private readonly List<Node> nodes = [];
+    private readonly List<Op> tape = [];
+    private readonly List<List<Op>> opPools = [];
+    private int[] opCursors = [];
     private readonly List<float[]> freeGrads = [];
     private readonly RangeJob job = new();
     private int tensorCursor;
@@ -35,6 +37,7 @@ public sealed partial class Graph
     {
         tensorCursor = 0;
         nodeCount = 0;
+        Array.Clear(opCursors);
         fieldCallCursor = 0;
         listCursor = 0;
     }
@@ -69,10 +72,10 @@ public sealed partial class Graph
         loss.GradLive = true;
         for (var i = nodeCount - 1; i >= 0; i--)
         {
-            var node = nodes[i];
+            var node = tape[i];
             if (node.Out.GradLive)
             {
-                BackwardNode(node);
+                node.Backward(this);
             }
             // Only this node reads its output's gradient (every consumer of the output came later on the tape and
             // has already written into it), so the buffer can serve a gradient further down the tape.
@@ -151,26 +154,39 @@ public sealed partial class Graph
     private bool Tracks(Tensor a, Tensor? b, Tensor? c) =>
         GradEnabled && (a.RequiresGrad || (b?.RequiresGrad ?? false) || (c?.RequiresGrad ?? false));
 
-    private Node Record(OpKind op, Tensor output, Tensor? a = null, Tensor? b = null, Tensor? c = null)
+    /// <summary>
+    /// Records an op on the tape: a pooled node of type <typeparamref name="T"/> (reused every step, in the same
+    /// order) whose output is <paramref name="output"/>; the caller sets the node's inputs and attributes.
+    /// </summary>
+    private T Record<T>(Tensor output)
+        where T : Op, new()
     {
-        if (nodeCount == nodes.Count)
+        var id = OpId<T>.Value;
+        if (id >= opCursors.Length)
         {
-            nodes.Add(new Node());
+            Array.Resize(ref opCursors, id + 1);
+            while (opPools.Count <= id)
+            {
+                opPools.Add([]);
+            }
         }
-        var n = nodes[nodeCount++];
-        n.Op = op;
-        n.Out = output;
-        n.A = a;
-        n.B = b;
-        n.C = c;
-        n.D = null;
-        n.E = null;
-        n.Obj = null;
-        n.Obj2 = null;
-        n.I0 = n.I1 = n.I2 = 0;
-        n.F0 = n.F1 = 0;
-        n.Flag0 = n.Flag1 = false;
-        return n;
+        var pool = opPools[id];
+        if (opCursors[id] == pool.Count)
+        {
+            pool.Add(new T());
+        }
+        var node = (T)pool[opCursors[id]++];
+        node.Out = output;
+        if (nodeCount == tape.Count)
+        {
+            tape.Add(node);
+        }
+        else
+        {
+            tape[nodeCount] = node;
+        }
+        nodeCount++;
+        return node;
     }
 
     /// <summary>A pooled tensor handed out again: a gradient buffer it still holds (backward not run) goes back.</summary>
@@ -214,6 +230,24 @@ public sealed partial class Graph
         return g.Span;
     }
 
+    /// <summary>Adds (or writes, when fresh) <paramref name="dy"/> into the gradient of <paramref name="t"/> if it needs one.</summary>
+    private void Pass(Tensor t, ReadOnlySpan<float> dy)
+    {
+        if (!t.RequiresGrad)
+        {
+            return;
+        }
+        var g = GradFor(t, out var fresh);
+        Elementwise(fresh ? Ew.Copy : Ew.AddInto, g, dy, default);
+    }
+
+    /// <summary>grad(t) (+)= dy * other.</summary>
+    private void AccumulateProduct(Tensor t, ReadOnlySpan<float> dy, ReadOnlySpan<float> other)
+    {
+        var g = GradFor(t, out var fresh);
+        Elementwise(Ew.MulAdd, g, dy, other, fresh: fresh);
+    }
+
     private static void CheckSame(string op, Tensor a, Tensor b)
     {
         if (a.Shape != b.Shape)
@@ -221,87 +255,30 @@ public sealed partial class Graph
             throw new ArgumentException($"{op}: shapes differ: {a.Shape} vs {b.Shape}.");
         }
     }
-
-    private void BackwardNode(Node n)
-    {
-        switch (n.Op)
-        {
-            case OpKind.MatMul: MatMulBackward(n); break;
-            case OpKind.Linear: LinearBackward(n); break;
-            case OpKind.BatchMatMul: BatchMatMulBackward(n); break;
-            case OpKind.Add: AddBackward(n); break;
-            case OpKind.Sub: SubBackward(n); break;
-            case OpKind.Mul: MulBackward(n); break;
-            case OpKind.AddRow: AddRowBackward(n); break;
-            case OpKind.MulRow: MulRowBackward(n); break;
-            case OpKind.Affine: AffineBackward(n); break;
-            case OpKind.Concat: ConcatBackward(n); break;
-            case OpKind.Slice: SliceBackward(n); break;
-            case OpKind.Reshape: ReshapeBackward(n); break;
-            case OpKind.Sum: SumBackward(n); break;
-            case OpKind.SumLast: SumLastBackward(n); break;
-            case OpKind.Relu: UnaryBackward(n, Ew.ReluBack, fromInput: false); break;
-            case OpKind.Sigmoid: UnaryBackward(n, Ew.SigmoidBack, fromInput: false); break;
-            case OpKind.Tanh: UnaryBackward(n, Ew.TanhBack, fromInput: false); break;
-            case OpKind.LogSigmoid: UnaryBackward(n, Ew.LogSigmoidBack, fromInput: true); break;
-            case OpKind.Softmax: SoftmaxBackward(n); break;
-            case OpKind.BceWithLogits: BceWithLogitsBackward(n); break;
-            case OpKind.FieldEmbedding: FieldEmbeddingBackward(n); break;
-            case OpKind.BatchNorm: BatchNormBackward(n); break;
-            case OpKind.LayerNorm: LayerNormBackward(n); break;
-            case OpKind.Dropout: DropoutBackward(n); break;
-            case OpKind.Mse: MseBackward(n); break;
-            default: throw new InvalidOperationException($"No backward for {n.Op}.");
-        }
-    }
 }
 
-internal enum OpKind
+/// <summary>
+/// A recorded op: its output and what its backward pass needs. Each op lives in its own file under Ops/, holding its
+/// forward (a Graph method), this node type and its backward; the tape and pooling are shared.
+/// </summary>
+internal abstract class Op
 {
-    MatMul,
-    Linear,
-    BatchMatMul,
-    Add,
-    Sub,
-    Mul,
-    AddRow,
-    MulRow,
-    Affine,
-    Concat,
-    Slice,
-    Reshape,
-    Sum,
-    SumLast,
-    Relu,
-    Sigmoid,
-    Tanh,
-    LogSigmoid,
-    Softmax,
-    BceWithLogits,
-    FieldEmbedding,
-    BatchNorm,
-    LayerNorm,
-    Dropout,
-    Mse,
-}
-
-/// <summary>One recorded op: its kind, output, inputs, saved tensors and scalar arguments.</summary>
-internal sealed class Node
-{
-    public OpKind Op;
     public Tensor Out = null!;
-    public Tensor? A;
-    public Tensor? B;
-    public Tensor? C;
-    public Tensor? D;
-    public Tensor? E;
-    public object? Obj;
-    public object? Obj2;
-    public int I0;
-    public int I1;
-    public int I2;
-    public float F0;
-    public float F1;
-    public bool Flag0;
-    public bool Flag1;
+
+    /// <summary>Adds this op's contribution to the gradients of its inputs from <c>Out.Grad</c>.</summary>
+    public abstract void Backward(Graph g);
+}
+
+/// <summary>A small dense id per op type, for the graph's per-type node pools.</summary>
+internal static class OpId
+{
+    private static int next = -1;
+
+    public static int Next() => Interlocked.Increment(ref next);
+}
+
+internal static class OpId<T>
+    where T : Op
+{
+    public static readonly int Value = OpId.Next();
 }

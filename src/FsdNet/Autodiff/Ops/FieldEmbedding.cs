@@ -100,7 +100,7 @@ public sealed partial class Graph
         FieldGather(call, y);
         if (track)
         {
-            Record(OpKind.FieldEmbedding, y).Obj = call;
+            Record<FieldEmbeddingOp>(y).Call = call;
         }
         return y;
     }
@@ -213,11 +213,16 @@ public sealed partial class Graph
         }
     }
 
-    private void FieldEmbeddingBackward(Node n)
+    private sealed class FieldEmbeddingOp : Op
     {
-        var call = (FieldEmbeddingCall)n.Obj!;
+        public FieldEmbeddingCall Call = null!;
+
+        public override void Backward(Graph g) => g.FieldEmbeddingBackward(Call, Out.Grad!);
+    }
+
+    private void FieldEmbeddingBackward(FieldEmbeddingCall call, Tensor dy)
+    {
         var (plan, tables, dense, x) = (call.Plan, call.Tables, call.Dense, call.Input);
-        var dy = n.Out.Grad!;
         var rows = x.Rows;
         for (var s = 0; s < plan.Kinds.Length; s++)
         {

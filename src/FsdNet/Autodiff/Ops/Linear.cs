@@ -1,0 +1,73 @@
+using FsdNet.Tensors;
+
+namespace FsdNet.Autodiff;
+
+public sealed partial class Graph
+{
+    /// <summary>
+    /// A fully connected layer over the last axis: y = x W^T + b, with x [..., in], W [out, in], b [out] (optional).
+    /// </summary>
+    public Tensor Linear(Tensor x, Tensor w, Tensor? b)
+    {
+        var inF = x.Shape.Last;
+        if (w.Shape.Rank != 2 || w.Shape.D1 != inF)
+        {
+            throw new ArgumentException($"Linear: weight {w.Shape} does not fit input {x.Shape} (expected [out, {inF}]).");
+        }
+        var outF = w.Shape.D0;
+        if (b is not null && (b.Shape.Rank != 1 || b.Shape.D0 != outF))
+        {
+            throw new ArgumentException($"Linear: bias {b.Shape} does not fit weight {w.Shape} (expected [{outF}]).");
+        }
+        var rows = x.Shape.Rows;
+        var shape = x.Shape.Rank switch
+        {
+            1 => new Shape(outF),
+            2 => new Shape(x.Shape.D0, outF),
+            _ => new Shape(x.Shape.D0, x.Shape.D1, outF),
+        };
+        var track = Tracks(x, w, b);
+        var y = Output(shape, track);
+        if (b is not null)
+        {
+            FillRows(y, b);
+        }
+        GemmRaw(false, true, rows, outF, inF, x, w, y, beta: b is null ? 0f : 1f);
+        if (track)
+        {
+            Record<LinearOp>(y).Set(x, w, b);
+        }
+        return y;
+    }
+
+    private sealed class LinearOp : Op
+    {
+        private Tensor x = null!, w = null!;
+        private Tensor? b;
+
+        public void Set(Tensor input, Tensor weight, Tensor? bias) => (x, w, b) = (input, weight, bias);
+
+        public override void Backward(Graph g)
+        {
+            var dy = Out.Grad!;
+            var rows = x.Shape.Rows;
+            var inF = x.Shape.Last;
+            var outF = w.Shape.D0;
+            if (x.RequiresGrad)
+            {
+                g.GradFor(x, out var fresh);
+                Gemm(false, false, rows, inF, outF, dy, w, x.Grad!, fresh);
+            }
+            if (w.RequiresGrad)
+            {
+                g.GradFor(w, out var fresh);
+                Gemm(true, false, outF, inF, rows, dy, x, w.Grad!, fresh);
+            }
+            if (b is { RequiresGrad: true })
+            {
+                var db = g.GradFor(b, out var fresh);
+                g.ColumnSum(dy, rows, outF, db, fresh);
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using FsdNet.Tensors;
+
+namespace FsdNet.Autodiff;
+
+public sealed partial class Graph
+{
+    /// <summary>a - b (same shape).</summary>
+    public Tensor Sub(Tensor a, Tensor b)
+    {
+        CheckSame("Sub", a, b);
+        var track = Tracks(a, b);
+        var y = Output(a.Shape, track);
+        Elementwise(Ew.Sub, y.Span, a.Span, b.Span);
+        if (track)
+        {
+            Record<SubOp>(y).Set(a, b);
+        }
+        return y;
+    }
+
+    private sealed class SubOp : Op
+    {
+        private Tensor a = null!, b = null!;
+
+        public void Set(Tensor x, Tensor y) => (a, b) = (x, y);
+
+        public override void Backward(Graph g)
+        {
+            var dy = Out.Grad!.Span;
+            g.Pass(a, dy);
+            if (b.RequiresGrad)
+            {
+                var gb = g.GradFor(b, out var fresh);
+                g.Elementwise(fresh ? Ew.Negate : Ew.SubInto, gb, dy, default);
+            }
+        }
+    }
+}
