@@ -205,4 +205,31 @@ public class FeatureEmbeddingTests
             Assert.Equal(serial[i], parallel[i]);
         }
     }
+
+    [Fact]
+    public void A_steady_state_fsdnet_step_on_every_input_type_allocates_nothing()
+    {
+        var model = new FsdNetModel(FeatureEmbeddingParityTests.Schema(), new FsdNetOptions
+        {
+            EmbeddingDim = 4, NumCrossLayers = 2, ParallelDnnHiddenUnits = [16, 16], BatchNorm = true, NetDropout = 0.2f,
+            Distillation = new DistillationOptions(2, 0.9, 0.01, 1.3),
+        }, new Rng(11));
+        var x = FeatureEmbeddingParityTests.Input();
+        var batch = new FsdNet.Data.Batch
+        {
+            Size = x.Rows, Categorical = x.Categorical, CategoricalCount = 1, Numeric = x.Numeric, NumericCount = 2,
+            Sequence = x.Sequence, SequenceWidth = 7, Embedding = x.Embedding, EmbeddingWidth = 5, Labels = x.Labels,
+        };
+        var trainer = new Trainer(model, new TrainerOptions { LearningRate = 1e-2, EmbeddingRegularizer = 0.01 });
+        for (var i = 0; i < 5; i++)
+        {
+            trainer.TrainStep(batch);
+        }
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 30; i++)
+        {
+            trainer.TrainStep(batch);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
 }
