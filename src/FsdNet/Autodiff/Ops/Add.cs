@@ -5,10 +5,13 @@ namespace FsdNet.Autodiff;
 
 public sealed partial class Graph
 {
-    /// <summary>a + b (same shape).</summary>
+    /// <summary>a + b (other shapes broadcast as in PyTorch; see <see cref="Div"/>).</summary>
     public Tensor Add(Tensor a, Tensor b)
     {
-        CheckSame("Add", a, b);
+        if (a.Shape != b.Shape)
+        {
+            return Broadcast(Binary.Add, a, b);
+        }
         var track = Tracks(a, b);
         var y = Output(a.Shape, track);
         Elementwise(Ew.Add, y.Span, a.Span, b.Span);

@@ -5,10 +5,13 @@ namespace FsdNet.Autodiff;
 
 public sealed partial class Graph
 {
-    /// <summary>a * b elementwise (same shape).</summary>
+    /// <summary>a * b elementwise (other shapes broadcast as in PyTorch; see <see cref="Div"/>).</summary>
     public Tensor Mul(Tensor a, Tensor b)
     {
-        CheckSame("Mul", a, b);
+        if (a.Shape != b.Shape)
+        {
+            return Broadcast(Binary.Mul, a, b);
+        }
         var track = Tracks(a, b);
         var y = Output(a.Shape, track);
         Elementwise(Ew.Mul, y.Span, a.Span, b.Span);

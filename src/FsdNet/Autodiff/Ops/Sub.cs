@@ -5,10 +5,13 @@ namespace FsdNet.Autodiff;
 
 public sealed partial class Graph
 {
-    /// <summary>a - b (same shape).</summary>
+    /// <summary>a - b (other shapes broadcast as in PyTorch; see <see cref="Div"/>).</summary>
     public Tensor Sub(Tensor a, Tensor b)
     {
-        CheckSame("Sub", a, b);
+        if (a.Shape != b.Shape)
+        {
+            return Broadcast(Binary.Sub, a, b);
+        }
         var track = Tracks(a, b);
         var y = Output(a.Shape, track);
         Elementwise(Ew.Sub, y.Span, a.Span, b.Span);
