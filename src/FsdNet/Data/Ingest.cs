@@ -182,13 +182,14 @@ internal static class Ingest
         {
             long line = 0;
             var cells = new string[wanted.Count];
+            string[] splitters = ["^", .. map.Features.Select(f => f.Type is FeatureType.Sequence or FeatureType.Embedding ? f.Splitter : "^")];
             var row = new StringRow(cells);
             foreach (var r in rows)
             {
                 line++;
                 for (var c = 0; c < wanted.Count; c++)
                 {
-                    cells[c] = CellText(r.GetValueOrDefault(wanted[c]));
+                    cells[c] = CellText(r.GetValueOrDefault(wanted[c]), splitters[c]);
                 }
                 try
                 {
@@ -218,7 +219,7 @@ internal static class Ingest
         }
     }
 
-    private static string CellText(object? v) => v switch
+    private static string CellText(object? v, string splitter = "^") => v switch
     {
         null => "",
         string s => s,
@@ -226,7 +227,7 @@ internal static class Ingest
         double d => d.ToString("R", CultureInfo.InvariantCulture),
         bool b => b ? "1" : "0",
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        System.Collections.IEnumerable list => string.Join("^", list.Cast<object?>().Select(CellText)),
+        System.Collections.IEnumerable list => string.Join(splitter, list.Cast<object?>().Select(x => CellText(x))),
         _ => v.ToString() ?? "",
     };
 
@@ -348,7 +349,8 @@ internal static class Ingest
         var seqFeats = map.Features.Select((f, j) => (f, j)).Where(x => x.f.Type == FeatureType.Sequence).ToArray();
         var catFeats = map.Features.Select((f, j) => (f, j)).Where(x => x.f.Type == FeatureType.Categorical).ToArray();
         var numFeats = map.Features.Where(f => f.Type == FeatureType.Numeric).ToArray();
-        var layout = new CacheLayout(rows, map.CategoricalCount, map.NumericCount, [.. seqFeats.Select(x => x.f.MaxLen)], map.HasGroupId);
+        var embDims = map.Embedding.Select(f => f.EmbeddingWidth).ToArray();
+        var layout = new CacheLayout(rows, map.CategoricalCount, map.NumericCount, [.. seqFeats.Select(x => x.f.MaxLen)], map.HasGroupId, embDims);
         var dir = Path.GetDirectoryName(Path.GetFullPath(outPath))!;
         Directory.CreateDirectory(dir);
         var tmp = outPath + $".{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
@@ -401,11 +403,12 @@ internal static class Ingest
                     var sl = seqFeats.Select(_ => new int[br]).ToArray();
                     var st = seqFeats.Select(_ => new int[br]).ToArray();
                     var seqOut = seqFeats.Select(x => new int[br * x.f.MaxLen]).ToArray();
+                    var em = embDims.Select(d => new float[br * d]).ToArray();
                     var row0 = starts[k];
                     for (var b = 0; b < seg.Blocks.Count; b++)
                     {
                         var n = seg.Blocks[b].Rows;
-                        seg.ReadBlock(b, lab, grp, cat, num, sl, st);
+                        seg.ReadBlock(b, lab, grp, cat, num, sl, st, em);
                         Write(handle, lab.AsSpan(0, n), layout.LabelsOffset + (row0 * 4));
                         if (layout.HasGroup)
                         {
@@ -457,6 +460,10 @@ internal static class Ingest
                                 pos += len;
                             }
                             Write(handle, (ReadOnlySpan<int>)outSpan, layout.SeqOffsets[s] + (row0 * maxLen * 4));
+                        }
+                        for (var e = 0; e < embDims.Length; e++)
+                        {
+                            Write(handle, em[e].AsSpan(0, n * embDims[e]), layout.EmbOffsets[e] + (row0 * embDims[e] * 4));
                         }
                         row0 += n;
                     }
