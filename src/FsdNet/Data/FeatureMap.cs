@@ -31,7 +31,18 @@ public sealed class FeatureInfo
     public int MaxLen { get; set; }
 
     /// <summary>Known tokens in index order: token <c>Vocab[i]</c> has index <c>i + 1</c>.</summary>
-    public IReadOnlyList<string> Vocab { get; set; } = [];
+    public IReadOnlyList<string> Vocab
+    {
+        get => vocab;
+        set
+        {
+            vocab = value;
+            stringLookup = null;
+            numberLookup = null;
+        }
+    }
+
+    private IReadOnlyList<string> vocab = [];
 
     /// <summary>OOV index = number of known tokens + 1 (for FuxiCTR-encoded data: FuxiCTR's <c>oov_idx</c>, else vocab_size - 1).</summary>
     public int OovIdx => FixedOovIdx ?? (FixedVocabSize is { } v ? v - 1 : Vocab.Count + 1);
@@ -626,7 +637,7 @@ public sealed class FeatureMap
         {
             Name = c.Name,
             Type = c.Type,
-            Dtype = c.Type == FeatureType.Categorical ? NormalizeDtype(c.Dtype) : c.Type == FeatureType.Numeric ? "float" : "str",
+            Dtype = c.Type == FeatureType.Categorical ? NormalizeDtype(c.Dtype) : c.Type is FeatureType.Numeric or FeatureType.Embedding ? "float" : "str",
             FillNa = c.FillNa,
             Preprocess = c.Preprocess,
             Splitter = c.Splitter,

@@ -293,7 +293,42 @@ internal static class Ingest
                 }
             }
         }
+        ExpandVocabularies(map);
         map.Seal();
+    }
+
+    /// <summary>
+    /// pretrained_emb: keys of the file that are not train tokens are appended to the vocabulary in file order (FuxiCTR's
+    /// load_pretrained_vocab), so valid/test tokens with a pretrained vector are not OOV. share_embedding: the sharing
+    /// column's tokens that the target lacks are appended to the target (FuxiCTR's merge_vocab), and the sharing column
+    /// then uses the target's vocabulary. OOV stays the last index (FuxiCTR 2.0.x).
+    /// </summary>
+    internal static void ExpandVocabularies(FeatureMap map)
+    {
+        foreach (var f in map.Features.Where(f => f.PretrainedEmb is not null && f.Type is FeatureType.Categorical or FeatureType.Sequence))
+        {
+            var known = new HashSet<string>(f.Vocab, StringComparer.Ordinal);
+            var added = PretrainedEmbeddings.KeyTokens(f, f.PretrainedEmb!).Where(known.Add).ToList();
+            if (added.Count > 0)
+            {
+                f.Vocab = [.. f.Vocab, .. added];
+            }
+        }
+        foreach (var f in map.Features.Where(f => f.ShareEmbedding is not null))
+        {
+            var target = map.Features.FirstOrDefault(t => t.Name == f.ShareEmbedding)
+                ?? throw new DataConfigException($"feature '{f.Name}': share_embedding '{f.ShareEmbedding}' is not an active feature");
+            var known = new HashSet<string>(target.Vocab, StringComparer.Ordinal);
+            var added = f.Vocab.Where(known.Add).ToList();
+            if (added.Count > 0)
+            {
+                target.Vocab = [.. target.Vocab, .. added];
+            }
+        }
+        foreach (var f in map.Features.Where(f => f.ShareEmbedding is not null))
+        {
+            f.Vocab = map[f.ShareEmbedding!].Vocab;
+        }
     }
 
     /// <summary>
@@ -469,34 +504,7 @@ internal static class Ingest
                     }
                 });
             }
-            // Checksum by plain reads (page cache), not through a mapping, so the build's RSS does not grow by the cache size.
-            ulong checksum = 0;
-            using (var handle = File.OpenHandle(tmp, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan))
-            {
-                var buf = new byte[Checksum.ChunkSize];
-                long k = 0;
-                for (long off = layout.HeaderSize; off < layout.TotalBytes; off += Checksum.ChunkSize, k++)
-                {
-                    var len = (int)Math.Min(Checksum.ChunkSize, layout.TotalBytes - off);
-                    var span = buf.AsSpan(0, len);
-                    var got = 0;
-                    while (got < len)
-                    {
-                        var n = RandomAccess.Read(handle, span[got..], off + got);
-                        if (n <= 0)
-                        {
-                            throw new IOException($"{tmp}: short read while computing the checksum");
-                        }
-                        got += n;
-                    }
-                    checksum += Checksum.Term(span, k);
-                }
-            }
-            var header = layout.Header(Convert.FromHexString(map.SchemaHash), sourceFp, checksum);
-            using (var handle = File.OpenHandle(tmp, FileMode.Open, FileAccess.Write))
-            {
-                RandomAccess.Write(handle, header, 0);
-            }
+            FinishCache(tmp, layout, map, sourceFp);
             File.Move(tmp, outPath, overwrite: true);
         }
         finally
@@ -505,6 +513,39 @@ internal static class Ingest
             {
                 File.Delete(tmp);
             }
+        }
+    }
+
+    /// <summary>Computes the payload checksum of a written cache file and writes its header.</summary>
+    internal static void FinishCache(string tmp, CacheLayout layout, FeatureMap map, byte[] sourceFp)
+    {
+        // Checksum by plain reads (page cache), not through a mapping, so the build's RSS does not grow by the cache size.
+        ulong checksum = 0;
+        using (var handle = File.OpenHandle(tmp, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan))
+        {
+            var buf = new byte[Checksum.ChunkSize];
+            long k = 0;
+            for (long off = layout.HeaderSize; off < layout.TotalBytes; off += Checksum.ChunkSize, k++)
+            {
+                var len = (int)Math.Min(Checksum.ChunkSize, layout.TotalBytes - off);
+                var span = buf.AsSpan(0, len);
+                var got = 0;
+                while (got < len)
+                {
+                    var n = RandomAccess.Read(handle, span[got..], off + got);
+                    if (n <= 0)
+                    {
+                        throw new IOException($"{tmp}: short read while computing the checksum");
+                    }
+                    got += n;
+                }
+                checksum += Checksum.Term(span, k);
+            }
+        }
+        var header = layout.Header(Convert.FromHexString(map.SchemaHash), sourceFp, checksum);
+        using (var handle = File.OpenHandle(tmp, FileMode.Open, FileAccess.Write))
+        {
+            RandomAccess.Write(handle, header, 0);
         }
     }
 
