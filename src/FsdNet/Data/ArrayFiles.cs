@@ -315,11 +315,32 @@ internal static class ParquetArrays
             rows = res.Data;
             columns = [.. res.Schema.Fields.Select(f => f.Name)];
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or NotSupportedException or ArgumentException or IndexOutOfRangeException)
+        catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or NotSupportedException or NotImplementedException or ArgumentException or IndexOutOfRangeException)
         {
-            throw new DataFormatException(path, 0, null, $"not a readable Parquet file: {e.Message}");
+            throw new DataFormatException(path, 0, null, ReadError(e));
         }
         return (columns, name => Column(path, rows, columns, name), rows.Count);
+    }
+
+    /// <summary>The message for a Parquet file Parquet.Net cannot read, with the cause and what to do.</summary>
+    internal static string ReadError(Exception e)
+    {
+        var inner = e;
+        while (inner.InnerException is not null)
+        {
+            inner = inner.InnerException;
+        }
+        var msg = $"not a readable Parquet file: {e.Message}";
+        if (inner is NotImplementedException || inner.StackTrace?.Contains("ReadDataPageV2", StringComparison.Ordinal) == true)
+        {
+            msg += " (a list column stored in data page v2, which Parquet.Net cannot read: rewrite the file with " +
+                   "pandas/pyarrow to_parquet(..., data_page_version='1.0'), or give the vectors in a csv as splitter-joined strings)";
+        }
+        else if (inner != e)
+        {
+            msg += $" ({inner.Message})";
+        }
+        return msg;
     }
 
     private static NdArray Column(string path, IList<Dictionary<string, object>> rows, List<string> columns, string name)

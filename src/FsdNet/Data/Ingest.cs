@@ -164,9 +164,9 @@ internal static class Ingest
             rows = res.Data;
             columns = [.. res.Schema.GetDataFields().Select(f => f.Name)];
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or NotSupportedException or ArgumentException or IndexOutOfRangeException)
+        catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or NotSupportedException or NotImplementedException or ArgumentException or IndexOutOfRangeException)
         {
-            throw new DataFormatException(path, 0, null, $"not a readable Parquet file: {e.Message}");
+            throw new DataFormatException(path, 0, null, ParquetArrays.ReadError(e));
         }
         var wanted = new List<string> { map.LabelName };
         wanted.AddRange(map.Features.Select(f => f.SourceName));
