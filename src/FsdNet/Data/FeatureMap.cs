@@ -218,8 +218,8 @@ public sealed class FeatureMap
     /// <summary>Number of embedded fields (categorical + numeric + sequence).</summary>
     public int NumFields => Features.Count(f => f.Type != FeatureType.Meta);
 
-    /// <summary>Sum of vocab sizes (categorical, sequence) plus one per numeric feature.</summary>
-    public long TotalFeatures => Features.Sum(f => (long)f.VocabSize);
+    /// <summary>Sum of vocab sizes (categorical, sequence) plus one per numeric feature; a share_embedding feature adds nothing (FuxiCTR).</summary>
+    public long TotalFeatures => Features.Where(f => f.ShareEmbedding is null).Sum(f => (long)f.VocabSize);
 
     public FeatureInfo this[string name] => Features.FirstOrDefault(f => f.Name == name)
         ?? throw new KeyNotFoundException($"no feature '{name}' in the feature map of '{DatasetId}'");

@@ -162,7 +162,7 @@ internal static class Ingest
             using var fs = File.OpenRead(path);
             var res = Parquet.Serialization.ParquetSerializer.DeserializeUntypedAsync(fs).GetAwaiter().GetResult();
             rows = res.Data;
-            columns = [.. res.Schema.GetDataFields().Select(f => f.Name)];
+            columns = [.. res.Schema.Fields.Select(f => f.Name)];
         }
         catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or NotSupportedException or NotImplementedException or ArgumentException or IndexOutOfRangeException)
         {

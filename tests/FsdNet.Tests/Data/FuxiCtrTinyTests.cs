@@ -78,6 +78,7 @@ public sealed class FuxiCtrTinyTests(ITestOutputHelper output)
         Assert.Equal(96, seq.VocabSize);
         Assert.Null(seq.FeatureEncoder); // FuxiCTR wrote no feature_encoder: no pooling
         Assert.Equal(5, map.SequenceWidth);
+        Assert.Equal(485, map.TotalFeatures); // FuxiCTR's total_features: the shared table is counted once
         var codes = data.Train.Sequence(0).ToArray();
         Assert.Equal(500, codes.Length);
         Assert.Equal(91, codes.Max());
