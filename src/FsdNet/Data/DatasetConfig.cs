@@ -377,6 +377,11 @@ public static class DatasetConfigLoader
     /// </summary>
     public static DatasetConfig Load(string path, string? datasetId = null)
     {
+        if (datasetId is not null && Directory.Exists(path) && !File.Exists(Path.Combine(path, "dataset_config.yaml")) &&
+            Directory.Exists(Path.Combine(path, "dataset_config")))
+        {
+            return LoadFromDir(path, datasetId);
+        }
         var file = Directory.Exists(path) ? FindConfigFile(path) : path;
         if (!File.Exists(file))
         {

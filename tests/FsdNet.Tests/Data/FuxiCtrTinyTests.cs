@@ -79,6 +79,9 @@ public sealed class FuxiCtrTinyTests(ITestOutputHelper output)
         Assert.Null(seq.FeatureEncoder); // FuxiCTR wrote no feature_encoder: no pooling
         Assert.Equal(5, map.SequenceWidth);
         Assert.Equal(485, map.TotalFeatures); // FuxiCTR's total_features: the shared table is counted once
+        var report = DataReport.Describe(data);
+        Assert.Contains("encoded by FuxiCTR", report, StringComparison.Ordinal);
+        Assert.Contains("max_len 5, shares adgroup_id, no pooling", report, StringComparison.Ordinal);
         var codes = data.Train.Sequence(0).ToArray();
         Assert.Equal(500, codes.Length);
         Assert.Equal(91, codes.Max());

@@ -506,6 +506,7 @@ public sealed class FuxiFormatsTests
         var cfg = DatasetConfigLoader.LoadFromDir(tmp.Path, "two");
         Assert.Equal("two", cfg.DatasetId);
         Assert.Equal("b", cfg.FeatureCols[0].Name);
+        Assert.Equal("b", DatasetConfigLoader.Load(tmp.Path, "two").FeatureCols[0].Name); // `data inspect --config <dir>` too
         var e = Assert.Throws<DataConfigException>(() => DatasetConfigLoader.LoadFromDir(tmp.Path, "three"));
         Assert.Contains("dataset id 'three' not found in", e.Message, StringComparison.Ordinal);
         Assert.Contains("a.yaml, b.yaml", e.Message, StringComparison.Ordinal);
