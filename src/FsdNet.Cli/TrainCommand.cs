@@ -84,7 +84,7 @@ internal static class TrainCommand
             }
             cfg = ModelConfig.Load(configDir!, expid).With(overrides);
             var datasetId = cfg.DatasetId ?? throw new ConfigException($"{cfg.Source} [{expid}]: 'dataset_id' is missing.");
-            dataCfg = DatasetConfigLoader.Load(Path.Combine(configDir!, "dataset_config.yaml"), datasetId);
+            dataCfg = DatasetConfigLoader.LoadFromDir(configDir!, datasetId);
             if (dataRoot is not null)
             {
                 dataCfg.DataRoot = dataRoot;

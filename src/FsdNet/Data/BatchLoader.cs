@@ -58,6 +58,7 @@ public sealed unsafe class BatchLoader
     private readonly EncodedDataset data;
     private readonly int[] perm;
     private readonly int[] seqLens;
+    private readonly int[] embDims;
     private long cursor;
 
     public BatchLoader(EncodedDataset data, BatchLoaderOptions? options = null)
@@ -71,6 +72,7 @@ public sealed unsafe class BatchLoader
         }
         perm = Options.Shuffle ? new int[data.RowCount] : [];
         seqLens = [.. data.SequenceLengths];
+        embDims = [.. data.EmbeddingDims];
         StartEpoch(0);
     }
 
@@ -90,12 +92,14 @@ public sealed unsafe class BatchLoader
             Categorical = new int[b * data.CategoricalCount],
             Numeric = new float[b * data.NumericCount],
             Sequence = new int[b * data.SequenceWidth],
+            Embedding = new float[b * data.EmbeddingWidth],
             Labels = new float[b],
             GroupIds = data.HasGroupIds ? new long[b] : [],
             RowIds = new long[b],
             CategoricalCount = data.CategoricalCount,
             NumericCount = data.NumericCount,
             SequenceWidth = data.SequenceWidth,
+            EmbeddingWidth = data.EmbeddingWidth,
         };
     }
 
@@ -128,7 +132,8 @@ public sealed unsafe class BatchLoader
         {
             return false;
         }
-        if (batch.Labels.Length < size || batch.CategoricalCount != data.CategoricalCount)
+        if (batch.Labels.Length < size || batch.CategoricalCount != data.CategoricalCount || batch.EmbeddingWidth != data.EmbeddingWidth ||
+            batch.Embedding.Length < size * data.EmbeddingWidth)
         {
             throw new ArgumentException("batch was not created by this loader (CreateBatch)", nameof(batch));
         }
@@ -136,7 +141,7 @@ public sealed unsafe class BatchLoader
         var layout = data.Layout;
         var labels = (float*)data.Pointer(layout.LabelsOffset);
         var groups = (long*)data.Pointer(layout.GroupOffset);
-        int c = layout.Cat, nu = layout.Num, sw = batch.SequenceWidth;
+        int c = layout.Cat, nu = layout.Num, sw = batch.SequenceWidth, ew = batch.EmbeddingWidth;
         Span<long> cat = stackalloc long[c];
         for (var f = 0; f < c; f++)
         {
@@ -166,6 +171,13 @@ public sealed unsafe class BatchLoader
                 var len = seqLens[s];
                 new ReadOnlySpan<int>((int*)data.Pointer(layout.SeqOffsets[s]) + (r * len), len).CopyTo(batch.Sequence.AsSpan(so, len));
                 so += len;
+            }
+            var eo = i * ew;
+            for (var e = 0; e < embDims.Length; e++)
+            {
+                var dim = embDims[e];
+                new ReadOnlySpan<float>((float*)data.Pointer(layout.EmbOffsets[e]) + (r * dim), dim).CopyTo(batch.Embedding.AsSpan(eo, dim));
+                eo += dim;
             }
         }
         cursor += size;

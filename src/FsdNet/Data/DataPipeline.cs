@@ -70,6 +70,10 @@ public static class DataPipeline
         {
             log("warning: " + w);
         }
+        if (config.FuxiEncoded)
+        {
+            return PrepareEncoded(config, options, log);
+        }
         config.PrepareSource?.Invoke(config, Path.Combine(ResolveCacheRoot(options.CacheDir, config.DataRoot), config.DatasetId + "-source"), log);
         var trainPath = config.ResolvePath(config.TrainData)
             ?? throw new DataConfigException($"dataset '{config.DatasetId}' has no train_data");
@@ -83,7 +87,7 @@ public static class DataPipeline
         try
         {
             var trainCache = Path.Combine(cacheDir, "train.fsdcache");
-            var trainFp = SourceFingerprint(trainPath, config.Fingerprint() + "|train|" + options.OnBadLine);
+            var trainFp = SourceFingerprint(trainPath, config.Fingerprint() + "|train|" + options.OnBadLine + PretrainedSalt(config));
             if (!options.Rebuild && File.Exists(mapPath) && File.Exists(trainCache))
             {
                 try
@@ -163,6 +167,143 @@ public static class DataPipeline
         }
     }
 
+    /// <summary>Size and mtime of every pretrained_emb file (the vocabulary depends on their keys).</summary>
+    private static string PretrainedSalt(DatasetConfig config)
+    {
+        var sb = new StringBuilder();
+        foreach (var c in config.ActiveColumns.Where(c => c.PretrainedEmb is not null))
+        {
+            var p = config.ResolvePath(c.PretrainedEmb);
+            var fi = p is null ? null : new FileInfo(p);
+            sb.Append(CultureInfo.InvariantCulture, $"|{c.Name}:{fi?.FullName}:{(fi?.Exists == true ? fi.Length : -1)}:{(fi?.Exists == true ? fi.LastWriteTimeUtc.Ticks : 0)}");
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// FuxiCTR-encoded data (h5, npz, parquet without feature_cols): FuxiCTR's run_expid reads
+    /// <c>&lt;data_root&gt;/&lt;dataset_id&gt;/feature_map.json</c>; we do the same (also trying the train file's folder), keep
+    /// the codes, and build one cache per split.
+    /// </summary>
+    private static PreparedData PrepareEncoded(DatasetConfig config, DataOptions options, Action<string> log)
+    {
+        var mapFile = FindFuxiFeatureMap(config);
+        log($"reading FuxiCTR's feature map {mapFile}");
+        var map = FuxiEncodedData.LoadFeatureMap(mapFile, config.Format, config.DatasetId, null, config.FeatureSpecs);
+        var cacheDir = Path.Combine(ResolveCacheRoot(options.CacheDir, config.DataRoot), $"{config.DatasetId}-{config.Fingerprint()[..12]}");
+        Directory.CreateDirectory(cacheDir);
+        map.Save(Path.Combine(cacheDir, "feature_map.json"));
+        var reused = new Dictionary<string, bool>();
+        var bad = new Dictionary<string, BadLineReport>();
+        EncodedDataset? train = null, valid = null, test = null;
+        try
+        {
+            train = Split("train", config.TrainData) ?? throw new DataConfigException($"dataset '{config.DatasetId}' has no train_data");
+            valid = Split("valid", config.ValidData);
+            test = Split("test", config.TestData);
+            return new PreparedData
+            {
+                Config = config,
+                FeatureMap = map,
+                Train = train,
+                Valid = valid,
+                Test = test,
+                CacheDir = cacheDir,
+                Reused = reused,
+                BadLines = bad,
+            };
+        }
+        catch
+        {
+            train?.Dispose();
+            valid?.Dispose();
+            test?.Dispose();
+            throw;
+        }
+
+        EncodedDataset? Split(string role, string? configured)
+        {
+            if (string.IsNullOrEmpty(configured))
+            {
+                return null;
+            }
+            var files = FuxiEncodedData.SplitFiles(EncodedPath(config, configured, role), config.Format);
+            var cache = Path.Combine(cacheDir, role + ".fsdcache");
+            var fp = FilesFingerprint(files, map.SchemaHash + "|" + role);
+            if (!options.Rebuild && EncodedDataset.PeekHeader(cache) is { } p && p.SourceFp.AsSpan().SequenceEqual(fp) && p.SchemaHash == map.SchemaHash)
+            {
+                try
+                {
+                    var ds = EncodedDataset.Open(cache, map, options.VerifyChecksum);
+                    reused[role] = true;
+                    return ds;
+                }
+                catch (DataFormatException e)
+                {
+                    log($"rebuilding: {e.Message}");
+                }
+            }
+            log($"reading {string.Join(", ", files.Take(3))}{(files.Count > 3 ? $" (+{files.Count - 3} files)" : "")}");
+            FuxiEncodedData.WriteCache(map, files, cache, fp);
+            reused[role] = false;
+            bad[role] = new BadLineReport();
+            return EncodedDataset.Open(cache, map, verifyChecksum: false);
+        }
+    }
+
+    /// <summary>A split path of encoded data, resolved like FuxiCTR (cwd first), also accepting a missing extension.</summary>
+    private static string EncodedPath(DatasetConfig config, string configured, string role)
+    {
+        var ext = FuxiEncodedData.Extension(config.Format);
+        foreach (var candidate in config.Candidates(configured))
+        {
+            if (File.Exists(candidate) || Directory.Exists(candidate) || File.Exists(candidate + ext) ||
+                (DatasetConfig.HasGlob(candidate) && Directory.Exists(Path.GetDirectoryName(candidate))))
+            {
+                return candidate;
+            }
+        }
+        return config.ResolveExisting(configured, role + "_data");
+    }
+
+    /// <summary><c>&lt;data_root&gt;/&lt;dataset_id&gt;/feature_map.json</c> (data_root resolved like FuxiCTR), else beside the train file.</summary>
+    private static string FindFuxiFeatureMap(DatasetConfig config)
+    {
+        var tried = new List<string>();
+        if (config.DataRoot is not null)
+        {
+            foreach (var root in config.Candidates(config.DataRoot))
+            {
+                tried.Add(Path.Combine(root, config.DatasetId, "feature_map.json"));
+            }
+        }
+        if (config.TrainData is not null)
+        {
+            foreach (var t in config.Candidates(config.TrainData))
+            {
+                var dir = Directory.Exists(t) ? Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(t)) : Path.GetDirectoryName(t);
+                if (dir is not null)
+                {
+                    tried.Add(Path.Combine(dir, "feature_map.json"));
+                }
+            }
+        }
+        tried = [.. tried.Distinct()];
+        return tried.FirstOrDefault(File.Exists) ?? throw new DataConfigException(
+            $"dataset '{config.DatasetId}' (data_format {config.Format.ToString().ToLowerInvariant()}) is FuxiCTR-encoded data and needs FuxiCTR's " +
+            $"feature_map.json, as FuxiCTR reads it from <data_root>/<dataset_id>/; not found (tried {string.Join(", ", tried)})");
+    }
+
+    private static byte[] FilesFingerprint(IReadOnlyList<string> files, string salt)
+    {
+        var sb = new StringBuilder(salt);
+        foreach (var f in files)
+        {
+            sb.Append('|').Append(Convert.ToHexString(SourceFingerprint(f, "")));
+        }
+        return SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString()));
+    }
+
     /// <summary>Fits a feature map on <paramref name="trainPath"/> and writes its encoded cache to <paramref name="cacheFile"/>.</summary>
     public static (FeatureMap Map, EncodedDataset Train, BadLineReport BadLines) FitAndEncode(DatasetConfig config, string trainPath, string cacheFile, DataOptions? options = null) =>
         FitAndEncode(config, trainPath, cacheFile, SourceFingerprint(trainPath, config.Fingerprint()), options ?? new DataOptions());
@@ -201,6 +342,18 @@ public static class DataPipeline
 
     private static (EncodedDataset, BadLineReport) EncodeCore(FeatureMap map, string rawPath, string cacheFile, byte[] fp, DataOptions options)
     {
+        if (map.FuxiEncoded)
+        {
+            // Only the encoded format the model was trained on can be read: FuxiCTR kept no raw vocabulary.
+            var ext = FuxiEncodedData.Extension(map.Format);
+            if (!Directory.Exists(rawPath) && !rawPath.EndsWith(ext, StringComparison.OrdinalIgnoreCase) && !File.Exists(rawPath + ext))
+            {
+                throw map.RawInputError(rawPath);
+            }
+            var files = FuxiEncodedData.SplitFiles(rawPath, map.Format);
+            FuxiEncodedData.WriteCache(map, files, cacheFile, FilesFingerprint(files, map.SchemaHash));
+            return (EncodedDataset.Open(cacheFile, map, verifyChecksum: false), new BadLineReport());
+        }
         var segs = Ingest.Parse(map, rawPath, options.OnBadLine, TempDir(cacheFile), options.Threads, map.SourceColumns);
         try
         {

@@ -12,7 +12,7 @@ public static class DataReport
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
         var map = data.FeatureMap;
-        sb.Append(inv, $"dataset {data.Config.DatasetId} ({map.Format}), label '{map.LabelName}', min_categr_count {data.Config.MinCategrCount}\n");
+        sb.Append(inv, $"dataset {data.Config.DatasetId} ({map.Format}{(map.FuxiEncoded ? ", encoded by FuxiCTR" : "")}), label '{map.LabelName}', min_categr_count {data.Config.MinCategrCount}\n");
         sb.Append(inv, $"cache   {data.CacheDir}\n\n");
         sb.Append(inv, $"{"split",-6} {"rows",12} {"positives",18}  cache\n");
         foreach (var (name, ds) in new[] { ("train", data.Train), ("valid", data.Valid), ("test", data.Test) })
@@ -37,12 +37,15 @@ public static class DataReport
         {
             var notes = f.Type switch
             {
-                FeatureType.Sequence => $"max_len {f.MaxLen}",
+                FeatureType.Sequence => $"max_len {f.MaxLen}" + (f.ShareEmbedding is null ? "" : $", shares {f.ShareEmbedding}") + (f.FeatureEncoder is null ? ", no pooling" : ""),
+                FeatureType.Embedding => $"pretrain_dim {f.PretrainDim}",
+                FeatureType.Categorical when f.ShareEmbedding is not null => $"shares {f.ShareEmbedding}",
+                FeatureType.Categorical when f.PretrainedEmb is not null => $"pretrained {Path.GetFileName(f.PretrainedEmb)} ({f.PretrainUsage}{(f.FreezeEmb ? ", frozen" : "")})",
                 FeatureType.Numeric => f.Normalizer is null ? "" : $"{f.Normalizer} ({f.NormA:G4}, {f.NormB:G4})",
                 FeatureType.Meta => "group id",
                 _ => f.Preprocess ?? "",
             };
-            var size = f.Type == FeatureType.Meta ? "-" : f.VocabSize.ToString("N0", inv);
+            var size = f.Type is FeatureType.Meta or FeatureType.Embedding ? "-" : f.VocabSize.ToString("N0", inv);
             sb.Append(inv, $"{f.Name,-24} {f.Type.ToString().ToLowerInvariant(),-12} {size,10}  {notes}\n");
         }
         sb.Append(inv, $"\n{map.NumFields} fields, {map.TotalFeatures:N0} features in all (incl. PAD and OOV); schema {map.SchemaHash[..12]}\n");

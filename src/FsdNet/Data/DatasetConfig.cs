@@ -29,8 +29,17 @@ public enum DataFormat
     /// <summary>Raw Criteo TSV without header: label, I1..I13, C1..C26.</summary>
     CriteoTsv,
 
-    /// <summary>Apache Parquet (Parquet.Net).</summary>
+    /// <summary>
+    /// Apache Parquet (Parquet.Net). Raw columns described by <c>feature_cols</c>; without <c>feature_cols</c> the files
+    /// are FuxiCTR 2.3's already-encoded parquet, described by its <c>feature_map.json</c>.
+    /// </summary>
     Parquet,
+
+    /// <summary>FuxiCTR 2.0.x's encoded HDF5 (one dataset per feature/label), described by its <c>feature_map.json</c>.</summary>
+    H5,
+
+    /// <summary>FuxiCTR 2.3's encoded numpy <c>.npz</c> (one array per column), described by its <c>feature_map.json</c>.</summary>
+    Npz,
 }
 
 /// <summary>One feature column (a FuxiCTR <c>feature_cols</c> entry after list names are expanded).</summary>
@@ -99,6 +108,18 @@ public sealed class DatasetConfig
     public List<ColumnSpec> FeatureCols { get; } = [];
     public string LabelName { get; set; } = "label";
 
+    /// <summary>
+    /// The split files were encoded by FuxiCTR (<c>h5</c>, <c>npz</c>, or <c>parquet</c> without <c>feature_cols</c>): the
+    /// encoder is FuxiCTR's <c>&lt;data_root&gt;/&lt;dataset_id&gt;/feature_map.json</c> and codes are kept as they are.
+    /// </summary>
+    public bool FuxiEncoded { get; set; }
+
+    /// <summary>FuxiCTR's <c>feature_specs</c>: per-feature overrides applied on top of a FuxiCTR feature_map.json.</summary>
+    public List<(string Name, Dictionary<string, string?> Keys)> FeatureSpecs { get; } = [];
+
+    /// <summary>Whether relative paths are tried against the working directory first (configs; not presets).</summary>
+    public bool CwdFirst { get; set; }
+
     /// <summary>Whether a missing valid/test file is skipped (presets) rather than an error (configs).</summary>
     public bool OptionalSplits { get; set; }
 
@@ -120,37 +141,82 @@ public sealed class DatasetConfig
     /// <summary>Active feature columns in config order: the FeatureMap order.</summary>
     public IEnumerable<ColumnSpec> ActiveColumns => FeatureCols.Where(c => c.Active);
 
-    /// <summary>Resolves a split path (train/valid/test) against BaseDir, DataRoot and the cwd; null when not configured.</summary>
+    /// <summary>
+    /// Resolves a relative path (train/valid/test data, pretrained_emb) as FuxiCTR does, against the working directory,
+    /// and also against the config file's folder and data_root (presets: their folder only); the first candidate that
+    /// exists wins (a missing <c>x</c> also matches <c>x.gz</c>). Null when not configured; the first candidate when none exists.
+    /// </summary>
     public string? ResolvePath(string? path)
     {
         if (string.IsNullOrEmpty(path))
         {
             return null;
         }
+        var candidates = Candidates(path);
+        foreach (var p in candidates)
+        {
+            if (File.Exists(p) || Directory.Exists(p))
+            {
+                return p;
+            }
+            if (File.Exists(p + ".gz"))
+            {
+                return p + ".gz";
+            }
+        }
+        return candidates[0];
+    }
+
+    /// <summary>Like <see cref="ResolvePath"/>, but a path that exists nowhere is an error naming every candidate tried.</summary>
+    public string ResolveExisting(string path, string key)
+    {
+        var p = ResolvePath(path)!;
+        if (File.Exists(p) || Directory.Exists(p) || HasGlob(p))
+        {
+            return p;
+        }
+        var tried = Candidates(path);
+        throw new DataConfigException(tried.Count == 1
+            ? $"dataset '{DatasetId}': {key} '{path}' not found ({tried[0]})"
+            : $"dataset '{DatasetId}': {key} '{path}' not found; tried {string.Join(" and ", tried)}");
+    }
+
+    internal static bool HasGlob(string p) => Path.GetFileName(p).Contains('*', StringComparison.Ordinal);
+
+    /// <summary>The absolute paths a relative path may mean, in the order they are tried.</summary>
+    public IReadOnlyList<string> Candidates(string path)
+    {
         if (Path.IsPathRooted(path))
         {
-            return path;
+            return [path];
         }
-        foreach (var root in new[] { BaseDir, DataRoot, Directory.GetCurrentDirectory() })
+        var roots = CwdFirst
+            ? new[] { Directory.GetCurrentDirectory(), BaseDir, DataRoot }
+            : new[] { BaseDir, DataRoot, Directory.GetCurrentDirectory() };
+        var list = new List<string>();
+        foreach (var root in roots)
         {
-            if (root is null)
+            if (root is not null)
             {
-                continue;
-            }
-            var p = Path.GetFullPath(Path.Combine(root, path));
-            if (File.Exists(p) || File.Exists(p + ".gz"))
-            {
-                return File.Exists(p) ? p : p + ".gz";
+                var p = Path.GetFullPath(Path.Combine(root, path));
+                if (!list.Contains(p))
+                {
+                    list.Add(p);
+                }
             }
         }
-        return Path.GetFullPath(Path.Combine(BaseDir ?? DataRoot ?? ".", path));
+        return list;
     }
 
     /// <summary>A hash of everything that changes the encoding (not the paths' contents).</summary>
     public string Fingerprint()
     {
         var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"{DatasetId}|{Format}|{(int)Separator}|{MinCategrCount}|{LabelName}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"{DatasetId}|{Format}|{(int)Separator}|{MinCategrCount}|{LabelName}|{FuxiEncoded}\n");
+        foreach (var (name, keys) in FeatureSpecs)
+        {
+            sb.Append(name).Append(':').AppendJoin(',', keys.Select(k => k.Key + "=" + k.Value)).Append('\n');
+        }
         foreach (var c in FeatureCols)
         {
             sb.Append(c.ToString()).Append('\n');
@@ -166,14 +232,47 @@ public static class DatasetConfigLoader
     {
         "dataset_id", "data_root", "data_format", "train_data", "valid_data", "test_data", "min_categr_count",
         "feature_cols", "label_col", "sep", "rebuild_dataset", "group_id", "data_block_size", "streaming",
-        "num_buckets",
+        "num_buckets", "feature_specs",
     };
 
     private static readonly HashSet<string> ColumnKeys = new(StringComparer.Ordinal)
     {
         "name", "active", "dtype", "type", "fill_na", "preprocess", "min_categr_count", "splitter", "max_len",
         "padding", "normalizer", "source", "embedding_dim", "feature_encoder", "remap", "emb_output_dim",
+        "share_embedding", "pretrained_emb", "freeze_emb", "pretrain_usage", "pretrain_dim",
     };
+
+    /// <summary>FuxiCTR's spellings of "no feature encoder".</summary>
+    private static bool IsNoEncoder(string? e) => e is null or "null" or "None" or "none" or "~" or "";
+
+    /// <summary>
+    /// The canonical (FuxiCTR) spelling of a sequence pooling encoder: <c>layers.MaskedAveragePooling()</c>,
+    /// <c>layers.MaskedSumPooling()</c>, or null for none; the short forms <c>MaskedAveragePooling</c> /
+    /// <c>MaskedSumPooling</c> / <c>null</c> are accepted. Anything else is an error naming the column.
+    /// </summary>
+    public static string? CanonicalEncoder(string? encoder, string column, string where)
+    {
+        if (IsNoEncoder(encoder))
+        {
+            return null;
+        }
+        var e = encoder!.Replace(" ", "", StringComparison.Ordinal);
+        if (e.StartsWith("layers.", StringComparison.Ordinal))
+        {
+            e = e[7..];
+        }
+        if (e.EndsWith("()", StringComparison.Ordinal))
+        {
+            e = e[..^2];
+        }
+        return e switch
+        {
+            "MaskedAveragePooling" => "layers.MaskedAveragePooling()",
+            "MaskedSumPooling" => "layers.MaskedSumPooling()",
+            _ => throw new DataConfigException($"{where}: feature '{column}': feature_encoder '{encoder}' is not supported " +
+                                               "(FsdNet pools sequences with layers.MaskedAveragePooling(), layers.MaskedSumPooling() or null for none)"),
+        };
+    }
 
     /// <summary>Legacy key -> current key (FuxiCTR renamed these).</summary>
     public static IReadOnlyDictionary<string, string> LegacyKeys { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -278,6 +377,11 @@ public static class DatasetConfigLoader
     /// </summary>
     public static DatasetConfig Load(string path, string? datasetId = null)
     {
+        if (datasetId is not null && Directory.Exists(path) && !File.Exists(Path.Combine(path, "dataset_config.yaml")) &&
+            Directory.Exists(Path.Combine(path, "dataset_config")))
+        {
+            return LoadFromDir(path, datasetId);
+        }
         var file = Directory.Exists(path) ? FindConfigFile(path) : path;
         if (!File.Exists(file))
         {
@@ -293,6 +397,47 @@ public static class DatasetConfigLoader
             throw new DataConfigException($"{file}: cannot read config: {e.Message}", e);
         }
         return Parse(text, file, datasetId);
+    }
+
+    /// <summary>
+    /// Finds dataset <paramref name="datasetId"/> in a config folder as FuxiCTR's <c>load_dataset_config</c> does:
+    /// <c>dataset_config.yaml</c> if present, else every <c>dataset_config/*.yaml</c> (FuxiCTR 1.x layout, in name
+    /// order); the first file whose top level holds the id wins.
+    /// </summary>
+    public static DatasetConfig LoadFromDir(string dir, string datasetId)
+    {
+        foreach (var n in new[] { "dataset_config.yaml", "dataset_config.yml" })
+        {
+            var p = Path.Combine(dir, n);
+            if (File.Exists(p))
+            {
+                return Load(p, datasetId);
+            }
+        }
+        var sub = Path.Combine(dir, "dataset_config");
+        if (!Directory.Exists(sub))
+        {
+            throw new DataConfigException($"no dataset_config.yaml (or dataset_config/*.yaml) in {Path.GetFullPath(dir)}");
+        }
+        var files = Directory.GetFiles(sub, "*.yaml").Concat(Directory.GetFiles(sub, "*.yml")).Order(StringComparer.Ordinal).ToList();
+        foreach (var f in files)
+        {
+            var stream = new YamlStream();
+            try
+            {
+                stream.Load(new StringReader(File.ReadAllText(f)));
+            }
+            catch (YamlDotNet.Core.YamlException e)
+            {
+                throw new DataConfigException($"{f}:{e.Start.Line}: invalid YAML: {e.Message}", e);
+            }
+            if (stream.Documents.Count > 0 && stream.Documents[0].RootNode is YamlMappingNode root &&
+                root.Children.ContainsKey(new YamlScalarNode(datasetId)))
+            {
+                return Load(f, datasetId);
+            }
+        }
+        throw new DataConfigException($"dataset id '{datasetId}' not found in {sub}/*.yaml ({files.Count} file(s): {string.Join(", ", files.Select(Path.GetFileName))})");
     }
 
     private static string FindConfigFile(string dir)
@@ -398,7 +543,13 @@ public static class DatasetConfigLoader
             "libfm" or "libsvm" => DataFormat.LibFm,
             "criteo" or "criteo_tsv" => DataFormat.CriteoTsv,
             "parquet" => DataFormat.Parquet,
-            _ => throw new DataConfigException($"{source}: data_format '{fmt}' is not one of csv, tsv, libfm, libsvm, criteo, parquet"),
+            "h5" or "hdf5" => DataFormat.H5,
+            "npz" => DataFormat.Npz,
+            "tfrecord" => throw new DataConfigException(
+                $"{source}: dataset '{id}': data_format 'tfrecord' is not supported: FsdNet does not read TensorFlow records. " +
+                "Give the raw csv (data_format: csv with feature_cols), or have FuxiCTR write the encoded data as parquet or npz " +
+                "(data_format: parquet / npz) and point FsdNet at that folder and its feature_map.json"),
+            _ => throw new DataConfigException($"{source}: data_format '{fmt}' is not one of csv, tsv, libfm, libsvm, criteo, parquet, h5, npz"),
         };
         cfg.Separator = fmt == "tsv" || cfg.Format == DataFormat.CriteoTsv ? '\t' : cfg.Format == DataFormat.LibFm ? ' ' : ',';
         var sep = Scalar(node, "sep", source);
@@ -419,6 +570,30 @@ public static class DatasetConfigLoader
             throw new DataConfigException($"{source}: dataset '{id}' is missing the required key 'train_data'");
         }
         cfg.MinCategrCount = IntValue(node, "min_categr_count", source) ?? 1;
+        node.Children.TryGetValue(new YamlScalarNode("feature_cols"), out var fc);
+        var hasFeatureCols = fc is YamlSequenceNode { Children.Count: > 0 };
+        // FuxiCTR's run_expid builds a dataset only for data_format csv; h5/npz (and 2.3's parquet without feature_cols)
+        // are already encoded and described by <data_root>/<dataset_id>/feature_map.json.
+        cfg.FuxiEncoded = cfg.Format is DataFormat.H5 or DataFormat.Npz || (cfg.Format == DataFormat.Parquet && !hasFeatureCols);
+        ParseFeatureSpecs(node, source, cfg);
+        if (cfg.FuxiEncoded)
+        {
+            cfg.CwdFirst = true;
+            if (hasFeatureCols)
+            {
+                cfg.Warnings.Add($"{source}: dataset '{id}': feature_cols are not used for data_format {fmt}: as FuxiCTR, FsdNet reads the " +
+                                 "encoder from <data_root>/<dataset_id>/feature_map.json and keeps FuxiCTR's codes");
+            }
+            if (node.Children.TryGetValue(new YamlScalarNode("label_col"), out var ln))
+            {
+                var lm = ln as YamlMappingNode ?? (ln as YamlSequenceNode)?.Children.OfType<YamlMappingNode>().FirstOrDefault();
+                if (lm is not null && Scalar(lm, "name", source) is { } labelName)
+                {
+                    cfg.LabelName = labelName;
+                }
+            }
+            return cfg;
+        }
         if (!node.Children.TryGetValue(new YamlScalarNode("label_col"), out var labelNode))
         {
             throw new DataConfigException($"{source}: dataset '{id}' is missing the required key 'label_col'");
@@ -431,10 +606,11 @@ public static class DatasetConfigLoader
         };
         cfg.LabelName = Scalar(labelMap, "name", source)
                         ?? throw new DataConfigException($"{source}: label_col is missing the required key 'name'");
-        if (!node.Children.TryGetValue(new YamlScalarNode("feature_cols"), out var fc) || fc is not YamlSequenceNode cols)
+        if (fc is not YamlSequenceNode cols)
         {
             throw new DataConfigException($"{source}: dataset '{id}' is missing the required key 'feature_cols' (a list)");
         }
+        cfg.CwdFirst = true;
         if (cfg.Format == DataFormat.CriteoTsv && cols.Children.Count == 0)
         {
             AddCriteoColumns(cfg);
@@ -459,7 +635,74 @@ public static class DatasetConfigLoader
         {
             throw new DataConfigException($"{source}: dataset '{id}' has no active feature columns");
         }
+        foreach (var c in cfg.FeatureCols.Where(c => c.ShareEmbedding is not null))
+        {
+            var target = cfg.FeatureCols.FirstOrDefault(t => t.Name == c.ShareEmbedding);
+            if (target is null || !target.Active)
+            {
+                throw new DataConfigException($"{source}: feature '{c.Name}': share_embedding '{c.ShareEmbedding}' is not " +
+                                              (target is null ? "a column of feature_cols" : "an active column"));
+            }
+            if (target.Name == c.Name || target.ShareEmbedding is not null)
+            {
+                throw new DataConfigException($"{source}: feature '{c.Name}': share_embedding '{c.ShareEmbedding}' must name a column that owns its table (not itself or another sharing column)");
+            }
+            if (c.Type is not (FeatureType.Categorical or FeatureType.Sequence) || target.Type is not (FeatureType.Categorical or FeatureType.Sequence))
+            {
+                throw new DataConfigException($"{source}: feature '{c.Name}': share_embedding works between categorical/sequence columns ('{c.Name}' is {c.Type.ToString().ToLowerInvariant()}, '{target.Name}' is {target.Type.ToString().ToLowerInvariant()})");
+            }
+            if (TokenKind(c) != TokenKind(target))
+            {
+                throw new DataConfigException($"{source}: feature '{c.Name}': share_embedding '{target.Name}': the two columns must hold the same kind of tokens " +
+                                              $"('{c.Name}' has {TokenKind(c)} tokens, '{target.Name}' {TokenKind(target)}); set dtype: str on both");
+            }
+            if (c.PretrainedEmb is not null)
+            {
+                throw new DataConfigException($"{source}: feature '{c.Name}': pretrained_emb cannot be combined with share_embedding (the column uses '{target.Name}''s table); put pretrained_emb on '{target.Name}'");
+            }
+        }
         return cfg;
+    }
+
+    private static string TokenKind(ColumnSpec c) =>
+        c.Type == FeatureType.Categorical && (c.IsNumericDtype || c.Preprocess == "convert_to_bucket") ? "number" : "text";
+
+    private static void ParseFeatureSpecs(YamlMappingNode node, string source, DatasetConfig cfg)
+    {
+        if (!node.Children.TryGetValue(new YamlScalarNode("feature_specs"), out var fs) || fs is YamlScalarNode { Value: null or "null" or "~" })
+        {
+            return;
+        }
+        if (fs is not YamlSequenceNode seq)
+        {
+            throw new DataConfigException($"{source}:{fs.Start.Line}: feature_specs must be a list of {{name: ..., key: value}} entries");
+        }
+        foreach (var item in seq.Children)
+        {
+            if (item is not YamlMappingNode m || !m.Children.TryGetValue(new YamlScalarNode("name"), out var nameNode))
+            {
+                throw new DataConfigException($"{source}:{item.Start.Line}: each feature_specs entry must be a mapping with a 'name'");
+            }
+            var names = nameNode is YamlSequenceNode ns ? ns.Children.Select(c => (c as YamlScalarNode)?.Value ?? "").ToList() : [(nameNode as YamlScalarNode)?.Value ?? ""];
+            var keys = new Dictionary<string, string?>(StringComparer.Ordinal);
+            foreach (var (k, v) in m.Children)
+            {
+                var key = (k as YamlScalarNode)?.Value ?? "";
+                if (key == "name")
+                {
+                    continue;
+                }
+                if (key is not ("embedding_dim" or "feature_encoder" or "freeze_emb" or "pretrain_usage" or "pretrain_dim" or "share_embedding" or "source"))
+                {
+                    throw new DataConfigException($"{source}:{m.Start.Line}: feature_specs key '{key}' is not supported (embedding_dim, feature_encoder, freeze_emb, pretrain_usage, pretrain_dim, share_embedding, source)");
+                }
+                keys[key] = v is YamlScalarNode s2 ? (s2.Value is null or "~" or "null" or "None" ? null : s2.Value) : throw new DataConfigException($"{source}:{v.Start.Line}: '{key}' must be a single value");
+            }
+            foreach (var n in names)
+            {
+                cfg.FeatureSpecs.Add((n, keys));
+            }
+        }
     }
 
     private static IEnumerable<ColumnSpec> ParseColumn(YamlMappingNode cm, string source, DatasetConfig cfg)
@@ -494,13 +737,15 @@ public static class DatasetConfigLoader
             "numeric" => FeatureType.Numeric,
             "sequence" => FeatureType.Sequence,
             "meta" => FeatureType.Meta,
-            _ => throw new DataConfigException($"{source}:{line}: type '{typeText}' is not one of categorical, numeric, sequence, meta"),
+            "embedding" => FeatureType.Embedding,
+            _ => throw new DataConfigException($"{source}:{line}: type '{typeText}' is not one of categorical, numeric, sequence, meta, embedding"),
         };
-        var dtype = (Scalar(cm, "dtype", source) ?? (type == FeatureType.Numeric ? "float" : "str")).ToLowerInvariant();
-        if (dtype is not ("str" or "float" or "int" or "float32" or "float64" or "int32" or "int64"))
+        var dtype = (Scalar(cm, "dtype", source) ?? (type is FeatureType.Numeric or FeatureType.Embedding ? "float" : "str")).ToLowerInvariant();
+        if (dtype is not ("str" or "float" or "int" or "float32" or "float64" or "int32" or "int64") && !(type == FeatureType.Embedding && dtype == "list"))
         {
-            throw new DataConfigException($"{source}:{line}: dtype '{dtype}' is not one of str, int, float");
+            throw new DataConfigException($"{source}:{line}: dtype '{dtype}' is not one of str, int, float" + (type == FeatureType.Embedding ? ", list" : ""));
         }
+        var colName = string.Join(", ", names);
         var active = Scalar(cm, "active", source) is not { } a || ParseBool(a, source, line, "active");
         var fill = Scalar(cm, "fill_na", source) ?? Scalar(cm, "na_value", source);
         var pre = Scalar(cm, "preprocess", source);
@@ -512,7 +757,10 @@ public static class DatasetConfigLoader
         if (pre is not null && pre != "convert_to_bucket" &&
             !(pre.StartsWith("copy_from(", StringComparison.Ordinal) && pre.EndsWith(')') && pre.Length > "copy_from()".Length))
         {
-            throw new DataConfigException($"{source}:{line}: preprocess '{pre}' is not supported (supported: convert_to_bucket, copy_from(<column>))");
+            var fn = pre.Split('(')[0];
+            throw new DataConfigException($"{source}:{line}: feature '{colName}': preprocess '{pre}' is not supported: FsdNet implements only " +
+                                          $"convert_to_bucket and copy_from(<column>); '{fn}' is a custom Python function of your FuxiCTR code. " +
+                                          "Compute it in the raw data (write the result as a column) and list that column instead");
         }
         var norm = Scalar(cm, "normalizer", source);
         if (norm is not null && norm is not ("StandardScaler" or "MinMaxScaler"))
@@ -528,6 +776,43 @@ public static class DatasetConfigLoader
         if (maxLen < 0)
         {
             throw new DataConfigException($"{source}:{line}: max_len must be >= 0");
+        }
+        var pretrainDim = IntValue(cm, "pretrain_dim", source);
+        var embDim = IntValue(cm, "embedding_dim", source);
+        if (pretrainDim is <= 0 || embDim is <= 0)
+        {
+            throw new DataConfigException($"{source}:{line}: feature '{colName}': {(pretrainDim is <= 0 ? "pretrain_dim" : "embedding_dim")} must be a positive integer");
+        }
+        if (type == FeatureType.Embedding && pretrainDim is null)
+        {
+            throw new DataConfigException($"{source}:{line}: feature '{colName}': type embedding needs pretrain_dim (the length of each vector)");
+        }
+        var pretrained = Scalar(cm, "pretrained_emb", source);
+        if (pretrained is not null && type is not (FeatureType.Categorical or FeatureType.Sequence))
+        {
+            throw new DataConfigException($"{source}:{line}: feature '{colName}': pretrained_emb is for categorical or sequence columns, not {typeText}");
+        }
+        var usage = Scalar(cm, "pretrain_usage", source) ?? "init";
+        if (usage is not ("init" or "sum" or "concat"))
+        {
+            throw new DataConfigException($"{source}:{line}: feature '{colName}': pretrain_usage must be init, sum or concat, got '{usage}'");
+        }
+        var freeze = Scalar(cm, "freeze_emb", source) is not { } fz || ParseBool(fz, source, line, "freeze_emb");
+        string? encoder;
+        if (cm.Children.TryGetValue(new YamlScalarNode("feature_encoder"), out var encNode))
+        {
+            var raw = encNode is YamlScalarNode es ? es.Value : throw new DataConfigException($"{source}:{encNode.Start.Line}: 'feature_encoder' must be a single value");
+            encoder = type == FeatureType.Sequence ? CanonicalEncoder(raw, colName, $"{source}:{line}")
+                : IsNoEncoder(raw) ? null
+                : throw new DataConfigException($"{source}:{line}: feature '{colName}': feature_encoder '{raw}' is not supported for a {typeText} column (FsdNet supports feature_encoder only for sequence pooling)");
+        }
+        else
+        {
+            encoder = type == FeatureType.Sequence ? "layers.MaskedAveragePooling()" : null;
+        }
+        if (cm.Children.ContainsKey(new YamlScalarNode("category_processor")))
+        {
+            throw new DataConfigException($"{source}:{line}: feature '{colName}': category_processor is not supported (FsdNet encodes categorical columns with a vocabulary)");
         }
         foreach (var n in names)
         {
@@ -548,6 +833,13 @@ public static class DatasetConfigLoader
                 MaxLen = maxLen,
                 Padding = padding,
                 Normalizer = norm,
+                EmbeddingDim = embDim,
+                ShareEmbedding = Scalar(cm, "share_embedding", source),
+                PretrainedEmb = pretrained,
+                FreezeEmb = freeze,
+                PretrainUsage = usage,
+                PretrainDim = pretrainDim,
+                FeatureEncoder = encoder,
             };
         }
     }

@@ -7,21 +7,22 @@ namespace FsdNet.Data;
 /// <summary>
 /// Byte layout of a cache file: a header, then columnar sections (labels float32, group ids int64, one int32 column
 /// per categorical feature, one float32 column per numeric feature, one row-major int32 [rows x max_len] block per
-/// sequence feature), each padded to 8 bytes.
+/// sequence feature, one row-major float32 [rows x pretrain_dim] block per embedding feature), each padded to 8 bytes.
 /// </summary>
 internal sealed class CacheLayout
 {
-    public const int FixedHeader = 120;
+    public const int FixedHeader = 128;
     public static readonly byte[] Magic = "FSDNETC1"u8.ToArray();
 
-    public CacheLayout(long rows, int cat, int num, int[] seqLens, bool hasGroup)
+    public CacheLayout(long rows, int cat, int num, int[] seqLens, bool hasGroup, int[]? embDims = null)
     {
         Rows = rows;
         Cat = cat;
         Num = num;
         SeqLens = seqLens;
+        EmbDims = embDims ?? [];
         HasGroup = hasGroup;
-        HeaderSize = Align(FixedHeader + (4 * seqLens.Length));
+        HeaderSize = Align(FixedHeader + (4 * seqLens.Length) + (4 * EmbDims.Length));
         long off = HeaderSize;
         LabelsOffset = off;
         off += Align(rows * 4);
@@ -48,8 +49,17 @@ internal sealed class CacheLayout
             SeqOffsets[i] = off;
             off += Align(rows * seqLens[i] * 4);
         }
+        EmbOffsets = new long[EmbDims.Length];
+        for (var i = 0; i < EmbDims.Length; i++)
+        {
+            EmbOffsets[i] = off;
+            off += Align(rows * EmbDims[i] * 4);
+        }
         TotalBytes = off;
     }
+
+    public int[] EmbDims { get; }
+    public long[] EmbOffsets { get; }
 
     public long Rows { get; }
     public int Cat { get; }
@@ -82,9 +92,14 @@ internal sealed class CacheLayout
         schemaHash.AsSpan(0, 32).CopyTo(h.AsSpan(40));
         sourceFp.AsSpan(0, 32).CopyTo(h.AsSpan(72));
         BitConverter.TryWriteBytes(h.AsSpan(104), payloadChecksum);
+        BitConverter.TryWriteBytes(h.AsSpan(120), EmbDims.Length);
         for (var i = 0; i < SeqLens.Length; i++)
         {
             BitConverter.TryWriteBytes(h.AsSpan(FixedHeader + (4 * i)), SeqLens[i]);
+        }
+        for (var i = 0; i < EmbDims.Length; i++)
+        {
+            BitConverter.TryWriteBytes(h.AsSpan(FixedHeader + (4 * (SeqLens.Length + i))), EmbDims[i]);
         }
         BitConverter.TryWriteBytes(h.AsSpan(112), HeaderChecksum(h));
         return h;
@@ -175,7 +190,8 @@ internal static class Checksum
 /// </summary>
 public sealed unsafe class EncodedDataset : IDisposable
 {
-    public const int FormatVersion = 1;
+    /// <summary>2: embedding blocks (version 1 caches are rebuilt, never misread).</summary>
+    public const int FormatVersion = 2;
 
     private readonly MemoryMappedFile mmf;
     private readonly MemoryMappedViewAccessor view;
@@ -206,6 +222,15 @@ public sealed unsafe class EncodedDataset : IDisposable
     public IReadOnlyList<int> SequenceLengths => layout.SeqLens;
 
     public int SequenceWidth => layout.SeqLens.Sum();
+
+    /// <summary>pretrain_dim of each embedding feature, in FeatureMap order.</summary>
+    public IReadOnlyList<int> EmbeddingDims => layout.EmbDims;
+
+    /// <summary>Sum of pretrain_dim over embedding features (width of a Batch.Embedding row).</summary>
+    public int EmbeddingWidth => layout.EmbDims.Sum();
+
+    /// <summary>Row-major [rows x pretrain_dim] vectors of embedding feature <paramref name="index"/>.</summary>
+    public ReadOnlySpan<float> Embedding(int index) => Span<float>(layout.EmbOffsets[index], layout.Rows * layout.EmbDims[index]);
 
     /// <summary>Hex SHA-256 of the FeatureMap this split was encoded with.</summary>
     public string SchemaHash { get; }
@@ -275,7 +300,9 @@ public sealed unsafe class EncodedDataset : IDisposable
         var num = BitConverter.ToInt32(fixedHeader[28..]);
         var seq = BitConverter.ToInt32(fixedHeader[32..]);
         var hasGroup = BitConverter.ToInt32(fixedHeader[36..]) == 1;
-        if (headerSize < CacheLayout.FixedHeader || headerSize > 1 << 20 || rows < 0 || cat < 0 || num < 0 || seq < 0 || seq > 1 << 16 || headerSize > fileLength)
+        var emb = BitConverter.ToInt32(fixedHeader[120..]);
+        if (headerSize < CacheLayout.FixedHeader || headerSize > 1 << 20 || rows < 0 || cat < 0 || num < 0 || seq < 0 || seq > 1 << 16 ||
+            emb < 0 || emb > 1 << 16 || headerSize > fileLength || CacheLayout.FixedHeader + (4L * (seq + emb)) > headerSize)
         {
             throw new DataFormatException(path, 0, null, "cache header is corrupt; delete it to rebuild");
         }
@@ -293,7 +320,12 @@ public sealed unsafe class EncodedDataset : IDisposable
         {
             seqLens[i] = BitConverter.ToInt32(header, CacheLayout.FixedHeader + (4 * i));
         }
-        var layout = new CacheLayout(rows, cat, num, seqLens, hasGroup);
+        var embDims = new int[emb];
+        for (var i = 0; i < emb; i++)
+        {
+            embDims[i] = BitConverter.ToInt32(header, CacheLayout.FixedHeader + (4 * (seq + i)));
+        }
+        var layout = new CacheLayout(rows, cat, num, seqLens, hasGroup, embDims);
         if (layout.TotalBytes != fileLength)
         {
             throw new DataFormatException(path, 0, null, $"cache file has {fileLength} bytes, its header says {layout.TotalBytes} (truncated or corrupt); delete it to rebuild");
@@ -305,7 +337,8 @@ public sealed unsafe class EncodedDataset : IDisposable
             {
                 throw new DataFormatException(path, 0, null, "cache was encoded with a different feature map (schema hash mismatch); delete it to rebuild");
             }
-            if (map.CategoricalCount != cat || map.NumericCount != num || map.Sequence.Count() != seq || map.HasGroupId != hasGroup)
+            if (map.CategoricalCount != cat || map.NumericCount != num || map.Sequence.Count() != seq || map.HasGroupId != hasGroup ||
+                !map.Embedding.Select(f => f.EmbeddingWidth).SequenceEqual(embDims))
             {
                 throw new DataFormatException(path, 0, null, "cache columns do not match the feature map");
             }
@@ -335,7 +368,8 @@ public sealed unsafe class EncodedDataset : IDisposable
         {
             using var fs = File.OpenRead(path);
             var h = new byte[CacheLayout.FixedHeader];
-            if (fs.ReadAtLeast(h, h.Length, throwOnEndOfStream: false) < h.Length || !h.AsSpan(0, 8).SequenceEqual(CacheLayout.Magic))
+            if (fs.ReadAtLeast(h, h.Length, throwOnEndOfStream: false) < h.Length || !h.AsSpan(0, 8).SequenceEqual(CacheLayout.Magic) ||
+                BitConverter.ToInt32(h, 8) != FormatVersion)
             {
                 return null;
             }

@@ -31,18 +31,40 @@ public sealed class FeatureInfo
     public int MaxLen { get; set; }
 
     /// <summary>Known tokens in index order: token <c>Vocab[i]</c> has index <c>i + 1</c>.</summary>
-    public IReadOnlyList<string> Vocab { get; set; } = [];
+    public IReadOnlyList<string> Vocab
+    {
+        get => vocab;
+        set
+        {
+            vocab = value;
+            stringLookup = null;
+            numberLookup = null;
+        }
+    }
 
-    /// <summary>OOV index = number of known tokens + 1.</summary>
-    public int OovIdx => Vocab.Count + 1;
+    private IReadOnlyList<string> vocab = [];
 
-    /// <summary>Embedding rows: PAD + known tokens + OOV (categorical/sequence); 1 for numeric; 0 for meta.</summary>
+    /// <summary>OOV index = number of known tokens + 1 (for FuxiCTR-encoded data: FuxiCTR's <c>oov_idx</c>, else vocab_size - 1).</summary>
+    public int OovIdx => FixedOovIdx ?? (FixedVocabSize is { } v ? v - 1 : Vocab.Count + 1);
+
+    /// <summary>
+    /// Embedding rows: PAD + known tokens + OOV (categorical/sequence; FuxiCTR-encoded data: FuxiCTR's <c>vocab_size</c>);
+    /// 1 for numeric; 0 for meta and embedding features.
+    /// </summary>
     public int VocabSize => Type switch
     {
-        FeatureType.Categorical or FeatureType.Sequence => Vocab.Count + 2,
+        FeatureType.Categorical or FeatureType.Sequence => FixedVocabSize ?? Vocab.Count + 2,
         FeatureType.Numeric => 1,
         _ => 0,
     };
+
+    /// <summary>Set for features of FuxiCTR-encoded data: the vocabulary size without tokens (codes are FuxiCTR's).</summary>
+    internal int? FixedVocabSize { get; set; }
+
+    internal int? FixedOovIdx { get; set; }
+
+    /// <summary>FuxiCTR's <c>source</c> tag (user, item, context...), kept as given; null when none.</summary>
+    public string? Source { get; init; }
 
     /// <summary><c>StandardScaler</c> (A = mean, B = std), <c>MinMaxScaler</c> (A = min, B = max) or null.</summary>
     public string? Normalizer { get; init; }
@@ -61,8 +83,17 @@ public sealed class FeatureInfo
     public string PretrainUsage { get; init; } = "init";
     public int? PretrainDim { get; init; }
 
-    /// <summary>Sequence pooling as FuxiCTR's <c>feature_encoder</c> (null: none).</summary>
+    /// <summary>
+    /// Sequence pooling as FuxiCTR's <c>feature_encoder</c>: <c>layers.MaskedAveragePooling()</c> (the default for
+    /// sequences), <c>layers.MaskedSumPooling()</c>, or null (no pooling; always null for other types).
+    /// </summary>
     public string? FeatureEncoder { get; init; }
+
+    /// <summary>Floats per row of a <see cref="FeatureType.Embedding"/> feature (its pretrain_dim), else 0.</summary>
+    public int EmbeddingWidth => Type == FeatureType.Embedding ? PretrainDim ?? 0 : 0;
+
+    /// <summary>The default <see cref="FeatureEncoder"/> of a feature type (what an absent key means).</summary>
+    internal static string? DefaultEncoder(FeatureType t) => t == FeatureType.Sequence ? "layers.MaskedAveragePooling()" : null;
 
     /// <summary>For <see cref="FeatureType.Embedding"/>: offset of this feature in a row of Batch.Embedding.</summary>
     public int EmbeddingOffset { get; internal set; }
@@ -163,6 +194,23 @@ public sealed class FeatureMap
     /// <summary>Whether there is a meta column (group id for gAUC).</summary>
     public bool HasGroupId { get; private set; }
 
+    /// <summary>Sum of pretrain_dim over <c>type: embedding</c> features (width of a Batch.Embedding row).</summary>
+    public int EmbeddingWidth { get; private set; }
+
+    /// <summary>
+    /// The map was read from FuxiCTR's feature_map.json for data FuxiCTR had already encoded (h5, npz, encoded
+    /// parquet): there is no raw vocabulary, so raw text cannot be encoded; only the same encoded format can be read.
+    /// </summary>
+    public bool FuxiEncoded { get; init; }
+
+    /// <summary>Features of type embedding, in order (their EmbeddingOffset gives their slice of Batch.Embedding).</summary>
+    public IEnumerable<FeatureInfo> Embedding => Features.Where(f => f.Type == FeatureType.Embedding);
+
+    /// <summary>The error for encoding raw text with a map of FuxiCTR-encoded data.</summary>
+    internal DataConfigException RawInputError(string what) => new(
+        $"{what}: this model's feature map was read from FuxiCTR's encoded data (data_format {Format.ToString().ToLowerInvariant()}, dataset '{DatasetId}'), " +
+        "which has no raw vocabulary: raw input cannot be encoded. Give data in the same encoded format (FuxiCTR-encoded " +
+        $"{Format.ToString().ToLowerInvariant()} with the same feature_map.json), or train on the raw data (data_format csv with feature_cols)");
     public IEnumerable<FeatureInfo> Categorical => Features.Where(f => f.Type == FeatureType.Categorical);
     public IEnumerable<FeatureInfo> Numeric => Features.Where(f => f.Type == FeatureType.Numeric);
     public IEnumerable<FeatureInfo> Sequence => Features.Where(f => f.Type == FeatureType.Sequence);
@@ -170,8 +218,8 @@ public sealed class FeatureMap
     /// <summary>Number of embedded fields (categorical + numeric + sequence).</summary>
     public int NumFields => Features.Count(f => f.Type != FeatureType.Meta);
 
-    /// <summary>Sum of vocab sizes (categorical, sequence) plus one per numeric feature.</summary>
-    public long TotalFeatures => Features.Sum(f => (long)f.VocabSize);
+    /// <summary>Sum of vocab sizes (categorical, sequence) plus one per numeric feature; a share_embedding feature adds nothing (FuxiCTR).</summary>
+    public long TotalFeatures => Features.Where(f => f.ShareEmbedding is null).Sum(f => (long)f.VocabSize);
 
     public FeatureInfo this[string name] => Features.FirstOrDefault(f => f.Name == name)
         ?? throw new KeyNotFoundException($"no feature '{name}' in the feature map of '{DatasetId}'");
@@ -179,7 +227,7 @@ public sealed class FeatureMap
     /// <summary>Recomputes type indices, widths and the schema hash; call after changing vocabularies.</summary>
     public void Seal()
     {
-        int c = 0, n = 0, s = 0, width = 0;
+        int c = 0, n = 0, s = 0, width = 0, emb = 0, e = 0;
         HasGroupId = false;
         foreach (var f in Features)
         {
@@ -192,6 +240,15 @@ public sealed class FeatureMap
                     f.SequenceOffset = width;
                     width += f.MaxLen;
                     break;
+                case FeatureType.Embedding:
+                    if (f.EmbeddingWidth <= 0)
+                    {
+                        throw new DataConfigException($"feature '{f.Name}': type embedding needs pretrain_dim (the length of each vector)");
+                    }
+                    f.TypeIndex = e++;
+                    f.EmbeddingOffset = emb;
+                    emb += f.EmbeddingWidth;
+                    break;
                 case FeatureType.Meta:
                     if (HasGroupId)
                     {
@@ -202,6 +259,7 @@ public sealed class FeatureMap
             }
         }
         SequenceWidth = width;
+        EmbeddingWidth = emb;
         CategoricalCount = c;
         NumericCount = n;
         using var ms = new MemoryStream();
@@ -242,6 +300,10 @@ public sealed class FeatureMap
         w.WriteString("label", LabelName);
         w.WriteString("data_format", Format.ToString());
         w.WriteString("sep", Separator.ToString());
+        if (FuxiEncoded)
+        {
+            w.WriteString("encoded_by", "fuxictr");
+        }
         if (SourceColumns is not null)
         {
             w.WriteStartArray("source_columns");
@@ -272,6 +334,48 @@ public sealed class FeatureMap
             {
                 w.WriteString("preprocess", f.Preprocess);
             }
+            // Embedding keys are written only when they differ from the defaults, so maps written before they existed
+            // keep their schema hash.
+            if (f.Source is not null)
+            {
+                w.WriteString("source", f.Source);
+            }
+            if (f.EmbeddingDim is { } ed)
+            {
+                w.WriteNumber("embedding_dim", ed);
+            }
+            if (f.ShareEmbedding is not null)
+            {
+                w.WriteString("share_embedding", f.ShareEmbedding);
+            }
+            if (f.PretrainedEmb is not null)
+            {
+                w.WriteString("pretrained_emb", f.PretrainedEmb);
+                w.WriteBoolean("freeze_emb", f.FreezeEmb);
+            }
+            else if (!f.FreezeEmb)
+            {
+                w.WriteBoolean("freeze_emb", false);
+            }
+            if (f.PretrainUsage != "init")
+            {
+                w.WriteString("pretrain_usage", f.PretrainUsage);
+            }
+            if (f.PretrainDim is { } pd)
+            {
+                w.WriteNumber("pretrain_dim", pd);
+            }
+            if (f.FeatureEncoder != FeatureInfo.DefaultEncoder(f.Type))
+            {
+                if (f.FeatureEncoder is null)
+                {
+                    w.WriteNull("feature_encoder");
+                }
+                else
+                {
+                    w.WriteString("feature_encoder", f.FeatureEncoder);
+                }
+            }
             if (f.Type is FeatureType.Categorical or FeatureType.Sequence)
             {
                 w.WriteNumber("vocab_size", f.VocabSize);
@@ -294,7 +398,7 @@ public sealed class FeatureMap
                 w.WriteNumber(b, f.NormB);
                 w.WriteEndObject();
             }
-            if (f.Type is FeatureType.Categorical or FeatureType.Sequence)
+            if (f.Type is FeatureType.Categorical or FeatureType.Sequence && f.FixedVocabSize is null)
             {
                 w.WriteStartObject("vocab");
                 w.WriteNumber("__PAD__", 0);
@@ -338,8 +442,17 @@ public sealed class FeatureMap
                 var name = fe.GetProperty("name").GetString() ?? throw new FormatException("feature without a name");
                 var type = Enum.Parse<FeatureType>(fe.GetProperty("type").GetString() ?? "", ignoreCase: true);
                 string? Opt(string k) => fe.TryGetProperty(k, out var v) ? v.GetString() : null;
+                int? OptInt(string k) => fe.TryGetProperty(k, out var v) ? v.GetInt32() : null;
                 var info = new FeatureInfo
                 {
+                    Source = Opt("source"),
+                    EmbeddingDim = OptInt("embedding_dim"),
+                    ShareEmbedding = Opt("share_embedding"),
+                    PretrainedEmb = Opt("pretrained_emb"),
+                    FreezeEmb = !fe.TryGetProperty("freeze_emb", out var fz) || fz.GetBoolean(),
+                    PretrainUsage = Opt("pretrain_usage") ?? "init",
+                    PretrainDim = OptInt("pretrain_dim"),
+                    FeatureEncoder = fe.TryGetProperty("feature_encoder", out var fenc) ? fenc.GetString() : FeatureInfo.DefaultEncoder(type),
                     Name = name,
                     Type = type,
                     Dtype = Opt("dtype") ?? "str",
@@ -357,7 +470,12 @@ public sealed class FeatureMap
                     info.NormA = nz.GetProperty(a).GetDouble();
                     info.NormB = nz.GetProperty(b).GetDouble();
                 }
-                if (type is FeatureType.Categorical or FeatureType.Sequence)
+                if (type is FeatureType.Categorical or FeatureType.Sequence && !fe.TryGetProperty("vocab", out _) && r.TryGetProperty("encoded_by", out _))
+                {
+                    info.FixedVocabSize = fe.GetProperty("vocab_size").GetInt32();
+                    info.FixedOovIdx = fe.GetProperty("oov_idx").GetInt32();
+                }
+                else if (type is FeatureType.Categorical or FeatureType.Sequence)
                 {
                     var vocab = new List<string>();
                     foreach (var p in fe.GetProperty("vocab").EnumerateObject())
@@ -390,6 +508,7 @@ public sealed class FeatureMap
                 Separator = string.IsNullOrEmpty(sep) ? ',' : sep[0],
                 Features = features,
                 SourceColumns = r.TryGetProperty("source_columns", out var sc) ? [.. sc.EnumerateArray().Select(e => e.GetString() ?? "")] : null,
+                FuxiEncoded = r.TryGetProperty("encoded_by", out var eb) && eb.GetString() == "fuxictr",
             };
             map.Seal();
             var stored = r.GetProperty("schema_hash").GetString();
@@ -410,11 +529,22 @@ public sealed class FeatureMap
     /// text of a source column (null or "" = missing). Unseen or rare tokens go to OOV; a non-numeric or non-finite
     /// value in a numeric feature is a <see cref="DataFormatException"/> naming the field.
     /// </summary>
-    public void EncodeRow(Func<string, string?> raw, Span<int> categorical, Span<float> numeric, Span<int> sequence, out long groupId)
+    public void EncodeRow(Func<string, string?> raw, Span<int> categorical, Span<float> numeric, Span<int> sequence, out long groupId) =>
+        EncodeRow(raw, categorical, numeric, sequence, [], out groupId);
+
+    /// <summary>
+    /// <see cref="EncodeRow(Func{string, string?}, Span{int}, Span{float}, Span{int}, out long)"/> with the vectors of
+    /// <c>type: embedding</c> features (<see cref="EmbeddingWidth"/> floats; in raw text a splitter-joined list).
+    /// </summary>
+    public void EncodeRow(Func<string, string?> raw, Span<int> categorical, Span<float> numeric, Span<int> sequence, Span<float> embedding, out long groupId)
     {
-        if (categorical.Length < CategoricalCount || numeric.Length < NumericCount || sequence.Length < SequenceWidth)
+        if (FuxiEncoded)
         {
-            throw new ArgumentException($"buffers too small: need {CategoricalCount} categorical, {NumericCount} numeric, {SequenceWidth} sequence slots");
+            throw RawInputError("(row)");
+        }
+        if (categorical.Length < CategoricalCount || numeric.Length < NumericCount || sequence.Length < SequenceWidth || embedding.Length < EmbeddingWidth)
+        {
+            throw new ArgumentException($"buffers too small: need {CategoricalCount} categorical, {NumericCount} numeric, {SequenceWidth} sequence, {EmbeddingWidth} embedding slots");
         }
         groupId = 0;
         foreach (var f in Features)
@@ -475,6 +605,24 @@ public sealed class FeatureMap
                 case FeatureType.Meta:
                     groupId = Segment.GroupId(text.Length == 0 ? f.FillNa ?? "" : text);
                     break;
+                case FeatureType.Embedding:
+                {
+                    var dst = embedding.Slice(f.EmbeddingOffset, f.EmbeddingWidth);
+                    var parts = text.Length == 0 ? [] : f.Splitter.Length == 0 ? [text] : text.Split(f.Splitter);
+                    if (parts.Length != dst.Length)
+                    {
+                        throw new DataFormatException("(row)", 0, f.Name, $"embedding vector has {parts.Length} values, pretrain_dim is {dst.Length}");
+                    }
+                    for (var i = 0; i < parts.Length; i++)
+                    {
+                        if (!Segment.TryParseDouble(parts[i], out var v) || !double.IsFinite(v))
+                        {
+                            throw new DataFormatException("(row)", 0, f.Name, $"embedding value {i} is not a finite number: '{Segment.Clip(parts[i])}'");
+                        }
+                        dst[i] = (float)v;
+                    }
+                    break;
+                }
             }
         }
     }
@@ -489,7 +637,7 @@ public sealed class FeatureMap
         {
             Name = c.Name,
             Type = c.Type,
-            Dtype = c.Type == FeatureType.Categorical ? NormalizeDtype(c.Dtype) : c.Type == FeatureType.Numeric ? "float" : "str",
+            Dtype = c.Type == FeatureType.Categorical ? NormalizeDtype(c.Dtype) : c.Type is FeatureType.Numeric or FeatureType.Embedding ? "float" : "str",
             FillNa = c.FillNa,
             Preprocess = c.Preprocess,
             Splitter = c.Splitter,
@@ -497,6 +645,13 @@ public sealed class FeatureMap
             MinCategrCount = c.MinCategrCount ?? cfg.MinCategrCount,
             MaxLen = c.MaxLen,
             Normalizer = c.Normalizer,
+            EmbeddingDim = c.EmbeddingDim,
+            ShareEmbedding = c.ShareEmbedding,
+            PretrainedEmb = c.PretrainedEmb is null ? null : cfg.ResolveExisting(c.PretrainedEmb, $"feature '{c.Name}': pretrained_emb"),
+            FreezeEmb = c.FreezeEmb,
+            PretrainUsage = c.PretrainUsage,
+            PretrainDim = c.PretrainDim,
+            FeatureEncoder = c.FeatureEncoder,
         }).ToList();
         var map = new FeatureMap
         {

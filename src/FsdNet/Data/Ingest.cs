@@ -162,11 +162,11 @@ internal static class Ingest
             using var fs = File.OpenRead(path);
             var res = Parquet.Serialization.ParquetSerializer.DeserializeUntypedAsync(fs).GetAwaiter().GetResult();
             rows = res.Data;
-            columns = [.. res.Schema.GetDataFields().Select(f => f.Name)];
+            columns = [.. res.Schema.Fields.Select(f => f.Name)];
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or NotSupportedException or ArgumentException or IndexOutOfRangeException)
+        catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or NotSupportedException or NotImplementedException or ArgumentException or IndexOutOfRangeException)
         {
-            throw new DataFormatException(path, 0, null, $"not a readable Parquet file: {e.Message}");
+            throw new DataFormatException(path, 0, null, ParquetArrays.ReadError(e));
         }
         var wanted = new List<string> { map.LabelName };
         wanted.AddRange(map.Features.Select(f => f.SourceName));
@@ -182,13 +182,14 @@ internal static class Ingest
         {
             long line = 0;
             var cells = new string[wanted.Count];
+            string[] splitters = ["^", .. map.Features.Select(f => f.Type is FeatureType.Sequence or FeatureType.Embedding ? f.Splitter : "^")];
             var row = new StringRow(cells);
             foreach (var r in rows)
             {
                 line++;
                 for (var c = 0; c < wanted.Count; c++)
                 {
-                    cells[c] = CellText(r.GetValueOrDefault(wanted[c]));
+                    cells[c] = CellText(r.GetValueOrDefault(wanted[c]), splitters[c]);
                 }
                 try
                 {
@@ -218,7 +219,7 @@ internal static class Ingest
         }
     }
 
-    private static string CellText(object? v) => v switch
+    private static string CellText(object? v, string splitter = "^") => v switch
     {
         null => "",
         string s => s,
@@ -226,7 +227,7 @@ internal static class Ingest
         double d => d.ToString("R", CultureInfo.InvariantCulture),
         bool b => b ? "1" : "0",
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        System.Collections.IEnumerable list => string.Join("^", list.Cast<object?>().Select(CellText)),
+        System.Collections.IEnumerable list => string.Join(splitter, list.Cast<object?>().Select(x => CellText(x))),
         _ => v.ToString() ?? "",
     };
 
@@ -292,7 +293,42 @@ internal static class Ingest
                 }
             }
         }
+        ExpandVocabularies(map);
         map.Seal();
+    }
+
+    /// <summary>
+    /// pretrained_emb: keys of the file that are not train tokens are appended to the vocabulary in file order (FuxiCTR's
+    /// load_pretrained_vocab), so valid/test tokens with a pretrained vector are not OOV. share_embedding: the sharing
+    /// column's tokens that the target lacks are appended to the target (FuxiCTR's merge_vocab), and the sharing column
+    /// then uses the target's vocabulary. OOV stays the last index (FuxiCTR 2.0.x).
+    /// </summary>
+    internal static void ExpandVocabularies(FeatureMap map)
+    {
+        foreach (var f in map.Features.Where(f => f.PretrainedEmb is not null && f.Type is FeatureType.Categorical or FeatureType.Sequence))
+        {
+            var known = new HashSet<string>(f.Vocab, StringComparer.Ordinal);
+            var added = PretrainedEmbeddings.KeyTokens(f, f.PretrainedEmb!).Where(known.Add).ToList();
+            if (added.Count > 0)
+            {
+                f.Vocab = [.. f.Vocab, .. added];
+            }
+        }
+        foreach (var f in map.Features.Where(f => f.ShareEmbedding is not null))
+        {
+            var target = map.Features.FirstOrDefault(t => t.Name == f.ShareEmbedding)
+                ?? throw new DataConfigException($"feature '{f.Name}': share_embedding '{f.ShareEmbedding}' is not an active feature");
+            var known = new HashSet<string>(target.Vocab, StringComparer.Ordinal);
+            var added = f.Vocab.Where(known.Add).ToList();
+            if (added.Count > 0)
+            {
+                target.Vocab = [.. target.Vocab, .. added];
+            }
+        }
+        foreach (var f in map.Features.Where(f => f.ShareEmbedding is not null))
+        {
+            f.Vocab = map[f.ShareEmbedding!].Vocab;
+        }
     }
 
     /// <summary>
@@ -348,7 +384,8 @@ internal static class Ingest
         var seqFeats = map.Features.Select((f, j) => (f, j)).Where(x => x.f.Type == FeatureType.Sequence).ToArray();
         var catFeats = map.Features.Select((f, j) => (f, j)).Where(x => x.f.Type == FeatureType.Categorical).ToArray();
         var numFeats = map.Features.Where(f => f.Type == FeatureType.Numeric).ToArray();
-        var layout = new CacheLayout(rows, map.CategoricalCount, map.NumericCount, [.. seqFeats.Select(x => x.f.MaxLen)], map.HasGroupId);
+        var embDims = map.Embedding.Select(f => f.EmbeddingWidth).ToArray();
+        var layout = new CacheLayout(rows, map.CategoricalCount, map.NumericCount, [.. seqFeats.Select(x => x.f.MaxLen)], map.HasGroupId, embDims);
         var dir = Path.GetDirectoryName(Path.GetFullPath(outPath))!;
         Directory.CreateDirectory(dir);
         var tmp = outPath + $".{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
@@ -401,11 +438,12 @@ internal static class Ingest
                     var sl = seqFeats.Select(_ => new int[br]).ToArray();
                     var st = seqFeats.Select(_ => new int[br]).ToArray();
                     var seqOut = seqFeats.Select(x => new int[br * x.f.MaxLen]).ToArray();
+                    var em = embDims.Select(d => new float[br * d]).ToArray();
                     var row0 = starts[k];
                     for (var b = 0; b < seg.Blocks.Count; b++)
                     {
                         var n = seg.Blocks[b].Rows;
-                        seg.ReadBlock(b, lab, grp, cat, num, sl, st);
+                        seg.ReadBlock(b, lab, grp, cat, num, sl, st, em);
                         Write(handle, lab.AsSpan(0, n), layout.LabelsOffset + (row0 * 4));
                         if (layout.HasGroup)
                         {
@@ -458,38 +496,15 @@ internal static class Ingest
                             }
                             Write(handle, (ReadOnlySpan<int>)outSpan, layout.SeqOffsets[s] + (row0 * maxLen * 4));
                         }
+                        for (var e = 0; e < embDims.Length; e++)
+                        {
+                            Write(handle, em[e].AsSpan(0, n * embDims[e]), layout.EmbOffsets[e] + (row0 * embDims[e] * 4));
+                        }
                         row0 += n;
                     }
                 });
             }
-            // Checksum by plain reads (page cache), not through a mapping, so the build's RSS does not grow by the cache size.
-            ulong checksum = 0;
-            using (var handle = File.OpenHandle(tmp, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan))
-            {
-                var buf = new byte[Checksum.ChunkSize];
-                long k = 0;
-                for (long off = layout.HeaderSize; off < layout.TotalBytes; off += Checksum.ChunkSize, k++)
-                {
-                    var len = (int)Math.Min(Checksum.ChunkSize, layout.TotalBytes - off);
-                    var span = buf.AsSpan(0, len);
-                    var got = 0;
-                    while (got < len)
-                    {
-                        var n = RandomAccess.Read(handle, span[got..], off + got);
-                        if (n <= 0)
-                        {
-                            throw new IOException($"{tmp}: short read while computing the checksum");
-                        }
-                        got += n;
-                    }
-                    checksum += Checksum.Term(span, k);
-                }
-            }
-            var header = layout.Header(Convert.FromHexString(map.SchemaHash), sourceFp, checksum);
-            using (var handle = File.OpenHandle(tmp, FileMode.Open, FileAccess.Write))
-            {
-                RandomAccess.Write(handle, header, 0);
-            }
+            FinishCache(tmp, layout, map, sourceFp);
             File.Move(tmp, outPath, overwrite: true);
         }
         finally
@@ -498,6 +513,39 @@ internal static class Ingest
             {
                 File.Delete(tmp);
             }
+        }
+    }
+
+    /// <summary>Computes the payload checksum of a written cache file and writes its header.</summary>
+    internal static void FinishCache(string tmp, CacheLayout layout, FeatureMap map, byte[] sourceFp)
+    {
+        // Checksum by plain reads (page cache), not through a mapping, so the build's RSS does not grow by the cache size.
+        ulong checksum = 0;
+        using (var handle = File.OpenHandle(tmp, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan))
+        {
+            var buf = new byte[Checksum.ChunkSize];
+            long k = 0;
+            for (long off = layout.HeaderSize; off < layout.TotalBytes; off += Checksum.ChunkSize, k++)
+            {
+                var len = (int)Math.Min(Checksum.ChunkSize, layout.TotalBytes - off);
+                var span = buf.AsSpan(0, len);
+                var got = 0;
+                while (got < len)
+                {
+                    var n = RandomAccess.Read(handle, span[got..], off + got);
+                    if (n <= 0)
+                    {
+                        throw new IOException($"{tmp}: short read while computing the checksum");
+                    }
+                    got += n;
+                }
+                checksum += Checksum.Term(span, k);
+            }
+        }
+        var header = layout.Header(Convert.FromHexString(map.SchemaHash), sourceFp, checksum);
+        using (var handle = File.OpenHandle(tmp, FileMode.Open, FileAccess.Write))
+        {
+            RandomAccess.Write(handle, header, 0);
         }
     }
 

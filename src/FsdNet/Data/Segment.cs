@@ -32,6 +32,9 @@ internal sealed class Segment : IDisposable
     private readonly int[] catSlot;
     private readonly int[] numSlot;
     private readonly int[] seqSlot;
+    private readonly int[] embSlot;
+    private readonly float[][] embScratch;
+    private readonly float[][] emb;
     private readonly FileStream spill;
 
     private readonly float[] labels = new float[BlockRows];
@@ -59,6 +62,8 @@ internal sealed class Segment : IDisposable
         catSlot = new int[f];
         numSlot = new int[f];
         seqSlot = new int[f];
+        embSlot = new int[f];
+        embScratch = new float[f][];
         Tables = new TokenTable?[f];
         MaxSeqLen = new int[f];
         Stats = new double[f, 4];
@@ -71,7 +76,7 @@ internal sealed class Segment : IDisposable
                 : fe.IsNumberToken || fe.Type == FeatureType.Numeric
                     ? throw new DataConfigException($"feature '{fe.Name}': fill_na '{fe.FillNa}' is not a number but the column is numeric")
                     : 0;
-            catSlot[j] = numSlot[j] = seqSlot[j] = -1;
+            catSlot[j] = numSlot[j] = seqSlot[j] = embSlot[j] = -1;
             switch (fe.Type)
             {
                 case FeatureType.Categorical:
@@ -81,6 +86,10 @@ internal sealed class Segment : IDisposable
                 case FeatureType.Sequence:
                     Tables[j] = new TokenTable(false);
                     seqSlot[j] = SeqCount++;
+                    break;
+                case FeatureType.Embedding:
+                    embSlot[j] = EmbCount++;
+                    embScratch[j] = new float[fe.EmbeddingWidth];
                     break;
                 case FeatureType.Numeric:
                     numSlot[j] = NumCount++;
@@ -95,6 +104,8 @@ internal sealed class Segment : IDisposable
         num = [.. Enumerable.Range(0, NumCount).Select(_ => new float[BlockRows])];
         seqLen = [.. Enumerable.Range(0, SeqCount).Select(_ => new int[BlockRows])];
         seqTok = [.. Enumerable.Range(0, SeqCount).Select(_ => new IntBuffer())];
+        EmbDims = [.. feats.Where(x => x.Type == FeatureType.Embedding).Select(x => x.EmbeddingWidth)];
+        emb = [.. EmbDims.Select(d => new float[BlockRows * d])];
         SpillPath = spillPath;
         spill = new FileStream(spillPath, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 20, FileOptions.DeleteOnClose);
     }
@@ -109,6 +120,8 @@ internal sealed class Segment : IDisposable
     public int CatCount { get; }
     public int NumCount { get; }
     public int SeqCount { get; }
+    public int EmbCount { get; }
+    public int[] EmbDims { get; }
     public bool HasGroup { get; }
     public string SpillPath { get; }
     public BadLineReport BadLines { get; } = new();
@@ -161,6 +174,9 @@ internal sealed class Segment : IDisposable
                 case FeatureType.Meta:
                     scratchGroup = GroupId(s.IsEmpty ? fillText[j] : s);
                     break;
+                case FeatureType.Embedding:
+                    ParseVector(s, fe, embScratch[j]);
+                    break;
             }
         }
         // Phase 2: store.
@@ -200,11 +216,47 @@ internal sealed class Segment : IDisposable
                 case FeatureType.Sequence:
                     AddSequence(j, Field(ref row, j));
                     break;
+                case FeatureType.Embedding:
+                {
+                    var d = embScratch[j].Length;
+                    embScratch[j].CopyTo(emb[embSlot[j]].AsSpan(n * d, d));
+                    break;
+                }
             }
         }
         if (++n == BlockRows)
         {
             Flush();
+        }
+    }
+
+    /// <summary>A splitter-joined vector of exactly pretrain_dim finite numbers.</summary>
+    private static void ParseVector(ReadOnlySpan<char> s, FeatureInfo fe, float[] dst)
+    {
+        var split = fe.Splitter.AsSpan();
+        var count = 0;
+        while (!s.IsEmpty)
+        {
+            var i = split.IsEmpty ? -1 : s.IndexOf(split);
+            var tok = (i < 0 ? s : s[..i]).Trim();
+            if (count < dst.Length)
+            {
+                if (!TryParseDouble(tok, out var v) || !double.IsFinite(v))
+                {
+                    throw new RowException(fe.Name, $"embedding value {count} is not a finite number: '{Clip(tok)}'");
+                }
+                dst[count] = (float)v;
+            }
+            count++;
+            if (i < 0)
+            {
+                break;
+            }
+            s = s[(i + split.Length)..];
+        }
+        if (count != dst.Length)
+        {
+            throw new RowException(fe.Name, $"embedding vector has {count} values, pretrain_dim is {dst.Length}");
         }
     }
 
@@ -412,6 +464,10 @@ internal sealed class Segment : IDisposable
             spill.Write(MemoryMarshal.AsBytes(seqTok[s].Span));
             seqTok[s].Clear();
         }
+        for (var e = 0; e < EmbCount; e++)
+        {
+            spill.Write(MemoryMarshal.AsBytes(emb[e].AsSpan(0, n * EmbDims[e])));
+        }
         Blocks.Add((n, offset, totals));
         Rows += n;
         n = 0;
@@ -439,7 +495,7 @@ internal sealed class Segment : IDisposable
     public int NumericSlot(int j) => numSlot[j];
 
     /// <summary>Reads a spilled block back into the given buffers (same shapes as the writer's).</summary>
-    public void ReadBlock(int b, float[] lab, long[] grp, int[][] c, float[][] nu, int[][] sl, int[][] st)
+    public void ReadBlock(int b, float[] lab, long[] grp, int[][] c, float[][] nu, int[][] sl, int[][] st, float[][] em)
     {
         var (rows, offset, totals) = Blocks[b];
         var h = spill.SafeFileHandle;
@@ -479,6 +535,10 @@ internal sealed class Segment : IDisposable
                 st[s] = new int[Math.Max(totals[s], st[s].Length * 2)];
             }
             Read(st[s].AsSpan(0, totals[s]));
+        }
+        for (var e = 0; e < EmbCount; e++)
+        {
+            Read(em[e].AsSpan(0, rows * EmbDims[e]));
         }
     }
 
