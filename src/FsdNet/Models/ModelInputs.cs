@@ -35,10 +35,9 @@ public static class ModelInputs
         }
         var overrides = FeatureSpecs(cfg, where, features.Select(f => f.Name).ToHashSet(StringComparer.Ordinal));
         var fields = features.Select(f => Field(f, overrides.GetValueOrDefault(f.Name), where)).ToList();
-        var embeddingWidth = map.Features.Where(f => f.Type == FeatureType.Embedding).Sum(f => f.PretrainDim ?? 0);
         try
         {
-            return new InputSchema(fields, map.CategoricalCount, map.NumericCount, map.SequenceWidth, embeddingWidth);
+            return new InputSchema(fields, map.CategoricalCount, map.NumericCount, map.SequenceWidth, map.EmbeddingWidth);
         }
         catch (ArgumentException e)
         {
@@ -103,12 +102,15 @@ public static class ModelInputs
         };
     }
 
-    /// <summary>FuxiCTR's feature_encoder string as a pooling (null: the default, masked average pooling).</summary>
+    /// <summary>
+    /// FuxiCTR's feature_encoder string as a pooling; null (as the data layer stores "no encoder") is no pooling, as in
+    /// FuxiCTR, where a sequence without an encoder stays [rows, max_len, dim].
+    /// </summary>
     public static SequencePooling PoolingOf(string? encoder, string feature, string where = "")
     {
         if (encoder is null)
         {
-            return SequencePooling.Mean;
+            return SequencePooling.None;
         }
         var e = encoder.Trim();
         if (e.StartsWith("layers.", StringComparison.Ordinal))
@@ -129,8 +131,11 @@ public static class ModelInputs
         };
     }
 
-    private static (float[] Values, bool[] FromFile) LoadPretrained(FeatureInfo f) =>
-        throw new NotSupportedException($"feature '{f.Name}': pretrained_emb is not readable yet ({f.PretrainedEmb}).");
+    private static (float[] Values, bool[] FromFile) LoadPretrained(FeatureInfo f)
+    {
+        var table = PretrainedEmbeddings.LoadTable(f);
+        return (table.Values, table.FromFile);
+    }
 
     private static Dictionary<string, Dictionary<string, string>> FeatureSpecs(ModelConfig? cfg, string where, HashSet<string> known)
     {
