@@ -63,7 +63,7 @@ public class ConfigSemanticsTests
         var cfg = ReadAll(ModelConfig.Parse(FuxiBase, "model_config.yaml", "FSDNet_test"));
         Assert.Equal(["dropout_rat"], cfg.UnreadKeys());
         Assert.Equal("model_config.yaml:35 [FSDNet_test]", cfg.Origin("dropout_rat"));
-        Assert.Equal(["num_workers", "verbose", "pickle_feature_encoder", "debug_mode", "feature_config"], cfg.Acknowledged.Keys);
+        Assert.Equal(["verbose", "num_workers", "pickle_feature_encoder", "debug_mode", "feature_config"], cfg.Acknowledged.Keys);
         Assert.Contains("memory-mapped cache", cfg.Acknowledged["num_workers"], StringComparison.Ordinal);
 
         // A key given on the command line that nothing reads is named with its option.
