@@ -150,7 +150,7 @@ internal static class TrainCommand
         File.WriteAllText(Path.Combine(dir, "config.yaml"), cfg.ToYaml());
 
         using var reporter = new RunReporter(dir, interactive: !Console.IsOutputRedirected);
-        foreach (var w in cfg.Warnings.Concat(dataCfg.Warnings.Where(w => w.Contains("duplicate key", StringComparison.Ordinal))))
+        foreach (var w in cfg.Warnings)   // the dataset config's warnings are logged by DataPipeline.Prepare
         {
             reporter.Message("warning: " + w);
         }
