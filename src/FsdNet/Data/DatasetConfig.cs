@@ -278,7 +278,6 @@ public static class DatasetConfigLoader
     public static IReadOnlyDictionary<string, string> LegacyKeys { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["patience"] = "early_stop_patience",
-        ["every_x_epochs"] = "eval_steps",
         ["workers"] = "num_workers",
         ["na_value"] = "fill_na",
         ["debug"] = "debug_mode",
@@ -470,16 +469,17 @@ public static class DatasetConfigLoader
 
     private static DatasetConfig ParseCore(string yaml, string source, string? datasetId)
     {
-        var stream = new YamlStream();
+        var duplicates = new List<string>();
+        YamlNode? rootNode;
         try
         {
-            stream.Load(new StringReader(yaml));
+            rootNode = YamlLoader.Load(yaml, source, duplicates);
         }
         catch (YamlDotNet.Core.YamlException e)
         {
             throw new DataConfigException($"{source}:{e.Start.Line}: invalid YAML: {e.Message}", e);
         }
-        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+        if (rootNode is not YamlMappingNode root)
         {
             throw new DataConfigException($"{source}: empty config or not a YAML mapping");
         }
@@ -508,7 +508,9 @@ public static class DatasetConfigLoader
             node = m;
             id = datasetId;
         }
-        return FromNode(node, id, source);
+        var cfg = FromNode(node, id, source);
+        cfg.Warnings.InsertRange(0, duplicates);
+        return cfg;
     }
 
     private static DatasetConfig FromNode(YamlMappingNode node, string id, string source)
@@ -524,7 +526,7 @@ public static class DatasetConfigLoader
             }
             if (!DatasetKeys.Contains(key))
             {
-                if (key is "early_stop_patience" or "eval_steps" or "num_workers" or "debug_mode")
+                if (key is "early_stop_patience" or "eval_steps" or "every_x_epochs" or "num_workers" or "debug_mode" or "partition_block_size")
                 {
                     cfg.Extra[key] = v is YamlScalarNode s ? s.Value ?? "" : v.ToString();
                 }
@@ -570,6 +572,10 @@ public static class DatasetConfigLoader
             throw new DataConfigException($"{source}: dataset '{id}' is missing the required key 'train_data'");
         }
         cfg.MinCategrCount = IntValue(node, "min_categr_count", source) ?? 1;
+        if (cfg.MinCategrCount < 1)
+        {
+            throw new DataConfigException($"{source}: dataset '{id}': min_categr_count must be at least 1, got {cfg.MinCategrCount}");
+        }
         node.Children.TryGetValue(new YamlScalarNode("feature_cols"), out var fc);
         var hasFeatureCols = fc is YamlSequenceNode { Children.Count: > 0 };
         // FuxiCTR's run_expid builds a dataset only for data_format csv; h5/npz (and 2.3's parquet without feature_cols)
@@ -597,6 +603,13 @@ public static class DatasetConfigLoader
         if (!node.Children.TryGetValue(new YamlScalarNode("label_col"), out var labelNode))
         {
             throw new DataConfigException($"{source}: dataset '{id}' is missing the required key 'label_col'");
+        }
+        if (labelNode is YamlSequenceNode { Children.Count: > 1 } labelList)
+        {
+            var labels = labelList.Children.Select(l => l is YamlMappingNode lm && Scalar(lm, "name", source) is { } n ? n : l.ToString());
+            throw new DataConfigException(
+                $"{source}:{labelList.Start.Line}: dataset '{id}' has {labelList.Children.Count} label_col entries ({string.Join(", ", labels)}): " +
+                "multi-task models are not supported yet (FsdNet trains one binary label)");
         }
         var labelMap = labelNode switch
         {
@@ -772,6 +785,11 @@ public static class DatasetConfigLoader
         {
             throw new DataConfigException($"{source}:{line}: padding must be 'post' or 'pre'");
         }
+        var minCount = IntValue(cm, "min_categr_count", source);
+        if (minCount is < 1)
+        {
+            throw new DataConfigException($"{source}:{line}: feature '{string.Join(", ", names)}': min_categr_count must be at least 1, got {minCount}");
+        }
         var maxLen = IntValue(cm, "max_len", source) ?? 0;
         if (maxLen < 0)
         {
@@ -828,7 +846,7 @@ public static class DatasetConfigLoader
                 Type = type,
                 FillNa = fill,
                 Preprocess = pre,
-                MinCategrCount = IntValue(cm, "min_categr_count", source),
+                MinCategrCount = minCount,
                 Splitter = Scalar(cm, "splitter", source) ?? "^",
                 MaxLen = maxLen,
                 Padding = padding,

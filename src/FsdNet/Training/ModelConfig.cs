@@ -11,44 +11,32 @@ public sealed class ConfigException(string message) : Exception(message);
 /// An experiment's resolved settings in FuxiCTR's model_config.yaml form: the <c>Base</c> block, updated with the
 /// experiment's block (FuxiCTR's load_config). Values keep their YAML text and are typed on access, so
 /// <c>1e-5</c> and <c>1.e-5</c> both read as numbers (PyYAML would read the first as a string).
+/// <para>
+/// Every getter (and <see cref="Has"/>) records that its key was read; after the data, model and trainer are built,
+/// <see cref="UnreadKeys"/> lists the keys nothing looked at (misspelt or meaningless keys). Each key remembers where
+/// it came from (file and line, or a command-line option) so errors can say which value is wrong and where it is.
+/// </para>
 /// </summary>
 public sealed class ModelConfig
 {
-    /// <summary>Keys FsdNet knows (model and trainer); anything else draws a warning.</summary>
-    public static readonly IReadOnlySet<string> KnownKeys = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "model", "dataset_id", "loss", "metrics", "task", "optimizer", "learning_rate", "embedding_regularizer",
-        "net_regularizer", "batch_size", "embedding_dim", "epochs", "shuffle", "seed", "monitor", "monitor_mode",
-        "early_stop_patience", "eval_steps", "max_gradient_norm", "reduce_lr_on_plateau", "model_root", "num_workers",
-        "verbose", "pickle_feature_encoder", "save_best_only", "debug_mode", "group_id", "use_features",
-        "feature_specs", "feature_config", "model_structure", "parallel_dnn_hidden_units", "dnn_activations",
-        "hidden_activations", "num_cross_layers", "net_dropout", "batch_norm", "choice", "loss_coefficient",
-        "fea_coefficient", "Temp", "noise_ratio", "soft_loss", "detach_teacher", "score_head", "threads",
-        "stacked_dnn_hidden_units", "use_low_rank_mixture", "dnn_hidden_units", "num_heads", "attention_dim",
-        "cin_hidden_units", "low_rank", "num_experts", "ordered_features",
-
-        // Dataset keys FuxiCTR merges into the experiment's parameters (recorded in a run's config.yaml).
-        "data_root", "data_format", "train_data", "valid_data", "test_data", "min_categr_count",
-    };
-
-    /// <summary>FuxiCTR 1.x names and their current form.</summary>
-    public static readonly IReadOnlyDictionary<string, string> LegacyKeys = new Dictionary<string, string>(StringComparer.Ordinal)
+    /// <summary>FuxiCTR 1.x names that are plain renames of current keys.</summary>
+    private static readonly Dictionary<string, string> Renamed = new(StringComparer.Ordinal)
     {
         ["patience"] = "early_stop_patience",
-        ["every_x_epochs"] = "eval_steps",
         ["workers"] = "num_workers",
         ["debug"] = "debug_mode",
-        ["partition_block_size"] = "batch_size",
     };
 
-    private readonly Dictionary<string, YamlNode?> values;
+    private readonly Dictionary<string, Entry> values;
+    private readonly Tracker tracker;
 
-    private ModelConfig(string expId, string source, Dictionary<string, YamlNode?> values, List<string> warnings)
+    private ModelConfig(string expId, string source, Dictionary<string, Entry> values, List<string> warnings, Tracker tracker)
     {
         ExpId = expId;
         Source = source;
         this.values = values;
         Warnings = warnings;
+        this.tracker = tracker;
     }
 
     public string ExpId { get; }
@@ -56,9 +44,13 @@ public sealed class ModelConfig
     /// <summary>Where the settings came from (file path or preset name), for error messages.</summary>
     public string Source { get; }
 
+    /// <summary>Warnings from loading (legacy names, repeated keys).</summary>
     public IReadOnlyList<string> Warnings { get; }
 
     public IEnumerable<string> Keys => values.Keys;
+
+    /// <summary>Keys acknowledged as having no effect in FsdNet (<see cref="Acknowledge"/>), with the reason.</summary>
+    public IReadOnlyDictionary<string, string> Acknowledged => tracker.Acknowledged;
 
     public string Model => GetString("model") ?? throw new ConfigException($"{Source} [{ExpId}]: 'model' is missing (e.g. model: FSDNet).");
 
@@ -81,10 +73,11 @@ public sealed class ModelConfig
         {
             throw new ConfigException($"No model_config.yaml (or model_config/*.yaml) in {Path.GetFullPath(configDir)}.");
         }
+        var warnings = new List<string>();
         var blocks = new Dictionary<string, (YamlMappingNode Node, string File)>(StringComparer.Ordinal);
         foreach (var f in files)
         {
-            foreach (var (name, node) in ReadBlocks(File.ReadAllText(f), f))
+            foreach (var (name, node) in ReadBlocks(File.ReadAllText(f), f, warnings))
             {
                 blocks[name] = (node, f);
             }
@@ -94,92 +87,143 @@ public sealed class ModelConfig
             throw new ConfigException(
                 $"Experiment '{expId}' is not in {string.Join(", ", files)}; it has: {string.Join(", ", blocks.Keys.Where(k => k != "Base"))}.");
         }
-        return Merge(expId, exp.File, blocks.TryGetValue("Base", out var b) ? b.Node : null, exp.Node);
+        return Merge(expId, exp.File, blocks.TryGetValue("Base", out var b) ? b : null, (exp.Node, exp.File), warnings);
     }
 
     /// <summary>Parses YAML text holding a <c>Base</c> block (optional) and the experiment block.</summary>
     public static ModelConfig Parse(string yaml, string source, string expId)
     {
-        var blocks = ReadBlocks(yaml, source);
+        var warnings = new List<string>();
+        var blocks = ReadBlocks(yaml, source, warnings);
         if (!blocks.TryGetValue(expId, out var exp))
         {
             throw new ConfigException($"Experiment '{expId}' is not in {source}.");
         }
-        return Merge(expId, source, blocks.GetValueOrDefault("Base"), exp);
+        return Merge(expId, source, blocks.TryGetValue("Base", out var b) ? (b, source) : null, (exp, source), warnings);
     }
 
-    /// <summary>A copy with some keys set (e.g. from the command line: --seed, --epochs).</summary>
-    public ModelConfig With(IReadOnlyDictionary<string, string> overrides)
+    /// <summary>
+    /// A copy with some keys set (e.g. from the command line: --seed, --epochs, --set). <paramref name="origin"/> says
+    /// where the values came from ("--set net_dropout=0.5"); errors and warnings about those keys name it. Values
+    /// written as <c>[..]</c> or <c>{..}</c> are read as YAML lists and mappings. The copy shares the record of which
+    /// keys were read.
+    /// </summary>
+    public ModelConfig With(IReadOnlyDictionary<string, string> overrides, string? origin = null)
     {
-        var copy = new Dictionary<string, YamlNode?>(values, StringComparer.Ordinal);
+        var copy = new Dictionary<string, Entry>(values, StringComparer.Ordinal);
         foreach (var (k, v) in overrides)
         {
-            copy[k] = new YamlScalarNode(v);
+            YamlNode node = new YamlScalarNode(v);
+            var t = v.TrimStart();
+            if (t.StartsWith('[') || t.StartsWith('{'))
+            {
+                node = ParseNode(v, origin ?? $"override of '{k}'", []) ?? node;
+            }
+            copy[k] = new Entry(node, origin ?? $"override of '{k}'", 0);
         }
-        return new ModelConfig(ExpId, Source, copy, [.. Warnings]);
+        return new ModelConfig(ExpId, Source, copy, [.. Warnings], tracker);
     }
 
     /// <summary>The raw YAML value of a key (lists and mappings such as feature_specs), or null when absent.</summary>
-    public YamlNode? GetNode(string key) => values.TryGetValue(key, out var n) && !IsNull(n) ? n : null;
+    public YamlNode? GetNode(string key) => TryGet(key, out var n) ? n : null;
 
-    public bool Has(string key) => values.TryGetValue(key, out var n) && !IsNull(n);
+    /// <summary>Where a key's value came from: <c>file:line [expid]</c>, or the option that set it.</summary>
+    public string Origin(string key) =>
+        values.TryGetValue(key, out var e)
+            ? e.Line > 0 ? $"{e.Origin}:{e.Line} [{ExpId}]" : e.Origin
+            : $"{Source} [{ExpId}]";
+
+    /// <summary>Keys present in the config that no getter has read (in file order).</summary>
+    public IReadOnlyList<string> UnreadKeys() => [.. values.Keys.Where(k => !tracker.Read.Contains(k))];
+
+    /// <summary>
+    /// Marks a FuxiCTR key that has no meaning in FsdNet as read, with the one-line reason (listed for the user).
+    /// Returns whether the key is present.
+    /// </summary>
+    public bool Acknowledge(string key, string reason)
+    {
+        tracker.Read.Add(key);
+        if (!values.ContainsKey(key))
+        {
+            return false;
+        }
+        tracker.Acknowledged[key] = reason;
+        return true;
+    }
+
+    public bool Has(string key) => TryGet(key, out _);
 
     public string? GetString(string key) =>
-        values.TryGetValue(key, out var n) && !IsNull(n) ? n is YamlScalarNode s ? s.Value : n!.ToString() : null;
+        TryGet(key, out var n) ? n is YamlScalarNode s ? s.Value : n.ToString() : null;
 
-    public double GetDouble(string key, double fallback)
+    /// <summary>A number; with <paramref name="min"/> (and <paramref name="minExclusive"/>) a range check naming the key.</summary>
+    public double GetDouble(string key, double fallback, double? min = null, bool minExclusive = false, double? max = null)
     {
         var s = GetString(key);
         if (s is null)
         {
             return fallback;
         }
-        return DatasetConfigLoader.ParseNumber(s) ?? throw new ConfigException($"{Source} [{ExpId}]: '{key}' must be a number, got '{s}'.");
+        var d = DatasetConfigLoader.ParseNumber(s) ?? throw new ConfigException($"{Origin(key)}: '{key}' must be a number, got '{s}'.");
+        if (min is { } lo && (minExclusive ? d <= lo : d < lo))
+        {
+            throw new ConfigException($"{Origin(key)}: '{key}' must be {(minExclusive ? ">" : ">=")} {Num(lo)}, got {s}.");
+        }
+        if (max is { } hi && d > hi)
+        {
+            throw new ConfigException($"{Origin(key)}: '{key}' must be <= {Num(hi)}, got {s}.");
+        }
+        return d;
     }
 
-    public int GetInt(string key, int fallback)
+    /// <summary>A whole number; with <paramref name="min"/>/<paramref name="max"/> a range check naming the key.</summary>
+    public int GetInt(string key, int fallback, int? min = null, int? max = null)
     {
         var d = GetDouble(key, fallback);
         if (d != Math.Floor(d) || d is > int.MaxValue or < int.MinValue)
         {
-            throw new ConfigException($"{Source} [{ExpId}]: '{key}' must be a whole number, got '{GetString(key)}'.");
+            throw new ConfigException($"{Origin(key)}: '{key}' must be a whole number, got '{GetString(key)}'.");
         }
-        return (int)d;
+        var v = (int)d;
+        if (Has(key) && min is { } lo && v < lo)
+        {
+            throw new ConfigException($"{Origin(key)}: '{key}' must be at least {lo}, got {v}.");
+        }
+        if (Has(key) && max is { } hi && v > hi)
+        {
+            throw new ConfigException($"{Origin(key)}: '{key}' must be at most {hi}, got {v}.");
+        }
+        return v;
     }
 
-    public int? GetNullableInt(string key) => Has(key) ? GetInt(key, 0) : null;
+    public int? GetNullableInt(string key, int? min = null) => Has(key) ? GetInt(key, 0, min) : null;
 
     public bool GetBool(string key, bool fallback)
     {
         var s = GetString(key);
-        return s is null ? fallback : s.ToLowerInvariant() switch
-        {
-            "true" or "yes" or "on" or "1" => true,
-            "false" or "no" or "off" or "0" => false,
-            _ => throw new ConfigException($"{Source} [{ExpId}]: '{key}' must be true or false, got '{s}'."),
-        };
+        return s is null ? fallback : ParseBool(s) ?? throw new ConfigException($"{Origin(key)}: '{key}' must be true or false, got '{s}'.");
     }
 
     /// <summary>A list of whole numbers such as <c>[400, 400, 400]</c>.</summary>
     public IReadOnlyList<int> GetIntList(string key, IReadOnlyList<int> fallback)
     {
-        if (!values.TryGetValue(key, out var n) || IsNull(n))
+        if (!TryGet(key, out var n))
         {
             return fallback;
         }
         if (n is not YamlSequenceNode seq)
         {
-            throw new ConfigException($"{Source} [{ExpId}]: '{key}' must be a list like [400, 400, 400], got '{n}'.");
+            throw new ConfigException($"{Origin(key)}: '{key}' must be a list like [400, 400, 400], got '{n}'.");
         }
         return [.. seq.Children.Select(c => c is YamlScalarNode s && int.TryParse(s.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v)
             ? v
-            : throw new ConfigException($"{Source} [{ExpId}]: '{key}' must hold whole numbers, got '{c}'."))];
+            : throw new ConfigException($"{Origin(key)}: '{key}' must hold whole numbers, got '{c}'."))];
     }
 
     /// <summary>A list of strings, or a single string as a one-element list.</summary>
     public IReadOnlyList<string> GetStringList(string key, IReadOnlyList<string> fallback)
     {
-        if (!values.TryGetValue(key, out var n) || IsNull(n))
+        if (!TryGet(key, out var n))
         {
             return fallback;
         }
@@ -187,8 +231,40 @@ public sealed class ModelConfig
         {
             YamlSequenceNode seq => [.. seq.Children.Select(c => c is YamlScalarNode s ? s.Value ?? "" : c.ToString())],
             YamlScalarNode s => [s.Value ?? ""],
-            _ => throw new ConfigException($"{Source} [{ExpId}]: '{key}' must be a list of names, got '{n}'."),
+            _ => throw new ConfigException($"{Origin(key)}: '{key}' must be a list of names, got '{n}'."),
         };
+    }
+
+    /// <summary>
+    /// A mapping of names to scalars or lists of scalars (e.g. <c>optimizer_params: {momentum: 0.9}</c>), each value as
+    /// its list of texts (a scalar is a one-element list). Empty when the key is absent or null.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> GetMapping(string key)
+    {
+        if (!TryGet(key, out var n))
+        {
+            return new Dictionary<string, IReadOnlyList<string>>();
+        }
+        if (n is YamlScalarNode s && s.Value is { } text && text.TrimStart().StartsWith('{'))
+        {
+            n = ParseNode(text.Replace('\'', '"'), $"{Origin(key)} {key}", []) ?? n;
+        }
+        if (n is not YamlMappingNode map)
+        {
+            throw new ConfigException($"{Origin(key)}: '{key}' must be a mapping like {{name: value}}, got '{n}'.");
+        }
+        var result = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        foreach (var (k, v) in map.Children)
+        {
+            var name = (k as YamlScalarNode)?.Value ?? k.ToString();
+            result[name] = v switch
+            {
+                YamlScalarNode sv => [sv.Value ?? ""],
+                YamlSequenceNode seq when seq.Children.All(c => c is YamlScalarNode) => [.. seq.Children.Select(c => ((YamlScalarNode)c).Value ?? "")],
+                _ => throw new ConfigException($"{Origin(key)}: '{key}.{name}' must be a value or a list of values, got '{v}'."),
+            };
+        }
+        return result;
     }
 
     /// <summary>
@@ -197,46 +273,89 @@ public sealed class ModelConfig
     /// </summary>
     public IReadOnlyDictionary<string, double> GetMonitor()
     {
-        if (!values.TryGetValue("monitor", out var n) || IsNull(n))
+        if (!TryGet("monitor", out var n))
         {
             return new Dictionary<string, double> { ["AUC"] = 1 };
         }
         if (n is YamlScalarNode s && s.Value is { } text && text.TrimStart().StartsWith('{'))
         {
-            n = ParseNode(text.Replace('\'', '"'), $"{Source} [{ExpId}] monitor");
+            n = ParseNode(text.Replace('\'', '"'), $"{Origin("monitor")} monitor", []) ?? n;
         }
         return n switch
         {
             YamlScalarNode single => new Dictionary<string, double> { [single.Value ?? "AUC"] = 1 },
             YamlMappingNode map => map.Children.ToDictionary(
                 kv => ((YamlScalarNode)kv.Key).Value ?? "",
-                kv => DatasetConfigLoader.ParseNumber(((YamlScalarNode)kv.Value).Value ?? "")
-                      ?? throw new ConfigException($"{Source} [{ExpId}]: monitor weight of '{kv.Key}' must be a number.")),
-            _ => throw new ConfigException($"{Source} [{ExpId}]: monitor must be a metric name or {{metric: weight}}, got '{n}'."),
+                kv => DatasetConfigLoader.ParseNumber((kv.Value as YamlScalarNode)?.Value ?? "")
+                      ?? throw new ConfigException($"{Origin("monitor")}: monitor weight of '{kv.Key}' must be a number.")),
+            _ => throw new ConfigException($"{Origin("monitor")}: monitor must be a metric name or {{metric: weight}}, got '{n}'."),
         };
     }
 
     /// <summary>
-    /// An L2 regulariser strength: a number (FuxiCTR: l2 with that lambda), <c>l2(x)</c>, or 0/null for none.
-    /// L1 forms are rejected with a clear message (not supported yet).
+    /// A regulariser as FuxiCTR's get_regularizer: a number (l2 with that lambda), <c>l2(x)</c>, <c>l1(x)</c>,
+    /// <c>l1_l2(x, y)</c>, or 0/null for none. The penalty is L1 · ‖W‖₁ + (L2 / 2) · ‖W‖². Negative strengths are refused.
     /// </summary>
-    public double GetL2(string key)
+    public (double L1, double L2) GetRegularizer(string key)
     {
-        var s = GetString(key)?.Trim();
+        if (TryGet(key, out var n) && n is not YamlScalarNode)
+        {
+            throw new ConfigException($"{Origin(key)}: '{key}' must be a number, l2(x), l1(x) or l1_l2(x, y); got '{n}'.");
+        }
+        var s = GetString(key)?.Trim().Replace(" ", "", StringComparison.Ordinal);
         if (string.IsNullOrEmpty(s))
         {
-            return 0;
+            return (0, 0);
         }
+        (double L1, double L2)? r = null;
         if (DatasetConfigLoader.ParseNumber(s) is { } d)
         {
-            return d;
+            r = (0, d);
         }
-        if (s.StartsWith("l2(", StringComparison.OrdinalIgnoreCase) && s.EndsWith(')') &&
-            DatasetConfigLoader.ParseNumber(s[3..^1]) is { } l2)
+        else if (s.EndsWith(')') && s.IndexOf('(', StringComparison.Ordinal) is var open and > 0)
         {
-            return l2;
+            var args = s[(open + 1)..^1].Split(',');
+            var nums = args.Select(DatasetConfigLoader.ParseNumber).ToArray();
+            r = (s[..open].ToLowerInvariant(), nums) switch
+            {
+                ("l2", [{ } x]) => (0, x),
+                ("l1", [{ } x]) => (x, 0),
+                ("l1_l2", [{ } x, { } y]) => (x, y),
+                _ => null,
+            };
         }
-        throw new ConfigException($"{Source} [{ExpId}]: '{key}' must be a number or l2(x); got '{s}' (l1 regularisers are not supported).");
+        if (r is not { } reg)
+        {
+            throw new ConfigException($"{Origin(key)}: '{key}' must be a number, l2(x), l1(x) or l1_l2(x, y); got '{s}'.");
+        }
+        if (reg.L1 < 0 || reg.L2 < 0 || !double.IsFinite(reg.L1) || !double.IsFinite(reg.L2))
+        {
+            throw new ConfigException($"{Origin(key)}: '{key}' must not be negative, got '{s}'.");
+        }
+        return reg;
+    }
+
+    /// <summary>
+    /// The keys whose values differ between two configs (a run's saved config and a new one), as
+    /// <c>key: old -> new</c> lines; does not count as reading them.
+    /// </summary>
+    public static IReadOnlyList<string> Differences(ModelConfig before, ModelConfig after, IReadOnlySet<string>? ignore = null)
+    {
+        var result = new List<string>();
+        foreach (var key in before.values.Keys.Union(after.values.Keys).Order(StringComparer.Ordinal))
+        {
+            if (ignore?.Contains(key) == true)
+            {
+                continue;
+            }
+            var a = before.values.TryGetValue(key, out var ea) ? Canonical(ea.Node) : null;
+            var b = after.values.TryGetValue(key, out var eb) ? Canonical(eb.Node) : null;
+            if (a != b)
+            {
+                result.Add($"{key}: {a ?? "(absent)"} -> {b ?? "(absent)"}");
+            }
+        }
+        return result;
     }
 
     /// <summary>The settings as a plain YAML document (written into every run directory).</summary>
@@ -245,7 +364,7 @@ public sealed class ModelConfig
         var map = new YamlMappingNode();
         foreach (var (k, v) in values.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
-            map.Add(k, v ?? new YamlScalarNode("null"));
+            map.Add(k, v.Node ?? new YamlScalarNode("null"));
         }
         var root = new YamlMappingNode { { ExpId, map } };
         using var w = new StringWriter(CultureInfo.InvariantCulture);
@@ -253,40 +372,76 @@ public sealed class ModelConfig
         return w.ToString().TrimEnd('.', '\n', '\r') + "\n";
     }
 
+    internal static bool? ParseBool(string s) => s.ToLowerInvariant() switch
+    {
+        "true" or "yes" or "on" or "1" => true,
+        "false" or "no" or "off" or "0" => false,
+        _ => null,
+    };
+
+    private static string Num(double d) => d.ToString("G", CultureInfo.InvariantCulture);
+
+    private bool TryGet(string key, out YamlNode node)
+    {
+        tracker.Read.Add(key);
+        if (values.TryGetValue(key, out var e) && !IsNull(e.Node))
+        {
+            node = e.Node!;
+            return true;
+        }
+        node = null!;
+        return false;
+    }
+
+    private static string? Canonical(YamlNode? n)
+    {
+        if (IsNull(n))
+        {
+            return "null";
+        }
+        if (n is YamlScalarNode s)
+        {
+            var v = s.Value ?? "";
+            return DatasetConfigLoader.ParseNumber(v) is { } d ? d.ToString("R", CultureInfo.InvariantCulture) : ParseBool(v)?.ToString() ?? v;
+        }
+        return n switch
+        {
+            YamlSequenceNode seq => "[" + string.Join(", ", seq.Children.Select(Canonical)) + "]",
+            YamlMappingNode map => "{" + string.Join(", ", map.Children.Select(kv => $"{Canonical(kv.Key)}: {Canonical(kv.Value)}")) + "}",
+            _ => n!.ToString(),
+        };
+    }
+
     private static bool IsNull(YamlNode? n) =>
         n is null || (n is YamlScalarNode s && (s.Value is null or "null" or "~" or "None" or "" && s.Style == YamlDotNet.Core.ScalarStyle.Plain));
 
-    private static ModelConfig Merge(string expId, string source, YamlMappingNode? baseBlock, YamlMappingNode exp)
+    private static ModelConfig Merge(
+        string expId, string source, (YamlMappingNode Node, string File)? baseBlock, (YamlMappingNode Node, string File) exp, List<string> warnings)
     {
-        var warnings = new List<string>();
-        var merged = new Dictionary<string, YamlNode?>(StringComparer.Ordinal);
+        var merged = new Dictionary<string, Entry>(StringComparer.Ordinal);
         foreach (var block in new[] { baseBlock, exp })
         {
-            if (block is null)
+            if (block is not { } b)
             {
                 continue;
             }
-            foreach (var (k, v) in block.Children)
+            foreach (var (k, v) in b.Node.Children)
             {
                 var key = ((YamlScalarNode)k).Value ?? "";
-                if (LegacyKeys.TryGetValue(key, out var current))
+                if (Renamed.TryGetValue(key, out var current))
                 {
-                    warnings.Add($"{source} [{expId}]: '{key}' is a legacy name; read as '{current}'.");
+                    warnings.Add($"{b.File}:{k.Start.Line} [{expId}]: '{key}' is a legacy name; read as '{current}'.");
                     key = current;
                 }
-                else if (!KnownKeys.Contains(key))
-                {
-                    warnings.Add($"{source} [{expId}]: unknown key '{key}' is ignored.");
-                }
-                merged[key] = v;
+                merged[key] = new Entry(v, b.File, k.Start.Line);
             }
         }
-        return new ModelConfig(expId, source, merged, warnings);
+        return new ModelConfig(expId, source, merged, warnings, new Tracker());
     }
 
-    private static Dictionary<string, YamlMappingNode> ReadBlocks(string yaml, string source)
+    private static Dictionary<string, YamlMappingNode> ReadBlocks(string yaml, string source, List<string> warnings)
     {
-        var root = ParseNode(yaml, source) as YamlMappingNode
+        var root = ParseNode(yaml, source, warnings) as YamlMappingNode
             ?? throw new ConfigException($"{source}: expected experiments as a mapping (Base: ..., <expid>: ...).");
         var blocks = new Dictionary<string, YamlMappingNode>(StringComparer.Ordinal);
         foreach (var (k, v) in root.Children)
@@ -299,17 +454,26 @@ public sealed class ModelConfig
         return blocks;
     }
 
-    private static YamlNode? ParseNode(string yaml, string source)
+    private static YamlNode? ParseNode(string yaml, string source, List<string> warnings)
     {
         try
         {
-            var stream = new YamlStream();
-            stream.Load(new StringReader(yaml));
-            return stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode;
+            return YamlLoader.Load(yaml, source, warnings);
         }
         catch (YamlDotNet.Core.YamlException e)
         {
             throw new ConfigException($"{source}:{e.Start.Line}:{e.Start.Column}: invalid YAML: {e.InnerException?.Message ?? e.Message}");
         }
+    }
+
+    /// <summary>A value with where it came from: a file and line, or (line 0) an option such as <c>--set k=v</c>.</summary>
+    private sealed record Entry(YamlNode? Node, string Origin, long Line);
+
+    /// <summary>Which keys were read, shared by a config and the copies made with <see cref="With"/>.</summary>
+    private sealed class Tracker
+    {
+        public HashSet<string> Read { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<string, string> Acknowledged { get; } = new(StringComparer.Ordinal);
     }
 }

@@ -12,15 +12,37 @@ public sealed class PlateauMonitor(TrainerOptions options)
     /// <summary>Consecutive non-improving validations.</summary>
     public int StoppingSteps { get; set; }
 
-    public bool ShouldStop => StoppingSteps >= options.EarlyStopPatience;
+    /// <summary>
+    /// Patience is counted in validations (FuxiCTR 2.x), or in epochs with FuxiCTR 1.x's every_x_epochs (each
+    /// validation then stands for x epochs).
+    /// </summary>
+    public bool ShouldStop => StoppingSteps * (options.EveryXEpochs ?? 1) >= options.EarlyStopPatience;
 
-    /// <summary>The weighted sum of the monitored metrics.</summary>
-    public double Value(IReadOnlyDictionary<string, double> metrics) =>
-        options.Monitor.Sum(kv => metrics.GetValueOrDefault(kv.Key) * kv.Value);
+    /// <summary>
+    /// The weighted sum of the monitored metrics. Undefined (NaN) metrics, such as AUC on a single-class split, are
+    /// left out rather than making the whole value NaN.
+    /// </summary>
+    public double Value(IReadOnlyDictionary<string, double> metrics)
+    {
+        var sum = 0.0;
+        foreach (var (name, weight) in options.Monitor)
+        {
+            var m = metrics.GetValueOrDefault(name);
+            if (!double.IsNaN(m))
+            {
+                sum += m * weight;
+            }
+        }
+        return sum;
+    }
 
-    /// <summary>Records a validation value; returns whether it improved.</summary>
+    /// <summary>Records a validation value; returns whether it improved. A NaN value is refused (it would count as a miss).</summary>
     public bool Observe(double value)
     {
+        if (double.IsNaN(value))
+        {
+            throw new InvalidOperationException("the monitored value is undefined (NaN); the monitor cannot tell whether the model improved.");
+        }
         var improved = options.MonitorMode == "max" ? value >= Best + options.MinDelta : value <= Best - options.MinDelta;
         if (improved)
         {

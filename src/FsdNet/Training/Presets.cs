@@ -10,7 +10,6 @@ public static class Presets
 {
     private const string Base = """
         Base:
-            model_root: './checkpoints/'
             early_stop_patience: 2
             save_best_only: True
             eval_steps: null

@@ -1,3 +1,4 @@
+using System.Numerics;
 using FsdNet.Autodiff;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
@@ -6,7 +7,8 @@ namespace FsdNet.Training;
 /// <summary>
 /// The L2 penalty (lambda / 2) * sum(W^2) over whole tensors (FuxiCTR's embedding_regularizer / net_regularizer with
 /// p = 2). Instead of building graph nodes, it adds the penalty's gradient lambda * W straight into the gradients
-/// (before clipping, exactly as if the term had been part of the loss) and returns the penalty value.
+/// (before clipping, exactly as if the term had been part of the loss) and returns the penalty value. The L1 penalty
+/// lambda * sum(|W|) (FuxiCTR's l1(x), p = 1) adds lambda * sign(W), with sign(0) = 0 as torch's norm gradient.
 /// </summary>
 public static class Regularizer
 {
@@ -33,5 +35,39 @@ public static class Regularizer
             }
         }
         return lambda / 2 * penalty;
+    }
+
+    public static double ApplyL1(IReadOnlyList<Parameter> parameters, double lambda)
+    {
+        if (lambda == 0)
+        {
+            return 0;
+        }
+        double penalty = 0;
+        var l = (float)lambda;
+        var vl = new Vector<float>(l);
+        for (var i = 0; i < parameters.Count; i++)
+        {
+            var p = parameters[i];
+            var w = p.Span;
+            penalty += TensorPrimitives.SumOfMagnitudes<float>(w);
+            var g = p.LiveGrad();
+            var j = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                for (; j <= w.Length - Vector<float>.Count; j += Vector<float>.Count)
+                {
+                    var x = new Vector<float>(w[j..]);
+                    var sign = Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<float>.Zero), vl, Vector<float>.Zero)
+                               - Vector.ConditionalSelect(Vector.LessThan(x, Vector<float>.Zero), vl, Vector<float>.Zero);
+                    (new Vector<float>(g[j..]) + sign).CopyTo(g[j..]);
+                }
+            }
+            for (; j < w.Length; j++)
+            {
+                g[j] += w[j] > 0 ? l : w[j] < 0 ? -l : 0;
+            }
+        }
+        return lambda * penalty;
     }
 }

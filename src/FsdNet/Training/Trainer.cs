@@ -49,8 +49,9 @@ public interface ITrainingObserver
 public sealed record TrainResult(IReadOnlyList<EpochRecord> History, int BestEpoch, double BestMonitor, bool EarlyStopped);
 
 /// <summary>
-/// FuxiCTR 2.0.x's training loop: Adam; each step zero_grad, loss (+ (lambda/2)||W||^2 regularisers), backward,
-/// clip the global gradient norm, step; validate every epoch (or every eval_steps steps); the monitor is a weighted
+/// FuxiCTR 2.0.x's training loop: the optimizer (Adam by default); each step zero_grad, loss (+ (lambda/2)||W||^2 and
+/// lambda||W||_1 regularisers), backward, clip the global gradient norm, step; validate every epoch (or every
+/// eval_steps steps, or FuxiCTR 1.x's every_x_epochs); the monitor is a weighted
 /// sum of metrics; each non-improving validation multiplies the learning rate by 0.1 (floor 1e-6) and counts
 /// towards early_stop_patience; the best weights are kept and restored at the end. Runs are deterministic for a
 /// given seed and thread count; with a checkpoint path, the state is saved atomically after every epoch and a
@@ -68,7 +69,7 @@ public sealed class Trainer
     private readonly CtrModel model;
     private readonly TrainerOptions options;
     private readonly ITrainingObserver observer;
-    private readonly Adam adam;
+    private readonly Optimizer optimizer;
     private readonly Parameter[] embeddingParams;
     private readonly Parameter[] netParams;
     private readonly Parameter[] allParams;
@@ -85,10 +86,10 @@ public sealed class Trainer
         embeddingParams = [.. allParams.Where(p => p.Kind == ParameterKind.Embedding)];
         netParams = [.. allParams.Where(p => p.Kind == ParameterKind.Net)];
         state = [.. model.State()];
-        adam = new Adam(allParams, options.LearningRate);
+        optimizer = options.Optimizer.Create(allParams, options.LearningRate);
     }
 
-    public Adam Optimizer => adam;
+    public Optimizer Optimizer => optimizer;
 
     public TrainResult Fit(EncodedDataset train, EncodedDataset valid, string? checkpointPath = null, bool resume = false)
     {
@@ -96,6 +97,10 @@ public sealed class Trainer
         var batch = loader.CreateBatch();
         var stepsPerEpoch = loader.BatchCount;
         var evalEvery = options.EvalSteps ?? stepsPerEpoch;
+        // FuxiCTR 1.x's every_x_epochs: a fraction validates ceil(x * steps) steps into each epoch and at its end.
+        var withinEpoch = options.EveryXEpochs is { } x and < 1 ? Math.Max(1, (long)Math.Ceiling(x * stepsPerEpoch)) : stepsPerEpoch;
+        var everyEpochs = options.EveryXEpochs is { } n and >= 1 ? (int)n : 1;
+        CheckValidationLabels(valid);
         var history = new List<EpochRecord>();
         var monitor = new PlateauMonitor(options);
         float[][]? bestState = null;
@@ -114,7 +119,7 @@ public sealed class Trainer
             bestState = ck.BestState;
             history.AddRange(ck.History);
             stop = ck.Stopped;
-            observer.OnMessage($"Resumed from {checkpointPath} after epoch {startEpoch} (lr {adam.LearningRate:G3}, best {monitor.Best:F6}).");
+            observer.OnMessage($"Resumed from {checkpointPath} after epoch {startEpoch} (lr {optimizer.LearningRate:G3}, best {monitor.Best:F6}).");
         }
         observer.OnStart(new TrainingPlan(options.Epochs, startEpoch, stepsPerEpoch, train.RowCount, valid.RowCount, model.ParameterCount()));
         var running = 0.0;
@@ -141,7 +146,12 @@ public sealed class Trainer
                 step++;
                 totalSteps++;
                 observer.OnStep(epoch, step, stepsPerEpoch, running / runningSteps, rows / Math.Max(clock.Elapsed.TotalSeconds, 1e-9));
-                if (totalSteps % evalEvery == 0)
+                var validate = options.EveryXEpochs is null
+                    ? totalSteps % evalEvery == 0
+                    : step == stepsPerEpoch
+                        ? (epoch + 1) % everyEpochs == 0 || epoch + 1 == options.Epochs
+                        : step % withinEpoch == 0;
+                if (validate)
                 {
                     trainSeconds += clock.Elapsed.TotalSeconds;
                     var evalClock = Stopwatch.StartNew();
@@ -149,15 +159,19 @@ public sealed class Trainer
                     var validSeconds = evalClock.Elapsed.TotalSeconds;
                     var value = monitor.Value(metrics);
                     var improved = monitor.Observe(value);
-                    adam.LearningRate = monitor.NextLearningRate(adam.LearningRate, improved);
+                    optimizer.LearningRate = monitor.NextLearningRate(optimizer.LearningRate, improved);
                     if (improved)
                     {
                         bestEpoch = epoch;
+                    }
+                    if (improved || !options.SaveBestOnly)
+                    {
+                        // The weights restored at the end: the best validation's, or (save_best_only: false) the last one's.
                         bestState = Snapshot(bestState);
                     }
                     var record = new EpochRecord(
                         epoch + 1, totalSteps, running / runningSteps, trainSeconds, validSeconds,
-                        rows / Math.Max(trainSeconds, 1e-9), metrics, value, improved, adam.LearningRate);
+                        rows / Math.Max(trainSeconds, 1e-9), metrics, value, improved, optimizer.LearningRate);
                     history.Add(record);
                     observer.OnEvaluation(record);
                     running = 0;
@@ -192,12 +206,16 @@ public sealed class Trainer
         g.Training = true;
         g.GradEnabled = true;
         g.Reset();
-        adam.ZeroGrad();
+        optimizer.ZeroGrad();
         var loss = model.Loss(g, batch.Input());
         g.Backward(loss);
         var reg = Regularizer.ApplyL2(embeddingParams, options.EmbeddingRegularizer) + Regularizer.ApplyL2(netParams, options.NetRegularizer);
+        if (options.EmbeddingRegularizerL1 != 0 || options.NetRegularizerL1 != 0)
+        {
+            reg += Regularizer.ApplyL1(embeddingParams, options.EmbeddingRegularizerL1) + Regularizer.ApplyL1(netParams, options.NetRegularizerL1);
+        }
         GradClip.ClipGradNorm(allParams, options.MaxGradientNorm);
-        adam.Step();
+        optimizer.Step();
         return loss.Span[0] + reg;
     }
 
@@ -235,13 +253,15 @@ public sealed class Trainer
 
     private void WriteCheckpoint(string path, CheckpointState s)
     {
-        var (m, v, step) = adam.State;
         var tensors = new List<(string, Tensor)>();
         tensors.AddRange(state.Select(x => ("model." + x.Name, x.Value)));
-        for (var i = 0; i < allParams.Length; i++)
+        var prefix = optimizer.Name.ToLowerInvariant();
+        foreach (var (name, values) in optimizer.State)
         {
-            tensors.Add(($"adam.m.{i}", Wrap(m[i])));
-            tensors.Add(($"adam.v.{i}", Wrap(v[i])));
+            for (var i = 0; i < values.Length; i++)
+            {
+                tensors.Add(($"{prefix}.{name}.{i}", Wrap(values[i])));
+            }
         }
         if (s.BestState is not null)
         {
@@ -260,8 +280,9 @@ public sealed class Trainer
             ["stopping_steps"] = s.StoppingSteps,
             ["total_steps"] = s.TotalSteps,
             ["stopped"] = s.Stopped,
-            ["lr"] = adam.LearningRate.ToString("R", CultureInfo.InvariantCulture),
-            ["adam_step"] = step,
+            ["lr"] = optimizer.LearningRate.ToString("R", CultureInfo.InvariantCulture),
+            ["optimizer"] = optimizer.Name,
+            ["optimizer_step"] = optimizer.StepCount,
             ["seed"] = options.Seed,
             ["history"] = s.History,
         }, Json);
@@ -283,15 +304,30 @@ public sealed class Trainer
             throw new ModelFileException($"{path}: saved with seed {root.GetProperty("seed").GetInt32()}, this run uses seed {options.Seed}; resume with the same seed.");
         }
         TensorFile.LoadInto(path, [.. tensors.Where(t => t.Name.StartsWith("model.", StringComparison.Ordinal)).Select(t => (t.Name[6..], t.Value))], state);
-        var ms = new float[allParams.Length][];
-        var vs = new float[allParams.Length][];
-        for (var i = 0; i < allParams.Length; i++)
+        // Checkpoints before optimizer choice existed hold Adam's state under adam_step.
+        var savedOptimizer = root.TryGetProperty("optimizer", out var on) ? on.GetString() : "Adam";
+        if (savedOptimizer != optimizer.Name)
         {
-            ms[i] = byName.TryGetValue($"adam.m.{i}", out var mt) ? mt.ToArray() : throw new ModelFileException($"{path}: optimizer state is missing.");
-            vs[i] = byName.TryGetValue($"adam.v.{i}", out var vt) ? vt.ToArray() : throw new ModelFileException($"{path}: optimizer state is missing.");
+            throw new ModelFileException($"{path}: saved with optimizer {savedOptimizer}, this run uses {optimizer.Name}; resume with the same optimizer.");
         }
-        adam.Restore(ms, vs, root.GetProperty("adam_step").GetInt64());
-        adam.LearningRate = double.Parse(root.GetProperty("lr").GetString()!, CultureInfo.InvariantCulture);
+        var prefix = optimizer.Name.ToLowerInvariant();
+        var saved = new Dictionary<string, float[][]>(StringComparer.Ordinal);
+        foreach (var (name, values) in optimizer.State)
+        {
+            saved[name] = [.. Enumerable.Range(0, values.Length).Select(i => byName.TryGetValue($"{prefix}.{name}.{i}", out var t)
+                ? t.ToArray()
+                : throw new ModelFileException($"{path}: optimizer state '{name}' is missing (saved with other optimizer settings?)."))];
+        }
+        var step = root.TryGetProperty("optimizer_step", out var st) ? st.GetInt64() : root.GetProperty("adam_step").GetInt64();
+        try
+        {
+            optimizer.Restore(saved, step);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ModelFileException($"{path}: {e.Message}");
+        }
+        optimizer.LearningRate = double.Parse(root.GetProperty("lr").GetString()!, CultureInfo.InvariantCulture);
         float[][]? bestState = null;
         if (byName.ContainsKey("best." + state[0].Name))
         {
@@ -307,6 +343,40 @@ public sealed class Trainer
             root.GetProperty("stopped").GetBoolean(),
             history,
             bestState);
+    }
+
+    /// <summary>
+    /// A validation split with one class makes AUC (and gAUC) undefined. When the monitor has another term with a
+    /// non-zero weight, warn once and let the monitor follow those terms; when it has none, refuse before training
+    /// instead of cutting the learning rate on meaningless comparisons.
+    /// </summary>
+    private void CheckValidationLabels(EncodedDataset valid)
+    {
+        var labels = valid.Labels;
+        if (labels.Length == 0 || labels.IndexOfAnyExcept(labels[0]) >= 0)
+        {
+            return;
+        }
+        var label = labels[0].ToString(CultureInfo.InvariantCulture);
+        var undefined = new[] { "AUC", "gAUC" };
+        var rest = options.Monitor.Where(kv => kv.Value != 0 && !undefined.Contains(kv.Key)).Select(kv => kv.Key).ToList();
+        if (options.Monitor.Any(kv => kv.Value != 0 && undefined.Contains(kv.Key)))
+        {
+            if (rest.Count == 0)
+            {
+                throw new DataConfigException(
+                    $"the validation split has a single class (all {labels.Length} labels are {label}), so AUC is undefined there and " +
+                    $"the monitor ({string.Join(", ", options.Monitor.Select(kv => $"{kv.Key}: {kv.Value}"))}) cannot choose the best epoch; " +
+                    "use a validation split with both classes, or monitor logloss (monitor: logloss, monitor_mode: min).");
+            }
+            observer.OnMessage(
+                $"warning: the validation split has a single class (all {labels.Length} labels are {label}): AUC is undefined (NaN) there; " +
+                $"the monitor follows {string.Join(", ", rest)} only.");
+        }
+        else
+        {
+            observer.OnMessage($"warning: the validation split has a single class (all {labels.Length} labels are {label}): its AUC is undefined (NaN).");
+        }
     }
 
     private static Tensor Wrap(float[] values)

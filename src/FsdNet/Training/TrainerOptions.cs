@@ -3,6 +3,22 @@ namespace FsdNet.Training;
 /// <summary>The trainer's settings, named and defaulted as FuxiCTR 2.0.x (BaseModel.fit).</summary>
 public sealed record TrainerOptions
 {
+    /// <summary>
+    /// FuxiCTR keys that have no meaning in FsdNet, with the reason (the one place they are listed; docs/DATA.md
+    /// "Config keys" repeats it). Reading them here keeps them out of the "nothing reads this key" warnings.
+    /// </summary>
+    public static readonly IReadOnlyList<(string Key, string Reason)> NoEffect =
+    [
+        ("verbose", "progress is a live bar on a terminal and plain log lines otherwise"),
+        ("num_workers", "batches come from a memory-mapped cache, without loader worker processes"),
+        ("pickle_feature_encoder", "the feature map is always saved (feature_map.json in the run directory)"),
+        ("debug_mode", "only FuxiCTR's autotuner reads it"),
+        ("feature_config", "FuxiCTR 2.3.10 reads nothing from it"),
+        ("gpu", "FsdNet trains on the CPU (use --threads)"),
+        ("model_id", "the experiment id is --expid"),
+        ("partition_block_size", "FuxiCTR 1.x cut its h5 files into blocks of this many rows; FsdNet's cache has no blocks (it is not the batch size)"),
+    ];
+
     public int Epochs { get; init; } = 100;
 
     public int BatchSize { get; init; } = 10000;
@@ -26,6 +42,13 @@ public sealed record TrainerOptions
     /// <summary>Validate every this many steps (across epochs); null: once at the end of each epoch.</summary>
     public int? EvalSteps { get; init; }
 
+    /// <summary>
+    /// FuxiCTR 1.x's <c>every_x_epochs</c>: a whole number N validates at the end of every N-th epoch (and the last);
+    /// a fraction x &lt; 1 validates every ceil(x · steps per epoch) steps within each epoch and at its end. Patience then
+    /// counts epochs as in 1.x: training stops when (validations without improvement) · x &gt;= patience. Null: unused.
+    /// </summary>
+    public double? EveryXEpochs { get; init; }
+
     public bool ReduceLrOnPlateau { get; init; } = true;
 
     public double LrDecayFactor { get; init; } = 0.1;
@@ -40,22 +63,55 @@ public sealed record TrainerOptions
     /// <summary>lambda of (lambda / 2) * ||W||^2 over every other parameter.</summary>
     public double NetRegularizer { get; init; }
 
+    /// <summary>lambda of lambda * ||E||_1 over every embedding table (<c>l1(x)</c>, <c>l1_l2(x, y)</c>).</summary>
+    public double EmbeddingRegularizerL1 { get; init; }
+
+    /// <summary>lambda of lambda * ||W||_1 over every other parameter.</summary>
+    public double NetRegularizerL1 { get; init; }
+
     /// <summary>Metrics reported on validation and test (logloss, AUC, gAUC).</summary>
     public IReadOnlyList<string> Metrics { get; init; } = ["logloss", "AUC"];
 
+    /// <summary>The optimizer (<c>optimizer</c>, <c>optimizer_params</c>); Adam by default.</summary>
+    public OptimizerSpec Optimizer { get; init; } = new();
+
+    /// <summary>
+    /// FuxiCTR's save_best_only: true restores the best validation's weights at the end; false keeps the weights of
+    /// the last validation (FuxiCTR then overwrites its checkpoint at every validation and reloads it).
+    /// </summary>
+    public bool SaveBestOnly { get; init; } = true;
+
+    /// <summary>FuxiCTR's model_root: where runs go when no run directory is given (null: <c>runs/</c>).</summary>
+    public string? ModelRoot { get; init; }
+
     public static TrainerOptions From(ModelConfig cfg)
     {
+        foreach (var (key, reason) in NoEffect)
+        {
+            cfg.Acknowledge(key, reason);
+        }
+        var task = cfg.GetString("task") ?? "binary_classification";
+        if (task != "binary_classification")
+        {
+            throw new ConfigException($"{cfg.Origin("task")}: task '{task}' is not supported; FsdNet trains binary_classification models.");
+        }
+        var loss = cfg.GetString("loss") ?? "binary_crossentropy";
+        if (loss is not ("binary_crossentropy" or "bce" or "binary_cross_entropy"))
+        {
+            throw new ConfigException(
+                $"{cfg.Origin("loss")}: 'loss' must be binary_crossentropy (also written bce or binary_cross_entropy); FsdNet has no '{loss}'.");
+        }
         var mode = (cfg.GetString("monitor_mode") ?? "max").ToLowerInvariant();
         if (mode is not ("max" or "min"))
         {
-            throw new ConfigException($"{cfg.Source} [{cfg.ExpId}]: monitor_mode must be 'max' or 'min', got '{mode}'.");
+            throw new ConfigException($"{cfg.Origin("monitor_mode")}: monitor_mode must be 'max' or 'min', got '{mode}'.");
         }
         var metrics = cfg.GetStringList("metrics", ["logloss", "AUC"]);
         foreach (var m in metrics)
         {
             if (!TrainingMetrics.Known.Contains(m))
             {
-                throw new ConfigException($"{cfg.Source} [{cfg.ExpId}]: unknown metric '{m}'; known: {string.Join(", ", TrainingMetrics.Known)}.");
+                throw new ConfigException($"{cfg.Origin("metrics")}: unknown metric '{m}'; known: {string.Join(", ", TrainingMetrics.Known)}.");
             }
         }
         var monitor = cfg.GetMonitor();
@@ -63,31 +119,47 @@ public sealed record TrainerOptions
         {
             if (!TrainingMetrics.Known.Contains(m))
             {
-                throw new ConfigException($"{cfg.Source} [{cfg.ExpId}]: monitor names unknown metric '{m}'; known: {string.Join(", ", TrainingMetrics.Known)}.");
+                throw new ConfigException($"{cfg.Origin("monitor")}: monitor names unknown metric '{m}'; known: {string.Join(", ", TrainingMetrics.Known)}.");
             }
         }
-        var o = new TrainerOptions
+        var evalSteps = cfg.GetNullableInt("eval_steps", min: 1);
+        double? everyX = cfg.Has("every_x_epochs") ? cfg.GetDouble("every_x_epochs", 1, min: 0, minExclusive: true) : null;
+        if (everyX is { } x)
         {
-            Epochs = cfg.GetInt("epochs", 100),
-            BatchSize = cfg.GetInt("batch_size", 10000),
-            LearningRate = cfg.GetDouble("learning_rate", 1e-3),
+            if (x >= 1 && x != Math.Floor(x))
+            {
+                throw new ConfigException($"{cfg.Origin("every_x_epochs")}: 'every_x_epochs' must be a whole number of epochs or a fraction below 1, got {x}.");
+            }
+            if (evalSteps is not null)
+            {
+                throw new ConfigException(
+                    $"{cfg.Origin("every_x_epochs")}: give either eval_steps (FuxiCTR 2.x) or every_x_epochs (FuxiCTR 1.x), not both.");
+            }
+        }
+        var emb = cfg.GetRegularizer("embedding_regularizer");
+        var net = cfg.GetRegularizer("net_regularizer");
+        return new TrainerOptions
+        {
+            Epochs = cfg.GetInt("epochs", 100, min: 1),
+            BatchSize = cfg.GetInt("batch_size", 10000, min: 2),
+            LearningRate = cfg.GetDouble("learning_rate", 1e-3, min: 0, minExclusive: true),
             Seed = cfg.GetInt("seed", 2023),
             Shuffle = cfg.GetBool("shuffle", true),
             Monitor = monitor,
             MonitorMode = mode,
-            EarlyStopPatience = cfg.GetInt("early_stop_patience", 2),
-            EvalSteps = cfg.GetNullableInt("eval_steps"),
+            EarlyStopPatience = cfg.GetInt("early_stop_patience", 2, min: 1),
+            EvalSteps = evalSteps,
+            EveryXEpochs = everyX,
             ReduceLrOnPlateau = cfg.GetBool("reduce_lr_on_plateau", true),
-            MaxGradientNorm = cfg.GetDouble("max_gradient_norm", 10),
-            EmbeddingRegularizer = cfg.GetL2("embedding_regularizer"),
-            NetRegularizer = cfg.GetL2("net_regularizer"),
+            MaxGradientNorm = cfg.GetDouble("max_gradient_norm", 10, min: 0, minExclusive: true),
+            EmbeddingRegularizer = emb.L2,
+            NetRegularizer = net.L2,
+            EmbeddingRegularizerL1 = emb.L1,
+            NetRegularizerL1 = net.L1,
             Metrics = metrics,
+            Optimizer = OptimizerSpec.From(cfg),
+            SaveBestOnly = cfg.GetBool("save_best_only", true),
+            ModelRoot = cfg.GetString("model_root"),
         };
-        if (o.Epochs < 1 || o.BatchSize < 2 || o.LearningRate <= 0 || o.EarlyStopPatience < 1 || o.EvalSteps is < 1)
-        {
-            throw new ConfigException(
-                $"{cfg.Source} [{cfg.ExpId}]: need epochs >= 1, batch_size >= 2, learning_rate > 0, early_stop_patience >= 1, eval_steps >= 1 or null.");
-        }
-        return o;
     }
 }

@@ -61,6 +61,14 @@ public sealed partial class TrainCommandTests : IDisposable
                 choice: 2
                 loss_coefficient: 0.9
                 Temp: 1.3
+            FSDNet_quick:
+                dataset_id: toy
+                epochs: 2
+                embedding_dim: 4
+                parallel_dnn_hidden_units: [8, 8]
+                num_cross_layers: 2
+                verbose: 1
+                dnn_dropuot: 0.3
             FSDNet_broken:
                 dataset_id: toy
                 parallel_dnn_hidden_units: [16, 16, 16]
@@ -137,5 +145,77 @@ public sealed partial class TrainCommandTests : IDisposable
         (code, _, err) = Cli("evaluate", "--model", tmp.Sub("none"), "--data", "x.csv");
         Assert.Equal(2, code);
         Assert.Contains("no model file", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Keys_nothing_reads_are_warned_about_by_file_line_or_option()
+    {
+        var run = tmp.Sub("quick");
+        var (code, output, err) = Cli("train", "--config", tmp.Path, "--expid", "FSDNet_quick", "--run-dir", run, "--cache-dir", tmp.Sub("cache"),
+            "--set", "foo=1", "--set", "net_dropout=0.1");
+        Assert.True(code == 0, err + output);
+        var file = Path.Combine(tmp.Path, "model_config.yaml");
+        Assert.Contains($"warning: {file}:25 [FSDNet_quick]: no part of this experiment reads 'dnn_dropuot' (misspelt, or not a key of model FSDNet?); it has no effect.", output, StringComparison.Ordinal);
+        Assert.Contains("warning: --set foo=1: no part of this experiment reads 'foo'.", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("'net_dropout'", output, StringComparison.Ordinal);
+        Assert.Contains("note: no effect in FsdNet (see docs/DATA.md, Config keys): verbose", output, StringComparison.Ordinal);
+        Assert.Contains("no part of this experiment reads 'foo'", File.ReadAllText(Path.Combine(run, "train.log")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Command_line_values_out_of_range_name_the_option()
+    {
+        var (code, _, err) = Cli("train", "--config", tmp.Path, "--expid", "FSDNet_quick", "--run-dir", tmp.Sub("r0"), "--threads", "0");
+        Assert.Equal(2, code);
+        Assert.Equal("error: --threads must be at least 1, got 0.", err.Trim());
+        (code, _, err) = Cli("train", "--config", tmp.Path, "--expid", "FSDNet_quick", "--run-dir", tmp.Sub("r0"), "--epochs", "0");
+        Assert.Equal(2, code);
+        Assert.Equal("error: --epochs 0: 'epochs' must be at least 1, got 0.", err.Trim());
+        (code, _, err) = Cli("train", "--config", tmp.Path, "--expid", "FSDNet_quick", "--run-dir", tmp.Sub("r0"), "--set", "max_gradient_norm=0");
+        Assert.Equal(2, code);
+        Assert.Equal("error: --set max_gradient_norm=0: 'max_gradient_norm' must be > 0, got 0.", err.Trim());
+        Assert.False(Directory.Exists(tmp.Sub("r0")));   // nothing written for a refused configuration
+    }
+
+    [Fact]
+    public void Runs_go_under_model_root_and_dataset_id_without_run_dir()
+    {
+        var root = tmp.Sub("models");
+        var (code, output, err) = Cli("train", "--config", tmp.Path, "--expid", "FSDNet_quick", "--cache-dir", tmp.Sub("cache"), "--epochs", "1",
+            "--set", $"model_root={root}");
+        Assert.True(code == 0, err + output);
+        var runs = Directory.GetDirectories(Path.Combine(root, "toy"));
+        Assert.Single(runs);
+        Assert.StartsWith("FSDNet_quick-seed2023-", Path.GetFileName(runs[0]), StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(runs[0], "model.fsdm")));
+    }
+
+    [Fact]
+    public void Resume_needs_a_checkpoint_and_the_same_configuration()
+    {
+        var run = tmp.Sub("resume");
+        var (code, _, err) = Cli("train", "--config", tmp.Path, "--expid", "FSDNet_quick", "--run-dir", run, "--resume");
+        Assert.Equal(2, code);
+        Assert.Contains("holds no checkpoint.fsdc, so there is nothing to resume", err, StringComparison.Ordinal);
+
+        var first = Cli("train", "--config", tmp.Path, "--expid", "FSDNet_quick", "--run-dir", run, "--cache-dir", tmp.Sub("cache"), "--epochs", "1");
+        Assert.True(first.Code == 0, first.Err);
+        (code, _, err) = Cli("train", "--config", tmp.Path, "--expid", "FSDNet_quick", "--run-dir", run, "--cache-dir", tmp.Sub("cache"), "--resume",
+            "--set", "net_dropout=0.2", "--set", "learning_rate=0.01");
+        Assert.Equal(2, code);
+        Assert.Contains("the configuration differs from the run's", err, StringComparison.Ordinal);
+        Assert.Contains("learning_rate: (absent) -> 0.01; net_dropout: (absent) -> 0.2", err, StringComparison.Ordinal);
+        Assert.Contains("--allow-config-change", err, StringComparison.Ordinal);
+
+        // More epochs is not a change of configuration: the run continues from its checkpoint.
+        var more = Cli("train", "--config", tmp.Path, "--expid", "FSDNet_quick", "--run-dir", run, "--cache-dir", tmp.Sub("cache"), "--resume", "--epochs", "2");
+        Assert.True(more.Code == 0, more.Err);
+        Assert.Contains("Resumed from", more.Out, StringComparison.Ordinal);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(run, "metrics.csv")).Length);   // header + 2 epochs
+
+        var forced = Cli("train", "--config", tmp.Path, "--expid", "FSDNet_quick", "--run-dir", run, "--cache-dir", tmp.Sub("cache"), "--resume",
+            "--epochs", "3", "--set", "net_dropout=0.2", "--allow-config-change");
+        Assert.True(forced.Code == 0, forced.Err);
+        Assert.Contains("resuming with a changed configuration (--allow-config-change): net_dropout: (absent) -> 0.2", forced.Out, StringComparison.Ordinal);
     }
 }

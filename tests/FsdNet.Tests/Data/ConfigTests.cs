@@ -75,7 +75,7 @@ public sealed class ConfigTests
         Assert.Contains(cfg.Warnings, w => w.Contains("legacy key 'na_value' is read as 'fill_na'", StringComparison.Ordinal));
         Assert.Equal("3", cfg.Extra["early_stop_patience"]);
         Assert.Equal("4", cfg.Extra["num_workers"]);
-        Assert.Equal("1", cfg.Extra["eval_steps"]);
+        Assert.Equal("1", cfg.Extra["every_x_epochs"]);   // FuxiCTR 1.x's own key, not eval_steps (see TrainerOptions)
         Assert.Equal("false", cfg.Extra["debug_mode"]);
         Assert.Equal("", cfg.FeatureCols[0].FillNa);
     }

@@ -34,10 +34,9 @@ public class ModelConfigTests
         Assert.Equal(5, cfg.GetInt("epochs", 0));
         Assert.Equal(3, cfg.GetInt("early_stop_patience", 0));     // legacy 'patience'
         Assert.Equal(1e-3, cfg.GetDouble("learning_rate", 0));
-        Assert.Equal(1e-5, cfg.GetL2("embedding_regularizer"));    // 1e-5 without a dot is a number here
-        Assert.Equal(1e-2, cfg.GetL2("net_regularizer"));
+        Assert.Equal(1e-5, cfg.GetRegularizer("embedding_regularizer").L2);    // 1e-5 without a dot is a number here
+        Assert.Equal(1e-2, cfg.GetRegularizer("net_regularizer").L2);
         Assert.Equal(new Dictionary<string, double> { ["AUC"] = 1, ["logloss"] = -1 }, cfg.GetMonitor());
-        Assert.Contains(cfg.Warnings, w => w.Contains("'mystery_key'", StringComparison.Ordinal));
         Assert.Contains(cfg.Warnings, w => w.Contains("'patience' is a legacy name", StringComparison.Ordinal));
 
         var o = FsdNetOptions.From(cfg);
@@ -54,7 +53,7 @@ public class ModelConfigTests
         Assert.Equal(cfg.Keys.Order(), again.Keys.Order());
         Assert.Equal(cfg.GetMonitor(), again.GetMonitor());
         Assert.Equal(cfg.GetIntList("parallel_dnn_hidden_units", []), again.GetIntList("parallel_dnn_hidden_units", []));
-        Assert.Equal(1e-2, again.GetL2("net_regularizer"));
+        Assert.Equal(1e-2, again.GetRegularizer("net_regularizer").L2);
     }
 
     [Fact]
@@ -83,7 +82,7 @@ public class ModelConfigTests
     [InlineData("epochs: 2.5", "'epochs' must be a whole number")]
     [InlineData("batch_norm: maybe", "'batch_norm' must be true or false")]
     [InlineData("parallel_dnn_hidden_units: 400", "must be a list")]
-    [InlineData("embedding_regularizer: l1(0.1)", "l1 regularisers are not supported")]
+    [InlineData("embedding_regularizer: l3(0.1)", "'embedding_regularizer' must be a number, l2(x), l1(x) or l1_l2(x, y)")]
     [InlineData("monitor_mode: sideways", "monitor_mode must be 'max' or 'min'")]
     [InlineData("metrics: [AUC, accuracy]", "unknown metric 'accuracy'")]
     [InlineData("soft_loss: fancy", "soft_loss must be 'official' or 'paper'")]

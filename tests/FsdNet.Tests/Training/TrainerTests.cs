@@ -19,7 +19,7 @@ public sealed class TrainerTests : IDisposable
     public void Dispose() => tmp.Dispose();
 
     /// <summary>Clicks depend on an interaction of fields a and b (and weakly on c); 3 splits.</summary>
-    private PreparedData MakeData(int trainRows = 3000)
+    private PreparedData MakeData(int trainRows = 3000, bool singleClassValid = false)
     {
         var rng = new Rng(42);
         string Split(int rows)
@@ -34,7 +34,7 @@ public sealed class TrainerTests : IDisposable
             return sb.ToString();
         }
         tmp.File("train.csv", Split(trainRows));
-        tmp.File("valid.csv", Split(800));
+        tmp.File("valid.csv", singleClassValid ? string.Join("\n", Split(800).TrimEnd('\n').Split('\n').Select((l, i) => i == 0 ? l : "0" + l[1..])) + "\n" : Split(800));
         tmp.File("test.csv", Split(800));
         return Helpers.PrepareYaml(tmp, """
             synth:
@@ -71,6 +71,9 @@ public sealed class TrainerTests : IDisposable
         exp:
             {{extra}}
         """, "test", "exp");
+
+    private static ModelConfig Set(ModelConfig cfg, params (string Key, string Value)[] values) =>
+        cfg.With(values.ToDictionary(v => v.Key, v => v.Value));
 
     private static (Trainer Trainer, CtrModel Model) Build(PreparedData data, ModelConfig cfg)
     {
@@ -191,5 +194,110 @@ public sealed class TrainerTests : IDisposable
         var other = Build(data, Config().With(new Dictionary<string, string> { ["seed"] = "8" }));
         var ex = Assert.Throws<ModelFileException>(() => other.Trainer.Fit(data.Train, data.Valid!, ckpt, resume: true));
         Assert.Contains("seed 7", ex.Message);
+    }
+
+    [Fact]
+    public void A_resumed_sgd_run_with_momentum_ends_like_an_uninterrupted_one()
+    {
+        using var data = MakeData(1200);
+        var cfg = Set(Config(), ("optimizer", "SGD"), ("optimizer_params", "{momentum: 0.9, nesterov: true}"), ("learning_rate", "0.05"), ("epochs", "4"));
+        var full = Build(data, cfg);
+        full.Trainer.Fit(data.Train, data.Valid!);
+        Assert.Equal("SGD", full.Trainer.Optimizer.Name);
+
+        var ckpt = tmp.Sub("sgd.fsdc");
+        Build(data, Set(cfg, ("epochs", "2"))).Trainer.Fit(data.Train, data.Valid!, ckpt);
+        var resumed = Build(data, cfg);
+        var result = resumed.Trainer.Fit(data.Train, data.Valid!, ckpt, resume: true);
+        Assert.Equal(4, result.History.Count);
+        var a = full.Model.State().ToList();
+        var b = resumed.Model.State().ToList();
+        for (var i = 0; i < a.Count; i++)
+        {
+            Assert.True(a[i].Value.Span.SequenceEqual(b[i].Value.Span), $"{a[i].Name} differs after resume");
+        }
+        // Resuming with another optimizer is refused, naming both.
+        var adam = Build(data, Set(Config(), ("epochs", "4")));
+        var ex = Assert.Throws<ModelFileException>(() => adam.Trainer.Fit(data.Train, data.Valid!, ckpt, resume: true));
+        Assert.Contains("saved with optimizer SGD, this run uses Adam", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_x_epochs_validates_every_n_epochs_or_a_fraction_of_each()
+    {
+        using var data = MakeData(1200);   // 1200 rows / 256 = 5 steps per epoch
+        var (every2, _) = Build(data, Set(Config(), ("every_x_epochs", "2"), ("epochs", "5")));
+        var r = every2.Fit(data.Train, data.Valid!);
+        Assert.Equal([2, 4, 5], r.History.Select(h => h.Epoch));          // every 2nd epoch and the last
+        Assert.Equal([10L, 20L, 25L], r.History.Select(h => h.Step));
+
+        var (half, _) = Build(data, Set(Config(), ("every_x_epochs", "0.5"), ("epochs", "2")));
+        r = half.Fit(data.Train, data.Valid!);
+        Assert.Equal([3L, 5L, 8L, 10L], r.History.Select(h => h.Step));   // ceil(0.5 * 5) = 3 steps in, and each epoch's end
+
+        // FuxiCTR 1.x counts patience in epochs: with x = 0.5, patience 2 allows 4 validations without improvement.
+        var m = new PlateauMonitor(new TrainerOptions { EarlyStopPatience = 2, EveryXEpochs = 0.5 });
+        m.Observe(1);
+        for (var i = 0; i < 3; i++)
+        {
+            m.Observe(0.5);
+            Assert.False(m.ShouldStop);
+        }
+        m.Observe(0.5);
+        Assert.True(m.ShouldStop);
+    }
+
+    [Fact]
+    public void Save_best_only_false_keeps_the_last_validations_weights()
+    {
+        using var data = MakeData(1200);
+        var (trainer, _) = Build(data, Set(Config(), ("save_best_only", "False"), ("early_stop_patience", "1"), ("epochs", "30"), ("learning_rate", "0.05")));
+        var result = trainer.Fit(data.Train, data.Valid!);
+        var valid = trainer.Evaluate(data.Valid!, ["AUC", "logloss"]);
+        Assert.Equal(result.History[^1].Monitor, valid["AUC"] - valid["logloss"], 1e-9);
+        Assert.Contains(result.History, h => h.Monitor > result.History[^1].Monitor);   // the last was not the best
+    }
+
+    [Fact]
+    public void A_single_class_validation_split_warns_once_or_is_refused_when_only_auc_is_monitored()
+    {
+        using var data = MakeData(1200, singleClassValid: true);
+        var messages = new List<string>();
+        var cfg = Set(Config(), ("epochs", "3"));   // monitor {AUC: 1, logloss: -1}
+        var options = TrainerOptions.From(cfg);
+        var model = ModelRegistry.Create(ModelInputs.Schema(data.FeatureMap, cfg), cfg, new Rng(7));
+        var result = new Trainer(model, options, new Messages(messages)).Fit(data.Train, data.Valid!);
+        Assert.Single(messages, m => m.Contains("single class (all 800 labels are 0)", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.Contains("the monitor follows logloss only", StringComparison.Ordinal));
+        Assert.All(result.History, h => Assert.True(double.IsNaN(h.Valid["AUC"])));
+        Assert.All(result.History, h => Assert.Equal(-h.Valid["logloss"], h.Monitor, 1e-12));   // not NaN, not a silent miss
+
+        var aucOnly = Set(Config(), ("monitor", "AUC"));
+        var (trainer, _) = Build(data, aucOnly);
+        var ex = Assert.Throws<DataConfigException>(() => trainer.Fit(data.Train, data.Valid!));
+        Assert.Contains("AUC is undefined there", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("monitor: logloss, monitor_mode: min", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => new PlateauMonitor(new TrainerOptions()).Observe(double.NaN));
+    }
+
+    [Fact]
+    public void L1_regularisers_add_sign_gradients_and_their_penalty()
+    {
+        var p = new FsdNet.Autodiff.Parameter("w", new Shape(11));
+        float[] w = [1.5f, -2f, 0f, 0.25f, -0.5f, 3f, -1f, 0f, 2f, -4f, 0.5f];
+        p.CopyFrom(w);
+        var penalty = Regularizer.ApplyL1([p], 0.1);
+        Assert.Equal(0.1 * w.Sum(Math.Abs), penalty, 1e-9);
+        Assert.Equal(w.Select(x => x > 0 ? 0.1f : x < 0 ? -0.1f : 0f), p.GradSpan.ToArray());
+        Assert.Equal(0.05, Regularizer.ApplyL1([p], 0.05) / w.Sum(Math.Abs), 1e-9);
+        Assert.Equal(w.Select(x => x > 0 ? 0.15f : x < 0 ? -0.15f : 0f), p.GradSpan.ToArray());   // adds to the gradient
+
+        var o = TrainerOptions.From(Set(Config(), ("embedding_regularizer", "l1_l2(1.e-3, 2e-3)"), ("net_regularizer", "l1(0.5)")));
+        Assert.Equal((1e-3, 2e-3, 0.5, 0.0), (o.EmbeddingRegularizerL1, o.EmbeddingRegularizer, o.NetRegularizerL1, o.NetRegularizer));
+    }
+
+    private sealed class Messages(List<string> into) : ITrainingObserver
+    {
+        public void OnMessage(string message) => into.Add(message);
     }
 }

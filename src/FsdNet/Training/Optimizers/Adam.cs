@@ -1,6 +1,5 @@
 using System.Runtime.Intrinsics;
 using FsdNet.Autodiff;
-using FsdNet.Tensors;
 
 namespace FsdNet.Training;
 
@@ -9,25 +8,23 @@ namespace FsdNet.Training;
 /// p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps). A parameter with no gradient this step is updated
 /// with a zero gradient, as PyTorch 1.x does after optimizer.zero_grad().
 /// </summary>
-public sealed class Adam
+public sealed class Adam : Optimizer
 {
-    private readonly Parameter[] parameters;
-    private readonly float[][] m;
-    private readonly float[][] v;
+    private float stepSize;
+    private float invSqrtBc2;
 
     public Adam(IEnumerable<Parameter> parameters, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8)
+        : base(parameters, learningRate, "m", "v")
     {
-        this.parameters = [.. parameters];
-        m = [.. this.parameters.Select(p => new float[p.Length])];
-        v = [.. this.parameters.Select(p => new float[p.Length])];
-        LearningRate = learningRate;
+        Require(beta1 is >= 0 and < 1, nameof(beta1), beta1, "in [0, 1)");
+        Require(beta2 is >= 0 and < 1, nameof(beta2), beta2, "in [0, 1)");
+        Require(eps >= 0, nameof(eps), eps, ">= 0");
         Beta1 = beta1;
         Beta2 = beta2;
         Eps = eps;
     }
 
-    /// <summary>The learning rate for the next step (settable per step, e.g. for decay on plateau).</summary>
-    public double LearningRate { get; set; }
+    public override string Name => "Adam";
 
     public double Beta1 { get; }
 
@@ -35,58 +32,18 @@ public sealed class Adam
 
     public double Eps { get; }
 
-    /// <summary>Steps taken so far.</summary>
-    public long StepCount { get; private set; }
-
-    public IReadOnlyList<Parameter> Parameters => parameters;
-
-    /// <summary>Marks every gradient as zero (no memory traffic).</summary>
-    public void ZeroGrad()
+    protected override void BeginStep()
     {
-        foreach (var p in parameters)
-        {
-            p.ZeroGrad();
-        }
-    }
-
-    public void Step()
-    {
-        StepCount++;
         var bc1 = 1 - Math.Pow(Beta1, StepCount);
         var bc2 = 1 - Math.Pow(Beta2, StepCount);
-        var stepSize = (float)(LearningRate / bc1);
-        var invSqrtBc2 = (float)(1 / Math.Sqrt(bc2));
-        var b1 = (float)Beta1;
-        var b2 = (float)Beta2;
-        var eps = (float)Eps;
-        for (var i = 0; i < parameters.Length; i++)
-        {
-            var p = parameters[i];
-            Update(p.Span, p.HasGrad ? p.GradSpan : default, m[i], v[i], b1, b2, stepSize, invSqrtBc2, eps);
-        }
+        stepSize = (float)(LearningRate / bc1);
+        invSqrtBc2 = (float)(1 / Math.Sqrt(bc2));
     }
 
-    /// <summary>The optimizer state (m, v, step) for checkpoints.</summary>
-    public (float[][] M, float[][] V, long Step) State => (m, v, StepCount);
+    protected override bool AcceptsMissingGrad => true;
 
-    /// <summary>Restores state saved from <see cref="State"/>.</summary>
-    public void Restore(float[][] ms, float[][] vs, long step)
-    {
-        if (ms.Length != m.Length || vs.Length != v.Length)
-        {
-            throw new ArgumentException($"Optimizer state has {ms.Length} tensors, the model has {m.Length} parameters.");
-        }
-        for (var i = 0; i < m.Length; i++)
-        {
-            if (ms[i].Length != m[i].Length || vs[i].Length != v[i].Length)
-            {
-                throw new ArgumentException($"Optimizer state for parameter {parameters[i].Name} has the wrong size.");
-            }
-            ms[i].CopyTo(m[i], 0);
-            vs[i].CopyTo(v[i], 0);
-        }
-        StepCount = step;
-    }
+    protected override void Update(int index, Span<float> param, ReadOnlySpan<float> grad) =>
+        Update(param, grad, Buffer(0, index), Buffer(1, index), (float)Beta1, (float)Beta2, stepSize, invSqrtBc2, (float)Eps);
 
     private static void Update(
         Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v, float b1, float b2, float stepSize,
