@@ -1,0 +1,94 @@
+using FsdNet.Autodiff;
+using FsdNet.Tensors;
+using FsdNet.Tests.Support;
+using Xunit;
+
+namespace FsdNet.Tests.Autodiff;
+
+/// <summary>Broadcasting, axis reductions, permutes, unary math and softmax over an axis: PyTorch values and finite differences.</summary>
+public class ShapeOpsTests
+{
+    private static readonly Golden Gold = Golden.Load("engine", "shape_ops.json");
+
+    private static readonly Dictionary<string, (string[] Inputs, Func<Graph, Tensor[], Tensor> Op)> Cases = new()
+    {
+        ["add_row"] = (["a", "b"], (g, t) => g.Add(t[0], t[1])),
+        ["sub_col"] = (["a", "b"], (g, t) => g.Sub(t[0], t[1])),
+        ["mul_fields"] = (["a", "b"], (g, t) => g.Mul(t[0], t[1])),
+        ["mul_outer"] = (["a", "b"], (g, t) => g.Mul(t[0], t[1])),
+        ["div_bcast"] = (["a", "b"], (g, t) => g.Div(t[0], t[1])),
+        ["sum_axis1"] = (["x"], (g, t) => g.Sum(t[0], 1)),
+        ["mean_axis0_keep"] = (["x"], (g, t) => g.Mean(t[0], 0, keepDim: true)),
+        ["max_axis2"] = (["x"], (g, t) => g.Max(t[0], -1)),
+        ["permute_021"] = (["x"], (g, t) => g.Permute(t[0], 0, 2, 1)),
+        ["permute_201"] = (["x"], (g, t) => g.Permute(t[0], 2, 0, 1)),
+        ["transpose_2d"] = (["x"], (g, t) => g.Transpose(t[0], 0, 1)),
+        ["exp"] = (["x"], (g, t) => g.Exp(t[0])),
+        ["log_clamped"] = (["x"], (g, t) => g.Log(t[0], 1e-4f)),
+        ["square"] = (["x"], (g, t) => g.Square(t[0])),
+        ["abs"] = (["x"], (g, t) => g.Abs(t[0])),
+        ["leaky_relu"] = (["x"], (g, t) => g.LeakyRelu(t[0])),
+        ["softmax_axis1"] = (["x"], (g, t) => g.Softmax(t[0], 1)),
+    };
+
+    public static TheoryData<string> Names() => [.. Cases.Keys];
+
+    private static Tensor[] Inputs(string name) =>
+        [.. Cases[name].Inputs.Select(i =>
+        {
+            var t = Gold.Tensor($"{name}_{i}");
+            var p = new Parameter(i, t.Shape);
+            p.CopyFrom(t.Span);
+            return (Tensor)p;
+        })];
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Matches_pytorch_forward_and_backward(string name)
+    {
+        var inputs = Inputs(name);
+        var g = new Graph();
+        var y = Cases[name].Op(g, inputs);
+        Assert.Equal(Gold.ShapeOf($"{name}_out").Aggregate(1, (a, b) => a * b), y.Length);
+        Gold.AssertClose($"{name}_out", y.Span);
+        var loss = g.Sum(g.Mul(y, g.Constant(y.Shape, Gold.Floats($"{name}_dy"))));
+        g.Backward(loss);
+        foreach (var (input, t) in Cases[name].Inputs.Zip(inputs))
+        {
+            Gold.AssertClose($"{name}_d{input}", ((Parameter)t).GradSpan);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Has_finite_difference_gradients(string name)
+    {
+        if (name is "abs" or "leaky_relu" or "max_axis2" or "log_clamped")
+        {
+            // kinks: checked against PyTorch above, and here away from them
+            var x = GradCheck.Param("x", new Shape(3, 4), 5, avoidZero: 0.2);
+            if (name == "log_clamped")
+            {
+                for (var i = 0; i < x.Length; i++)
+                {
+                    x[i] = Math.Abs(x[i]) + 0.1f;
+                }
+            }
+            GradCheck.Check(g => Cases[name].Op(g, [x]), [x]);
+            return;
+        }
+        var inputs = Inputs(name);
+        GradCheck.Check(g => Cases[name].Op(g, inputs), inputs);
+    }
+
+    [Fact]
+    public void Shapes_that_do_not_broadcast_and_bad_axes_are_clear_errors()
+    {
+        var g = new Graph();
+        var e = Assert.Throws<ArgumentException>(() => g.Add(new Tensor(4, 3), new Tensor(4, 2)));
+        Assert.Contains("Add: shapes [4, 3] and [4, 2] do not broadcast", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => g.Sum(new Tensor(4, 3), 2));
+        e = Assert.Throws<ArgumentException>(() => g.Permute(new Tensor(2, 3, 4), 0, 0, 1));
+        Assert.Contains("not a permutation", e.Message);
+    }
+}
