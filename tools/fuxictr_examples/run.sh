@@ -28,6 +28,10 @@ for n in 1 2 3 4 5 6 7 8; do
   id=$(grep -E '^[A-Za-z0-9_]+:' "$src/dataset_config.yaml" | head -1 | tr -d ':[:space:]')
   format=$(grep -E '^\s+data_format:' "$src/dataset_config.yaml" | head -1 | awk '{print $2}')
   dim=4
+  extra=""
+  # FuxiCTR's tiny_seq map gives click_sequence no feature_encoder (DIN reads it unpooled): FSDNet needs one vector
+  # per field, so the experiment asks for masked mean pooling (a model-config key; the dataset config is unchanged).
+  [ "$id" = tiny_seq ] && extra='    feature_specs: [{name: click_sequence, feature_encoder: "layers.MaskedAveragePooling()"}]'
   grep -q 'embedding_dim: 8' "$src/dataset_config.yaml" && dim=8
   cat >> "$dst/model_config.yaml" <<YAML
 
@@ -55,6 +59,7 @@ FSDNet_example$n:
     loss_coefficient: 0.9
     Temp: 1.3
     fea_coefficient: 0.01
+$extra
 YAML
   what=$(grep -oE 'type: (categorical|numeric|sequence|embedding)|pretrained_emb|preprocess: [a-z_]+' "$src/dataset_config.yaml" | sort -u | tr '\n' ',' | sed 's/,$//; s/,/, /g')
   [ -z "$what" ] && what="pre-encoded ($format + feature_map.json)"
