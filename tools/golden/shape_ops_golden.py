@@ -59,6 +59,12 @@ case("log_clamped", lambda x: torch.log(torch.clamp(x, min=1e-4)), x=torch.rand(
 case("square", lambda x: x * x, x=r(3, 4))
 case("abs", lambda x: torch.abs(x), x=r(3, 4))
 case("leaky_relu", lambda x: torch.nn.functional.leaky_relu(x, 0.01), x=r(3, 4))
+case("cat_axis1", lambda a, b, c: torch.cat([a, b, c], dim=1), a=r(2, 1, 4), b=r(2, 3, 4), c=r(2, 2, 4))
+case("cat_axis0", lambda a, b: torch.cat([a, b], dim=0), a=r(2, 3), b=r(4, 3))
+case("stack_axis1", lambda a, b, c: torch.stack([a, b, c], dim=1), a=r(4, 5), b=r(4, 5), c=r(4, 5))
+PAIRS = torch.tensor([0, 0, 1, 3, 3, 2])
+case("index_select_axis1", lambda x: torch.index_select(x, 1, PAIRS), x=r(2, 4, 3))
+tensors["index_select_axis1_index"] = PAIRS.float()
 case("softmax_axis1", lambda x: torch.softmax(x, dim=1), x=r(2, 3, 4))
 
 doc = {"case": "shape_ops", "torch": torch.__version__, "description": __doc__.strip(),

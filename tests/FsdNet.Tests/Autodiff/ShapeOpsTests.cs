@@ -28,6 +28,10 @@ public class ShapeOpsTests
         ["square"] = (["x"], (g, t) => g.Square(t[0])),
         ["abs"] = (["x"], (g, t) => g.Abs(t[0])),
         ["leaky_relu"] = (["x"], (g, t) => g.LeakyRelu(t[0])),
+        ["cat_axis1"] = (["a", "b", "c"], (g, t) => g.Concat(1, t[0], t[1], t[2])),
+        ["cat_axis0"] = (["a", "b"], (g, t) => g.Concat(0, t[0], t[1])),
+        ["stack_axis1"] = (["a", "b", "c"], (g, t) => g.Stack(1, t[0], t[1], t[2])),
+        ["index_select_axis1"] = (["x"], (g, t) => g.IndexSelect(t[0], 1, Gold.Ints("index_select_axis1_index"))),
         ["softmax_axis1"] = (["x"], (g, t) => g.Softmax(t[0], 1)),
     };
 
