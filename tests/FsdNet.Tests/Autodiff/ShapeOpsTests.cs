@@ -95,4 +95,38 @@ public class ShapeOpsTests
         e = Assert.Throws<ArgumentException>(() => g.Permute(new Tensor(2, 3, 4), 0, 0, 1));
         Assert.Contains("not a permutation", e.Message);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Batched_matmul_in_parallel_and_with_a_shared_operand_matches_per_item_products(bool transB)
+    {
+        const int batch = 300, m = 4, k = 5, n = 3;
+        var a = GradCheck.Param("a", new Shape(batch, m, k), 1);
+        var b = GradCheck.Param("b", transB ? new Shape(batch, n, k) : new Shape(batch, k, n), 2);
+        var shared = GradCheck.Param("s", transB ? new Shape(1, n, k) : new Shape(1, k, n), 3);
+        var g = new Graph();
+        var y = g.BatchMatMul(a, b, transB);
+        var ys = g.BatchMatMul(a, shared, transB);
+        for (var i = 0; i < batch; i += 37)
+        {
+            for (var r = 0; r < m; r++)
+            {
+                for (var c = 0; c < n; c++)
+                {
+                    double dot = 0, dots = 0;
+                    for (var t = 0; t < k; t++)
+                    {
+                        var av = a[(i * m * k) + (r * k) + t];
+                        dot += av * (transB ? b[(i * n * k) + (c * k) + t] : b[(i * k * n) + (t * n) + c]);
+                        dots += av * (transB ? shared[(c * k) + t] : shared[(t * n) + c]);
+                    }
+                    Assert.Equal(dot, y[(i * m * n) + (r * n) + c], 4);
+                    Assert.Equal(dots, ys[(i * m * n) + (r * n) + c], 4);
+                }
+            }
+        }
+        GradCheck.Check(gr => gr.BatchMatMul(a, b, transB), [a, b]);
+        GradCheck.Check(gr => gr.BatchMatMul(a, shared, transB), [a, shared]);
+    }
 }
