@@ -65,6 +65,16 @@ case("stack_axis1", lambda a, b, c: torch.stack([a, b, c], dim=1), a=r(4, 5), b=
 PAIRS = torch.tensor([0, 0, 1, 3, 3, 2])
 case("index_select_axis1", lambda x: torch.index_select(x, 1, PAIRS), x=r(2, 4, 3))
 tensors["index_select_axis1_index"] = PAIRS.float()
+case("prelu", lambda x, w: torch.nn.functional.prelu(x, w), x=r(5, 3), w=torch.tensor([0.25]))
+
+
+def dice(x, alpha):
+    bn = torch.nn.functional.batch_norm(x, torch.zeros(x.shape[1]), torch.ones(x.shape[1]), training=True, momentum=0.01, eps=1e-9)
+    p = torch.sigmoid(bn)
+    return p * x + alpha * (1 - p) * x
+
+
+case("dice", dice, x=r(6, 3), alpha=r(3))
 case("softmax_axis1", lambda x: torch.softmax(x, dim=1), x=r(2, 3, 4))
 
 doc = {"case": "shape_ops", "torch": torch.__version__, "description": __doc__.strip(),

@@ -15,8 +15,12 @@ public sealed class DenseLayer : Module
         Linear = AddChild("linear", new Linear(inFeatures, outFeatures, rng));
         Norm = batchNorm ? AddChild("batch_norm", new BatchNorm1d(outFeatures)) : null;
         Activation = activation;
+        Parametric = activation.HasParameters() ? AddChild("activation", new ParametricActivation(activation, outFeatures)) : null;
         DropoutRate = dropout;
     }
+
+    /// <summary>The activation's module when it has parameters (PReLU, Dice).</summary>
+    public ParametricActivation? Parametric { get; }
 
     public Linear Linear { get; }
 
@@ -35,7 +39,7 @@ public sealed class DenseLayer : Module
         {
             h = Norm.Forward(g, h);
         }
-        h = g.Apply(Activation, h);
+        h = Parametric is null ? g.Apply(Activation, h) : Parametric.Forward(g, h);
         return g.Dropout(h, DropoutRate);
     }
 }

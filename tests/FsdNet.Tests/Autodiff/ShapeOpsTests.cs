@@ -129,4 +129,33 @@ public class ShapeOpsTests
         GradCheck.Check(gr => gr.BatchMatMul(a, b, transB), [a, b]);
         GradCheck.Check(gr => gr.BatchMatMul(a, shared, transB), [a, shared]);
     }
+
+    [Theory]
+    [InlineData("prelu", "w")]
+    [InlineData("dice", "alpha")]
+    public void Parametric_activations_match_pytorch_and_finite_differences(string name, string param)
+    {
+        var kind = name == "prelu" ? FsdNet.Layers.Activation.PRelu : FsdNet.Layers.Activation.Dice;
+        var act = new FsdNet.Layers.ParametricActivation(kind, 3);
+        var p = act.Parameters().Single();
+        Gold.Into($"{name}_{param}", p);
+        var x = new Parameter("x", Gold.Tensor($"{name}_x").Shape);
+        Gold.Into($"{name}_x", x);
+        var g = new Graph();
+        var y = act.Forward(g, x);
+        Gold.AssertClose($"{name}_out", y.Span);
+        x.ZeroGrad();
+        p.ZeroGrad();
+        g.Backward(g.Sum(g.Mul(y, g.Constant(y.Shape, Gold.Floats($"{name}_dy")))));
+        Gold.AssertClose($"{name}_dx", x.GradSpan);
+        Gold.AssertClose($"{name}_d{param}", p.GradSpan);
+        if (kind == FsdNet.Layers.Activation.PRelu)
+        {
+            for (var i = 0; i < x.Length; i++)
+            {
+                x[i] = Math.Abs(x[i]) < 0.2f ? 0.5f : x[i];   // away from the kink
+            }
+        }
+        GradCheck.Check(gr => act.Forward(gr, x), [x, p]);
+    }
 }
