@@ -24,7 +24,7 @@ public abstract class Module
         }
         foreach (var (name, child) in children)
         {
-            foreach (var item in child.NamedParameters($"{prefix}{name}."))
+            foreach (var item in child.NamedParameters(Join(prefix, name)))
             {
                 yield return item;
             }
@@ -44,7 +44,7 @@ public abstract class Module
         }
         foreach (var (name, child) in children)
         {
-            foreach (var item in child.State($"{prefix}{name}."))
+            foreach (var item in child.State(Join(prefix, name)))
             {
                 yield return item;
             }
@@ -67,6 +67,9 @@ public abstract class Module
         buffers.Add((name, t));
         return t;
     }
+
+    /// <summary>A child's prefix; a child added with the empty name contributes its names unprefixed (a mixed-in part).</summary>
+    private static string Join(string prefix, string name) => name.Length == 0 ? prefix : $"{prefix}{name}.";
 
     protected T AddChild<T>(string name, T child)
         where T : Module

@@ -32,6 +32,22 @@ public sealed record FsdNetOptions
     /// <summary>Score with one head only (0-based; the last is the teacher) instead of the mean of all heads.</summary>
     public int? ScoreHead { get; init; }
 
+    /// <summary>hint_projection: project students' fused features for the hint loss when widths differ (FsdNet's addition).</summary>
+    public bool HintProjection { get; init; }
+
+    /// <summary>FSDNet as what it is: DCNv2 with parallel towers and the FSD module.</summary>
+    public Dcnv2Options ToDcnv2() => new()
+    {
+        Structure = Dcnv2Structure.Parallel,
+        EmbeddingDim = EmbeddingDim,
+        ParallelDnnHiddenUnits = ParallelDnnHiddenUnits,
+        DnnActivations = DnnActivations,
+        NumCrossLayers = NumCrossLayers,
+        NetDropout = NetDropout,
+        BatchNorm = BatchNorm,
+        Fsd = new FsdOptions(Distillation, ScoreHead, HintProjection),
+    };
+
     public void Validate()
     {
         var units = ParallelDnnHiddenUnits;
@@ -45,7 +61,7 @@ public sealed record FsdNetOptions
         {
             throw new ArgumentException($"FSDNet needs at least 2 layers (a teacher and a student), got {units.Count}.");
         }
-        if (units.Any(u => u != units[0]))
+        if (!HintProjection && units.Any(u => u != units[0]))
         {
             throw new ArgumentException(
                 $"FSDNet's hint loss compares fused features of every layer, so all parallel_dnn_hidden_units must be equal, got [{string.Join(", ", units)}].");
@@ -65,8 +81,7 @@ public sealed record FsdNetOptions
             throw new ConfigException($"{cfg.Source} [{cfg.ExpId}]: FSDNet only has model_structure: parallel (as the official code).");
         }
         var d = Defaults;
-        var dd = d.Distillation;
-        var soft = cfg.GetString("soft_loss") ?? dd.Soft.ToString();
+        var fsd = FsdConfig.Read(cfg);
         var o = new FsdNetOptions
         {
             EmbeddingDim = cfg.GetInt("embedding_dim", d.EmbeddingDim),
@@ -75,19 +90,9 @@ public sealed record FsdNetOptions
             NumCrossLayers = cfg.GetInt("num_cross_layers", d.NumCrossLayers),
             NetDropout = (float)cfg.GetDouble("net_dropout", d.NetDropout),
             BatchNorm = cfg.GetBool("batch_norm", d.BatchNorm),
-            ScoreHead = cfg.GetNullableInt("score_head"),
-            Distillation = new DistillationOptions(
-                cfg.GetInt("choice", dd.Choice),
-                cfg.GetDouble("loss_coefficient", dd.LossCoefficient),
-                cfg.GetDouble("fea_coefficient", dd.FeaCoefficient),
-                cfg.GetDouble("Temp", dd.Temperature),
-                soft.ToLowerInvariant() switch
-                {
-                    "official" => SoftLoss.Official,
-                    "paper" => SoftLoss.Paper,
-                    _ => throw new ConfigException($"{cfg.Source} [{cfg.ExpId}]: soft_loss must be 'official' or 'paper', got '{soft}'."),
-                },
-                cfg.GetBool("detach_teacher", dd.DetachTeacher)),
+            ScoreHead = fsd.ScoreHead,
+            HintProjection = fsd.HintProjection,
+            Distillation = fsd.Distillation,
         };
         if (o.EmbeddingDim < 1)
         {
@@ -110,82 +115,25 @@ public sealed record FsdNetOptions
 }
 
 /// <summary>
-/// FSDNet (Sang et al., arXiv 2411.07508). A cross network (explicit interactions) and a deep network (implicit
-/// interactions) run in parallel on the field embeddings x0; at every layer i their outputs are fused,
-/// f_i = [c_i ; d_i], and head i turns f_i into a logit z_i. The deepest head teaches the shallower ones
-/// (<see cref="SelfDistillation"/>); the prediction is the mean of the heads' probabilities.
+/// FSDNet (Sang et al., arXiv 2411.07508): DCNv2's cross network (explicit interactions) and a parallel deep
+/// network (implicit interactions) on the field embeddings x0, fused layer by layer by the FSD module,
+/// f_i = [c_i ; d_i], one head per layer; the deepest head teaches the shallower ones and the prediction is the mean
+/// of the heads' probabilities. Parameter names (embedding, cross.cross_layers.i, dnn.i, heads.i) and the order of
+/// initialisation are those of every FsdNet release, so saved models load.
 /// </summary>
-public sealed class FsdNetModel : CtrModel
+public sealed class FsdNetModel : Dcnv2Model
 {
-    private readonly FeatureEmbedding embedding;
-    private readonly CrossNetV2 cross;
-    private readonly DenseLayer[] dnn;
-    private readonly Linear[] heads;
-
     public FsdNetModel(InputSchema schema, FsdNetOptions options, Rng rng, bool loadPretrained = true)
+        : base(schema, Validated(options).ToDcnv2(), rng, loadPretrained, "FSDNet")
     {
-        options.Validate();
         Options = options;
-        var layers = options.NumCrossLayers;
-        embedding = AddChild("embedding", new FeatureEmbedding(schema, options.EmbeddingDim, rng, loadPretrained));
-        var x0 = embedding.OutFeatures;
-        cross = AddChild("cross", new CrossNetV2(x0, layers, rng));
-        dnn = new DenseLayer[layers];
-        heads = new Linear[layers];
-        var width = x0;
-        for (var i = 0; i < layers; i++)
-        {
-            var h = options.ParallelDnnHiddenUnits[i];
-            dnn[i] = AddChild($"dnn.{i}", new DenseLayer(width, h, options.DnnActivations, options.NetDropout, options.BatchNorm, rng));
-            width = h;
-        }
-        for (var i = 0; i < layers; i++)
-        {
-            heads[i] = AddChild($"heads.{i}", new Linear(x0 + options.ParallelDnnHiddenUnits[i], 1, rng));
-        }
     }
-
-    public override string ModelName => "FSDNet";
-
-    public override InputSchema Schema => embedding.Schema;
 
     public FsdNetOptions Options { get; }
 
-    public override Tensor Predict(Graph g, in ModelInput x)
+    private static FsdNetOptions Validated(FsdNetOptions o)
     {
-        var logits = Forward(g, x).Logits;
-        if (Options.ScoreHead is { } h)
-        {
-            return g.Sigmoid(logits[h]);
-        }
-        var sum = g.Sigmoid(logits[0]);
-        for (var i = 1; i < logits.Length; i++)
-        {
-            sum = g.Add(sum, g.Sigmoid(logits[i]));
-        }
-        return g.Affine(sum, 1f / logits.Length);
-    }
-
-    public override Tensor Loss(Graph g, in ModelInput x)
-    {
-        var (logits, fused) = Forward(g, x);
-        return SelfDistillation.Loss(g, logits, fused, Labels(g, x), Options.Distillation);
-    }
-
-    /// <summary>Every head's logit z_i and every layer's fused features f_i (arrays pooled by the graph for this step).</summary>
-    public (Tensor[] Logits, Tensor[] Fused) Forward(Graph g, in ModelInput x)
-    {
-        var x0 = embedding.Forward(g, x);
-        var logits = g.TensorList(dnn.Length);
-        var fused = g.TensorList(dnn.Length);
-        Tensor c = x0, d = x0;
-        for (var i = 0; i < dnn.Length; i++)
-        {
-            c = cross.Layer(g, i, x0, c);
-            d = dnn[i].Forward(g, d);
-            fused[i] = g.Concat(c, d);
-            logits[i] = heads[i].Forward(g, fused[i]);
-        }
-        return (logits, fused);
+        o.Validate();
+        return o;
     }
 }

@@ -12,6 +12,7 @@ public static class ModelRegistry
     private static readonly Dictionary<string, Factory> Factories = new(StringComparer.OrdinalIgnoreCase)
     {
         ["FSDNet"] = (schema, cfg, rng, load) => new FsdNetModel(schema, FsdNetOptions.From(cfg), rng, load),
+        ["DCNv2"] = (schema, cfg, rng, load) => new Dcnv2Model(schema, Dcnv2Options.From(cfg), rng, load),
     };
 
     public static IReadOnlyList<string> Names => [.. Factories.Keys];

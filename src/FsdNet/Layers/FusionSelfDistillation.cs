@@ -1,0 +1,108 @@
+using FsdNet.Autodiff;
+using FsdNet.Tensors;
+using FsdNet.Training;
+
+namespace FsdNet.Layers;
+
+/// <summary>
+/// The FSD module's settings: the self-distillation objective, which head scores (null: the mean of all heads'
+/// probabilities) and whether students whose fused width differs from the teacher's get a learned projection for
+/// the hint loss (FsdNet's addition: the paper compares fused features of equal width only).
+/// </summary>
+public sealed record FsdOptions(DistillationOptions Distillation, int? ScoreHead = null, bool HintProjection = false);
+
+/// <summary>
+/// Fusion self-distillation (Sang et al., arXiv 2411.07508), a plug-in for models with two parallel layer-wise
+/// towers: layer i's explicit output c_i and implicit output d_i are fused, f_i = [c_i ; d_i]; head i gives the logit
+/// z_i = w_i f_i + b_i; the prediction is the mean of sigmoid(z_i) (or one head's); the deepest head teaches the
+/// others through <see cref="SelfDistillation"/> (label BCE on every head, soft-label KL at temperature tau, hint MSE
+/// between fused features). Heads are named "heads.{i}", hint projections "hint_projections.{i}".
+/// </summary>
+public sealed class FusionSelfDistillation : Module
+{
+    private readonly Linear[] heads;
+    private readonly Linear?[] projections;
+
+    /// <param name="fusedWidths">Width of f_i for every layer (c_i's plus d_i's).</param>
+    public FusionSelfDistillation(IReadOnlyList<int> fusedWidths, FsdOptions options, Rng rng)
+    {
+        var n = fusedWidths.Count;
+        if (n < 2)
+        {
+            throw new ArgumentException($"the FSD module needs at least 2 layers (a teacher and a student), got {n}.");
+        }
+        if (options.ScoreHead is { } h && (h < 0 || h >= n))
+        {
+            throw new ArgumentException($"score_head {h} is not a head index in [0, {n - 1}].");
+        }
+        var teacher = fusedWidths[^1];
+        if (!options.HintProjection && fusedWidths.Any(w => w != teacher) && options.Distillation.Choice != 0)
+        {
+            throw new ArgumentException(
+                $"the hint loss compares every layer's fused features with the last one's, but their widths differ ([{string.Join(", ", fusedWidths)}]); " +
+                "make the layers equally wide, use choice 0 (no hint), or set hint_projection: true.");
+        }
+        options.Distillation.Validate();
+        Options = options;
+        heads = new Linear[n];
+        for (var i = 0; i < n; i++)
+        {
+            heads[i] = AddChild($"heads.{i}", new Linear(fusedWidths[i], 1, rng));
+        }
+        projections = new Linear?[n];
+        for (var i = 0; i < n - 1; i++)
+        {
+            if (options.HintProjection && fusedWidths[i] != teacher)
+            {
+                projections[i] = AddChild($"hint_projections.{i}", new Linear(fusedWidths[i], teacher, rng, bias: false));
+            }
+        }
+    }
+
+    public FsdOptions Options { get; }
+
+    public int LayerCount => heads.Length;
+
+    /// <summary>Arrays for every layer's logit and fused features (pooled by the graph for this step), filled by <see cref="FuseLayer"/>.</summary>
+    public (Tensor[] Logits, Tensor[] Fused) Outputs(Graph g) => (g.TensorList(heads.Length), g.TensorList(heads.Length));
+
+    /// <summary>
+    /// Layer i: f_i = [c_i ; d_i] and z_i, into the arrays of <see cref="Outputs"/>. Models call it right after both
+    /// towers' layer i, so the tape (and so every floating-point sum of the backward pass) has one fixed order.
+    /// </summary>
+    public void FuseLayer(Graph g, int i, Tensor explicitOutput, Tensor implicitOutput, Tensor[] logits, Tensor[] fused)
+    {
+        fused[i] = g.Concat(explicitOutput, implicitOutput);
+        logits[i] = heads[i].Forward(g, fused[i]);
+    }
+
+    /// <summary>The click probability: the chosen head's, or the mean of every head's.</summary>
+    public Tensor Predict(Graph g, Tensor[] logits)
+    {
+        if (Options.ScoreHead is { } h)
+        {
+            return g.Sigmoid(logits[h]);
+        }
+        var sum = g.Sigmoid(logits[0]);
+        for (var i = 1; i < logits.Length; i++)
+        {
+            sum = g.Add(sum, g.Sigmoid(logits[i]));
+        }
+        return g.Affine(sum, 1f / logits.Length);
+    }
+
+    /// <summary>The self-distillation loss; students' fused features are projected to the teacher's width where set.</summary>
+    public Tensor Loss(Graph g, Tensor[] logits, Tensor[] fused, Tensor labels)
+    {
+        var features = fused;
+        if (Options.HintProjection)
+        {
+            features = g.TensorList(fused.Length);
+            for (var i = 0; i < fused.Length; i++)
+            {
+                features[i] = projections[i] is { } p ? p.Forward(g, fused[i]) : fused[i];
+            }
+        }
+        return SelfDistillation.Loss(g, logits, features, labels, Options.Distillation);
+    }
+}

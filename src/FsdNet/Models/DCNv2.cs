@@ -1,0 +1,186 @@
+using FsdNet.Autodiff;
+using FsdNet.Layers;
+using FsdNet.Tensors;
+using FsdNet.Training;
+
+namespace FsdNet.Models;
+
+/// <summary>DCNv2's model_structure: where the deep network sits relative to the cross network.</summary>
+public enum Dcnv2Structure
+{
+    CrossNetOnly,
+    Stacked,
+    Parallel,
+    StackedParallel,
+}
+
+/// <summary>DCNv2's keys, named and defaulted as FuxiCTR's model_zoo/DCNv2 constructor.</summary>
+public sealed record Dcnv2Options
+{
+    public Dcnv2Structure Structure { get; init; } = Dcnv2Structure.Parallel;
+
+    public int EmbeddingDim { get; init; } = 10;
+
+    public IReadOnlyList<int> StackedDnnHiddenUnits { get; init; } = [];
+
+    public IReadOnlyList<int> ParallelDnnHiddenUnits { get; init; } = [];
+
+    public Activation DnnActivations { get; init; } = Activation.Relu;
+
+    public int NumCrossLayers { get; init; } = 3;
+
+    public float NetDropout { get; init; }
+
+    public bool BatchNorm { get; init; }
+
+    /// <summary>The FSD plug-in (parallel structure only): one head per layer instead of the final fc.</summary>
+    public FsdOptions? Fsd { get; init; }
+
+    public static Dcnv2Options From(ModelConfig cfg)
+    {
+        var d = new Dcnv2Options();
+        if (cfg.GetBool("use_low_rank_mixture", false))
+        {
+            throw new ConfigException($"{cfg.Source} [{cfg.ExpId}]: use_low_rank_mixture: True (CrossNetMix) is not in FsdNet yet; use the full-rank cross network.");
+        }
+        cfg.Acknowledge("low_rank", "read only with use_low_rank_mixture: True");
+        cfg.Acknowledge("num_experts", "read only with use_low_rank_mixture: True");
+        var structure = (cfg.GetString("model_structure") ?? "parallel").ToLowerInvariant() switch
+        {
+            "crossnet_only" => Dcnv2Structure.CrossNetOnly,
+            "stacked" => Dcnv2Structure.Stacked,
+            "parallel" => Dcnv2Structure.Parallel,
+            "stacked_parallel" => Dcnv2Structure.StackedParallel,
+            var s => throw new ConfigException($"{cfg.Source} [{cfg.ExpId}]: model_structure '{s}' is not one of crossnet_only, stacked, parallel, stacked_parallel."),
+        };
+        return new Dcnv2Options
+        {
+            Structure = structure,
+            EmbeddingDim = cfg.GetInt("embedding_dim", d.EmbeddingDim, min: 1),
+            StackedDnnHiddenUnits = cfg.GetIntList("stacked_dnn_hidden_units", d.StackedDnnHiddenUnits),
+            ParallelDnnHiddenUnits = cfg.GetIntList("parallel_dnn_hidden_units", d.ParallelDnnHiddenUnits),
+            DnnActivations = Activations.Parse(cfg.GetString("dnn_activations") ?? d.DnnActivations.ToString()),
+            NumCrossLayers = cfg.GetInt("num_cross_layers", d.NumCrossLayers, min: 1),
+            NetDropout = (float)cfg.GetDouble("net_dropout", d.NetDropout, min: 0),
+            BatchNorm = cfg.GetBool("batch_norm", d.BatchNorm),
+            Fsd = FsdConfig.ReadIfOn(cfg),
+        };
+    }
+}
+
+/// <summary>
+/// DCNv2 (Wang et al., WWW 2021; FuxiCTR's model_zoo/DCNv2): a full-rank cross network over x0 and an MLP, stacked
+/// (the MLP reads the cross output), parallel (both read x0, outputs concatenated) or both, then one logit. With the
+/// FSD module the parallel towers are fused layer by layer, f_i = [c_i ; d_i], one head per layer (that is FSDNet).
+/// </summary>
+public class Dcnv2Model : CtrModel
+{
+    private readonly FeatureEmbedding embedding;
+    private readonly CrossNetV2 cross;
+    private readonly MlpTower? stacked;
+    private readonly MlpTower? parallel;
+    private readonly Linear? fc;
+    private readonly FusionSelfDistillation? fsd;
+    private readonly string name;
+
+    public Dcnv2Model(InputSchema schema, Dcnv2Options options, Rng rng, bool loadPretrained = true, string modelName = "DCNv2")
+    {
+        name = modelName;
+        embedding = AddChild("embedding", new FeatureEmbedding(schema, options.EmbeddingDim, rng, loadPretrained));
+        var x0 = embedding.OutFeatures;
+        cross = AddChild("cross", new CrossNetV2(x0, options.NumCrossLayers, rng));
+        var s = options.Structure;
+        if (s is Dcnv2Structure.Stacked or Dcnv2Structure.StackedParallel)
+        {
+            stacked = AddChild("stacked_dnn", new MlpTower(x0, options.StackedDnnHiddenUnits, options.DnnActivations, options.NetDropout, options.BatchNorm, rng));
+        }
+        if (s is Dcnv2Structure.Parallel or Dcnv2Structure.StackedParallel)
+        {
+            parallel = AddChild("dnn", new MlpTower(x0, options.ParallelDnnHiddenUnits, options.DnnActivations, options.NetDropout, options.BatchNorm, rng));
+        }
+        if (options.Fsd is { } f)
+        {
+            if (parallel is null || stacked is not null)
+            {
+                throw new ArgumentException($"fsd: true needs model_structure: parallel (two towers side by side), not {s}.");
+            }
+            if (parallel.LayerCount != cross.LayerCount)
+            {
+                throw new ArgumentException(
+                    $"the FSD module fuses cross layer i with DNN layer i, so num_cross_layers ({cross.LayerCount}) must equal the number of " +
+                    $"parallel_dnn_hidden_units ({parallel.LayerCount}: [{string.Join(", ", options.ParallelDnnHiddenUnits)}]).");
+            }
+            fsd = AddChild("", new FusionSelfDistillation([.. Enumerable.Range(0, cross.LayerCount).Select(i => x0 + parallel.LayerWidth(i))], f, rng));
+        }
+        else
+        {
+            var final = s switch
+            {
+                Dcnv2Structure.CrossNetOnly => x0,
+                Dcnv2Structure.Stacked => stacked!.OutFeatures,
+                Dcnv2Structure.Parallel => x0 + parallel!.OutFeatures,
+                _ => stacked!.OutFeatures + parallel!.OutFeatures,
+            };
+            fc = AddChild("fc", new Linear(final, 1, rng));
+        }
+        Structure = s;
+    }
+
+    public override string ModelName => name;
+
+    public override InputSchema Schema => embedding.Schema;
+
+    public Dcnv2Structure Structure { get; }
+
+    public override Tensor Predict(Graph g, in ModelInput x)
+    {
+        if (fsd is not null)
+        {
+            return fsd.Predict(g, Forward(g, x).Logits);
+        }
+        return g.Sigmoid(Logit(g, x));
+    }
+
+    public override Tensor Loss(Graph g, in ModelInput x)
+    {
+        if (fsd is not null)
+        {
+            var (logits, fused) = Forward(g, x);
+            return fsd.Loss(g, logits, fused, Labels(g, x));
+        }
+        return g.BceWithLogits(Logit(g, x), Labels(g, x));
+    }
+
+    /// <summary>With the FSD module: every head's logit z_i and every layer's fused features f_i (pooled for this step).</summary>
+    public (Tensor[] Logits, Tensor[] Fused) Forward(Graph g, in ModelInput x)
+    {
+        if (fsd is null)
+        {
+            throw new InvalidOperationException($"{name} has no FSD module (fsd: true).");
+        }
+        var x0 = embedding.Forward(g, x);
+        var (logits, fused) = fsd.Outputs(g);
+        Tensor c = x0, d = x0;
+        for (var i = 0; i < cross.LayerCount; i++)
+        {
+            c = cross.Step(g, i, x0, c);
+            d = parallel!.Step(g, i, x0, d);
+            fsd.FuseLayer(g, i, c, d, logits, fused);
+        }
+        return (logits, fused);
+    }
+
+    private Tensor Logit(Graph g, in ModelInput x)
+    {
+        var x0 = embedding.Forward(g, x);
+        var crossOut = cross.Forward(g, x0);
+        var final = Structure switch
+        {
+            Dcnv2Structure.CrossNetOnly => crossOut,
+            Dcnv2Structure.Stacked => stacked!.Forward(g, crossOut),
+            Dcnv2Structure.Parallel => g.Concat(crossOut, parallel!.Forward(g, x0)),
+            _ => g.Concat(stacked!.Forward(g, crossOut), parallel!.Forward(g, x0)),
+        };
+        return fc!.Forward(g, final);
+    }
+}
