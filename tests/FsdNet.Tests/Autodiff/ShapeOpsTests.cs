@@ -158,4 +158,29 @@ public class ShapeOpsTests
         }
         GradCheck.Check(gr => act.Forward(gr, x), [x, p]);
     }
+
+    [Fact]
+    public void The_shape_ops_allocate_nothing_in_steady_state()
+    {
+        var a = GradCheck.Param("a", new Shape(8, 3, 4), 1);
+        var b = GradCheck.Param("b", new Shape(8, 3, 1), 2);
+        var g = new Graph();
+        void Step()
+        {
+            g.Reset();
+            var y = g.Mul(a, b);
+            y = g.Concat(1, y, g.Permute(a, 0, 1, 2), g.Softmax(y, 1));
+            y = g.Add(g.Sum(y, 1), g.Mean(g.Square(g.Transpose(y, 1, 2)), 2));
+            g.Backward(g.Sum(g.Max(g.Exp(g.IndexSelect(y, 1, Index)), 0)));
+        }
+        Step();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10; i++)
+        {
+            Step();
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    private static readonly int[] Index = [0, 2, 2, 1];
 }

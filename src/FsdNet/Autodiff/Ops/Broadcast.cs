@@ -17,13 +17,13 @@ public sealed partial class Graph
     public Tensor Div(Tensor a, Tensor b) => Broadcast(Binary.Div, a, b);
 
     /// <summary>The shape both broadcast to, padded to rank 3 with leading 1s, with each input's strides (0 on stretched axes).</summary>
-    private static (int[] Out, int[] StrideA, int[] StrideB, Shape Result) BroadcastPlan(string op, Shape a, Shape b)
+    private static (Int3 Out, Int3 StrideA, Int3 StrideB, Shape Result) BroadcastPlan(string op, Shape a, Shape b)
     {
         var rank = Math.Max(a.Rank, b.Rank);
-        int[] Pad(Shape s) => [.. Enumerable.Repeat(1, 3 - s.Rank), .. Enumerable.Range(0, s.Rank).Select(i => s[i])];
+        static Int3 Pad(Shape s) => s.Rank switch { 1 => new(1, 1, s.D0), 2 => new(1, s.D0, s.D1), _ => new(s.D0, s.D1, s.D2) };
         var pa = Pad(a);
         var pb = Pad(b);
-        var o = new int[3];
+        var o = default(Int3);
         for (var i = 0; i < 3; i++)
         {
             if (pa[i] != pb[i] && pa[i] != 1 && pb[i] != 1)
@@ -32,7 +32,7 @@ public sealed partial class Graph
             }
             o[i] = Math.Max(pa[i], pb[i]);
         }
-        int[] Strides(int[] p) => [p[0] == 1 ? 0 : p[1] * p[2], p[1] == 1 ? 0 : p[2], p[2] == 1 ? 0 : 1];
+        static Int3 Strides(Int3 p) => new(p.X == 1 ? 0 : p.Y * p.Z, p.Y == 1 ? 0 : p.Z, p.Z == 1 ? 0 : 1);
         var result = rank switch
         {
             1 => new Shape(o[2]),
@@ -44,7 +44,7 @@ public sealed partial class Graph
 
     private Tensor Broadcast(Binary op, Tensor a, Tensor b)
     {
-        var (o, sa, sb, shape) = BroadcastPlan(op.ToString(), a.Shape, b.Shape);
+        var (o, sa, sb, shape) = BroadcastPlan(op switch { Binary.Add => "Add", Binary.Sub => "Sub", Binary.Mul => "Mul", _ => "Div" }, a.Shape, b.Shape);
         var track = Tracks(a, b);
         var y = Output(shape, track);
         Span<float> ys = y.Span, av = a.Span, bv = b.Span;
@@ -77,17 +77,12 @@ public sealed partial class Graph
     /// <summary>Backward of a broadcasting binary op: each input's gradient sums over the axes it was stretched along.</summary>
     private sealed class BroadcastOp : Op
     {
-        private readonly int[] o = new int[3], sa = new int[3], sb = new int[3];
+        private Int3 o, sa, sb;
         private Binary op;
         private Tensor a = null!, b = null!;
 
-        public void Set(Binary kind, Tensor x, Tensor z, int[] outDims, int[] strideA, int[] strideB)
-        {
-            (op, a, b) = (kind, x, z);
-            outDims.CopyTo(o, 0);
-            strideA.CopyTo(sa, 0);
-            strideB.CopyTo(sb, 0);
-        }
+        public void Set(Binary kind, Tensor x, Tensor z, Int3 outDims, Int3 strideA, Int3 strideB) =>
+            (op, a, b, o, sa, sb) = (kind, x, z, outDims, strideA, strideB);
 
         public override void Backward(Graph g)
         {
@@ -102,7 +97,7 @@ public sealed partial class Graph
             }
         }
 
-        private void Accumulate(Graph g, Tensor t, int[] st, int[] so, bool forA, ReadOnlySpan<float> dy)
+        private void Accumulate(Graph g, Tensor t, Int3 st, Int3 so, bool forA, ReadOnlySpan<float> dy)
         {
             var gt = g.GradFor(t, out var fresh);
             if (fresh)

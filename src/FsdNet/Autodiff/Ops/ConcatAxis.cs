@@ -21,7 +21,12 @@ public sealed partial class Graph
         var track = false;
         foreach (var p in parts)
         {
-            if (p.Shape.Rank != first.Rank || Enumerable.Range(0, first.Rank).Any(i => i != ax && p.Shape[i] != first[i]))
+            var fits = p.Shape.Rank == first.Rank;
+            for (var i = 0; fits && i < first.Rank; i++)
+            {
+                fits = i == ax || p.Shape[i] == first[i];
+            }
+            if (!fits)
             {
                 throw new ArgumentException($"Concat along axis {ax}: {p.Shape} does not fit {first}.");
             }
@@ -56,10 +61,14 @@ public sealed partial class Graph
         {
             throw new ArgumentException($"Stack: axis {axis} for parts of shape {s} (the result may have rank 3 at most).");
         }
-        int[] dims = [.. Enumerable.Range(0, s.Rank).Select(i => s[i])];
-        var list = dims.ToList();
-        list.Insert(axis, 1);
-        var one = list.Count == 2 ? new Shape(list[0], list[1]) : new Shape(list[0], list[1], list[2]);
+        var one = (s.Rank, axis) switch
+        {
+            (1, 0) => new Shape(1, s.D0),
+            (1, _) => new Shape(s.D0, 1),
+            (2, 0) => new Shape(1, s.D0, s.D1),
+            (2, 1) => new Shape(s.D0, 1, s.D1),
+            _ => new Shape(s.D0, s.D1, 1),
+        };
         var views = TensorList(parts.Length);
         for (var i = 0; i < parts.Length; i++)
         {

@@ -8,7 +8,8 @@ public sealed partial class Graph
     public Tensor Transpose(Tensor x, int axisA, int axisB)
     {
         var rank = x.Shape.Rank;
-        int[] order = [.. Enumerable.Range(0, rank)];
+        Span<int> order = [0, 1, 2];
+        order = order[..rank];
         axisA = axisA < 0 ? axisA + rank : axisA;
         axisB = axisB < 0 ? axisB + rank : axisB;
         if ((uint)axisA >= (uint)rank || (uint)axisB >= (uint)rank)
@@ -20,19 +21,23 @@ public sealed partial class Graph
     }
 
     /// <summary>Reorders the axes (a copy, as torch.permute(x, order).contiguous()): output axis i is input axis order[i].</summary>
-    public Tensor Permute(Tensor x, params int[] order)
+    public Tensor Permute(Tensor x, params ReadOnlySpan<int> order)
     {
         var s = x.Shape;
-        if (order.Length != s.Rank || order.Distinct().Count() != s.Rank || order.Any(a => a < 0 || a >= s.Rank))
+        var seen = 0;
+        foreach (var a in order)
         {
-            throw new ArgumentException($"Permute: ({string.Join(", ", order)}) is not a permutation of the axes of {s}.");
+            seen |= a >= 0 && a < s.Rank ? 1 << a : 8;
         }
-        var dims = order.Select(a => s[a]).ToArray();
-        var shape = dims.Length switch
+        if (order.Length != s.Rank || seen != (1 << s.Rank) - 1)
         {
-            1 => new Shape(dims[0]),
-            2 => new Shape(dims[0], dims[1]),
-            _ => new Shape(dims[0], dims[1], dims[2]),
+            throw new ArgumentException($"Permute: ({string.Join(", ", order.ToArray())}) is not a permutation of the axes of {s}.");
+        }
+        var shape = order.Length switch
+        {
+            1 => s,
+            2 => new Shape(s[order[0]], s[order[1]]),
+            _ => new Shape(s[order[0]], s[order[1]], s[order[2]]),
         };
         var track = Tracks(x);
         var y = Output(shape, track);
@@ -46,17 +51,17 @@ public sealed partial class Graph
     }
 
     /// <summary>Output dims padded to 3 and, for each, the stride of that axis in the input.</summary>
-    private static (int[] Dims, int[] Strides) PermutedStrides(Shape s, int[] order)
+    private static (Int3 Dims, Int3 Strides) PermutedStrides(Shape s, ReadOnlySpan<int> order)
     {
         var rank = s.Rank;
-        var inStride = new int[rank];
+        Span<int> inStride = stackalloc int[rank];
         var acc = 1;
         for (var i = rank - 1; i >= 0; i--)
         {
             inStride[i] = acc;
             acc *= s[i];
         }
-        int[] d = [1, 1, 1], st = [0, 0, 0];
+        Int3 d = new(1, 1, 1), st = default;
         for (var i = 0; i < rank; i++)
         {
             d[3 - rank + i] = s[order[i]];
@@ -66,7 +71,7 @@ public sealed partial class Graph
     }
 
     /// <summary>y[k] = x[strided index of k] over a [d0, d1, d2] walk (or the scatter-add back when accumulating into x).</summary>
-    private static void Gather3(Span<float> x, Span<float> y, int[] d, int[] st, bool accumulate)
+    private static void Gather3(Span<float> x, Span<float> y, Int3 d, Int3 st, bool accumulate)
     {
         var k = 0;
         for (var i = 0; i < d[0]; i++)
@@ -91,15 +96,10 @@ public sealed partial class Graph
 
     private sealed class PermuteOp : Op
     {
-        private readonly int[] d = new int[3], st = new int[3];
+        private Int3 d, st;
         private Tensor x = null!;
 
-        public void Set(Tensor input, int[] dims, int[] strides)
-        {
-            x = input;
-            dims.CopyTo(d, 0);
-            strides.CopyTo(st, 0);
-        }
+        public void Set(Tensor input, Int3 dims, Int3 strides) => (x, d, st) = (input, dims, strides);
 
         public override void Backward(Graph g)
         {

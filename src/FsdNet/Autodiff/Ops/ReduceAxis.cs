@@ -32,7 +32,6 @@ public sealed partial class Graph
             throw new ArgumentOutOfRangeException(nameof(axis), $"{op}: axis {axis} is outside a rank-{s.Rank} shape {s}.");
         }
         int outer = 1, inner = 1;
-        var dims = new List<int>(3);
         for (var i = 0; i < s.Rank; i++)
         {
             if (i < axis)
@@ -43,24 +42,24 @@ public sealed partial class Graph
             {
                 inner *= s[i];
             }
-            if (i != axis || keepDim)
-            {
-                dims.Add(i == axis ? 1 : s[i]);
-            }
         }
-        var reduced = dims.Count switch
-        {
-            0 => new Shape(1),
-            1 => new Shape(dims[0]),
-            2 => new Shape(dims[0], dims[1]),
-            _ => new Shape(dims[0], dims[1], dims[2]),
-        };
+        var reduced = keepDim
+            ? WithAxis(s, axis, 1)
+            : (s.Rank, axis) switch
+            {
+                (1, _) => new Shape(1),
+                (2, 0) => new Shape(s.D1),
+                (2, _) => new Shape(s.D0),
+                (_, 0) => new Shape(s.D1, s.D2),
+                (_, 1) => new Shape(s.D0, s.D2),
+                _ => new Shape(s.D0, s.D1),
+            };
         return (outer, s[axis], inner, reduced);
     }
 
     private Tensor ReduceAxis(Reduction kind, Tensor x, int axis, bool keepDim)
     {
-        var (outer, n, inner, shape) = AxisPlan(kind.ToString(), x.Shape, ref axis, keepDim);
+        var (outer, n, inner, shape) = AxisPlan(kind switch { Reduction.Sum => "Sum", Reduction.Mean => "Mean", _ => "Max" }, x.Shape, ref axis, keepDim);
         if (n == 0)
         {
             throw new ArgumentException($"{kind}: axis {axis} of {x.Shape} is empty.");
