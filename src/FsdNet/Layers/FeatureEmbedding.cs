@@ -178,14 +178,17 @@ public sealed class FeatureEmbedding : Module
     /// The embeddings as [rows, fields, dim] (FuxiCTR's flatten_emb=False), for models that need one vector of the
     /// same dim per field; <paramref name="model"/> names the model in the error when dims differ.
     /// </summary>
-    public Tensor ForwardStacked(Graph g, in ModelInput x, string model)
+    public Tensor ForwardStacked(Graph g, in ModelInput x, string model) => AsFields(g, Forward(g, x), model);
+
+    /// <summary>x0 from <see cref="Forward"/> seen as [rows, fields, dim] (a view), for models that use both forms.</summary>
+    public Tensor AsFields(Graph g, Tensor x0, string model)
     {
         var d = UniformDim ?? throw new ArgumentException(
             $"{model} needs every field embedded with the same dim; " +
             string.Join(", ", Schema.Fields.Select((f, i) => (f.Name, Dim: dims[i])).GroupBy(t => t.Dim)
                 .Select(grp => $"{string.Join(", ", grp.Take(3).Select(t => t.Name))}{(grp.Count() > 3 ? ", ..." : "")} {(grp.Count() == 1 ? "has" : "have")} {grp.Key}")) +
             ". Remove the per-field embedding_dim.");
-        return g.Reshape(Forward(g, x), new Shape(x.Rows, dims.Length, d));
+        return g.Reshape(x0, new Shape(x0.Shape.D0, dims.Length, d));
     }
 
     private static int Owner(IReadOnlyList<InputField> fields, Dictionary<string, int> byName, int i)

@@ -13,9 +13,17 @@ public static class ModelRegistry
     {
         ["FSDNet"] = (schema, cfg, rng, load) => new FsdNetModel(schema, FsdNetOptions.From(cfg), rng, load),
         ["DCNv2"] = (schema, cfg, rng, load) => new Dcnv2Model(schema, Dcnv2Options.From(cfg), rng, load),
+        ["LR"] = (schema, cfg, rng, load) => new LrModel(schema, rng),
+        ["FM"] = (schema, cfg, rng, load) => new FmModel(schema, FmModel.EmbeddingDimFrom(cfg), rng, load),
+        ["DNN"] = (schema, cfg, rng, load) => new DnnModel(schema, DnnOptions.From(cfg), rng, load),
+        ["WideDeep"] = (schema, cfg, rng, load) => new WideDeepModel(schema, DnnOptions.From(cfg), rng, load),
+        ["DeepFM"] = (schema, cfg, rng, load) => new DeepFmModel(schema, DnnOptions.From(cfg), rng, load),
     };
 
     public static IReadOnlyList<string> Names => [.. Factories.Keys];
+
+    /// <summary>Models with two parallel layer-wise towers, which take the FSD module (<c>fsd: true</c>).</summary>
+    public static IReadOnlyList<string> FsdCapable { get; } = ["FSDNet", "DCNv2"];
 
     /// <summary>
     /// The model <c>cfg.Model</c> over <paramref name="schema"/>; <paramref name="loadPretrained"/> false skips reading
@@ -26,6 +34,11 @@ public static class ModelRegistry
         if (!Factories.TryGetValue(cfg.Model, out var make))
         {
             throw new ConfigException($"{cfg.Source} [{cfg.ExpId}]: unknown model '{cfg.Model}'; known: {string.Join(", ", Factories.Keys)}.");
+        }
+        if (!FsdCapable.Contains(cfg.Model, StringComparer.OrdinalIgnoreCase) && cfg.GetBool("fsd", false))
+        {
+            throw new ConfigException(
+                $"{cfg.Origin("fsd")}: fsd: true needs a model with two parallel towers that expose every layer ({string.Join(", ", FsdCapable)}); {cfg.Model} has none.");
         }
         try
         {

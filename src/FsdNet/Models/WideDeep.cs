@@ -1,0 +1,30 @@
+using FsdNet.Autodiff;
+using FsdNet.Layers;
+using FsdNet.Tensors;
+
+namespace FsdNet.Models;
+
+/// <summary>Wide &amp; Deep (Cheng et al., DLRS 2016; FuxiCTR's model_zoo/WideDeep): y = sigmoid(LR + MLP(x0)).</summary>
+public sealed class WideDeepModel : CtrModel
+{
+    private readonly FeatureEmbedding embedding;
+    private readonly LogisticRegression wide;
+    private readonly MlpBlock deep;
+
+    public WideDeepModel(InputSchema schema, DnnOptions options, Rng rng, bool loadPretrained = true)
+    {
+        embedding = AddChild("embedding", new FeatureEmbedding(schema, options.EmbeddingDim, rng, loadPretrained));
+        wide = AddChild("lr_layer", new LogisticRegression(schema, rng));
+        deep = AddChild("mlp", options.Mlp(embedding.OutFeatures, rng));
+    }
+
+    public override string ModelName => "WideDeep";
+
+    public override InputSchema Schema => embedding.Schema;
+
+    public override Tensor Predict(Graph g, in ModelInput x) => g.Sigmoid(Logit(g, x));
+
+    public override Tensor Loss(Graph g, in ModelInput x) => g.BceWithLogits(Logit(g, x), Labels(g, x));
+
+    private Tensor Logit(Graph g, in ModelInput x) => g.Add(wide.Forward(g, x), deep.Forward(g, embedding.Forward(g, x)));
+}
