@@ -76,6 +76,35 @@ public sealed class FusionSelfDistillation : Module
         logits[i] = heads[i].Forward(g, fused[i]);
     }
 
+    /// <summary>
+    /// Runs two layer-wise towers side by side on x0 and fuses them layer by layer: layer i of the explicit tower,
+    /// layer i of the implicit tower, then f_i and z_i (this order fixes the tape, so results are reproducible).
+    /// </summary>
+    public (Tensor[] Logits, Tensor[] Fused) Run(Graph g, Tensor x0, ILayerwiseTower explicitTower, ILayerwiseTower implicitTower)
+    {
+        var (logits, fused) = Outputs(g);
+        Tensor c = x0, d = x0;
+        for (var i = 0; i < heads.Length; i++)
+        {
+            c = explicitTower.Step(g, i, x0, c);
+            d = implicitTower.Step(g, i, x0, d);
+            FuseLayer(g, i, c, d, logits, fused);
+        }
+        return (logits, fused);
+    }
+
+    /// <summary>The fused widths of two towers (x0 width for towers that keep it), checking they have one layer each per head.</summary>
+    public static int[] FusedWidths(ILayerwiseTower explicitTower, ILayerwiseTower implicitTower, string explicitName, string implicitName)
+    {
+        if (explicitTower.LayerCount != implicitTower.LayerCount)
+        {
+            throw new ArgumentException(
+                $"the FSD module fuses layer i of both towers, so {explicitName} ({explicitTower.LayerCount}) must equal the number of " +
+                $"{implicitName} ({implicitTower.LayerCount}).");
+        }
+        return [.. Enumerable.Range(0, explicitTower.LayerCount).Select(i => explicitTower.LayerWidth(i) + implicitTower.LayerWidth(i))];
+    }
+
     /// <summary>The click probability: the chosen head's, or the mean of every head's.</summary>
     public Tensor Predict(Graph g, Tensor[] logits)
     {

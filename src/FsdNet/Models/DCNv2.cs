@@ -104,13 +104,9 @@ public class Dcnv2Model : CtrModel
             {
                 throw new ArgumentException($"fsd: true needs model_structure: parallel (two towers side by side), not {s}.");
             }
-            if (parallel.LayerCount != cross.LayerCount)
-            {
-                throw new ArgumentException(
-                    $"the FSD module fuses cross layer i with DNN layer i, so num_cross_layers ({cross.LayerCount}) must equal the number of " +
-                    $"parallel_dnn_hidden_units ({parallel.LayerCount}: [{string.Join(", ", options.ParallelDnnHiddenUnits)}]).");
-            }
-            fsd = AddChild("", new FusionSelfDistillation([.. Enumerable.Range(0, cross.LayerCount).Select(i => x0 + parallel.LayerWidth(i))], f, rng));
+            var widths = FusionSelfDistillation.FusedWidths(
+                cross, parallel, "num_cross_layers", $"parallel_dnn_hidden_units: [{string.Join(", ", options.ParallelDnnHiddenUnits)}]");
+            fsd = AddChild("", new FusionSelfDistillation(widths, f, rng));
         }
         else
         {
@@ -158,16 +154,7 @@ public class Dcnv2Model : CtrModel
         {
             throw new InvalidOperationException($"{name} has no FSD module (fsd: true).");
         }
-        var x0 = embedding.Forward(g, x);
-        var (logits, fused) = fsd.Outputs(g);
-        Tensor c = x0, d = x0;
-        for (var i = 0; i < cross.LayerCount; i++)
-        {
-            c = cross.Step(g, i, x0, c);
-            d = parallel!.Step(g, i, x0, d);
-            fsd.FuseLayer(g, i, c, d, logits, fused);
-        }
-        return (logits, fused);
+        return fsd.Run(g, embedding.Forward(g, x), cross, parallel!);
     }
 
     private Tensor Logit(Graph g, in ModelInput x)

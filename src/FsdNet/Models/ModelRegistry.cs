@@ -13,6 +13,7 @@ public static class ModelRegistry
     {
         ["FSDNet"] = (schema, cfg, rng, load) => new FsdNetModel(schema, FsdNetOptions.From(cfg), rng, load),
         ["DCNv2"] = (schema, cfg, rng, load) => new Dcnv2Model(schema, Dcnv2Options.From(cfg), rng, load),
+        ["DCN"] = (schema, cfg, rng, load) => new DcnModel(schema, DcnOptions.From(cfg), rng, load),
         ["LR"] = (schema, cfg, rng, load) => new LrModel(schema, rng),
         ["FM"] = (schema, cfg, rng, load) => new FmModel(schema, FmModel.EmbeddingDimFrom(cfg), rng, load),
         ["DNN"] = (schema, cfg, rng, load) => new DnnModel(schema, DnnOptions.From(cfg), rng, load),
@@ -23,7 +24,7 @@ public static class ModelRegistry
     public static IReadOnlyList<string> Names => [.. Factories.Keys];
 
     /// <summary>Models with two parallel layer-wise towers, which take the FSD module (<c>fsd: true</c>).</summary>
-    public static IReadOnlyList<string> FsdCapable { get; } = ["FSDNet", "DCNv2"];
+    public static IReadOnlyList<string> FsdCapable { get; } = ["FSDNet", "DCNv2", "DCN"];
 
     /// <summary>
     /// The model <c>cfg.Model</c> over <paramref name="schema"/>; <paramref name="loadPretrained"/> false skips reading

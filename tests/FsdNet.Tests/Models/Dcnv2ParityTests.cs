@@ -65,4 +65,57 @@ public class Dcnv2ParityTests
         var p0 = model.NamedParameters().Single(p => p.Name == "hint_projections.0.weight").Value;
         GradCheck.Check(g => model.Loss(g, x), [p0]);
     }
+
+    private static readonly Golden DcnGold = Golden.Load("zoo", "dcn.json");
+
+    [Theory]
+    [InlineData("cross_only", false)]
+    [InlineData("with_dnn", true)]
+    public void Dcn_forward_loss_and_every_gradient_match_pytorch(string name, bool withDnn)
+    {
+        var model = new DcnModel(InputSchema.Categorical(("f0", 6), ("f1", 5), ("f2", 4)), new DcnOptions
+        {
+            EmbeddingDim = 3,
+            NumCrossLayers = 2,
+            DnnHiddenUnits = withDnn ? [6, 4] : [],
+            BatchNorm = true,
+        }, new Rng(1));
+        foreach (var (n, p) in model.NamedParameters())
+        {
+            DcnGold.Into($"{name}:{n}", p);
+            p.ZeroGrad();
+        }
+        var x = new ModelInput(8, DcnGold.Ints("codes"), 3, DcnGold.Floats("labels"));
+        var g = new Graph();
+        DcnGold.AssertClose($"{name}:y_pred", model.Predict(g, x).Span);
+        g.Reset();
+        var loss = model.Loss(g, x);
+        DcnGold.AssertClose($"{name}:loss", loss.Span);
+        g.Backward(loss);
+        foreach (var (n, p) in model.NamedParameters())
+        {
+            DcnGold.AssertClose($"{name}:d{n}", p.GradSpan, abs: 1e-6);
+        }
+    }
+
+    [Fact]
+    public void Dcn_with_fsd_fuses_cross_and_dnn_layers_with_correct_gradients()
+    {
+        var model = new DcnModel(InputSchema.Categorical(("f0", 6), ("f1", 5)), new DcnOptions
+        {
+            EmbeddingDim = 3,
+            NumCrossLayers = 2,
+            DnnHiddenUnits = [5, 5],
+            Fsd = new FsdOptions(new DistillationOptions(2, 0.8, 0.05, 1.3)),
+        }, new Rng(4));
+        Assert.Contains(model.NamedParameters(), p => p.Name == "heads.1.weight");
+        Assert.DoesNotContain(model.NamedParameters(), p => p.Name.StartsWith("fc.", StringComparison.Ordinal));
+        var rng = new Rng(8);
+        foreach (var p in model.Parameters())
+        {
+            rng.FillNormal(p.Span, 0, 0.3);
+        }
+        var x = new ModelInput(4, [1, 2, 3, 4, 5, 1, 2, 3], 2, [1, 0, 1, 0]);
+        GradCheck.Check(g => model.Loss(g, x), [.. model.Parameters()], eps: 1e-3);
+    }
 }

@@ -1,0 +1,107 @@
+using FsdNet.Autodiff;
+using FsdNet.Layers;
+using FsdNet.Tensors;
+using FsdNet.Training;
+
+namespace FsdNet.Models;
+
+/// <summary>DCN's keys, named and defaulted as FuxiCTR's model_zoo/DCN constructor.</summary>
+public sealed record DcnOptions
+{
+    public int EmbeddingDim { get; init; } = 10;
+
+    public IReadOnlyList<int> DnnHiddenUnits { get; init; } = [];
+
+    public Activation DnnActivations { get; init; } = Activation.Relu;
+
+    public int NumCrossLayers { get; init; } = 3;
+
+    public float NetDropout { get; init; }
+
+    public bool BatchNorm { get; init; }
+
+    /// <summary>The FSD plug-in: cross layer i fused with DNN layer i, one head per layer instead of the fc.</summary>
+    public FsdOptions? Fsd { get; init; }
+
+    public static DcnOptions From(ModelConfig cfg)
+    {
+        var d = new DcnOptions();
+        return new DcnOptions
+        {
+            EmbeddingDim = cfg.GetInt("embedding_dim", d.EmbeddingDim, min: 1),
+            DnnHiddenUnits = cfg.GetIntList("dnn_hidden_units", d.DnnHiddenUnits),
+            DnnActivations = Activations.Parse(cfg.GetString("dnn_activations") ?? d.DnnActivations.ToString()),
+            NumCrossLayers = cfg.GetInt("num_cross_layers", d.NumCrossLayers, min: 1),
+            NetDropout = (float)cfg.GetDouble("net_dropout", d.NetDropout, min: 0),
+            BatchNorm = cfg.GetBool("batch_norm", d.BatchNorm),
+            Fsd = FsdConfig.ReadIfOn(cfg),
+        };
+    }
+}
+
+/// <summary>
+/// Deep &amp; Cross Network (Wang et al., ADKDD 2017; FuxiCTR's model_zoo/DCN): a cross network and (when
+/// dnn_hidden_units is not empty) an MLP on x0 in parallel, concatenated into one logit; with fsd: true the two
+/// towers are fused layer by layer by the FSD module.
+/// </summary>
+public sealed class DcnModel : CtrModel
+{
+    private readonly FeatureEmbedding embedding;
+    private readonly MlpTower? dnn;
+    private readonly CrossNet cross;
+    private readonly Linear? fc;
+    private readonly FusionSelfDistillation? fsd;
+
+    public DcnModel(InputSchema schema, DcnOptions options, Rng rng, bool loadPretrained = true)
+    {
+        embedding = AddChild("embedding", new FeatureEmbedding(schema, options.EmbeddingDim, rng, loadPretrained));
+        var x0 = embedding.OutFeatures;
+        dnn = options.DnnHiddenUnits.Count > 0
+            ? AddChild("dnn", new MlpTower(x0, options.DnnHiddenUnits, options.DnnActivations, options.NetDropout, options.BatchNorm, rng))
+            : null;
+        cross = AddChild("crossnet", new CrossNet(x0, options.NumCrossLayers, rng));
+        if (options.Fsd is { } f)
+        {
+            if (dnn is null)
+            {
+                throw new ArgumentException("fsd: true needs the DNN tower beside the cross network (dnn_hidden_units).");
+            }
+            var widths = FusionSelfDistillation.FusedWidths(cross, dnn, "num_cross_layers", $"dnn_hidden_units: [{string.Join(", ", options.DnnHiddenUnits)}]");
+            fsd = AddChild("", new FusionSelfDistillation(widths, f, rng));
+        }
+        else
+        {
+            fc = AddChild("fc", new Linear(x0 + (dnn?.OutFeatures ?? 0), 1, rng));
+        }
+    }
+
+    public override string ModelName => "DCN";
+
+    public override InputSchema Schema => embedding.Schema;
+
+    public override Tensor Predict(Graph g, in ModelInput x)
+    {
+        if (fsd is not null)
+        {
+            return fsd.Predict(g, fsd.Run(g, embedding.Forward(g, x), cross, dnn!).Logits);
+        }
+        return g.Sigmoid(Logit(g, x));
+    }
+
+    public override Tensor Loss(Graph g, in ModelInput x)
+    {
+        if (fsd is not null)
+        {
+            var (logits, fused) = fsd.Run(g, embedding.Forward(g, x), cross, dnn!);
+            return fsd.Loss(g, logits, fused, Labels(g, x));
+        }
+        return g.BceWithLogits(Logit(g, x), Labels(g, x));
+    }
+
+    private Tensor Logit(Graph g, in ModelInput x)
+    {
+        var x0 = embedding.Forward(g, x);
+        var crossOut = cross.Forward(g, x0);
+        return fc!.Forward(g, dnn is null ? crossOut : g.Concat(crossOut, dnn.Forward(g, x0)));
+    }
+}
