@@ -93,6 +93,17 @@ public sealed class FusionSelfDistillation : Module
         return (logits, fused);
     }
 
+    /// <summary>The prediction of two towers fused by this module (<see cref="Run"/> then <see cref="Predict(Graph, Tensor[])"/>).</summary>
+    public Tensor Predict(Graph g, Tensor x0, ILayerwiseTower explicitTower, ILayerwiseTower implicitTower) =>
+        Predict(g, Run(g, x0, explicitTower, implicitTower).Logits);
+
+    /// <summary>The training loss of two towers fused by this module.</summary>
+    public Tensor Loss(Graph g, Tensor x0, ILayerwiseTower explicitTower, ILayerwiseTower implicitTower, Tensor labels)
+    {
+        var (logits, fused) = Run(g, x0, explicitTower, implicitTower);
+        return Loss(g, logits, fused, labels);
+    }
+
     /// <summary>The fused widths of two towers (x0 width for towers that keep it), checking they have one layer each per head.</summary>
     public static int[] FusedWidths(ILayerwiseTower explicitTower, ILayerwiseTower implicitTower, string explicitName, string implicitName)
     {

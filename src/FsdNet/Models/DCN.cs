@@ -83,7 +83,7 @@ public sealed class DcnModel : CtrModel
     {
         if (fsd is not null)
         {
-            return fsd.Predict(g, fsd.Run(g, embedding.Forward(g, x), cross, dnn!).Logits);
+            return fsd.Predict(g, embedding.Forward(g, x), cross, dnn!);
         }
         return g.Sigmoid(Logit(g, x));
     }
@@ -92,8 +92,7 @@ public sealed class DcnModel : CtrModel
     {
         if (fsd is not null)
         {
-            var (logits, fused) = fsd.Run(g, embedding.Forward(g, x), cross, dnn!);
-            return fsd.Loss(g, logits, fused, Labels(g, x));
+            return fsd.Loss(g, embedding.Forward(g, x), cross, dnn!, Labels(g, x));
         }
         return g.BceWithLogits(Logit(g, x), Labels(g, x));
     }

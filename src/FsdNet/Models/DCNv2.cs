@@ -132,7 +132,7 @@ public class Dcnv2Model : CtrModel
     {
         if (fsd is not null)
         {
-            return fsd.Predict(g, Forward(g, x).Logits);
+            return fsd.Predict(g, embedding.Forward(g, x), cross, parallel!);
         }
         return g.Sigmoid(Logit(g, x));
     }
@@ -141,8 +141,7 @@ public class Dcnv2Model : CtrModel
     {
         if (fsd is not null)
         {
-            var (logits, fused) = Forward(g, x);
-            return fsd.Loss(g, logits, fused, Labels(g, x));
+            return fsd.Loss(g, embedding.Forward(g, x), cross, parallel!, Labels(g, x));
         }
         return g.BceWithLogits(Logit(g, x), Labels(g, x));
     }
