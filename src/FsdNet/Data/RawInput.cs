@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Runtime.CompilerServices;
 using nietras.SeparatedValues;
 
@@ -100,15 +99,17 @@ internal static class RawFiles
         }
     }
 
-    /// <summary>Opens the whole file, decompressing gzip transparently.</summary>
+    /// <summary>
+    /// Opens the whole file, decompressing gzip transparently; gzip input is verified to its last trailer (CRC-32,
+    /// ISIZE) as it is read, so a truncated or damaged archive fails instead of reading as a shorter file.
+    /// </summary>
     public static Stream OpenText(string path)
     {
-        var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         if (IsGzip(path))
         {
-            return new BufferedStream(new GZipStream(fs, CompressionMode.Decompress), 1 << 16);
+            return new BufferedStream(new GzipReader(path), 1 << 16);
         }
-        return fs;
+        return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
     }
 
     /// <summary>Splits an uncompressed file into up to <paramref name="parts"/> ranges that start at line starts.</summary>
