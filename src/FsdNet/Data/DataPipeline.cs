@@ -222,6 +222,11 @@ public static class DataPipeline
         foreach (var s in segs)
         {
             report.Merge(s.BadLines);
+            report.BlankLines += s.BlankLines;
+        }
+        if (report.BlankLines > 0)
+        {
+            options.Log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"{path}: skipped {report.BlankLines} blank line(s)"));
         }
         if (report.Dropped > 0)
         {

@@ -79,7 +79,9 @@ internal static class Ingest
             if (segments.Sum(s => s.Rows) == 0)
             {
                 var dropped = segments.Sum(s => s.BadLines.Dropped);
-                throw new DataFormatException(path, 0, null, dropped > 0 ? $"no usable rows (all {dropped} lines were bad)" : "empty file (no data rows)");
+                var blank = segments.Sum(s => s.BlankLines);
+                throw new DataFormatException(path, 0, null, dropped > 0 ? $"no usable rows (all {dropped} lines were bad)"
+                    : blank > 0 ? $"empty file (no data rows, {blank} blank lines)" : "empty file (no data rows)");
             }
             return [.. segments];
         }
@@ -113,6 +115,13 @@ internal static class Ingest
         {
             foreach (var row in reader)
             {
+                // An unclosed quote makes the parser read the rest of the file as one field: fatal in every mode.
+                if (!quoteFree && OpenQuote(row.Span) is var open and >= 0)
+                {
+                    var from = row.LineNumberFrom + row.Span[..open].Count('\n');
+                    return new DataFormatException(path, baseLine.Value + from, null,
+                        "unterminated quote: the quoted field that opens on this line is never closed (it would run to the end of the file)");
+                }
                 try
                 {
                     var r = new SepRow(row);
@@ -137,6 +146,25 @@ internal static class Ingest
         }
         seg.Finish();
         return null;
+    }
+
+    /// <summary>Offset of the quote that opens a quoted section never closed in <paramref name="raw"/>, else -1.</summary>
+    private static int OpenQuote(ReadOnlySpan<char> raw)
+    {
+        var i = raw.IndexOf('"');
+        if (i < 0)
+        {
+            return -1;
+        }
+        var open = -1;
+        for (; i < raw.Length; i++)
+        {
+            if (raw[i] == '"')
+            {
+                open = open < 0 ? i : -1; // a doubled quote "" inside a quoted field closes and reopens: still balanced
+            }
+        }
+        return open;
     }
 
     private static int IndexOf(IReadOnlyList<string> names, string name, string path, bool isHeader)

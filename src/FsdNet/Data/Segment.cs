@@ -25,6 +25,7 @@ internal sealed class Segment : IDisposable
     private readonly int labelCol;
     private readonly int expectedCols;
     private readonly bool libFm;
+    private readonly bool whiteSeparator;
     private readonly bool[] bucket;
     private readonly double[] fillNumber;
     private readonly string[] fillText;
@@ -51,6 +52,7 @@ internal sealed class Segment : IDisposable
         this.labelCol = labelCol;
         this.expectedCols = expectedCols;
         libFm = map.Format == DataFormat.LibFm;
+        whiteSeparator = char.IsWhiteSpace(map.Separator);
         var f = feats.Length;
         bucket = new bool[f];
         fillNumber = new double[f];
@@ -112,6 +114,9 @@ internal sealed class Segment : IDisposable
     public bool HasGroup { get; }
     public string SpillPath { get; }
     public BadLineReport BadLines { get; } = new();
+
+    /// <summary>Lines holding only whitespace, skipped (not rows, not errors).</summary>
+    public long BlankLines { get; private set; }
     public List<(int Rows, long Offset, int[] SeqTotals)> Blocks { get; } = [];
 
     /// <summary>Parses and stores one row; throws <see cref="RowException"/> (before storing anything) when it is bad.</summary>
@@ -119,16 +124,14 @@ internal sealed class Segment : IDisposable
     public void AddRow<TRow>(scoped ref TRow row) where TRow : IRawRow, allows ref struct
     {
         var cols = row.ColCount;
-        if (libFm)
+        if (row.Col(0).IsWhiteSpace() && IsBlank(ref row))
         {
-            if (cols > 1 && row.Col(cols - 1).IsEmpty)
-            {
-                cols--; // trailing space
-            }
-            if (cols == 1 && row.Col(0).IsEmpty)
-            {
-                throw new RowException(null, "empty line");
-            }
+            BlankLines++; // skipped, as pandas does (skip_blank_lines)
+            return;
+        }
+        if (libFm && cols > 1 && row.Col(cols - 1).IsEmpty)
+        {
+            cols--; // trailing space
         }
         if (cols != expectedCols)
         {
@@ -206,6 +209,30 @@ internal sealed class Segment : IDisposable
         {
             Flush();
         }
+    }
+
+    /// <summary>
+    /// A line holding only whitespace: one column (any separator), or only empty/whitespace columns when the separator
+    /// itself is whitespace (libFM, space- or tab-separated files). <c>,,</c> in a CSV is a row of empty cells, not blank.
+    /// </summary>
+    private bool IsBlank<TRow>(scoped ref TRow row) where TRow : IRawRow, allows ref struct
+    {
+        if (row.ColCount == 1)
+        {
+            return true;
+        }
+        if (!whiteSeparator)
+        {
+            return false;
+        }
+        for (var i = 1; i < row.ColCount; i++)
+        {
+            if (!row.Col(i).IsWhiteSpace())
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void AddSequence(int j, ReadOnlySpan<char> s)

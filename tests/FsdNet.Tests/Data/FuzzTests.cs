@@ -81,6 +81,7 @@ public sealed class FuzzTests
                 lines.Add(mutate ? Mutate(line, rng) : line);
             }
             var expected = lines.Count(ValidLibFm);
+            var blank = lines.Count(l => string.IsNullOrWhiteSpace(l));
             using var tmp = new TempDir();
             tmp.File("train.libfm", string.Concat(lines.Select((l, i) => l + (i % 2 == 0 ? "\r\n" : "\n"))));
             foreach (var mode in new[] { OnBadLine.Skip, OnBadLine.Error })
@@ -89,16 +90,17 @@ public sealed class FuzzTests
                 {
                     using var d = Helpers.PrepareYaml(tmp, yaml, new DataOptions { OnBadLine = mode, Threads = 1 });
                     Assert.Equal(expected, d.Train.RowCount);
-                    Assert.Equal(lines.Count, d.Train.RowCount + d.BadLines["train"].Dropped);
+                    Assert.Equal(lines.Count, d.Train.RowCount + d.BadLines["train"].Dropped + d.BadLines["train"].BlankLines);
+                    Assert.Equal(blank, d.BadLines["train"].BlankLines);
                     Assert.All(d.Train.Labels.ToArray(), l => Assert.True(l is 0f or 1f));
                     if (mode == OnBadLine.Error)
                     {
-                        Assert.Equal(lines.Count, expected);
+                        Assert.Equal(lines.Count - blank, expected);
                     }
                 }
                 catch (DataFormatException e)
                 {
-                    Assert.True(mode == OnBadLine.Error ? expected < lines.Count : expected == 0, e.Message);
+                    Assert.True(mode == OnBadLine.Error ? expected < lines.Count - blank : expected == 0, e.Message);
                     Assert.Contains("train.libfm", e.Message, StringComparison.Ordinal);
                 }
             }
@@ -139,7 +141,7 @@ public sealed class FuzzTests
                 using var d = Helpers.PrepareYaml(tmp, yaml, new DataOptions { OnBadLine = OnBadLine.Skip, Threads = 1 });
                 if (!quotes)
                 {
-                    Assert.Equal(lines.Count, d.Train.RowCount + d.BadLines["train"].Dropped);
+                    Assert.Equal(lines.Count, d.Train.RowCount + d.BadLines["train"].Dropped + d.BadLines["train"].BlankLines);
                 }
                 foreach (var v in d.Train.Numeric(0))
                 {
