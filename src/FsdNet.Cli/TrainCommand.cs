@@ -48,7 +48,7 @@ internal static class TrainCommand
         }
         if (threads is { } t)
         {
-            Workers.ThreadCount = t;
+            CliSupport.SetThreads(t);
         }
         var overrides = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var s in sets)
@@ -115,6 +115,10 @@ internal static class TrainCommand
         {
             throw new ArgumentException($"{dir} already holds a run; use --resume to continue it or --run-dir for a new one.");
         }
+        if (File.Exists(dir))
+        {
+            throw new ArgumentException($"--run-dir {dir} is a file; give a directory (it is created if missing).");
+        }
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "config.yaml"), cfg.ToYaml());
 
@@ -146,7 +150,7 @@ internal static class TrainCommand
         {
             throw new DataConfigException($"dataset '{dataCfg.DatasetId}' needs valid_data and test_data for training with early stopping.");
         }
-        var model = ModelRegistry.Create(FieldSpec.From(data.FeatureMap), cfg, new Rng((ulong)options.Seed));
+        var model = CliSupport.CreateModel(data.FeatureMap, cfg, () => ModelRegistry.Create(FieldSpec.From(data.FeatureMap), cfg, new Rng((ulong)options.Seed)));
         reporter.Message($"{model.ModelName} ({cfg.ExpId}): {model.ParameterCount():N0} parameters, {Workers.ThreadCount} threads, run dir {Path.GetFullPath(dir)}");
         var trainer = new Trainer(model, options, reporter);
         var result = reporter.Run(() => trainer.Fit(data.Train, data.Valid, Path.Combine(dir, "checkpoint.fsdc"), resume));

@@ -21,6 +21,12 @@ public sealed record DataOptions
     /// <summary>Parser threads (default: all cores).</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
 
+    /// <summary>
+    /// Scoring input (<c>fsdnet predict</c>): the label may be missing — no label column in a CSV header, an empty label
+    /// cell, a libFM line whose first token is idx:val, a headerless line one column short. Missing labels are NaN.
+    /// </summary>
+    public bool LabelOptional { get; init; }
+
     /// <summary>Progress and warning messages.</summary>
     public Action<string>? Log { get; init; }
 }
@@ -201,7 +207,7 @@ public static class DataPipeline
 
     private static (EncodedDataset, BadLineReport) EncodeCore(FeatureMap map, string rawPath, string cacheFile, byte[] fp, DataOptions options)
     {
-        var segs = Ingest.Parse(map, rawPath, options.OnBadLine, TempDir(cacheFile), options.Threads, map.SourceColumns);
+        var segs = Ingest.Parse(map, rawPath, options.OnBadLine, TempDir(cacheFile), options.Threads, map.SourceColumns, options.LabelOptional);
         try
         {
             Ingest.WriteCache(map, segs, cacheFile, fp, options.Threads);

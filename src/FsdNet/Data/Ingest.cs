@@ -9,11 +9,13 @@ namespace FsdNet.Data;
 internal static class Ingest
 {
     /// <summary>Parses <paramref name="path"/> with the map's format; segments are parsed in parallel where the format allows.</summary>
-    public static List<Segment> Parse(FeatureMap map, string path, OnBadLine onBad, string tempDir, int threads, IReadOnlyList<string>? sourceColumns)
+    /// <remarks>With <paramref name="labelOptional"/> (scoring input) the label may be missing: stored as NaN.</remarks>
+    public static List<Segment> Parse(FeatureMap map, string path, OnBadLine onBad, string tempDir, int threads, IReadOnlyList<string>? sourceColumns,
+        bool labelOptional = false)
     {
         try
         {
-            return ParseCore(map, path, onBad, tempDir, threads, sourceColumns);
+            return ParseCore(map, path, onBad, tempDir, threads, sourceColumns, labelOptional);
         }
         catch (InvalidDataException e)
         {
@@ -25,13 +27,14 @@ internal static class Ingest
         }
     }
 
-    private static List<Segment> ParseCore(FeatureMap map, string path, OnBadLine onBad, string tempDir, int threads, IReadOnlyList<string>? sourceColumns)
+    private static List<Segment> ParseCore(FeatureMap map, string path, OnBadLine onBad, string tempDir, int threads, IReadOnlyList<string>? sourceColumns,
+        bool labelOptional)
     {
         RawFiles.CheckExists(path);
         Directory.CreateDirectory(tempDir);
         if (map.Format == DataFormat.Parquet)
         {
-            return [ParseParquet(map, path, onBad, tempDir)];
+            return [ParseParquet(map, path, onBad, tempDir, labelOptional)];
         }
         var sep = new Sep(map.Separator);
         var headerless = map.Format is DataFormat.LibFm or DataFormat.CriteoTsv;
@@ -47,13 +50,13 @@ internal static class Ingest
         }
         else
         {
-            using var r = Sep.Reader(o => o with { Sep = sep, HasHeader = true, Unescape = true, DisableColCountCheck = true }).From(RawFiles.OpenText(path));
+            using var r = ReadHeader(path, sep);
             if (r.Header.IsEmpty)
             {
                 throw new DataFormatException(path, 0, null, "empty file (no header line)");
             }
             var names = r.Header.ColNames;
-            labelCol = IndexOf(names, map.LabelName, path, isHeader: true);
+            labelCol = labelOptional && !names.Contains(map.LabelName) ? -1 : IndexOf(names, map.LabelName, path, isHeader: true);
             sourceCol = [.. map.Features.Select(f => IndexOf(names, f.SourceName, path, isHeader: true))];
             expected = names.Count;
         }
@@ -67,7 +70,7 @@ internal static class Ingest
         {
             Parallel.For(0, ranges.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, k =>
             {
-                var seg = new Segment(map, sourceCol, labelCol, expected, Path.Combine(tempDir, $"spill-{Guid.NewGuid():N}.tmp"));
+                var seg = new Segment(map, sourceCol, labelCol, expected, Path.Combine(tempDir, $"spill-{Guid.NewGuid():N}.tmp"), labelOptional);
                 segments[k] = seg;
                 errors[k] = ParseRange(seg, path, ranges[k], ranges.Count, sep, hasHeader: !headerless && k == 0, quoteFree, onBad);
             });
@@ -148,6 +151,30 @@ internal static class Ingest
         return null;
     }
 
+    private static SepReader ReadHeader(string path, Sep sep)
+    {
+        var stream = RawFiles.OpenText(path);
+        try
+        {
+            return Sep.Reader(o => o with { Sep = sep, HasHeader = true, Unescape = true, DisableColCountCheck = true }).From(stream);
+        }
+        catch (ArgumentException e)
+        {
+            stream.Dispose();
+            // Sep refuses a header that names a column twice: which of the two columns is meant would be ambiguous.
+            string? first;
+            using (var text = new StreamReader(RawFiles.OpenText(path)))
+            {
+                first = text.ReadLine();
+            }
+            var dup = (first ?? "").Split(sep.Separator).Select((n, i) => (Name: n.Trim('"'), Col: i + 1)).GroupBy(x => x.Name)
+                .FirstOrDefault(g => g.Count() > 1);
+            throw new DataFormatException(path, 1, null, dup is null
+                ? $"bad header line: {e.Message}"
+                : $"duplicate column name in the header: '{dup.Key}' appears as columns {string.Join(" and ", dup.Select(x => x.Col))}; column names must be unique");
+        }
+    }
+
     /// <summary>Offset of the quote that opens a quoted section never closed in <paramref name="raw"/>, else -1.</summary>
     private static int OpenQuote(ReadOnlySpan<char> raw)
     {
@@ -181,7 +208,7 @@ internal static class Ingest
             : new DataConfigException($"column '{name}' is not one of the format's columns ({string.Join(", ", names)})");
     }
 
-    private static Segment ParseParquet(FeatureMap map, string path, OnBadLine onBad, string tempDir)
+    private static Segment ParseParquet(FeatureMap map, string path, OnBadLine onBad, string tempDir, bool labelOptional)
     {
         IList<Dictionary<string, object>> rows;
         IReadOnlyList<string> columns;
@@ -200,12 +227,12 @@ internal static class Ingest
         wanted.AddRange(map.Features.Select(f => f.SourceName));
         foreach (var w in wanted)
         {
-            if (!columns.Contains(w))
+            if (!columns.Contains(w) && !(labelOptional && w == map.LabelName))
             {
                 throw new DataFormatException(path, 0, w, $"column named in the config is absent from the Parquet schema (columns: {string.Join(", ", columns)})");
             }
         }
-        var seg = new Segment(map, [.. Enumerable.Range(1, map.Features.Count)], 0, wanted.Count, Path.Combine(tempDir, $"spill-{Guid.NewGuid():N}.tmp"));
+        var seg = new Segment(map, [.. Enumerable.Range(1, map.Features.Count)], 0, wanted.Count, Path.Combine(tempDir, $"spill-{Guid.NewGuid():N}.tmp"), labelOptional);
         try
         {
             long line = 0;

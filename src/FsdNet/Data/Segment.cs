@@ -24,6 +24,9 @@ internal sealed class Segment : IDisposable
     private readonly int[] sourceCol;
     private readonly int labelCol;
     private readonly int expectedCols;
+    private readonly bool labelOptional;
+    private readonly bool headerless;
+    private int shift;
     private readonly bool libFm;
     private readonly bool whiteSeparator;
     private readonly bool[] bucket;
@@ -44,14 +47,16 @@ internal sealed class Segment : IDisposable
     private int n;
     private long scratchGroup;
 
-    public Segment(FeatureMap map, int[] sourceCol, int labelCol, int expectedCols, string spillPath)
+    public Segment(FeatureMap map, int[] sourceCol, int labelCol, int expectedCols, string spillPath, bool labelOptional = false)
     {
+        this.labelOptional = labelOptional;
         this.map = map;
         feats = [.. map.Features];
         this.sourceCol = sourceCol;
         this.labelCol = labelCol;
         this.expectedCols = expectedCols;
         libFm = map.Format == DataFormat.LibFm;
+        headerless = map.Format is DataFormat.LibFm or DataFormat.CriteoTsv;
         whiteSeparator = char.IsWhiteSpace(map.Separator);
         var f = feats.Length;
         bucket = new bool[f];
@@ -133,13 +138,18 @@ internal sealed class Segment : IDisposable
         {
             cols--; // trailing space
         }
-        if (cols != expectedCols)
+        // Scoring input may come without labels: a libFM line whose first token is idx:val, a headerless line one
+        // column short, or (CSV) no label column at all (labelCol < 0); the label is then stored as NaN.
+        shift = labelOptional && labelCol >= 0 && headerless && (libFm ? row.Col(0).Contains(':') : cols == expectedCols - 1) ? -1 : 0;
+        if (cols != expectedCols + shift)
         {
             throw new RowException(null, libFm
-                ? $"wrong number of fields: expected a label and {expectedCols - 1} idx:val pairs, got {cols} items"
-                : $"wrong number of fields: expected {expectedCols}, got {cols}");
+                ? $"wrong number of fields: expected {(labelOptional ? "an optional label" : "a label")} and {expectedCols - 1} idx:val pairs, got {cols} items"
+                : $"wrong number of fields: expected {expectedCols + shift}, got {cols}");
         }
-        var label = ParseLabel(row.Col(labelCol));
+        var label = labelCol < 0 || shift != 0 ? float.NaN
+            : labelOptional && row.Col(labelCol).IsEmpty ? float.NaN
+            : ParseLabel(row.Col(labelCol));
         // Phase 1: everything that can fail.
         for (var j = 0; j < feats.Length; j++)
         {
@@ -269,7 +279,7 @@ internal sealed class Segment : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ReadOnlySpan<char> Field<TRow>(scoped ref TRow row, int j) where TRow : IRawRow, allows ref struct
     {
-        var s = row.Col(sourceCol[j]);
+        var s = row.Col(sourceCol[j] + shift);
         if (!libFm)
         {
             return s;
