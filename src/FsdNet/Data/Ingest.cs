@@ -36,6 +36,7 @@ internal static class Ingest
         {
             return [ParseParquet(map, path, onBad, tempDir, labelOptional)];
         }
+        RawFiles.CheckText(path);
         var sep = new Sep(map.Separator);
         var headerless = map.Format is DataFormat.LibFm or DataFormat.CriteoTsv;
         int[] sourceCol;
@@ -106,18 +107,20 @@ internal static class Ingest
         var (start, length) = range;
         var baseLine = new Lazy<long>(() => start == 0 ? 0 : RawFiles.CountLines(path, start));
         var stream = rangeCount == 1 ? RawFiles.OpenText(path) : new RangeStream(path, start, length);
-        using var reader = Sep.Reader(o => o with
-        {
-            Sep = sep,
-            HasHeader = hasHeader,
-            Unescape = !quoteFree,
-            DisableQuotesParsing = quoteFree,
-            DisableColCountCheck = true,
-        }).From(stream);
+        var nextLine = hasHeader ? 2L : 1L; // line (within the range) where the next row starts
         try
         {
+            using var reader = Sep.Reader(o => o with
+            {
+                Sep = sep,
+                HasHeader = hasHeader,
+                Unescape = !quoteFree,
+                DisableQuotesParsing = quoteFree,
+                DisableColCountCheck = true,
+            }).From(stream);
             foreach (var row in reader)
             {
+                nextLine = quoteFree ? row.RowIndex + 2 : row.LineNumberToExcl;
                 // An unclosed quote makes the parser read the rest of the file as one field: fatal in every mode.
                 if (!quoteFree && OpenQuote(row.Span) is var open and >= 0)
                 {
@@ -147,9 +150,16 @@ internal static class Ingest
         {
             return new DataFormatException(path, 0, null, $"corrupt gzip stream: {e.Message}");
         }
+        catch (NotSupportedException e) when (e.Message.Contains("maximum supported length", StringComparison.Ordinal))
+        {
+            // Sep holds a whole row in memory and stops at 16 Mi characters: binary data, or a quote that never closes.
+            return new DataFormatException(path, baseLine.Value + nextLine, null, LineTooLong);
+        }
         seg.Finish();
         return null;
     }
+
+    private const string LineTooLong = "line too long: more than 16,777,216 characters in one row (is this a line-based text file?)";
 
     private static SepReader ReadHeader(string path, Sep sep)
     {
@@ -157,6 +167,11 @@ internal static class Ingest
         try
         {
             return Sep.Reader(o => o with { Sep = sep, HasHeader = true, Unescape = true, DisableColCountCheck = true }).From(stream);
+        }
+        catch (NotSupportedException e) when (e.Message.Contains("maximum supported length", StringComparison.Ordinal))
+        {
+            stream.Dispose();
+            throw new DataFormatException(path, 1, null, LineTooLong);
         }
         catch (ArgumentException e)
         {
@@ -204,7 +219,7 @@ internal static class Ingest
             }
         }
         throw isHeader
-            ? new DataFormatException(path, 1, name, $"column named in the config is absent from the header (header has: {string.Join(", ", names.Take(50))})")
+            ? new DataFormatException(path, 1, name, $"column named in the config is absent from the header (header has: {string.Join(", ", names.Take(50).Select(n => Segment.Clip(n)))}{(names.Count > 50 ? ", ..." : "")})")
             : new DataConfigException($"column '{name}' is not one of the format's columns ({string.Join(", ", names)})");
     }
 

@@ -89,6 +89,10 @@ internal static class RawFiles
 
     public static void CheckExists(string path)
     {
+        if (Directory.Exists(path))
+        {
+            throw new DataFormatException(path, 0, null, "is a directory, not a data file");
+        }
         if (!File.Exists(path))
         {
             throw new DataFormatException(path, 0, null, "file not found");
@@ -110,6 +114,26 @@ internal static class RawFiles
             return new BufferedStream(new GzipReader(path), 1 << 16);
         }
         return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+    }
+
+    /// <summary>
+    /// Refuses binary data early: a NUL byte in the first 64 KiB (after gzip decompression) means this is not a text
+    /// data file (a model, a cache, a Parquet file given with a text format ...), whose "header" would be garbage.
+    /// </summary>
+    public static void CheckText(string path)
+    {
+        var buf = new byte[1 << 16];
+        int n;
+        using (var s = OpenText(path))
+        {
+            n = s.ReadAtLeast(buf, buf.Length, throwOnEndOfStream: false);
+        }
+        var nul = buf.AsSpan(0, n).IndexOf((byte)0);
+        if (nul >= 0)
+        {
+            throw new DataFormatException(path, 0, null,
+                $"binary data, not a text data file (a NUL byte at {(IsGzip(path) ? "decompressed " : "")}byte {nul}); check the file and data_format");
+        }
     }
 
     /// <summary>Splits an uncompressed file into up to <paramref name="parts"/> ranges that start at line starts.</summary>

@@ -275,4 +275,26 @@ public sealed class BadInputCliTests(TinyRuns runs) : IClassFixture<TinyRuns>, I
         UserError($"{Path.Combine(dir, "dataset_config.yaml")}:2: 'train_data' must be a single value",
             "data", "inspect", "--config", dir, "--dataset-id", "csv", "--cache-dir", tmp.Sub("cache"));
     }
+
+    [Fact]
+    public void Wrong_or_damaged_model_files_are_named()
+    {
+        var test = Path.Combine(runs.Dir.Path, "test.csv");
+        UserError($"{test}: not an FsdNet model/checkpoint file (bad magic or too short: {new FileInfo(test).Length} bytes).", "evaluate", "--model", test, "--data", test);
+        var copy = tmp.Sub("copy");
+        Directory.CreateDirectory(copy);
+        foreach (var f in Directory.GetFiles(runs.CsvRun))
+        {
+            File.Copy(f, Path.Combine(copy, Path.GetFileName(f)));
+        }
+        var map = Path.Combine(copy, "feature_map.json");
+        File.WriteAllText(map, File.ReadAllText(map).Replace("\"u1\"", "\"u1x\"", StringComparison.Ordinal));
+        UserError($"{map}: the feature map of this model is damaged: feature map is corrupt: its schema_hash does not match its content " +
+                  "(edited or damaged file) (restore it from a copy of the run, or retrain).", "evaluate", "--model", copy, "--data", test);
+        var model = Path.Combine(copy, "model.fsdm");
+        var bytes = File.ReadAllBytes(model);
+        File.WriteAllBytes(model, bytes[..(bytes.Length / 2)]);
+        UserError($"{model}: checksum mismatch: the file is truncated or corrupt.", "predict", "--model", copy, "--input", test, "--output", tmp.Sub("o.csv"));
+        UserError($"{runs.Dir.Path}: is a directory, not a data file", "evaluate", "--model", runs.CsvRun, "--data", runs.Dir.Path);
+    }
 }

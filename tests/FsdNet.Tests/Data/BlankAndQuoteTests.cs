@@ -3,7 +3,10 @@ using Xunit;
 
 namespace FsdNet.Tests.Data;
 
-/// <summary>Blank lines are skipped and counted (as pandas' skip_blank_lines); an unclosed quote is an error naming its line.</summary>
+/// <summary>
+/// Blank lines are skipped and counted (as pandas' skip_blank_lines); an unclosed quote, an overlong line, binary data and a
+/// directory given as a data file are errors naming the file (and the line).
+/// </summary>
 public sealed class BlankAndQuoteTests
 {
     private const string CsvYaml = """
@@ -88,5 +91,34 @@ public sealed class BlankAndQuoteTests
         using var d = Helpers.PrepareYaml(tmp, CsvYaml);
         Assert.Equal(2, d.Train.RowCount);
         Assert.Equal(["a,\"x\"", "b"], d.FeatureMap["c"].Vocab);
+    }
+
+    [Theory]
+    [InlineData(OnBadLine.Error)]
+    [InlineData(OnBadLine.Skip)]
+    public void An_overlong_line_is_named_not_a_crash(OnBadLine mode)
+    {
+        using var tmp = new TempDir();
+        var path = tmp.File("train.csv", "label,c,n\n1,a,1\n0," + new string('x', 17_000_000) + ",2\n1,a,3\n");
+        var e = Assert.Throws<DataFormatException>(() => Helpers.PrepareYaml(tmp, CsvYaml, new DataOptions { OnBadLine = mode }).Dispose());
+        Assert.Equal($"{path}:3: line too long: more than 16,777,216 characters in one row (is this a line-based text file?)", e.Message);
+    }
+
+    [Fact]
+    public void Binary_data_and_directories_are_not_read_as_text()
+    {
+        using var tmp = new TempDir();
+        var path = tmp.Sub("train.csv");
+        File.WriteAllBytes(path, [(byte)'l', (byte)'a', 0, 1, 2, (byte)'\n']);
+        var e = Assert.Throws<DataFormatException>(() => Helpers.PrepareYaml(tmp, CsvYaml).Dispose());
+        Assert.Equal($"{path}: binary data, not a text data file (a NUL byte at byte 2); check the file and data_format", e.Message);
+        File.Delete(path);
+        tmp.Gzip("train.csv", "label,c,n\n1,a\0,1\n");
+        e = Assert.Throws<DataFormatException>(() => Helpers.PrepareYaml(tmp, CsvYaml).Dispose());
+        Assert.Equal($"{path}: binary data, not a text data file (a NUL byte at decompressed byte 13); check the file and data_format", e.Message);
+        File.Delete(path);
+        Directory.CreateDirectory(path);
+        e = Assert.Throws<DataFormatException>(() => Helpers.PrepareYaml(tmp, CsvYaml).Dispose());
+        Assert.Equal($"{path}: is a directory, not a data file", e.Message);
     }
 }
