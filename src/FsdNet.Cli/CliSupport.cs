@@ -51,6 +51,21 @@ internal static class CliSupport
         }
     }
 
+    /// <summary>
+    /// Whether training shows the live progress bar: <c>bar</c> always, <c>plain</c> never, <c>auto</c> when standard
+    /// output is a terminal that understands ANSI escapes (TERM set and not <c>dumb</c>) and no CI variable is set.
+    /// Without ANSI Spectre.Console can only print bare "epoch 1/1: 4%" lines, so plain log lines are better there.
+    /// </summary>
+    public static bool UseProgressBar(string mode, bool outputRedirected, Func<string, string?> env) => mode switch
+    {
+        "bar" => true,
+        "plain" => false,
+        "auto" => !outputRedirected
+                  && env("TERM") is { Length: > 0 } term && term != "dumb"
+                  && env("CI") is null or "" or "false" or "0",
+        _ => throw new ArgumentException($"--progress must be auto, bar or plain, got '{mode}'."),
+    };
+
     /// <summary>Applies <c>--threads</c>; it must be at least 1.</summary>
     public static void SetThreads(int threads)
     {

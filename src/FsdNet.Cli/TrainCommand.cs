@@ -14,6 +14,9 @@ namespace FsdNet.Cli;
 /// <summary><c>fsdnet train</c>: a FuxiCTR-style experiment from a config folder or a built-in preset.</summary>
 internal static class TrainCommand
 {
+    /// <summary>The --progress decision for the run being started.</summary>
+    private static bool ProgressBar { get; set; }
+
     public static Command Create()
     {
         var dataset = new Option<string?>("--dataset") { Description = $"Built-in preset: {string.Join(", ", Presets.Names)} (official FSDNet hyper-parameters)." };
@@ -27,14 +30,19 @@ internal static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue an interrupted run from its last epoch checkpoint in --run-dir." };
         var cacheDir = new Option<string?>("--cache-dir") { Description = "Where encoded data caches go (default: <data_root>/.fsdnet-cache when writable)." };
         var onBadLine = new Option<string>("--on-bad-line") { Description = "error (default) or skip malformed input lines.", DefaultValueFactory = _ => "error" };
+        var progress = new Option<string>("--progress") { Description = "auto (default: live bar on an ANSI terminal, plain lines otherwise), bar or plain.", DefaultValueFactory = _ => "auto" };
         var set = new Option<string[]>("--set") { Description = "Override a config key, e.g. --set net_dropout=0.5 (repeatable).", AllowMultipleArgumentsPerToken = false };
         var cmd = new Command("train", "Train a model, validate every epoch with early stopping, then evaluate on test.")
         {
-            dataset, config, expid, dataRoot, seed, epochs, threads, runDir, resume, cacheDir, onBadLine, set,
+            dataset, config, expid, dataRoot, seed, epochs, threads, runDir, resume, cacheDir, onBadLine, set, progress,
         };
-        cmd.SetAction(r => CliSupport.Guard(() => Run(
-            r.GetValue(dataset), r.GetValue(config), r.GetValue(expid), r.GetValue(dataRoot), r.GetValue(seed), r.GetValue(epochs),
-            r.GetValue(threads), r.GetValue(runDir), r.GetValue(resume), r.GetValue(cacheDir), r.GetValue(onBadLine)!, r.GetValue(set) ?? [])));
+        cmd.SetAction(r => CliSupport.Guard(() =>
+        {
+            ProgressBar = CliSupport.UseProgressBar(r.GetValue(progress)!, Console.IsOutputRedirected, Environment.GetEnvironmentVariable);
+            return Run(
+                r.GetValue(dataset), r.GetValue(config), r.GetValue(expid), r.GetValue(dataRoot), r.GetValue(seed), r.GetValue(epochs),
+                r.GetValue(threads), r.GetValue(runDir), r.GetValue(resume), r.GetValue(cacheDir), r.GetValue(onBadLine)!, r.GetValue(set) ?? []);
+        }));
         return cmd;
     }
 
@@ -122,7 +130,7 @@ internal static class TrainCommand
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "config.yaml"), cfg.ToYaml());
 
-        using var reporter = new RunReporter(dir, interactive: !Console.IsOutputRedirected);
+        using var reporter = new RunReporter(dir, interactive: ProgressBar);
         foreach (var w in cfg.Warnings)
         {
             reporter.Message("warning: " + w);
