@@ -117,8 +117,9 @@ internal static class RawFiles
     }
 
     /// <summary>
-    /// Refuses binary data early: a NUL byte in the first 64 KiB (after gzip decompression) means this is not a text
-    /// data file (a model, a cache, a Parquet file given with a text format ...), whose "header" would be garbage.
+    /// Refuses binary data early: a NUL byte in the first line (within the first 64 KiB, after gzip decompression)
+    /// means this is not a text data file (a model, a cache, a Parquet file given with a text format ...), whose
+    /// "header" would be garbage. A NUL further on is left to the line checks (a bad value on that line).
     /// </summary>
     public static void CheckText(string path)
     {
@@ -128,7 +129,9 @@ internal static class RawFiles
         {
             n = s.ReadAtLeast(buf, buf.Length, throwOnEndOfStream: false);
         }
-        var nul = buf.AsSpan(0, n).IndexOf((byte)0);
+        var head = buf.AsSpan(0, n);
+        var eol = head.IndexOf((byte)'\n');
+        var nul = (eol < 0 ? head : head[..eol]).IndexOf((byte)0);
         if (nul >= 0)
         {
             throw new DataFormatException(path, 0, null,

@@ -394,7 +394,8 @@ internal sealed class Segment : IDisposable
             }
         }
     Slow:
-        if (s.Length > 0 && (char.IsWhiteSpace(s[0]) || char.IsWhiteSpace(s[^1])))
+        // .NET's parser ignores trailing NUL characters ("1\0" reads as 1); a NUL is never part of a number here.
+        if (s.Length > 0 && (char.IsWhiteSpace(s[0]) || char.IsWhiteSpace(s[^1]) || s.Contains('\0')))
         {
             v = 0;
             return false;

@@ -113,9 +113,13 @@ public sealed class BlankAndQuoteTests
         var e = Assert.Throws<DataFormatException>(() => Helpers.PrepareYaml(tmp, CsvYaml).Dispose());
         Assert.Equal($"{path}: binary data, not a text data file (a NUL byte at byte 2); check the file and data_format", e.Message);
         File.Delete(path);
-        tmp.Gzip("train.csv", "label,c,n\n1,a\0,1\n");
+        tmp.Gzip("train.csv", "lab\0el,c,n\n1,a,1\n");
         e = Assert.Throws<DataFormatException>(() => Helpers.PrepareYaml(tmp, CsvYaml).Dispose());
-        Assert.Equal($"{path}: binary data, not a text data file (a NUL byte at decompressed byte 13); check the file and data_format", e.Message);
+        Assert.Equal($"{path}: binary data, not a text data file (a NUL byte at decompressed byte 3); check the file and data_format", e.Message);
+        File.Delete(path);
+        tmp.File("train.csv", "label,c,n\n1,a,1\0\n"); // a NUL past the first line is a bad value on its line
+        e = Assert.Throws<DataFormatException>(() => Helpers.PrepareYaml(tmp, CsvYaml).Dispose());
+        Assert.StartsWith($"{path}:2:", e.Message, StringComparison.Ordinal);
         File.Delete(path);
         Directory.CreateDirectory(path);
         e = Assert.Throws<DataFormatException>(() => Helpers.PrepareYaml(tmp, CsvYaml).Dispose());
