@@ -114,17 +114,9 @@ internal static class DataCommand
         return cmd;
     }
 
-    private static int Run(Action action)
+    private static int Run(Action action) => CliSupport.Guard(() =>
     {
-        try
-        {
-            action();
-            return 0;
-        }
-        catch (Exception e) when (e is DataFormatException or DataConfigException or HttpRequestException or IOException)
-        {
-            Console.Error.WriteLine("error: " + e.Message);
-            return 2;
-        }
-    }
+        action();
+        return 0;
+    });
 }

@@ -39,15 +39,16 @@ internal static class EvaluateCommand
     public static Command CreatePredict()
     {
         var model = new Option<string>("--model") { Description = "Run directory written by `fsdnet train`.", Required = true };
-        var input = new Option<string>("--input") { Description = "Data file in the training format (gzip allowed).", Required = true };
+        var input = new Option<string>("--input") { Description = "Data file in the training format (gzip allowed); the label column/token may be absent or empty.", Required = true };
         var output = new Option<string>("--output") { Description = "CSV to write: one click probability per input row, in input order.", Required = true };
         var threads = new Option<int?>("--threads") { Description = "Threads for the engine (default: all cores)." };
         var cmd = new Command("predict", "Write click probabilities for every row of a data file.") { model, input, output, threads };
         cmd.SetAction(r => CliSupport.Guard(() =>
         {
-            var (predictions, _, _) = Score(r.GetValue(model)!, r.GetValue(input)!, r.GetValue(threads));
             var path = r.GetValue(output)!;
-            var tmp = path + ".tmp";
+            CheckOutput(path, r.GetValue(input)!, r.GetValue(model)!);
+            var (predictions, _, _) = Score(r.GetValue(model)!, r.GetValue(input)!, r.GetValue(threads), labelOptional: true);
+            var tmp = $"{path}.{Environment.ProcessId}.tmp";
             using (var w = new StreamWriter(tmp))
             {
                 w.WriteLine("probability");
@@ -63,19 +64,65 @@ internal static class EvaluateCommand
         return cmd;
     }
 
+    /// <summary>
+    /// Refuses an <c>--output</c> that would destroy something: the input itself, a directory, or an existing file of
+    /// the model's run directory (model.fsdm, feature_map.json, ...); its folder must exist.
+    /// </summary>
+    internal static void CheckOutput(string output, string input, string model)
+    {
+        var full = RealPath(output);
+        if (Directory.Exists(full))
+        {
+            throw new ArgumentException($"--output {output} is a directory; give a file name such as {Path.Combine(output, "predictions.csv")}.");
+        }
+        if (File.Exists(input) && full == RealPath(input))
+        {
+            throw new ArgumentException($"--output {output} is the --input file; predictions would overwrite the data they are computed from.");
+        }
+        var runDir = Directory.Exists(model) ? RealPath(model) : Path.GetDirectoryName(RealPath(model));
+        if (runDir is not null && File.Exists(full) && Path.GetDirectoryName(full) == runDir)
+        {
+            throw new ArgumentException($"--output {output} is a file of the model's run directory {runDir} ({Path.GetFileName(full)}); " +
+                                        "write the predictions to a new file.");
+        }
+        var parent = Path.GetDirectoryName(full);
+        if (parent is not null && !Directory.Exists(parent))
+        {
+            throw new ArgumentException($"--output {output}: the folder {parent} does not exist.");
+        }
+    }
+
+    /// <summary>The absolute path with symbolic links (of the file itself) resolved.</summary>
+    private static string RealPath(string path)
+    {
+        var full = Path.GetFullPath(path);
+        try
+        {
+            if (new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true) is { } target)
+            {
+                return Path.GetFullPath(target.FullName);
+            }
+        }
+        catch (IOException)
+        {
+        }
+        return Path.TrimEndingDirectorySeparator(full);
+    }
+
     /// <summary>Encodes a raw file with the run's feature map (unseen values go to OOV) and predicts every row.</summary>
-    private static (float[] Predictions, float[] Labels, long[]? Groups) Score(string runDir, string dataPath, int? threads)
+    private static (float[] Predictions, float[] Labels, long[]? Groups) Score(string runDir, string dataPath, int? threads, bool labelOptional = false)
     {
         if (threads is { } t)
         {
-            Workers.ThreadCount = t;
+            CliSupport.SetThreads(t);
         }
         var bundle = ModelBundle.Load(runDir);
         var cacheDir = Path.Combine(Path.GetTempPath(), "fsdnet-eval-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(cacheDir);
         try
         {
-            var (encoded, bad) = DataPipeline.Encode(bundle.FeatureMap, dataPath, Path.Combine(cacheDir, "data.fsdcache"));
+            var (encoded, bad) = DataPipeline.Encode(bundle.FeatureMap, dataPath, Path.Combine(cacheDir, "data.fsdcache"),
+                new DataOptions { LabelOptional = labelOptional, Log = Console.Error.WriteLine });
             using (encoded)
             {
                 if (bad.Dropped > 0)

@@ -14,6 +14,9 @@ namespace FsdNet.Cli;
 /// <summary><c>fsdnet train</c>: a FuxiCTR-style experiment from a config folder or a built-in preset.</summary>
 internal static class TrainCommand
 {
+    /// <summary>The --progress decision for the run being started.</summary>
+    private static bool ProgressBar { get; set; }
+
     public static Command Create()
     {
         var dataset = new Option<string?>("--dataset") { Description = $"Built-in preset: {string.Join(", ", Presets.Names)} (official FSDNet hyper-parameters)." };
@@ -28,15 +31,20 @@ internal static class TrainCommand
         var allowChange = new Option<bool>("--allow-config-change") { Description = "With --resume: continue even though the configuration differs from the run's config.yaml." };
         var cacheDir = new Option<string?>("--cache-dir") { Description = "Where encoded data caches go (default: <data_root>/.fsdnet-cache when writable)." };
         var onBadLine = new Option<string>("--on-bad-line") { Description = "error (default) or skip malformed input lines.", DefaultValueFactory = _ => "error" };
+        var progress = new Option<string>("--progress") { Description = "auto (default: live bar on an ANSI terminal, plain lines otherwise), bar or plain.", DefaultValueFactory = _ => "auto" };
         var set = new Option<string[]>("--set") { Description = "Override a config key, e.g. --set net_dropout=0.5 (repeatable).", AllowMultipleArgumentsPerToken = false };
         var cmd = new Command("train", "Train a model, validate every epoch with early stopping, then evaluate on test.")
         {
-            dataset, config, expid, dataRoot, seed, epochs, threads, runDir, resume, allowChange, cacheDir, onBadLine, set,
+            dataset, config, expid, dataRoot, seed, epochs, threads, runDir, resume, allowChange, cacheDir, onBadLine, set, progress,
         };
-        cmd.SetAction(r => CliSupport.Guard(() => Run(
-            r.GetValue(dataset), r.GetValue(config), r.GetValue(expid), r.GetValue(dataRoot), r.GetValue(seed), r.GetValue(epochs),
-            r.GetValue(threads), r.GetValue(runDir), r.GetValue(resume), r.GetValue(allowChange), r.GetValue(cacheDir), r.GetValue(onBadLine)!,
-            r.GetValue(set) ?? [])));
+        cmd.SetAction(r => CliSupport.Guard(() =>
+        {
+            ProgressBar = CliSupport.UseProgressBar(r.GetValue(progress)!, Console.IsOutputRedirected, Environment.GetEnvironmentVariable);
+            return Run(
+                r.GetValue(dataset), r.GetValue(config), r.GetValue(expid), r.GetValue(dataRoot), r.GetValue(seed), r.GetValue(epochs),
+                r.GetValue(threads), r.GetValue(runDir), r.GetValue(resume), r.GetValue(allowChange), r.GetValue(cacheDir), r.GetValue(onBadLine)!,
+                r.GetValue(set) ?? []);
+        }));
         return cmd;
     }
 
@@ -50,11 +58,7 @@ internal static class TrainCommand
         }
         if (threads is { } t)
         {
-            if (t < 1)
-            {
-                throw new ArgumentException($"--threads must be at least 1, got {t}.");
-            }
-            Workers.ThreadCount = t;
+            CliSupport.SetThreads(t);
         }
         // Command-line values, each with the option that gave it (errors and warnings name it).
         var overrides = new List<(string Key, string Value, string Origin)>();
@@ -145,11 +149,15 @@ internal static class TrainCommand
         {
             throw new ArgumentException($"{dir} already holds a run; use --resume to continue it or --run-dir for a new one.");
         }
+        if (File.Exists(dir))
+        {
+            throw new ArgumentException($"--run-dir {dir} is a file; give a directory (it is created if missing).");
+        }
         var changed = resume ? CheckResumable(dir, cfg, allowConfigChange) : [];
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "config.yaml"), cfg.ToYaml());
 
-        using var reporter = new RunReporter(dir, interactive: !Console.IsOutputRedirected);
+        using var reporter = new RunReporter(dir, interactive: ProgressBar);
         foreach (var w in cfg.Warnings)   // the dataset config's warnings are logged by DataPipeline.Prepare
         {
             reporter.Message("warning: " + w);
@@ -182,7 +190,7 @@ internal static class TrainCommand
             throw new DataConfigException($"dataset '{dataCfg.DatasetId}' needs valid_data and test_data for training with early stopping.");
         }
         CheckGroupId(cfg, data.FeatureMap);
-        var model = ModelRegistry.Create(ModelInputs.Schema(data.FeatureMap, cfg), cfg, new Rng((ulong)options.Seed));
+        var model = CliSupport.CreateModel(data.FeatureMap, cfg, () => ModelRegistry.Create(ModelInputs.Schema(data.FeatureMap, cfg), cfg, new Rng((ulong)options.Seed)));
         reporter.Message($"{model.ModelName} ({cfg.ExpId}): {model.ParameterCount():N0} parameters, {Workers.ThreadCount} threads, run dir {Path.GetFullPath(dir)}");
         var trainer = new Trainer(model, options, reporter);
         foreach (var w in UnreadKeyWarnings(cfg))

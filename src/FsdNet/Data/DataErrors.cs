@@ -76,6 +76,9 @@ public sealed class BadLineReport
     /// <summary>Total dropped lines.</summary>
     public long Dropped { get; private set; }
 
+    /// <summary>Lines holding only whitespace: skipped in every mode (as pandas' skip_blank_lines), counted here.</summary>
+    public long BlankLines { get; internal set; }
+
     /// <summary>Dropped counts keyed by reason, with the first full error message as an example.</summary>
     public IReadOnlyDictionary<string, (long Count, string Example)> Reasons => reasons;
 
@@ -90,6 +93,7 @@ public sealed class BadLineReport
 
     internal void Merge(BadLineReport other)
     {
+        BlankLines += other.BlankLines;
         foreach (var (k, v) in other.reasons)
         {
             Dropped += v.Count;

@@ -21,6 +21,12 @@ public sealed record DataOptions
     /// <summary>Parser threads (default: all cores).</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
 
+    /// <summary>
+    /// Scoring input (<c>fsdnet predict</c>): the label may be missing — no label column in a CSV header, an empty label
+    /// cell, a libFM line whose first token is idx:val, a headerless line one column short. Missing labels are NaN.
+    /// </summary>
+    public bool LabelOptional { get; init; }
+
     /// <summary>Progress and warning messages.</summary>
     public Action<string>? Log { get; init; }
 }
@@ -354,7 +360,7 @@ public static class DataPipeline
             FuxiEncodedData.WriteCache(map, files, cacheFile, FilesFingerprint(files, map.SchemaHash));
             return (EncodedDataset.Open(cacheFile, map, verifyChecksum: false), new BadLineReport());
         }
-        var segs = Ingest.Parse(map, rawPath, options.OnBadLine, TempDir(cacheFile), options.Threads, map.SourceColumns);
+        var segs = Ingest.Parse(map, rawPath, options.OnBadLine, TempDir(cacheFile), options.Threads, map.SourceColumns, options.LabelOptional);
         try
         {
             Ingest.WriteCache(map, segs, cacheFile, fp, options.Threads);
@@ -375,6 +381,11 @@ public static class DataPipeline
         foreach (var s in segs)
         {
             report.Merge(s.BadLines);
+            report.BlankLines += s.BlankLines;
+        }
+        if (report.BlankLines > 0)
+        {
+            options.Log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"{path}: skipped {report.BlankLines} blank line(s)"));
         }
         if (report.Dropped > 0)
         {

@@ -29,6 +29,10 @@ public static class DataReport
             }
             var state = data.Reused.TryGetValue(name, out var reused) && reused ? "reused" : "built";
             var bad = data.BadLines.TryGetValue(name, out var report) && report.Dropped > 0 ? $", {report}" : "";
+            if (report is { BlankLines: > 0 })
+            {
+                bad += string.Create(inv, $", {report.BlankLines} blank line(s) skipped");
+            }
             sb.Append(inv, $"{name,-6} {ds.RowCount,12:N0} {pos,10:N0} ({pos / Math.Max(1, ds.RowCount) * 100,5:F1}%)  {state}{bad}\n");
         }
         sb.Append('\n');

@@ -9,11 +9,13 @@ namespace FsdNet.Data;
 internal static class Ingest
 {
     /// <summary>Parses <paramref name="path"/> with the map's format; segments are parsed in parallel where the format allows.</summary>
-    public static List<Segment> Parse(FeatureMap map, string path, OnBadLine onBad, string tempDir, int threads, IReadOnlyList<string>? sourceColumns)
+    /// <remarks>With <paramref name="labelOptional"/> (scoring input) the label may be missing: stored as NaN.</remarks>
+    public static List<Segment> Parse(FeatureMap map, string path, OnBadLine onBad, string tempDir, int threads, IReadOnlyList<string>? sourceColumns,
+        bool labelOptional = false)
     {
         try
         {
-            return ParseCore(map, path, onBad, tempDir, threads, sourceColumns);
+            return ParseCore(map, path, onBad, tempDir, threads, sourceColumns, labelOptional);
         }
         catch (InvalidDataException e)
         {
@@ -25,14 +27,16 @@ internal static class Ingest
         }
     }
 
-    private static List<Segment> ParseCore(FeatureMap map, string path, OnBadLine onBad, string tempDir, int threads, IReadOnlyList<string>? sourceColumns)
+    private static List<Segment> ParseCore(FeatureMap map, string path, OnBadLine onBad, string tempDir, int threads, IReadOnlyList<string>? sourceColumns,
+        bool labelOptional)
     {
         RawFiles.CheckExists(path);
         Directory.CreateDirectory(tempDir);
         if (map.Format == DataFormat.Parquet)
         {
-            return [ParseParquet(map, path, onBad, tempDir)];
+            return [ParseParquet(map, path, onBad, tempDir, labelOptional)];
         }
+        RawFiles.CheckText(path);
         var sep = new Sep(map.Separator);
         var headerless = map.Format is DataFormat.LibFm or DataFormat.CriteoTsv;
         int[] sourceCol;
@@ -47,13 +51,13 @@ internal static class Ingest
         }
         else
         {
-            using var r = Sep.Reader(o => o with { Sep = sep, HasHeader = true, Unescape = true, DisableColCountCheck = true }).From(RawFiles.OpenText(path));
+            using var r = ReadHeader(path, sep);
             if (r.Header.IsEmpty)
             {
                 throw new DataFormatException(path, 0, null, "empty file (no header line)");
             }
             var names = r.Header.ColNames;
-            labelCol = IndexOf(names, map.LabelName, path, isHeader: true);
+            labelCol = labelOptional && !names.Contains(map.LabelName) ? -1 : IndexOf(names, map.LabelName, path, isHeader: true);
             sourceCol = [.. map.Features.Select(f => IndexOf(names, f.SourceName, path, isHeader: true))];
             expected = names.Count;
         }
@@ -67,7 +71,7 @@ internal static class Ingest
         {
             Parallel.For(0, ranges.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, k =>
             {
-                var seg = new Segment(map, sourceCol, labelCol, expected, Path.Combine(tempDir, $"spill-{Guid.NewGuid():N}.tmp"));
+                var seg = new Segment(map, sourceCol, labelCol, expected, Path.Combine(tempDir, $"spill-{Guid.NewGuid():N}.tmp"), labelOptional);
                 segments[k] = seg;
                 errors[k] = ParseRange(seg, path, ranges[k], ranges.Count, sep, hasHeader: !headerless && k == 0, quoteFree, onBad);
             });
@@ -79,7 +83,9 @@ internal static class Ingest
             if (segments.Sum(s => s.Rows) == 0)
             {
                 var dropped = segments.Sum(s => s.BadLines.Dropped);
-                throw new DataFormatException(path, 0, null, dropped > 0 ? $"no usable rows (all {dropped} lines were bad)" : "empty file (no data rows)");
+                var blank = segments.Sum(s => s.BlankLines);
+                throw new DataFormatException(path, 0, null, dropped > 0 ? $"no usable rows (all {dropped} lines were bad)"
+                    : blank > 0 ? $"empty file (no data rows, {blank} blank lines)" : "empty file (no data rows)");
             }
             return [.. segments];
         }
@@ -101,18 +107,27 @@ internal static class Ingest
         var (start, length) = range;
         var baseLine = new Lazy<long>(() => start == 0 ? 0 : RawFiles.CountLines(path, start));
         var stream = rangeCount == 1 ? RawFiles.OpenText(path) : new RangeStream(path, start, length);
-        using var reader = Sep.Reader(o => o with
-        {
-            Sep = sep,
-            HasHeader = hasHeader,
-            Unescape = !quoteFree,
-            DisableQuotesParsing = quoteFree,
-            DisableColCountCheck = true,
-        }).From(stream);
+        var nextLine = hasHeader ? 2L : 1L; // line (within the range) where the next row starts
         try
         {
+            using var reader = Sep.Reader(o => o with
+            {
+                Sep = sep,
+                HasHeader = hasHeader,
+                Unescape = !quoteFree,
+                DisableQuotesParsing = quoteFree,
+                DisableColCountCheck = true,
+            }).From(stream);
             foreach (var row in reader)
             {
+                nextLine = quoteFree ? row.RowIndex + 2 : row.LineNumberToExcl;
+                // An unclosed quote makes the parser read the rest of the file as one field: fatal in every mode.
+                if (!quoteFree && OpenQuote(row.Span) is var open and >= 0)
+                {
+                    var from = row.LineNumberFrom + row.Span[..open].Count('\n');
+                    return new DataFormatException(path, baseLine.Value + from, null,
+                        "unterminated quote: the quoted field that opens on this line is never closed (it would run to the end of the file)");
+                }
                 try
                 {
                     var r = new SepRow(row);
@@ -135,8 +150,63 @@ internal static class Ingest
         {
             return new DataFormatException(path, 0, null, $"corrupt gzip stream: {e.Message}");
         }
+        catch (NotSupportedException e) when (e.Message.Contains("maximum supported length", StringComparison.Ordinal))
+        {
+            // Sep holds a whole row in memory and stops at 16 Mi characters: binary data, or a quote that never closes.
+            return new DataFormatException(path, baseLine.Value + nextLine, null, LineTooLong);
+        }
         seg.Finish();
         return null;
+    }
+
+    private const string LineTooLong = "line too long: more than 16,777,216 characters in one row (is this a line-based text file?)";
+
+    private static SepReader ReadHeader(string path, Sep sep)
+    {
+        var stream = RawFiles.OpenText(path);
+        try
+        {
+            return Sep.Reader(o => o with { Sep = sep, HasHeader = true, Unescape = true, DisableColCountCheck = true }).From(stream);
+        }
+        catch (NotSupportedException e) when (e.Message.Contains("maximum supported length", StringComparison.Ordinal))
+        {
+            stream.Dispose();
+            throw new DataFormatException(path, 1, null, LineTooLong);
+        }
+        catch (ArgumentException e)
+        {
+            stream.Dispose();
+            // Sep refuses a header that names a column twice: which of the two columns is meant would be ambiguous.
+            string? first;
+            using (var text = new StreamReader(RawFiles.OpenText(path)))
+            {
+                first = text.ReadLine();
+            }
+            var dup = (first ?? "").Split(sep.Separator).Select((n, i) => (Name: n.Trim('"'), Col: i + 1)).GroupBy(x => x.Name)
+                .FirstOrDefault(g => g.Count() > 1);
+            throw new DataFormatException(path, 1, null, dup is null
+                ? $"bad header line: {e.Message}"
+                : $"duplicate column name in the header: '{dup.Key}' appears as columns {string.Join(" and ", dup.Select(x => x.Col))}; column names must be unique");
+        }
+    }
+
+    /// <summary>Offset of the quote that opens a quoted section never closed in <paramref name="raw"/>, else -1.</summary>
+    private static int OpenQuote(ReadOnlySpan<char> raw)
+    {
+        var i = raw.IndexOf('"');
+        if (i < 0)
+        {
+            return -1;
+        }
+        var open = -1;
+        for (; i < raw.Length; i++)
+        {
+            if (raw[i] == '"')
+            {
+                open = open < 0 ? i : -1; // a doubled quote "" inside a quoted field closes and reopens: still balanced
+            }
+        }
+        return open;
     }
 
     private static int IndexOf(IReadOnlyList<string> names, string name, string path, bool isHeader)
@@ -149,11 +219,11 @@ internal static class Ingest
             }
         }
         throw isHeader
-            ? new DataFormatException(path, 1, name, $"column named in the config is absent from the header (header has: {string.Join(", ", names.Take(50))})")
+            ? new DataFormatException(path, 1, name, $"column named in the config is absent from the header (header has: {string.Join(", ", names.Take(50).Select(n => Segment.Clip(n)))}{(names.Count > 50 ? ", ..." : "")})")
             : new DataConfigException($"column '{name}' is not one of the format's columns ({string.Join(", ", names)})");
     }
 
-    private static Segment ParseParquet(FeatureMap map, string path, OnBadLine onBad, string tempDir)
+    private static Segment ParseParquet(FeatureMap map, string path, OnBadLine onBad, string tempDir, bool labelOptional)
     {
         IList<Dictionary<string, object>> rows;
         IReadOnlyList<string> columns;
@@ -172,12 +242,12 @@ internal static class Ingest
         wanted.AddRange(map.Features.Select(f => f.SourceName));
         foreach (var w in wanted)
         {
-            if (!columns.Contains(w))
+            if (!columns.Contains(w) && !(labelOptional && w == map.LabelName))
             {
                 throw new DataFormatException(path, 0, w, $"column named in the config is absent from the Parquet schema (columns: {string.Join(", ", columns)})");
             }
         }
-        var seg = new Segment(map, [.. Enumerable.Range(1, map.Features.Count)], 0, wanted.Count, Path.Combine(tempDir, $"spill-{Guid.NewGuid():N}.tmp"));
+        var seg = new Segment(map, [.. Enumerable.Range(1, map.Features.Count)], 0, wanted.Count, Path.Combine(tempDir, $"spill-{Guid.NewGuid():N}.tmp"), labelOptional);
         try
         {
             long line = 0;

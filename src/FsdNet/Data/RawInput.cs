@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Runtime.CompilerServices;
 using nietras.SeparatedValues;
 
@@ -90,6 +89,10 @@ internal static class RawFiles
 
     public static void CheckExists(string path)
     {
+        if (Directory.Exists(path))
+        {
+            throw new DataFormatException(path, 0, null, "is a directory, not a data file");
+        }
         if (!File.Exists(path))
         {
             throw new DataFormatException(path, 0, null, "file not found");
@@ -100,15 +103,40 @@ internal static class RawFiles
         }
     }
 
-    /// <summary>Opens the whole file, decompressing gzip transparently.</summary>
+    /// <summary>
+    /// Opens the whole file, decompressing gzip transparently; gzip input is verified to its last trailer (CRC-32,
+    /// ISIZE) as it is read, so a truncated or damaged archive fails instead of reading as a shorter file.
+    /// </summary>
     public static Stream OpenText(string path)
     {
-        var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         if (IsGzip(path))
         {
-            return new BufferedStream(new GZipStream(fs, CompressionMode.Decompress), 1 << 16);
+            return new BufferedStream(new GzipReader(path), 1 << 16);
         }
-        return fs;
+        return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+    }
+
+    /// <summary>
+    /// Refuses binary data early: a NUL byte in the first line (within the first 64 KiB, after gzip decompression)
+    /// means this is not a text data file (a model, a cache, a Parquet file given with a text format ...), whose
+    /// "header" would be garbage. A NUL further on is left to the line checks (a bad value on that line).
+    /// </summary>
+    public static void CheckText(string path)
+    {
+        var buf = new byte[1 << 16];
+        int n;
+        using (var s = OpenText(path))
+        {
+            n = s.ReadAtLeast(buf, buf.Length, throwOnEndOfStream: false);
+        }
+        var head = buf.AsSpan(0, n);
+        var eol = head.IndexOf((byte)'\n');
+        var nul = (eol < 0 ? head : head[..eol]).IndexOf((byte)0);
+        if (nul >= 0)
+        {
+            throw new DataFormatException(path, 0, null,
+                $"binary data, not a text data file (a NUL byte at {(IsGzip(path) ? "decompressed " : "")}byte {nul}); check the file and data_format");
+        }
     }
 
     /// <summary>Splits an uncompressed file into up to <paramref name="parts"/> ranges that start at line starts.</summary>

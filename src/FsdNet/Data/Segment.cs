@@ -24,7 +24,11 @@ internal sealed class Segment : IDisposable
     private readonly int[] sourceCol;
     private readonly int labelCol;
     private readonly int expectedCols;
+    private readonly bool labelOptional;
+    private readonly bool headerless;
+    private int shift;
     private readonly bool libFm;
+    private readonly bool whiteSeparator;
     private readonly bool[] bucket;
     private readonly double[] fillNumber;
     private readonly string[] fillText;
@@ -46,14 +50,17 @@ internal sealed class Segment : IDisposable
     private int n;
     private long scratchGroup;
 
-    public Segment(FeatureMap map, int[] sourceCol, int labelCol, int expectedCols, string spillPath)
+    public Segment(FeatureMap map, int[] sourceCol, int labelCol, int expectedCols, string spillPath, bool labelOptional = false)
     {
+        this.labelOptional = labelOptional;
         this.map = map;
         feats = [.. map.Features];
         this.sourceCol = sourceCol;
         this.labelCol = labelCol;
         this.expectedCols = expectedCols;
         libFm = map.Format == DataFormat.LibFm;
+        headerless = map.Format is DataFormat.LibFm or DataFormat.CriteoTsv;
+        whiteSeparator = char.IsWhiteSpace(map.Separator);
         var f = feats.Length;
         bucket = new bool[f];
         fillNumber = new double[f];
@@ -125,6 +132,9 @@ internal sealed class Segment : IDisposable
     public bool HasGroup { get; }
     public string SpillPath { get; }
     public BadLineReport BadLines { get; } = new();
+
+    /// <summary>Lines holding only whitespace, skipped (not rows, not errors).</summary>
+    public long BlankLines { get; private set; }
     public List<(int Rows, long Offset, int[] SeqTotals)> Blocks { get; } = [];
 
     /// <summary>Parses and stores one row; throws <see cref="RowException"/> (before storing anything) when it is bad.</summary>
@@ -132,24 +142,27 @@ internal sealed class Segment : IDisposable
     public void AddRow<TRow>(scoped ref TRow row) where TRow : IRawRow, allows ref struct
     {
         var cols = row.ColCount;
-        if (libFm)
+        if (row.Col(0).IsWhiteSpace() && IsBlank(ref row))
         {
-            if (cols > 1 && row.Col(cols - 1).IsEmpty)
-            {
-                cols--; // trailing space
-            }
-            if (cols == 1 && row.Col(0).IsEmpty)
-            {
-                throw new RowException(null, "empty line");
-            }
+            BlankLines++; // skipped, as pandas does (skip_blank_lines)
+            return;
         }
-        if (cols != expectedCols)
+        if (libFm && cols > 1 && row.Col(cols - 1).IsEmpty)
+        {
+            cols--; // trailing space
+        }
+        // Scoring input may come without labels: a libFM line whose first token is idx:val, a headerless line one
+        // column short, or (CSV) no label column at all (labelCol < 0); the label is then stored as NaN.
+        shift = labelOptional && labelCol >= 0 && headerless && (libFm ? row.Col(0).Contains(':') : cols == expectedCols - 1) ? -1 : 0;
+        if (cols != expectedCols + shift)
         {
             throw new RowException(null, libFm
-                ? $"wrong number of fields: expected a label and {expectedCols - 1} idx:val pairs, got {cols} items"
-                : $"wrong number of fields: expected {expectedCols}, got {cols}");
+                ? $"wrong number of fields: expected {(labelOptional ? "an optional label" : "a label")} and {expectedCols - 1} idx:val pairs, got {cols} items"
+                : $"wrong number of fields: expected {expectedCols + shift}, got {cols}");
         }
-        var label = ParseLabel(row.Col(labelCol));
+        var label = labelCol < 0 || shift != 0 ? float.NaN
+            : labelOptional && row.Col(labelCol).IsEmpty ? float.NaN
+            : ParseLabel(row.Col(labelCol));
         // Phase 1: everything that can fail.
         for (var j = 0; j < feats.Length; j++)
         {
@@ -260,6 +273,30 @@ internal sealed class Segment : IDisposable
         }
     }
 
+    /// <summary>
+    /// A line holding only whitespace: one column (any separator), or only empty/whitespace columns when the separator
+    /// itself is whitespace (libFM, space- or tab-separated files). <c>,,</c> in a CSV is a row of empty cells, not blank.
+    /// </summary>
+    private bool IsBlank<TRow>(scoped ref TRow row) where TRow : IRawRow, allows ref struct
+    {
+        if (row.ColCount == 1)
+        {
+            return true;
+        }
+        if (!whiteSeparator)
+        {
+            return false;
+        }
+        for (var i = 1; i < row.ColCount; i++)
+        {
+            if (!row.Col(i).IsWhiteSpace())
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private void AddSequence(int j, ReadOnlySpan<char> s)
     {
         var t = Tables[j]!;
@@ -294,7 +331,7 @@ internal sealed class Segment : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ReadOnlySpan<char> Field<TRow>(scoped ref TRow row, int j) where TRow : IRawRow, allows ref struct
     {
-        var s = row.Col(sourceCol[j]);
+        var s = row.Col(sourceCol[j] + shift);
         if (!libFm)
         {
             return s;
@@ -409,7 +446,8 @@ internal sealed class Segment : IDisposable
             }
         }
     Slow:
-        if (s.Length > 0 && (char.IsWhiteSpace(s[0]) || char.IsWhiteSpace(s[^1])))
+        // .NET's parser ignores trailing NUL characters ("1\0" reads as 1); a NUL is never part of a number here.
+        if (s.Length > 0 && (char.IsWhiteSpace(s[0]) || char.IsWhiteSpace(s[^1]) || s.Contains('\0')))
         {
             v = 0;
             return false;

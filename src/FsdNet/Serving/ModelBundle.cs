@@ -63,12 +63,12 @@ public sealed class ModelBundle
         {
             throw new ModelFileException($"{modelPath}: no model file (expected a run directory written by `fsdnet train`).");
         }
+        var (metaJson, tensors) = TensorFile.Read(modelPath);
         var mapPath = Path.Combine(dir, FeatureMapFile);
         if (!File.Exists(mapPath))
         {
             throw new ModelFileException($"{mapPath}: the feature map of this model is missing.");
         }
-        var (metaJson, tensors) = TensorFile.Read(modelPath);
         string expid, yaml, schema;
         try
         {
@@ -92,7 +92,17 @@ public sealed class ModelBundle
         {
             throw new ModelFileException($"{modelPath}: bad metadata: {e.Message}");
         }
-        var featureMap = FeatureMap.Load(mapPath);
+        FeatureMap featureMap;
+        try
+        {
+            featureMap = FeatureMap.Load(mapPath);
+        }
+        catch (DataFormatException e)
+        {
+            // A run's feature map cannot be rebuilt (the cache's can): say so instead of "delete it to rebuild".
+            var problem = e.Problem.Replace("; delete it to rebuild", "", StringComparison.Ordinal);
+            throw new ModelFileException($"{mapPath}: the feature map of this model is damaged: {problem} (restore it from a copy of the run, or retrain).");
+        }
         if (featureMap.SchemaHash != schema)
         {
             throw new ModelFileException($"{mapPath}: schema {featureMap.SchemaHash} does not match the model's {schema} (files from different runs?).");

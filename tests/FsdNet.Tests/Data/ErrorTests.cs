@@ -94,7 +94,7 @@ public sealed class ErrorTests
     public void Empty_file_header_only() => Fails(CsvYaml, "train.csv", "label,c,n\n", "empty file (no data rows)");
 
     [Fact]
-    public void Empty_libfm_lines_only() => Fails(LibFmYaml, "train.libfm", "\n\n", "empty line");
+    public void Empty_libfm_lines_only() => Fails(LibFmYaml, "train.libfm", "\n\n", "empty file (no data rows, 2 blank lines)");
 
     [Fact]
     public void Column_absent_from_header() =>
