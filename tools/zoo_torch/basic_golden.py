@@ -10,30 +10,22 @@ LogisticRegression: the same fields embedded with dim 1, summed over fields, + b
 Linear. DNN = MLP(x0); WideDeep = LR + MLP(x0); DeepFM = FM + MLP(x0). Loss: BCE on sigmoid, mean.
 """
 
-import json
-import math
 import os
+import sys
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-OUT = os.path.join(REPO, "tests", "FsdNet.Tests", "Golden", "zoo", "basic.json")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import mlp, mlp_names, write  # noqa: E402
+
 torch.set_num_threads(1)
 VOCAB = [6, 5, 4]
 D = 3
 HIDDEN = [7, 5]
 
 
-def entry(t):
-    t = t.detach()
-    if t.is_floating_point():
-        vals = [float(v) for v in t.float().reshape(-1).tolist()]
-        assert all(math.isfinite(v) for v in vals)
-    else:
-        vals = [int(v) for v in t.reshape(-1).tolist()]
-    return {"shape": list(t.shape), "data": vals}
 
 
 class Embed(nn.Module):
@@ -56,35 +48,8 @@ class Embed(nn.Module):
         return out
 
 
-def mlp(in_dim):
-    layers, w = [], in_dim
-    for u in HIDDEN:
-        layers += [nn.Linear(w, u), nn.BatchNorm1d(u), nn.ReLU()]
-        w = u
-    layers.append(nn.Linear(w, 1))
-    seq = nn.Sequential(*layers)
-    with torch.no_grad():
-        for m in seq:
-            if isinstance(m, nn.Linear):
-                nn.init.xavier_normal_(m.weight)
-                m.bias.normal_(0, 0.2)
-            elif isinstance(m, nn.BatchNorm1d):
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.normal_(0, 0.3)
-    return seq
 
 
-def mlp_named(seq, prefix):
-    out, k = {}, 0
-    for i in range(len(HIDDEN)):
-        lin, bn = seq[3 * i], seq[3 * i + 1]
-        out["%shidden.%d.linear.weight" % (prefix, i)] = lin.weight
-        out["%shidden.%d.linear.bias" % (prefix, i)] = lin.bias
-        out["%shidden.%d.batch_norm.weight" % (prefix, i)] = bn.weight
-        out["%shidden.%d.batch_norm.bias" % (prefix, i)] = bn.bias
-    out[prefix + "output.weight"] = seq[-1].weight
-    out[prefix + "output.bias"] = seq[-1].bias
-    return out
 
 
 def product_sum(e):
@@ -110,8 +75,8 @@ def main():
             named.update(lr.named(pre + "embedding_layer.embedding_layer."))
             named[pre + "bias"] = lr_bias
         if model in ("DNN", "WideDeep", "DeepFM"):
-            seq = mlp(4 * D)
-            named.update(mlp_named(seq, "mlp."))
+            seq, _ = mlp(4 * D, HIDDEN, output_dim=1)
+            named.update(mlp_names(seq, HIDDEN, "mlp.", hidden="hidden.", output=True))
         for n, p in named.items():
             tensors[model + ":" + n] = p.detach().clone()
         z = 0
@@ -128,13 +93,7 @@ def main():
         tensors[model + ":loss"] = loss
         for n, g in zip(named, grads):
             tensors[model + ":d" + n] = g
-    doc = {"case": "basic_zoo", "torch": torch.__version__, "description": __doc__.strip(),
-           "params": {"vocab_sizes": VOCAB, "embedding_dim": D, "hidden_units": HIDDEN},
-           "tensors": {k: entry(v) for k, v in tensors.items()}}
-    with open(OUT, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(json.dumps(doc, separators=(",", ":")))
-        fh.write("\n")
-    print("wrote", OUT)
+    write("basic.json", "basic_zoo", __doc__, {"vocab_sizes": VOCAB, "embedding_dim": D, "hidden_units": HIDDEN}, tensors)
 
 
 if __name__ == "__main__":

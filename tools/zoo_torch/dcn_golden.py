@@ -9,16 +9,16 @@ layer: Linear -> BatchNorm -> ReLU per hidden layer. final = [cross_out ; mlp(x0
 y = sigmoid(fc(final)); loss = BCE mean. One train-mode forward per variant.
 """
 
-import json
-import math
 import os
+import sys
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-OUT = os.path.join(REPO, "tests", "FsdNet.Tests", "Golden", "zoo", "dcn.json")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import mlp, mlp_names, perturb, write  # noqa: E402
+
 torch.set_num_threads(1)
 VOCAB = [6, 5, 4]
 D = 3
@@ -27,22 +27,8 @@ STACKED = [7, 5]
 PARALLEL = [6, 4]
 
 
-def entry(t):
-    t = t.detach()
-    if t.is_floating_point():
-        vals = [float(v) for v in t.float().reshape(-1).tolist()]
-        assert all(math.isfinite(v) for v in vals)
-    else:
-        vals = [int(v) for v in t.reshape(-1).tolist()]
-    return {"shape": list(t.shape), "data": vals}
 
 
-def mlp(in_dim, units):
-    layers, w = [], in_dim
-    for u in units:
-        layers += [nn.Linear(w, u), nn.BatchNorm1d(u), nn.ReLU()]
-        w = u
-    return nn.Sequential(*layers), w
 
 
 def build(structure, seed):
@@ -59,14 +45,7 @@ def build(structure, seed):
         for e in emb:
             e.weight.normal_(0, 0.5)
             e.weight[0].zero_()
-        for m in [*cross_w, fc, *(parallel or [])]:
-            if isinstance(m, nn.Linear):
-                nn.init.xavier_normal_(m.weight)
-                if m.bias is not None:
-                    m.bias.normal_(0, 0.2)
-            elif isinstance(m, nn.BatchNorm1d):
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.normal_(0, 0.3)
+    perturb([*cross_w, fc])
     return emb, cross_w, cross_b, parallel, fc
 
 
@@ -80,12 +59,7 @@ def main():
         for i, e in enumerate(emb):
             named["embedding.embedding_layer.f%d.weight" % i] = e.weight
         if parallel is not None:
-            for i in range(len(parallel) // 3):
-                lin, bn = parallel[3 * i], parallel[3 * i + 1]
-                named["dnn.%d.linear.weight" % i] = lin.weight
-                named["dnn.%d.linear.bias" % i] = lin.bias
-                named["dnn.%d.batch_norm.weight" % i] = bn.weight
-                named["dnn.%d.batch_norm.bias" % i] = bn.bias
+            named.update(mlp_names(parallel, PARALLEL, "dnn."))
         for i in range(LAYERS):
             named["crossnet.cross_net.%d.weight.weight" % i] = cross_w[i].weight
             named["crossnet.cross_net.%d.bias" % i] = cross_b[i]
@@ -105,14 +79,7 @@ def main():
         tensors[structure + ":loss"] = loss
         for n, g in zip(named, grads):
             tensors[structure + ":d" + n] = g
-    doc = {"case": "dcn", "torch": torch.__version__, "description": __doc__.strip(),
-           "params": {"vocab_sizes": VOCAB, "embedding_dim": D, "num_cross_layers": LAYERS, "dnn_hidden_units": PARALLEL},
-           "tensors": {k: entry(v) for k, v in tensors.items()}}
-    os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(json.dumps(doc, separators=(",", ":")))
-        fh.write("\n")
-    print("wrote", OUT)
+    write("dcn.json", "dcn", __doc__, {"vocab_sizes": VOCAB, "embedding_dim": D, "num_cross_layers": LAYERS, "dnn_hidden_units": PARALLEL}, tensors)
 
 
 if __name__ == "__main__":

@@ -10,16 +10,16 @@ mlp_p(x0)]; stacked_parallel [mlp_s(cross_out) ; mlp_p(x0)]; y = sigmoid(fc(fina
 Embeddings: one nn.Embedding per field (padding_idx 0), flattened. One train-mode forward per structure.
 """
 
-import json
-import math
 import os
+import sys
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-OUT = os.path.join(REPO, "tests", "FsdNet.Tests", "Golden", "zoo", "dcnv2.json")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import mlp, mlp_names, perturb, write  # noqa: E402
+
 torch.set_num_threads(1)
 VOCAB = [6, 5, 4]
 D = 3
@@ -28,22 +28,8 @@ STACKED = [7, 5]
 PARALLEL = [6, 4]
 
 
-def entry(t):
-    t = t.detach()
-    if t.is_floating_point():
-        vals = [float(v) for v in t.float().reshape(-1).tolist()]
-        assert all(math.isfinite(v) for v in vals)
-    else:
-        vals = [int(v) for v in t.reshape(-1).tolist()]
-    return {"shape": list(t.shape), "data": vals}
 
 
-def mlp(in_dim, units):
-    layers, w = [], in_dim
-    for u in units:
-        layers += [nn.Linear(w, u), nn.BatchNorm1d(u), nn.ReLU()]
-        w = u
-    return nn.Sequential(*layers), w
 
 
 def build(structure, seed):
@@ -63,13 +49,7 @@ def build(structure, seed):
         for e in emb:
             e.weight.normal_(0, 0.5)
             e.weight[0].zero_()
-        for m in [*cross, fc, *(stacked or []), *(parallel or [])]:
-            if isinstance(m, nn.Linear):
-                nn.init.xavier_normal_(m.weight)
-                m.bias.normal_(0, 0.2)
-            elif isinstance(m, nn.BatchNorm1d):
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.normal_(0, 0.3)
+    perturb([*cross, fc])
     return emb, cross, stacked, parallel, fc
 
 
@@ -85,15 +65,10 @@ def main():
         for i, c in enumerate(cross):
             named["cross.cross_layers.%d.weight" % i] = c.weight
             named["cross.cross_layers.%d.bias" % i] = c.bias
-        for prefix, seq in (("stacked_dnn", stacked), ("dnn", parallel)):
-            if seq is None:
-                continue
-            for i in range(len(seq) // 3):
-                lin, bn = seq[3 * i], seq[3 * i + 1]
-                named["%s.%d.linear.weight" % (prefix, i)] = lin.weight
-                named["%s.%d.linear.bias" % (prefix, i)] = lin.bias
-                named["%s.%d.batch_norm.weight" % (prefix, i)] = bn.weight
-                named["%s.%d.batch_norm.bias" % (prefix, i)] = bn.bias
+        if stacked is not None:
+            named.update(mlp_names(stacked, STACKED, "stacked_dnn."))
+        if parallel is not None:
+            named.update(mlp_names(parallel, PARALLEL, "dnn."))
         named["fc.weight"] = fc.weight
         named["fc.bias"] = fc.bias
         for n, p in named.items():
@@ -112,15 +87,8 @@ def main():
         tensors[structure + ":loss"] = loss
         for n, g in zip(named, grads):
             tensors[structure + ":d" + n] = g
-    doc = {"case": "dcnv2", "torch": torch.__version__, "description": __doc__.strip(),
-           "params": {"vocab_sizes": VOCAB, "embedding_dim": D, "num_cross_layers": LAYERS,
-                      "stacked_dnn_hidden_units": STACKED, "parallel_dnn_hidden_units": PARALLEL},
-           "tensors": {k: entry(v) for k, v in tensors.items()}}
-    os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(json.dumps(doc, separators=(",", ":")))
-        fh.write("\n")
-    print("wrote", OUT)
+    write("dcnv2.json", "dcnv2", __doc__, {"vocab_sizes": VOCAB, "embedding_dim": D, "num_cross_layers": LAYERS,
+                      "stacked_dnn_hidden_units": STACKED, "parallel_dnn_hidden_units": PARALLEL}, tensors)
 
 
 if __name__ == "__main__":

@@ -44,23 +44,8 @@ public class BasicZooParityTests
     [InlineData("DeepFM")]
     public void Forward_loss_and_every_gradient_match_pytorch(string name)
     {
-        var model = Build(name);
-        foreach (var (n, p) in model.NamedParameters())
-        {
-            Gold.Into($"{name}:{n}", p);
-            p.ZeroGrad();
-        }
         var x = new ModelInput(8, Gold.Ints("codes"), 3, Gold.Floats("labels"), Gold.Floats("values"), 1);
-        var g = new Graph();
-        Gold.AssertClose($"{name}:y_pred", model.Predict(g, x).Span);
-        g.Reset();
-        var loss = model.Loss(g, x);
-        Gold.AssertClose($"{name}:loss", loss.Span);
-        g.Backward(loss);
-        foreach (var (n, p) in model.NamedParameters())
-        {
-            Gold.AssertClose($"{name}:d{n}", p.GradSpan, abs: 1e-6);
-        }
+        ModelParity.Check(Gold, name, Build(name), x);
     }
 
     [Fact]

@@ -29,22 +29,7 @@ public class Dcnv2ParityTests
             ParallelDnnHiddenUnits = [6, 4],
             BatchNorm = true,
         }, new Rng(1));
-        foreach (var (n, p) in model.NamedParameters())
-        {
-            Gold.Into($"{name}:{n}", p);
-            p.ZeroGrad();
-        }
-        var x = new ModelInput(8, Gold.Ints("codes"), 3, Gold.Floats("labels"));
-        var g = new Graph();
-        Gold.AssertClose($"{name}:y_pred", model.Predict(g, x).Span);
-        g.Reset();
-        var loss = model.Loss(g, x);
-        Gold.AssertClose($"{name}:loss", loss.Span);
-        g.Backward(loss);
-        foreach (var (n, p) in model.NamedParameters())
-        {
-            Gold.AssertClose($"{name}:d{n}", p.GradSpan, abs: 1e-6);
-        }
+        ModelParity.Check(Gold, name, model, new ModelInput(8, Gold.Ints("codes"), 3, Gold.Floats("labels")));
     }
 
     [Fact]
@@ -80,22 +65,7 @@ public class Dcnv2ParityTests
             DnnHiddenUnits = withDnn ? [6, 4] : [],
             BatchNorm = true,
         }, new Rng(1));
-        foreach (var (n, p) in model.NamedParameters())
-        {
-            DcnGold.Into($"{name}:{n}", p);
-            p.ZeroGrad();
-        }
-        var x = new ModelInput(8, DcnGold.Ints("codes"), 3, DcnGold.Floats("labels"));
-        var g = new Graph();
-        DcnGold.AssertClose($"{name}:y_pred", model.Predict(g, x).Span);
-        g.Reset();
-        var loss = model.Loss(g, x);
-        DcnGold.AssertClose($"{name}:loss", loss.Span);
-        g.Backward(loss);
-        foreach (var (n, p) in model.NamedParameters())
-        {
-            DcnGold.AssertClose($"{name}:d{n}", p.GradSpan, abs: 1e-6);
-        }
+        ModelParity.Check(DcnGold, name, model, new ModelInput(8, DcnGold.Ints("codes"), 3, DcnGold.Floats("labels")));
     }
 
     [Fact]
