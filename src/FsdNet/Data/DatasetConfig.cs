@@ -479,6 +479,10 @@ public static class DatasetConfigLoader
         {
             throw new DataConfigException($"{source}:{e.Start.Line}: invalid YAML: {e.Message}", e);
         }
+        catch (InvalidOperationException e) // YamlDotNet's scanner on some malformed plain scalars
+        {
+            throw new DataConfigException($"{source}: invalid YAML: a value could not be read ({e.Message})", e);
+        }
         if (rootNode is not YamlMappingNode root)
         {
             throw new DataConfigException($"{source}: empty config or not a YAML mapping");

@@ -285,7 +285,7 @@ public sealed class ModelConfig
         {
             YamlScalarNode single => new Dictionary<string, double> { [single.Value ?? "AUC"] = 1 },
             YamlMappingNode map => map.Children.ToDictionary(
-                kv => ((YamlScalarNode)kv.Key).Value ?? "",
+                kv => (kv.Key as YamlScalarNode)?.Value ?? throw new ConfigException($"{Origin("monitor")}: monitor metric names must be plain names, got '{kv.Key}'."),
                 kv => DatasetConfigLoader.ParseNumber((kv.Value as YamlScalarNode)?.Value ?? "")
                       ?? throw new ConfigException($"{Origin("monitor")}: monitor weight of '{kv.Key}' must be a number.")),
             _ => throw new ConfigException($"{Origin("monitor")}: monitor must be a metric name or {{metric: weight}}, got '{n}'."),
@@ -427,7 +427,7 @@ public sealed class ModelConfig
             }
             foreach (var (k, v) in b.Node.Children)
             {
-                var key = ((YamlScalarNode)k).Value ?? "";
+                var key = (k as YamlScalarNode)?.Value ?? throw new ConfigException($"{source}:{k.Start.Line}: a setting name must be a plain name, got '{k}'.");
                 if (Renamed.TryGetValue(key, out var current))
                 {
                     warnings.Add($"{b.File}:{k.Start.Line} [{expId}]: '{key}' is a legacy name; read as '{current}'.");
@@ -446,7 +446,8 @@ public sealed class ModelConfig
         var blocks = new Dictionary<string, YamlMappingNode>(StringComparer.Ordinal);
         foreach (var (k, v) in root.Children)
         {
-            var name = ((YamlScalarNode)k).Value ?? "";
+            var name = (k as YamlScalarNode)?.Value
+                ?? throw new ConfigException($"{source}:{k.Start.Line}: an experiment name must be a plain name, got '{k}'.");
             blocks[name] = v as YamlMappingNode
                 ?? (IsNull(v) ? new YamlMappingNode() : null)
                 ?? throw new ConfigException($"{source}:{k.Start.Line}: experiment '{name}' must be a mapping of settings.");
@@ -463,6 +464,11 @@ public sealed class ModelConfig
         catch (YamlDotNet.Core.YamlException e)
         {
             throw new ConfigException($"{source}:{e.Start.Line}:{e.Start.Column}: invalid YAML: {e.InnerException?.Message ?? e.Message}");
+        }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's scanner throws this on some malformed plain scalars instead of a YamlException.
+            throw new ConfigException($"{source}: invalid YAML: a value could not be read ({e.Message})");
         }
     }
 

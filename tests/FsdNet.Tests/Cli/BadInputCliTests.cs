@@ -297,4 +297,26 @@ public sealed class BadInputCliTests(TinyRuns runs) : IClassFixture<TinyRuns>, I
         UserError($"{model}: checksum mismatch: the file is truncated or corrupt.", "predict", "--model", copy, "--input", test, "--output", tmp.Sub("o.csv"));
         UserError($"{runs.Dir.Path}: is a directory, not a data file", "evaluate", "--model", runs.CsvRun, "--data", runs.Dir.Path);
     }
+
+    [Fact]
+    public void Unclosed_yaml_brackets_and_nested_monitor_weights_are_config_errors()
+    {
+        var dir = tmp.Sub("yaml");
+        Directory.CreateDirectory(dir);
+        var model = Path.Combine(dir, "model_config.yaml");
+        File.WriteAllText(Path.Combine(dir, "dataset_config.yaml"), File.ReadAllText(Path.Combine(runs.Dir.Path, "dataset_config.yaml")));
+        File.WriteAllText(model, "e:\n    dataset_id: csv\n    model: FSDNet\n    parallel_dnn_hidden_units: [8, [8, 8]\n    num_cross_layers: 2\n");
+        UserError($"{model}: invalid YAML: a value could not be read (Operation is not valid due to the current state of the object.)",
+            "train", "--config", dir, "--expid", "e", "--run-dir", tmp.Sub("r1"));
+        File.WriteAllText(model, "e:\n    dataset_id: csv\n    model: FSDNet\n    monitor: {AUC: {x: 1}}\n");
+        UserError($"{model}:4 [e]: monitor weight of 'AUC' must be a number.", "train", "--config", dir, "--expid", "e", "--run-dir", tmp.Sub("r2"));
+        File.WriteAllText(model, "e:\n    dataset_id: csv\n    [model]: FSDNet\n");
+        UserError($"{model}:3: a setting name must be a plain name, got '[ model ]'.", "train", "--config", dir, "--expid", "e", "--run-dir", tmp.Sub("r3"));
+        var data = Path.Combine(dir, "dataset_config.yaml");
+        File.WriteAllText(data, "csv:\n  train_data: train.csv\n  feature_cols: [{name: [a, [b, c]}]\n  label_col: {name: label}\n");
+        var (code, _, err) = CliRunner.Run("data", "inspect", "--config", data, "--dataset-id", "csv", "--cache-dir", tmp.Sub("cache"));
+        Assert.Equal(CliSupport.UserError, code);
+        Assert.StartsWith($"error: {data}", err, StringComparison.Ordinal);
+        Assert.Contains("invalid YAML", err, StringComparison.Ordinal);
+    }
 }

@@ -13,6 +13,7 @@ internal sealed class FuzzCounts(string kind)
     public static readonly TimeSpan CaseBound = TimeSpan.FromSeconds(20);
 
     private readonly SortedDictionary<string, int> rejected = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, string> examples = new(StringComparer.Ordinal);
 
     public string Kind { get; } = kind;
 
@@ -58,9 +59,36 @@ internal sealed class FuzzCounts(string kind)
         messageCheck(error);
         var key = error.GetType().Name;
         rejected[key] = rejected.GetValueOrDefault(key) + 1;
+        examples.TryAdd(key, error.Message.Length > 200 ? error.Message[..200] + "..." : error.Message);
     }
 
-    public void Report(ITestOutputHelper output) => output.WriteLine(ToString());
+    /// <summary>
+    /// Runs <paramref name="body"/> for the seeds baseSeed .. baseSeed + count - 1: the same cases on every run, so a
+    /// failure reproduces; the failing seed is named.
+    /// </summary>
+    public static void ForEachSeed(Action<int> body, int count, int baseSeed)
+    {
+        for (var seed = baseSeed; seed < baseSeed + count; seed++)
+        {
+            try
+            {
+                body(seed);
+            }
+            catch (Xunit.Sdk.XunitException e)
+            {
+                throw new Xunit.Sdk.XunitException($"seed {seed}: {e.Message}");
+            }
+        }
+    }
+
+    public void Report(ITestOutputHelper output)
+    {
+        output.WriteLine(ToString());
+        foreach (var (type, message) in examples)
+        {
+            output.WriteLine($"  first {type}: {message}");
+        }
+    }
 
     public override string ToString()
     {

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.IO.Compression;
 using System.Text;
-using CsCheck;
 using FsdNet.Data;
 using FsdNet.Tests.Data;
 using Xunit;
@@ -53,7 +52,7 @@ public sealed class TextInputFuzzTests(ITestOutputHelper output)
         var counts = new FuzzCounts("libFM files");
         var mutatedLines = 0;
         var yaml = "train_data: train.libfm\ndata_format: libfm\nfeature_cols: [{name: [a, b, c]}]\nlabel_col: {name: label}\n";
-        Gen.Int.Sample(seed =>
+        FuzzCounts.ForEachSeed(seed =>
         {
             var rng = new Random(seed);
             var lines = new List<string>();
@@ -90,7 +89,7 @@ public sealed class TextInputFuzzTests(ITestOutputHelper output)
                     Assert.StartsWith(path, e.Message, StringComparison.Ordinal);
                 });
             }
-        }, iter: 150, threads: 1, seed: "0N0XIzNsQ0O2");
+        }, count: 150, baseSeed: 11000);
         counts.Report(output);
         Assert.True(mutatedLines >= 4000, $"{mutatedLines} mutated lines");
         Assert.True(counts.Accepted > 0 && counts.Rejected > 0, counts.ToString());
@@ -110,7 +109,7 @@ public sealed class TextInputFuzzTests(ITestOutputHelper output)
               - {name: g, type: meta}
             label_col: {name: label}
             """;
-        Gen.Int.Sample(seed =>
+        FuzzCounts.ForEachSeed(seed =>
         {
             var rng = new Random(seed);
             var lines = new List<string>();
@@ -139,7 +138,7 @@ public sealed class TextInputFuzzTests(ITestOutputHelper output)
                 Assert.All(d.Train.Categorical(0).ToArray(), code => Assert.InRange(code, 1, map["c"].OovIdx));
                 Assert.All(d.Train.Sequence(0).ToArray(), code => Assert.InRange(code, 0, map["s"].OovIdx));
             }, DataErrors, e => Assert.StartsWith(path, e.Message, StringComparison.Ordinal));
-        }, iter: 250, threads: 1, seed: "0N0XIzNsQ0O3");
+        }, count: 250, baseSeed: 12000);
         counts.Report(output);
         Assert.True(counts.Accepted > 0 && counts.Rejected > 0, counts.ToString());
     }
@@ -168,7 +167,7 @@ public sealed class TextInputFuzzTests(ITestOutputHelper output)
             (wantLabels, wantCodes) = (d.Train.Labels.ToArray(), [.. d.Train.Categorical(0).ToArray(), .. d.Train.Categorical(1).ToArray()]);
         }
         var intactAccepted = 0;
-        Gen.Int.Sample(seed =>
+        FuzzCounts.ForEachSeed(seed =>
         {
             var rng = new Random(seed);
             var bad = Mutations.Bytes(original, rng);
@@ -184,7 +183,7 @@ public sealed class TextInputFuzzTests(ITestOutputHelper output)
                 Assert.Equal(wantCodes, codes);
                 intactAccepted++;
             }, DataErrors, e => Assert.StartsWith(path, e.Message, StringComparison.Ordinal));
-        }, iter: 300, threads: 1, seed: "0N0XIzNsQ0O4");
+        }, count: 300, baseSeed: 13000);
         counts.Report(output);
         output.WriteLine($"gzip archives accepted (damage outside the data, decoded identical to the original): {intactAccepted}");
         Assert.True(counts.Rejected > counts.Cases * 9 / 10, counts.ToString());
