@@ -306,20 +306,31 @@ internal static class ParquetArrays
 {
     public static (List<string> Names, Func<string, NdArray> Read, long Rows) Open(string path)
     {
-        IList<Dictionary<string, object>> rows;
-        List<string> columns;
+        var (rows, columns) = ReadRows(path);
+        return (columns, name => Column(path, rows, columns, name), rows.Count);
+    }
+
+    /// <summary>
+    /// All rows of a Parquet file as column name → value (lists as enumerables). Parquet.Net's row deserializer first;
+    /// when it fails (e.g. a list column in data page v2), the file is read column by column
+    /// (<see cref="ParquetColumnReader"/>), with FsdNet's page reader for the chunks Parquet.Net cannot decode.
+    /// </summary>
+    internal static (IList<Dictionary<string, object>> Rows, List<string> Columns) ReadRows(string path)
+    {
         try
         {
             using var fs = File.OpenRead(path);
             var res = Parquet.Serialization.ParquetSerializer.DeserializeUntypedAsync(fs).GetAwaiter().GetResult();
-            rows = res.Data;
-            columns = [.. res.Schema.Fields.Select(f => f.Name)];
+            return (res.Data, [.. res.Schema.Fields.Select(f => f.Name)]);
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or NotSupportedException or NotImplementedException or ArgumentException or IndexOutOfRangeException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
         {
             throw new DataFormatException(path, 0, null, ReadError(e));
         }
-        return (columns, name => Column(path, rows, columns, name), rows.Count);
+        catch (Exception e) when (ParquetColumnReader.IsParquetNetError(e))
+        {
+            return ParquetColumnReader.Read(path, e);
+        }
     }
 
     /// <summary>The message for a Parquet file Parquet.Net cannot read, with the cause and what to do.</summary>
@@ -331,12 +342,7 @@ internal static class ParquetArrays
             inner = inner.InnerException;
         }
         var msg = $"not a readable Parquet file: {e.Message}";
-        if (inner is NotImplementedException || inner.StackTrace?.Contains("ReadDataPageV2", StringComparison.Ordinal) == true)
-        {
-            msg += " (a list column stored in data page v2, which Parquet.Net cannot read: rewrite the file with " +
-                   "pandas/pyarrow to_parquet(..., data_page_version='1.0'), or give the vectors in a csv as splitter-joined strings)";
-        }
-        else if (inner != e)
+        if (inner != e)
         {
             msg += $" ({inner.Message})";
         }

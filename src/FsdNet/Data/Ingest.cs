@@ -225,19 +225,7 @@ internal static class Ingest
 
     private static Segment ParseParquet(FeatureMap map, string path, OnBadLine onBad, string tempDir, bool labelOptional)
     {
-        IList<Dictionary<string, object>> rows;
-        IReadOnlyList<string> columns;
-        try
-        {
-            using var fs = File.OpenRead(path);
-            var res = Parquet.Serialization.ParquetSerializer.DeserializeUntypedAsync(fs).GetAwaiter().GetResult();
-            rows = res.Data;
-            columns = [.. res.Schema.Fields.Select(f => f.Name)];
-        }
-        catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or NotSupportedException or NotImplementedException or ArgumentException or IndexOutOfRangeException)
-        {
-            throw new DataFormatException(path, 0, null, ParquetArrays.ReadError(e));
-        }
+        var (rows, columns) = ParquetArrays.ReadRows(path);
         var wanted = new List<string> { map.LabelName };
         wanted.AddRange(map.Features.Select(f => f.SourceName));
         foreach (var w in wanted)
