@@ -83,14 +83,14 @@ public static class DataPipeline
         config.PrepareSource?.Invoke(config, Path.Combine(ResolveCacheRoot(options.CacheDir, config.DataRoot), config.DatasetId + "-source"), log);
         var trainPath = config.ResolvePath(config.TrainData)
             ?? throw new DataConfigException($"dataset '{config.DatasetId}' has no train_data");
-        var cacheDir = Path.Combine(ResolveCacheRoot(options.CacheDir, config.DataRoot), $"{config.DatasetId}-{config.Fingerprint()[..12]}");
-        Directory.CreateDirectory(cacheDir);
+        var cacheDir = CacheDirFor(config, options);
         var mapPath = Path.Combine(cacheDir, "feature_map.json");
         var reused = new Dictionary<string, bool>();
         var bad = new Dictionary<string, BadLineReport>();
         FeatureMap? map = null;
-        EncodedDataset? train = null, valid = null, test = null;
-        try
+        return Assemble(config, cacheDir, reused, bad, Train, Split);
+
+        (FeatureMap, EncodedDataset) Train()
         {
             var trainCache = Path.Combine(cacheDir, "train.fsdcache");
             var trainFp = SourceFingerprint(trainPath, config.Fingerprint() + "|train|" + options.OnBadLine + PretrainedSalt(config));
@@ -99,13 +99,12 @@ public static class DataPipeline
                 try
                 {
                     var m = FeatureMap.Load(mapPath);
-                    var peek = EncodedDataset.PeekHeader(trainCache);
-                    if (peek is { } p && p.SourceFp.AsSpan().SequenceEqual(trainFp) && p.SchemaHash == m.SchemaHash)
+                    if (TryReuse(trainCache, trainFp, m, options, log) is { } cached)
                     {
-                        train = EncodedDataset.Open(trainCache, m, options.VerifyChecksum);
                         map = m;
                         reused["train"] = true;
                         log($"reusing {trainCache}");
+                        return (m, cached);
                     }
                 }
                 catch (DataFormatException e)
@@ -113,34 +112,12 @@ public static class DataPipeline
                     log($"rebuilding: {e.Message}");
                 }
             }
-            if (map is null || train is null)
-            {
-                log($"fitting on {trainPath}");
-                (map, train, var report) = FitAndEncode(config, trainPath, trainCache, trainFp, options);
-                map.Save(mapPath);
-                reused["train"] = false;
-                bad["train"] = report;
-            }
-            valid = Split("valid", config.ValidData);
-            test = Split("test", config.TestData);
-            return new PreparedData
-            {
-                Config = config,
-                FeatureMap = map,
-                Train = train,
-                Valid = valid,
-                Test = test,
-                CacheDir = cacheDir,
-                Reused = reused,
-                BadLines = bad,
-            };
-        }
-        catch
-        {
-            train?.Dispose();
-            valid?.Dispose();
-            test?.Dispose();
-            throw;
+            log($"fitting on {trainPath}");
+            (map, var train, var report) = FitAndEncode(config, trainPath, trainCache, trainFp, options);
+            map.Save(mapPath);
+            reused["train"] = false;
+            bad["train"] = report;
+            return (map, train);
         }
 
         EncodedDataset? Split(string role, string? configured)
@@ -152,18 +129,10 @@ public static class DataPipeline
             }
             var cache = Path.Combine(cacheDir, role + ".fsdcache");
             var fp = SourceFingerprint(path, map!.SchemaHash + "|" + role + "|" + options.OnBadLine);
-            if (!options.Rebuild && EncodedDataset.PeekHeader(cache) is { } p && p.SourceFp.AsSpan().SequenceEqual(fp) && p.SchemaHash == map.SchemaHash)
+            if (TryReuse(cache, fp, map, options, log) is { } ds)
             {
-                try
-                {
-                    var ds = EncodedDataset.Open(cache, map, options.VerifyChecksum);
-                    reused[role] = true;
-                    return ds;
-                }
-                catch (DataFormatException e)
-                {
-                    log($"rebuilding: {e.Message}");
-                }
+                reused[role] = true;
+                return ds;
             }
             log($"encoding {path}");
             var (enc, report) = EncodeCore(map, path, cache, fp, options);
@@ -196,17 +165,72 @@ public static class DataPipeline
         var mapFile = FindFuxiFeatureMap(config);
         log($"reading FuxiCTR's feature map {mapFile}");
         var map = FuxiEncodedData.LoadFeatureMap(mapFile, config.Format, config.DatasetId, null, config.FeatureSpecs);
-        var cacheDir = Path.Combine(ResolveCacheRoot(options.CacheDir, config.DataRoot), $"{config.DatasetId}-{config.Fingerprint()[..12]}");
-        Directory.CreateDirectory(cacheDir);
+        var cacheDir = CacheDirFor(config, options);
         map.Save(Path.Combine(cacheDir, "feature_map.json"));
         var reused = new Dictionary<string, bool>();
         var bad = new Dictionary<string, BadLineReport>();
+        return Assemble(config, cacheDir, reused, bad,
+            () => (map, Split("train", config.TrainData) ?? throw new DataConfigException($"dataset '{config.DatasetId}' has no train_data")), Split);
+
+        EncodedDataset? Split(string role, string? configured)
+        {
+            if (string.IsNullOrEmpty(configured))
+            {
+                return null;
+            }
+            var files = FuxiEncodedData.SplitFiles(EncodedPath(config, configured, role), config.Format);
+            var cache = Path.Combine(cacheDir, role + ".fsdcache");
+            var fp = FilesFingerprint(files, map.SchemaHash + "|" + role);
+            if (TryReuse(cache, fp, map, options, log) is { } ds)
+            {
+                reused[role] = true;
+                return ds;
+            }
+            log($"reading {string.Join(", ", files.Take(3))}{(files.Count > 3 ? $" (+{files.Count - 3} files)" : "")}");
+            FuxiEncodedData.WriteCache(map, files, cache, fp);
+            reused[role] = false;
+            bad[role] = new BadLineReport();
+            return EncodedDataset.Open(cache, map, verifyChecksum: false);
+        }
+    }
+
+    /// <summary>The cache folder of a dataset config (created): its id and a prefix of its fingerprint, under the cache root.</summary>
+    private static string CacheDirFor(DatasetConfig config, DataOptions options)
+    {
+        var dir = Path.Combine(ResolveCacheRoot(options.CacheDir, config.DataRoot), $"{config.DatasetId}-{config.Fingerprint()[..12]}");
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    /// <summary>A cached split whose header matches the source fingerprint and the map's schema; null when it must be built (a damaged cache is logged).</summary>
+    private static EncodedDataset? TryReuse(string cache, byte[] fp, FeatureMap map, DataOptions options, Action<string> log)
+    {
+        if (options.Rebuild || EncodedDataset.PeekHeader(cache) is not { } p || !p.SourceFp.AsSpan().SequenceEqual(fp) || p.SchemaHash != map.SchemaHash)
+        {
+            return null;
+        }
+        try
+        {
+            return EncodedDataset.Open(cache, map, options.VerifyChecksum);
+        }
+        catch (DataFormatException e)
+        {
+            log($"rebuilding: {e.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>Loads train, then valid and test, into a <see cref="PreparedData"/>; on any failure the splits already open are closed.</summary>
+    private static PreparedData Assemble(
+        DatasetConfig config, string cacheDir, Dictionary<string, bool> reused, Dictionary<string, BadLineReport> bad,
+        Func<(FeatureMap Map, EncodedDataset Train)> loadTrain, Func<string, string?, EncodedDataset?> loadSplit)
+    {
         EncodedDataset? train = null, valid = null, test = null;
         try
         {
-            train = Split("train", config.TrainData) ?? throw new DataConfigException($"dataset '{config.DatasetId}' has no train_data");
-            valid = Split("valid", config.ValidData);
-            test = Split("test", config.TestData);
+            (var map, train) = loadTrain();
+            valid = loadSplit("valid", config.ValidData);
+            test = loadSplit("test", config.TestData);
             return new PreparedData
             {
                 Config = config,
@@ -225,35 +249,6 @@ public static class DataPipeline
             valid?.Dispose();
             test?.Dispose();
             throw;
-        }
-
-        EncodedDataset? Split(string role, string? configured)
-        {
-            if (string.IsNullOrEmpty(configured))
-            {
-                return null;
-            }
-            var files = FuxiEncodedData.SplitFiles(EncodedPath(config, configured, role), config.Format);
-            var cache = Path.Combine(cacheDir, role + ".fsdcache");
-            var fp = FilesFingerprint(files, map.SchemaHash + "|" + role);
-            if (!options.Rebuild && EncodedDataset.PeekHeader(cache) is { } p && p.SourceFp.AsSpan().SequenceEqual(fp) && p.SchemaHash == map.SchemaHash)
-            {
-                try
-                {
-                    var ds = EncodedDataset.Open(cache, map, options.VerifyChecksum);
-                    reused[role] = true;
-                    return ds;
-                }
-                catch (DataFormatException e)
-                {
-                    log($"rebuilding: {e.Message}");
-                }
-            }
-            log($"reading {string.Join(", ", files.Take(3))}{(files.Count > 3 ? $" (+{files.Count - 3} files)" : "")}");
-            FuxiEncodedData.WriteCache(map, files, cache, fp);
-            reused[role] = false;
-            bad[role] = new BadLineReport();
-            return EncodedDataset.Open(cache, map, verifyChecksum: false);
         }
     }
 
