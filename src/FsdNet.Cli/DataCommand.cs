@@ -21,7 +21,7 @@ internal static class DataCommand
         public Option<string?> Config { get; } = new("--config") { Description = "FuxiCTR dataset_config.yaml, or a folder holding it" };
         public Option<string?> DatasetId { get; } = new("--dataset-id") { Description = "Dataset id inside the config file" };
         public Option<string?> DataRoot { get; } = new("--data-root") { Description = "Data root (default: $FSDNET_DATA or ../shared/data)" };
-        public Option<string?> CacheDir { get; } = new("--cache-dir") { Description = "Cache folder (default: <data_root>/.fsdnet-cache, else $XDG_CACHE_HOME/fsdnet, else ./cache)" };
+        public Option<string?> CacheDir { get; } = new("--cache-dir") { Description = "Cache folder (default: $XDG_CACHE_HOME/fsdnet or ~/.cache/fsdnet, else ./cache; the data root is never written)" };
 
         public Option<string> OnBadLine { get; } = new("--on-bad-line")
         {

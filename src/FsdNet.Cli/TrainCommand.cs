@@ -29,7 +29,7 @@ internal static class TrainCommand
         var runDir = new Option<string?>("--run-dir") { Description = "Where to write the run (default: <model_root>/<dataset_id>/ or runs/, then <expid>-seed<seed>-<UTC time>)." };
         var resume = new Option<bool>("--resume") { Description = "Continue an interrupted run from its last epoch checkpoint in --run-dir." };
         var allowChange = new Option<bool>("--allow-config-change") { Description = "With --resume: continue even though the configuration differs from the run's config.yaml." };
-        var cacheDir = new Option<string?>("--cache-dir") { Description = "Where encoded data caches go (default: <data_root>/.fsdnet-cache when writable)." };
+        var cacheDir = new Option<string?>("--cache-dir") { Description = "Where encoded data caches go (default: $XDG_CACHE_HOME/fsdnet or ~/.cache/fsdnet; the data root is never written)." };
         var onBadLine = new Option<string>("--on-bad-line") { Description = "error (default) or skip malformed input lines.", DefaultValueFactory = _ => "error" };
         var progress = new Option<string>("--progress") { Description = "auto (default: live bar on an ANSI terminal, plain lines otherwise), bar or plain.", DefaultValueFactory = _ => "auto" };
         var set = new Option<string[]>("--set") { Description = "Override a config key, e.g. --set net_dropout=0.5 (repeatable).", AllowMultipleArgumentsPerToken = false };

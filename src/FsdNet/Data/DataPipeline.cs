@@ -80,7 +80,7 @@ public static class DataPipeline
         {
             return PrepareEncoded(config, options, log);
         }
-        config.PrepareSource?.Invoke(config, Path.Combine(ResolveCacheRoot(options.CacheDir, config.DataRoot), config.DatasetId + "-source"), log);
+        config.PrepareSource?.Invoke(config, Path.Combine(ResolveCacheRoot(options.CacheDir), config.DatasetId + "-source"), log);
         var trainPath = config.ResolvePath(config.TrainData)
             ?? throw new DataConfigException($"dataset '{config.DatasetId}' has no train_data");
         var cacheDir = CacheDirFor(config, options);
@@ -197,7 +197,7 @@ public static class DataPipeline
     /// <summary>The cache folder of a dataset config (created): its id and a prefix of its fingerprint, under the cache root.</summary>
     private static string CacheDirFor(DatasetConfig config, DataOptions options)
     {
-        var dir = Path.Combine(ResolveCacheRoot(options.CacheDir, config.DataRoot), $"{config.DatasetId}-{config.Fingerprint()[..12]}");
+        var dir = Path.Combine(ResolveCacheRoot(options.CacheDir), $"{config.DatasetId}-{config.Fingerprint()[..12]}");
         Directory.CreateDirectory(dir);
         return dir;
     }
@@ -425,10 +425,11 @@ public static class DataPipeline
     }
 
     /// <summary>
-    /// The cache root: <paramref name="requested"/> if given; else <c>&lt;data_root&gt;/.fsdnet-cache</c> when writable;
-    /// else <c>$XDG_CACHE_HOME/fsdnet</c> (or <c>~/.cache/fsdnet</c>); else <c>./cache</c>.
+    /// The cache root: <paramref name="requested"/> if given; else <c>$XDG_CACHE_HOME/fsdnet</c> (or
+    /// <c>~/.cache/fsdnet</c>); else <c>./cache</c>. The data root is never written by default: data folders are
+    /// inputs (often shared between people or machines), and a cache inside one would change them.
     /// </summary>
-    public static string ResolveCacheRoot(string? requested, string? dataRoot)
+    public static string ResolveCacheRoot(string? requested)
     {
         if (!string.IsNullOrEmpty(requested))
         {
@@ -439,10 +440,6 @@ public static class DataPipeline
             return Path.GetFullPath(requested);
         }
         var candidates = new List<string>();
-        if (!string.IsNullOrEmpty(dataRoot))
-        {
-            candidates.Add(Path.Combine(dataRoot, ".fsdnet-cache"));
-        }
         var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
         var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
         if (!string.IsNullOrEmpty(xdg))

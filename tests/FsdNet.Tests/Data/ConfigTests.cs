@@ -113,38 +113,23 @@ public sealed class ConfigTests
     }
 
     [Fact]
-    public void Cache_root_falls_back_when_data_root_is_read_only()
+    public void Cache_root_is_the_requested_folder_or_the_user_cache_never_the_data_root()
     {
         using var tmp = new TempDir();
-        var ro = "/proc/fsdnet-not-writable";
-        var root = DataPipeline.ResolveCacheRoot(null, ro);
-        Assert.DoesNotContain("/proc", root, StringComparison.Ordinal);
-        Assert.Equal(Path.GetFullPath(Path.Combine(tmp.Path, ".fsdnet-cache")), DataPipeline.ResolveCacheRoot(null, tmp.Path));
-        Assert.Equal(tmp.Sub("c"), DataPipeline.ResolveCacheRoot(tmp.Sub("c"), ro));
-        // a folder without write bits is skipped even when running as root
-        if (OperatingSystem.IsWindows())
-        {
-            return;
-        }
-        var locked = tmp.Sub("locked");
-        Directory.CreateDirectory(locked);
-        File.SetUnixFileMode(locked, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
-        try
-        {
-            var chosen = DataPipeline.ResolveCacheRoot(null, locked);
-            Assert.False(chosen.StartsWith(locked, StringComparison.Ordinal), chosen);
-            Assert.False(Directory.Exists(Path.Combine(locked, ".fsdnet-cache")));
-        }
-        finally
-        {
-            File.SetUnixFileMode(locked, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
+        Assert.Equal(tmp.Sub("c"), DataPipeline.ResolveCacheRoot(tmp.Sub("c")));
+        var e = Assert.Throws<DataConfigException>(() => DataPipeline.ResolveCacheRoot("/proc/fsdnet-not-writable"));
+        Assert.Contains("/proc/fsdnet-not-writable", e.Message, StringComparison.Ordinal);
+        var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        var expected = !string.IsNullOrEmpty(xdg)
+            ? Path.Combine(xdg, "fsdnet")
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "fsdnet");
+        Assert.Equal(Path.GetFullPath(expected), DataPipeline.ResolveCacheRoot(null));
     }
 
     [DataFact("frappe")]
     public void Shared_data_folder_is_never_chosen_as_cache()
     {
-        var chosen = DataPipeline.ResolveCacheRoot(null, FsdNet.Tests.Support.SharedData.Root);
+        var chosen = DataPipeline.ResolveCacheRoot(null);
         Assert.False(chosen.StartsWith(FsdNet.Tests.Support.SharedData.Root, StringComparison.Ordinal), chosen);
     }
 }
