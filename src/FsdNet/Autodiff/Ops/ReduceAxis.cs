@@ -1,4 +1,5 @@
 using FsdNet.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace FsdNet.Autodiff;
 
@@ -57,7 +58,7 @@ public sealed partial class Graph
         return (outer, s[axis], inner, reduced);
     }
 
-    private Tensor ReduceAxis(Reduction kind, Tensor x, int axis, bool keepDim)
+    private unsafe Tensor ReduceAxis(Reduction kind, Tensor x, int axis, bool keepDim)
     {
         var (outer, n, inner, shape) = AxisPlan(kind switch { Reduction.Sum => "Sum", Reduction.Mean => "Mean", _ => "Max" }, x.Shape, ref axis, keepDim);
         if (n == 0)
@@ -66,21 +67,7 @@ public sealed partial class Graph
         }
         var track = Tracks(x);
         var y = Output(shape, track);
-        Span<float> xs = x.Span, ys = y.Span;
-        for (var o = 0; o < outer; o++)
-        {
-            for (var i = 0; i < inner; i++)
-            {
-                var baseIdx = (o * n * inner) + i;
-                var acc = xs[baseIdx];
-                for (var j = 1; j < n; j++)
-                {
-                    var v = xs[baseIdx + (j * inner)];
-                    acc = kind == Reduction.Max ? (v > acc ? v : acc) : acc + v;
-                }
-                ys[(o * inner) + i] = kind == Reduction.Mean ? acc / n : acc;
-            }
-        }
+        RunAxis(&ReduceForwardPart, kind, x, y, outer, n, inner, fresh: true);
         if (track)
         {
             Record<ReduceAxisOp>(y).Set(kind, x, outer, n, inner);
@@ -96,35 +83,100 @@ public sealed partial class Graph
 
         public void Set(Reduction k, Tensor input, int o, int size, int i) => (kind, x, outer, n, inner) = (k, input, o, size, i);
 
-        public override void Backward(Graph g)
+        public override unsafe void Backward(Graph g)
         {
-            var gx = g.GradFor(x, out var fresh);
+            _ = g.GradFor(x, out var fresh);
+            g.RunAxis(&ReduceBackwardPart, kind, x, Out, outer, n, inner, fresh);
+        }
+    }
+
+    /// <summary>Runs an axis kernel over the [outer, n, inner] view of x, outer slices split over the workers.</summary>
+    private unsafe void RunAxis(delegate*<RangeJob, int, int, int, void> kernel, Reduction kind, Tensor x, Tensor y, int outer, int n, int inner, bool fresh)
+    {
+        job.PlanRows(outer, n * inner, ElementGrain);
+        (job.A, job.B) = (x, y);
+        (job.I0, job.I1, job.P0, job.Flag) = ((int)kind, n, inner, fresh);
+        job.Run(kernel);
+    }
+
+    private static void ReduceForwardPart(RangeJob j, int part, int start, int end)
+    {
+        var (kind, n, inner) = ((Reduction)j.I0, j.I1, (int)j.P0);
+        ReadOnlySpan<float> xs = j.A!.Span;
+        var ys = j.B!.Span;
+        for (var o = start; o < end; o++)
+        {
+            var block = xs.Slice(o * n * inner, n * inner);
+            if (inner == 1)
+            {
+                ys[o] = kind switch
+                {
+                    Reduction.Max => TensorPrimitives.Max(block),
+                    Reduction.Sum => TensorPrimitives.Sum(block),
+                    _ => TensorPrimitives.Sum(block) / n,
+                };
+                continue;
+            }
+            var acc = ys.Slice(o * inner, inner);
+            block[..inner].CopyTo(acc);
+            for (var r = 1; r < n; r++)
+            {
+                var row = block.Slice(r * inner, inner);
+                if (kind == Reduction.Max)
+                {
+                    TensorPrimitives.Max(acc, row, acc);
+                }
+                else
+                {
+                    TensorPrimitives.Add(acc, row, acc);
+                }
+            }
+            if (kind == Reduction.Mean)
+            {
+                TensorPrimitives.Divide(acc, n, acc);
+            }
+        }
+    }
+
+    private static void ReduceBackwardPart(RangeJob j, int part, int start, int end)
+    {
+        var (kind, n, inner, fresh) = ((Reduction)j.I0, j.I1, (int)j.P0, j.Flag);
+        Tensor x = j.A!, y = j.B!;
+        ReadOnlySpan<float> xs = x.Span, ys = y.Span, dy = y.Grad!.Span;
+        var gx = x.Grad!.Span;
+        for (var o = start; o < end; o++)
+        {
+            var gblock = gx.Slice(o * n * inner, n * inner);
             if (fresh)
             {
-                gx.Clear();
+                gblock.Clear();
             }
-            Span<float> dy = Out.Grad!.Span, xs = x.Span, ys = Out.Span;
-            for (var o = 0; o < outer; o++)
+            var drow = dy.Slice(o * inner, inner);
+            if (kind == Reduction.Max)
             {
+                var xblock = xs.Slice(o * n * inner, n * inner);
                 for (var i = 0; i < inner; i++)
                 {
-                    var baseIdx = (o * n * inner) + i;
-                    var d = dy[(o * inner) + i];
-                    if (kind == Reduction.Max)
+                    var r = 0;
+                    while (xblock[(r * inner) + i] != ys[(o * inner) + i])
                     {
-                        var j = 0;
-                        while (xs[baseIdx + (j * inner)] != ys[(o * inner) + i])
-                        {
-                            j++;
-                        }
-                        gx[baseIdx + (j * inner)] += d;
-                        continue;
+                        r++;
                     }
-                    var v = kind == Reduction.Mean ? d / n : d;
-                    for (var j = 0; j < n; j++)
-                    {
-                        gx[baseIdx + (j * inner)] += v;
-                    }
+                    gblock[(r * inner) + i] += drow[i];
+                }
+                continue;
+            }
+            var scale = kind == Reduction.Mean ? 1f / n : 1f;
+            for (var r = 0; r < n; r++)
+            {
+                var grow = gblock.Slice(r * inner, inner);
+                if (inner == 1)
+                {
+                    grow[0] += kind == Reduction.Mean ? drow[0] / n : drow[0];
+                }
+                else
+                {
+                    TensorPrimitives.MultiplyAdd(drow, scale, grow, grow);
                 }
             }
         }
