@@ -76,84 +76,8 @@ internal static class CliSupport
         Workers.ThreadCount = threads;
     }
 
-    /// <summary>
-    /// Builds the model; running out of memory or overflowing a size while doing so becomes a <see cref="ConfigException"/>
-    /// naming the size key that asks for the most memory (embedding_dim x vocabulary, or a hidden-unit list).
-    /// </summary>
-    public static CtrModel CreateModel(FeatureMap map, ModelConfig cfg, Func<CtrModel> create)
-    {
-        try
-        {
-            return create();
-        }
-        catch (Exception e) when (e is OutOfMemoryException or OverflowException or InsufficientExecutionStackException)
-        {
-            var what = e is OverflowException ? "a tensor size overflows" : "it does not fit in memory";
-            throw new ConfigException($"{cfg.Source} [{cfg.ExpId}]: the model cannot be built: {what}. {LikelySizeKey(map, cfg)}");
-        }
-    }
-
-    /// <summary>The size keys behind the largest estimated tensor, in words.</summary>
-    internal static string LikelySizeKey(FeatureMap map, ModelConfig cfg)
-    {
-        var inv = CultureInfo.InvariantCulture;
-        var candidates = new List<(string Keys, double Values, string Text)>();
-        try
-        {
-            var dim = cfg.GetDouble("embedding_dim", 10);
-            var input = dim * map.NumFields;
-            var width = string.Create(inv, $"{map.NumFields} fields x embedding_dim {dim:G}");
-            candidates.Add(("'embedding_dim'", dim * map.TotalFeatures,
-                string.Create(inv, $"the embedding tables: {map.TotalFeatures:N0} features x embedding_dim {dim:G} = {dim * map.TotalFeatures:G3} values")));
-            foreach (var key in cfg.Keys.Where(k => k.EndsWith("hidden_units", StringComparison.Ordinal)))
-            {
-                var units = cfg.GetIntList(key, []);
-                for (var i = 0; i < units.Count; i++)
-                {
-                    var fanIn = i == 0 ? input : units[i - 1];
-                    candidates.Add((i == 0 ? $"'embedding_dim' and '{key}'" : $"'{key}'", fanIn * units[i],
-                        string.Create(inv, $"{key} layer {i + 1}: {(i == 0 ? $"({width})" : units[i - 1].ToString(inv))} x {units[i]} = {fanIn * units[i]:G3} values")));
-                }
-            }
-            if (cfg.Has("num_cross_layers"))
-            {
-                var layers = cfg.GetDouble("num_cross_layers", 0);
-                candidates.Add(("'embedding_dim' and 'num_cross_layers'", layers * input * input,
-                    string.Create(inv, $"the cross layers: num_cross_layers {layers:G} x ({width})^2 = {layers * input * input:G3} values")));
-            }
-        }
-        catch (ConfigException e)
-        {
-            return e.Message;
-        }
-        var top = candidates.MaxBy(c => c.Values);
-        return $"The largest part is {top.Text}; lower {top.Keys}.";
-    }
-
-    /// <summary>The data root to use, with a message saying what to put where when it is missing.</summary>
-    public static string DataRoot(string? given, string dataset)
-    {
-        var root = given ?? DataPipeline.DefaultDataRoot();
-        var folder = Path.Combine(root, dataset);
-        if (!Directory.Exists(folder))
-        {
-            var (files, download) = dataset switch
-            {
-                "frappe" => ("frappe.train.libfm.gz, frappe.validation.libfm.gz, frappe.test.libfm.gz",
-                             "`fsdnet data download frappe_x1` fetches the same split as CSV (then train with --dataset frappe_x1)"),
-                "frappe_x1" => ("train.csv, valid.csv, test.csv", "`fsdnet data download frappe_x1` fetches them"),
-                "ml-1m" => ("FuxiCTR's train.csv, valid.csv, test.csv, or GroupLens's ratings.dat and users.dat",
-                            "`fsdnet data download movielens1m` fetches GroupLens's files (move them to ml-1m/)"),
-                "ml-tag" => ("MovielensLatest_x1's train.csv, valid.csv, test.csv", "see docs/DATA.md for where to get them"),
-                "criteo" => ("Criteo_x4's train.txt, valid.txt, test.txt (raw TSV)", "see docs/DATA.md for where to get them"),
-                _ => ("its files", "see docs/DATA.md"),
-            };
-            throw new DirectoryNotFoundException(
-                $"the '{dataset}' data set is not at {Path.GetFullPath(folder)}. Put {files} there, or pass " +
-                $"--data-root <folder holding {dataset}/>; {download}.");
-        }
-        return root;
-    }
+    /// <inheritdoc cref="TrainingRun.CreateModel"/>
+    public static CtrModel CreateModel(FeatureMap map, ModelConfig cfg, Func<CtrModel> create) => TrainingRun.CreateModel(map, cfg, create);
 
     public static string Format(IReadOnlyDictionary<string, double> metrics) =>
         string.Join(" ", metrics.Select(kv => $"{kv.Key} {kv.Value.ToString("F6", System.Globalization.CultureInfo.InvariantCulture)}"));

@@ -19,7 +19,7 @@ namespace FsdNet.Cli.Reporting;
 /// <see cref="OnStep"/> runs on the training hot path once per step: it reads the clock and returns unless a redraw
 /// (at most every 100 ms) or a progress line (every 10 s) is due, so it allocates nothing in between.
 /// </remarks>
-public sealed class RunReporter : ITrainingObserver, IDisposable
+public sealed class RunReporter : IRunReporter
 {
     public const string LogName = "train.log";
 
