@@ -29,6 +29,7 @@ internal static class Commands
         // One line per command file.
         yield return DataCommand.Create();
         yield return TrainCommand.Create();
+        yield return ExperimentCommand.Create();
         yield return EvaluateCommand.CreateEvaluate();
         yield return EvaluateCommand.CreatePredict();
     }
