@@ -10,9 +10,11 @@ using FsdNet.Training;
 namespace FsdNet.Bench;
 
 /// <summary>
-/// End-to-end training speed: FSDNet with a preset's official configuration for a few epochs, timing the
-/// training loop and validation of every epoch, with peak RSS, GC counts and steady-state allocation per step.
-/// The PyTorch side of the comparison is tools/fsdnet_torch/train_frappe.py (see bench/train_vs_pytorch.sh).
+/// End-to-end training speed: FSDNet with a preset's official configuration (--dataset), or any experiment of a
+/// FuxiCTR-style config folder (--config --expid: its model, trainer settings and dataset), for a few epochs, timing
+/// the training loop and validation of every epoch, with peak RSS, GC counts and steady-state allocation per step.
+/// The PyTorch sides of the comparison are tools/fsdnet_torch/train_frappe.py (bench/train_vs_pytorch.sh) and
+/// tools/zoo_torch/train_zoo.py (bench/zoo_vs_pytorch.sh).
 /// </summary>
 internal static class TrainBenchmark
 {
@@ -31,6 +33,13 @@ internal static class TrainBenchmark
 
     public static int Run(string[] args)
     {
+        var configDir = Arg(args, "--config");
+        var expid = Arg(args, "--expid");
+        if ((configDir is null) != (expid is null) || (configDir is not null && Arg(args, "--dataset") is not null))
+        {
+            Console.Error.WriteLine("train: give --dataset <preset>, or --config <dir> --expid <experiment id> (model, trainer settings and dataset from that experiment).");
+            return 2;
+        }
         var dataset = Arg(args, "--dataset") ?? "frappe";
         var epochs = int.Parse(Arg(args, "--epochs") ?? "3", CultureInfo.InvariantCulture);
         var threads = int.Parse(Arg(args, "--threads") ?? "2", CultureInfo.InvariantCulture);
@@ -38,15 +47,34 @@ internal static class TrainBenchmark
         var json = Arg(args, "--json");
         Workers.ThreadCount = threads;
         var clock = Stopwatch.StartNew();
-        using var data = DataPipeline.Prepare(dataset, Arg(args, "--data-root"), new DataOptions { CacheDir = Arg(args, "--cache-dir") });
+        var dataOptions = new DataOptions { CacheDir = Arg(args, "--cache-dir") };
+        ModelConfig baseCfg;
+        PreparedData prepared;
+        if (configDir is not null)
+        {
+            (baseCfg, var dataCfg) = LoadExperiment(configDir, expid!, Arg(args, "--data-root"));
+            dataset = dataCfg.DatasetId;
+            prepared = DataPipeline.Prepare(dataCfg, dataOptions);
+        }
+        else
+        {
+            baseCfg = Presets.For(dataset);
+            prepared = DataPipeline.Prepare(dataset, Arg(args, "--data-root"), dataOptions);
+        }
+        using var data = prepared;
         var loadSeconds = clock.Elapsed.TotalSeconds;
         // Early stopping never ends a speed run: every epoch is timed.
-        var cfg = Presets.For(dataset).With(new Dictionary<string, string> { ["epochs"] = epochs.ToString(CultureInfo.InvariantCulture), ["seed"] = seed, ["early_stop_patience"] = "1000" });
+        var overrides = new Dictionary<string, string> { ["epochs"] = epochs.ToString(CultureInfo.InvariantCulture), ["seed"] = seed, ["early_stop_patience"] = "1000" };
+        if (Arg(args, "--batch-size") is { } batchSize)
+        {
+            overrides["batch_size"] = batchSize;
+        }
+        var cfg = baseCfg.With(overrides, "FsdNet.Bench train");
         var options = TrainerOptions.From(cfg);
         var model = ModelRegistry.Create(ModelInputs.Schema(data.FeatureMap, cfg), cfg, new Rng((ulong)options.Seed));
         var recorder = new Recorder();
         var trainer = new Trainer(model, options, recorder);
-        Console.WriteLine($"fsdnet: {dataset}, {model.ParameterCount():N0} parameters, batch {options.BatchSize}, {threads} threads, {epochs} epochs (data ready in {loadSeconds:F1} s)");
+        Console.WriteLine($"fsdnet: {model.ModelName} ({cfg.ExpId}) on {dataset}, {model.ParameterCount():N0} parameters, batch {options.BatchSize}, {threads} threads, {epochs} epochs (data ready in {loadSeconds:F1} s)");
         var gc0 = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
         trainer.Fit(data.Train, data.Valid!);
         var gc = (GC.CollectionCount(0) - gc0.Item1, GC.CollectionCount(1) - gc0.Item2, GC.CollectionCount(2) - gc0.Item3);
@@ -89,6 +117,9 @@ internal static class TrainBenchmark
         {
             File.WriteAllText(json, JsonSerializer.Serialize(new
             {
+                model = model.ModelName,
+                expid = cfg.ExpId,
+                batch_size = options.BatchSize,
                 dataset,
                 threads,
                 epochs,
@@ -105,6 +136,27 @@ internal static class TrainBenchmark
             }));
         }
         return 0;
+    }
+
+    /// <summary>
+    /// An experiment of a FuxiCTR-style config folder, resolved as <c>fsdnet train --config --expid</c> does: the model
+    /// config, its dataset_id's dataset config (whose training keys count too), <paramref name="dataRoot"/> replacing
+    /// the dataset's data_root when given.
+    /// </summary>
+    internal static (ModelConfig Config, DatasetConfig Data) LoadExperiment(string configDir, string expid, string? dataRoot)
+    {
+        var cfg = ModelConfig.Load(configDir, expid);
+        var datasetId = cfg.DatasetId ?? throw new ConfigException($"{cfg.Source} [{expid}]: 'dataset_id' is missing.");
+        var dataCfg = DatasetConfigLoader.LoadFromDir(configDir, datasetId);
+        if (dataCfg.Extra.Count > 0)
+        {
+            cfg = cfg.With(dataCfg.Extra, $"{Path.Combine(configDir, "dataset_config.yaml")} (dataset '{datasetId}')");
+        }
+        if (dataRoot is not null)
+        {
+            dataCfg.DataRoot = dataRoot;
+        }
+        return (cfg, dataCfg);
     }
 
     /// <summary>Peak resident set size of this process (VmHWM), in MiB.</summary>

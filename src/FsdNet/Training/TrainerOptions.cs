@@ -138,6 +138,17 @@ public sealed record TrainerOptions
         }
         var emb = cfg.GetRegularizer("embedding_regularizer");
         var net = cfg.GetRegularizer("net_regularizer");
+        // FuxiCTR's LR and FM take one `regularizer` and pass it as both embedding_regularizer and net_regularizer.
+        var model = cfg.GetString("model");
+        if ((string.Equals(model, "LR", StringComparison.OrdinalIgnoreCase) || string.Equals(model, "FM", StringComparison.OrdinalIgnoreCase)) && cfg.Has("regularizer"))
+        {
+            if (cfg.Has("embedding_regularizer") || cfg.Has("net_regularizer"))
+            {
+                throw new ConfigException(
+                    $"{cfg.Origin("regularizer")}: {model} takes 'regularizer' (used as both embedding_regularizer and net_regularizer); give it or those two, not both.");
+            }
+            emb = net = cfg.GetRegularizer("regularizer");
+        }
         return new TrainerOptions
         {
             Epochs = cfg.GetInt("epochs", 100, min: 1),

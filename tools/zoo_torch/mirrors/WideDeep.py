@@ -1,0 +1,30 @@
+"""Mirror of FuxiCTR's WideDeep (model_zoo/WideDeep): y = sigmoid(LR(x) + MLP_Block(flatten(E), output_dim=1)).
+FsdNet names: embedding.*, lr_layer.*, mlp.*."""
+
+import torch
+
+from . import _base as B
+from .DNN import mlp_from
+
+
+class WideDeep(B.Mirror):
+    def __init__(self, vocab_sizes, cfg):
+        super().__init__()
+        d = int(B.get(cfg, "embedding_dim", 10))
+        self.embedding = B.FeatureEmbedding(vocab_sizes, d)
+        self.lr_layer = B.LogisticRegression(vocab_sizes)
+        self.mlp = mlp_from(cfg, len(vocab_sizes) * d)
+        B.reset_parameters(self)
+
+    def forward(self, codes):
+        return {"y_pred": torch.sigmoid(self.lr_layer(codes) + self.mlp(self.embedding(codes).flatten(1)))}
+
+    def fsdnet_names(self, fields):
+        out = self.embedding.names("embedding.", fields)
+        out.update(self.lr_layer.names("lr_layer.", fields))
+        out.update(self.mlp.names("mlp.", hidden="hidden."))
+        return out
+
+
+def build(vocab_sizes, cfg):
+    return WideDeep(vocab_sizes, cfg)
