@@ -19,6 +19,7 @@ public static class ModelRegistry
         ["DNN"] = (schema, cfg, rng, load) => new DnnModel(schema, DnnOptions.From(cfg), rng, load),
         ["WideDeep"] = (schema, cfg, rng, load) => new WideDeepModel(schema, DnnOptions.From(cfg), rng, load),
         ["DeepFM"] = (schema, cfg, rng, load) => new DeepFmModel(schema, DnnOptions.From(cfg), rng, load),
+        ["PNN"] = (schema, cfg, rng, load) => new PnnModel(schema, PnnOptions.From(cfg), rng, load),
     };
 
     public static IReadOnlyList<string> Names => [.. Factories.Keys];
