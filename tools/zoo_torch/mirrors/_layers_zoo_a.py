@@ -93,7 +93,7 @@ class LogisticRegression(nn.Module):
         return out + self.bias if self.bias is not None else out
 
     def names(self, fields, prefix):
-        out = self.weights.names(fields, prefix)
+        out = self.weights.names(fields, prefix + "embedding_layer.")
         if self.bias is not None:
             out[prefix + "bias"] = self.bias
         return out
