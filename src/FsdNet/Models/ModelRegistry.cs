@@ -21,6 +21,7 @@ public static class ModelRegistry
         ["DeepFM"] = (schema, cfg, rng, load) => new DeepFmModel(schema, DnnOptions.From(cfg), rng, load),
         ["PNN"] = (schema, cfg, rng, load) => new PnnModel(schema, PnnOptions.From(cfg), rng, load),
         ["FiBiNET"] = (schema, cfg, rng, load) => new FibinetModel(schema, FibinetOptions.From(cfg), rng, load),
+        ["AFN"] = (schema, cfg, rng, load) => new AfnModel(schema, AfnOptions.From(cfg), rng, load),
     };
 
     public static IReadOnlyList<string> Names => [.. Factories.Keys];

@@ -9,23 +9,24 @@ namespace FsdNet.Tests.Support;
 /// <summary>
 /// Managed bytes a steady-state training step of a model allocates: a batch of categorical codes, warm-up steps
 /// (until tiered compilation settles), then <c>steps</c> steps. Callers run in <see cref="ThreadingCollection"/>, so
-/// no other test allocates meanwhile; the runtime itself still allocates a few bytes now and then on its own threads,
-/// so <see cref="AssertNone"/> allows less than one object per step process-wide and nothing on the calling thread.
+/// no other test allocates meanwhile; the runtime itself still allocates now and then on its own threads (tiered
+/// compilation), so the process-wide count is the least over several windows of steps: an allocation of the step
+/// itself shows in every window, the runtime's does not.
 /// </summary>
 public static class StepAllocation
 {
     /// <summary>Three categorical fields with vocabularies 6, 5 and 4 (the zoo parity tests' schema).</summary>
     public static InputSchema Schema { get; } = InputSchema.Categorical(("f0", 6), ("f1", 5), ("f2", 4));
 
-    /// <summary>Asserts that the steps allocate nothing on this thread and less than one object (24 bytes) per step in all.</summary>
+    /// <summary>Asserts that the steps allocate nothing on this thread and less than one object (24 bytes) per step on all threads.</summary>
     public static void AssertNone(CtrModel model)
     {
         var (thread, total) = PerStep(model);
         Xunit.Assert.True(thread == 0 && total < 24, $"{model.ModelName}: {thread:F1} bytes per step on the calling thread, {total:F1} in all");
     }
 
-    /// <summary>Bytes per step allocated on the calling thread, and on every thread.</summary>
-    public static (double Thread, double Total) PerStep(CtrModel model, int rows = 4096, int threads = 2, int steps = 50)
+    /// <summary>Bytes per step allocated on the calling thread (all windows), and on every thread (the least window).</summary>
+    public static (double Thread, double Total) PerStep(CtrModel model, int rows = 4096, int threads = 2, int steps = 10, int windows = 5)
     {
         var before = Workers.ThreadCount;
         try
@@ -49,14 +50,19 @@ public static class StepAllocation
             {
                 trainer.TrainStep(batch);
             }
-            var start = GC.GetTotalAllocatedBytes(true);
             var startThread = GC.GetAllocatedBytesForCurrentThread();
-            for (var s = 0; s < steps; s++)
+            var least = long.MaxValue;
+            for (var w = 0; w < windows; w++)
             {
-                trainer.TrainStep(batch);
+                var start = GC.GetTotalAllocatedBytes(true);
+                for (var s = 0; s < steps; s++)
+                {
+                    trainer.TrainStep(batch);
+                }
+                least = Math.Min(least, GC.GetTotalAllocatedBytes(true) - start);
             }
             var thread = GC.GetAllocatedBytesForCurrentThread() - startThread;
-            return (thread / (double)steps, (GC.GetTotalAllocatedBytes(true) - start) / (double)steps);
+            return (thread / (double)(steps * windows), least / (double)steps);
         }
         finally
         {
