@@ -1,0 +1,85 @@
+using FsdNet.Autodiff;
+using FsdNet.Layers;
+using FsdNet.Tensors;
+using FsdNet.Tests.Support;
+using Xunit;
+
+namespace FsdNet.Tests.Layers;
+
+/// <summary>The fused ops of FiBiNET's layers (BilinearPairs, ScaleFields) and the SENET layer.</summary>
+public class BilinearInteractionTests
+{
+    [Theory]
+    [InlineData(BilinearType.FieldAll)]
+    [InlineData(BilinearType.FieldEach)]
+    [InlineData(BilinearType.FieldInteraction)]
+    public void Bilinear_pairs_match_their_definition(BilinearType type)
+    {
+        int rows = 3, f = 4, d = 3;
+        var x = GradCheck.Param("x", new Shape(rows, f, d), 31);
+        var layer = new BilinearInteraction(f, d, type, new Rng(2));
+        var y = layer.Forward(new Graph(), x);
+        Assert.Equal(new Shape(rows, 6, d), y.Shape);
+        for (var r = 0; r < rows; r++)
+        {
+            var p = 0;
+            for (var i = 0; i < f; i++)
+            {
+                for (var j = i + 1; j < f; j++, p++)
+                {
+                    var k = type switch { BilinearType.FieldAll => 0, BilinearType.FieldEach => i, _ => p };
+                    for (var c = 0; c < d; c++)
+                    {
+                        double v = 0;
+                        for (var m = 0; m < d; m++)
+                        {
+                            v += x.Span[(((r * f) + i) * d) + m] * layer.Weight.Span[(k * d * d) + (m * d) + c];
+                        }
+                        v *= x.Span[(((r * f) + j) * d) + c];
+                        Assert.Equal(v, y.Span[(((r * 6) + p) * d) + c], 5);
+                    }
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(BilinearType.FieldAll)]
+    [InlineData(BilinearType.FieldEach)]
+    [InlineData(BilinearType.FieldInteraction)]
+    public void Bilinear_pairs_gradients_match_finite_differences(BilinearType type)
+    {
+        var x = GradCheck.Param("x", new Shape(5, 4, 3), 32);
+        var layer = new BilinearInteraction(4, 3, type, new Rng(3));
+        GradCheck.Check(g => g.Add(layer.Forward(g, x), layer.Forward(g, g.Affine(x, 0.5f))), [x, layer.Weight]);
+    }
+
+    [Fact]
+    public void Scale_fields_gradients_match_finite_differences()
+    {
+        var x = GradCheck.Param("x", new Shape(5, 4, 3), 33);
+        var s = GradCheck.Param("s", new Shape(5, 4), 34);
+        GradCheck.Check(g => g.Add(g.ScaleFields(x, s), g.ScaleFields(x, g.Affine(s, 2f))), [x, s]);
+    }
+
+    [Theory]
+    [InlineData(Activation.Relu)]
+    [InlineData(Activation.Sigmoid)]
+    public void Squeeze_excitation_gradients_match_finite_differences(Activation act)
+    {
+        var x = GradCheck.Param("x", new Shape(6, 5, 3), 35);
+        var senet = new SqueezeExcitation(5, 2, act, new Rng(4));
+        Assert.Equal(2, senet.ReducedSize);
+        var w = senet.NamedParameters().Select(p => (Tensor)p.Value).ToList();
+        GradCheck.Check(g => senet.Forward(g, x), [x, .. w]);
+    }
+
+    [Fact]
+    public void Field_interaction_weight_is_xavier_normal_with_torch_fans()
+    {
+        // [P, D, D] = [45, 8, 8]: fan_in 64, fan_out 360, std sqrt(2 / 424) ~ 0.0687.
+        var w = new BilinearInteraction(10, 8, BilinearType.FieldInteraction, new Rng(5)).Weight.Span.ToArray();
+        var std = Math.Sqrt(w.Select(v => (double)v * v).Average());
+        Assert.InRange(std, 0.0687 * 0.95, 0.0687 * 1.05);
+    }
+}
