@@ -19,12 +19,13 @@ public static class ModelRegistry
         ["DNN"] = (schema, cfg, rng, load) => new DnnModel(schema, DnnOptions.From(cfg), rng, load),
         ["WideDeep"] = (schema, cfg, rng, load) => new WideDeepModel(schema, DnnOptions.From(cfg), rng, load),
         ["DeepFM"] = (schema, cfg, rng, load) => new DeepFmModel(schema, DnnOptions.From(cfg), rng, load),
+        ["xDeepFM"] = (schema, cfg, rng, load) => new XDeepFmModel(schema, XDeepFmOptions.From(cfg), rng, load),
     };
 
     public static IReadOnlyList<string> Names => [.. Factories.Keys];
 
     /// <summary>Models with two parallel layer-wise towers, which take the FSD module (<c>fsd: true</c>).</summary>
-    public static IReadOnlyList<string> FsdCapable { get; } = ["FSDNet", "DCNv2", "DCN"];
+    public static IReadOnlyList<string> FsdCapable { get; } = ["FSDNet", "DCNv2", "DCN", "xDeepFM"];
 
     /// <summary>
     /// The model <c>cfg.Model</c> over <paramref name="schema"/>; <paramref name="loadPretrained"/> false skips reading
