@@ -76,4 +76,14 @@ public class XDeepFmAutoIntMaskNetAllocationTests
         EmbeddingDim = 8, CinHiddenUnits = [16, 16], DnnHiddenUnits = [32, 32], BatchNorm = true,
         Fsd = fsd ? new FsdOptions(new DistillationOptions(2, 0.9, 0.01, 1.3)) : null,
     }, new Rng(1)), 5);
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AutoInt(bool fsd) => AssertSteadyStateAllocatesNothing(new AutoIntModel(Schema(5), new AutoIntOptions
+    {
+        EmbeddingDim = 8, AttentionDim = 16, NumHeads = 2, AttentionLayers = 2, LayerNorm = true, UseScale = true, UseWide = true,
+        DnnHiddenUnits = [32, 32], BatchNorm = true,
+        Fsd = fsd ? new FsdOptions(new DistillationOptions(2, 0.9, 0.01, 1.3), HintProjection: true) : null,
+    }, new Rng(1)), 5);
 }
