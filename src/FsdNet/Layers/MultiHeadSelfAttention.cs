@@ -1,0 +1,153 @@
+using FsdNet.Autodiff;
+using FsdNet.Tensors;
+
+namespace FsdNet.Layers;
+
+/// <summary>
+/// FuxiCTR's MultiHeadSelfAttention (AutoInt): on fields X [B, F, in], Q = X W_q, K = X W_k, V = X W_v (Linear without
+/// bias, in -> attention_dim); per head (attention_dim / num_heads wide) softmax(Q K^T [/ sqrt(head_dim)]) V with
+/// dropout on the attention weights; heads concatenated; + the residual X (through W_res when in differs from
+/// attention_dim); optional LayerNorm; ReLU. Out [B, F, attention_dim]. Products run on <see cref="Graph.BatchMatMul"/>
+/// (parallel over the batch); heads are column slices of the projections, not permuted copies.
+/// </summary>
+public sealed class MultiHeadSelfAttention : Module
+{
+    private readonly Linear wq, wk, wv;
+    private readonly Linear? wres;
+    private readonly LayerNorm? norm;
+
+    public MultiHeadSelfAttention(int inputDim, int attentionDim, int numHeads, float dropout, bool useResidual, bool useScale, bool layerNorm, Rng rng)
+    {
+        if (numHeads < 1 || attentionDim % numHeads != 0)
+        {
+            throw new ArgumentException($"attention_dim ({attentionDim}) must be a multiple of num_heads ({numHeads}).");
+        }
+        if (dropout is < 0f or >= 1f)
+        {
+            throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "net_dropout must be in [0, 1).");
+        }
+        InputDim = inputDim;
+        AttentionDim = attentionDim;
+        NumHeads = numHeads;
+        HeadDim = attentionDim / numHeads;
+        Dropout = dropout;
+        UseResidual = useResidual;
+        Scale = useScale ? 1f / MathF.Sqrt(HeadDim) : 1f;
+        wq = AddChild("W_q", new Linear(inputDim, attentionDim, rng, bias: false));
+        wk = AddChild("W_k", new Linear(inputDim, attentionDim, rng, bias: false));
+        wv = AddChild("W_v", new Linear(inputDim, attentionDim, rng, bias: false));
+        wres = useResidual && inputDim != attentionDim ? AddChild("W_res", new Linear(inputDim, attentionDim, rng, bias: false)) : null;
+        norm = layerNorm ? AddChild("layer_norm", new LayerNorm(attentionDim)) : null;
+    }
+
+    public int InputDim { get; }
+
+    public int AttentionDim { get; }
+
+    public int NumHeads { get; }
+
+    public int HeadDim { get; }
+
+    public float Dropout { get; }
+
+    public bool UseResidual { get; }
+
+    /// <summary>The factor on the scores: 1 / sqrt(head_dim) with use_scale, else 1.</summary>
+    public float Scale { get; }
+
+    /// <param name="x">[B, F, in].</param>
+    public Tensor Forward(Graph g, Tensor x)
+    {
+        int rows = x.Shape.D0, fields = x.Shape.D1;
+        var flat = g.Reshape(x, new Shape(rows * fields, InputDim));
+        var q = wq.Forward(g, flat);
+        var k = wk.Forward(g, flat);
+        var v = wv.Forward(g, flat);
+        Tensor output;
+        if (NumHeads == 1)
+        {
+            output = Head(g, q, k, v, rows, fields);
+        }
+        else
+        {
+            var heads = g.TensorList(NumHeads);
+            for (var h = 0; h < NumHeads; h++)
+            {
+                int start = h * HeadDim;
+                heads[h] = Head(g, g.Slice(q, start, HeadDim), g.Slice(k, start, HeadDim), g.Slice(v, start, HeadDim), rows, fields);
+            }
+            output = g.Concat(1, heads);
+        }
+        if (UseResidual)
+        {
+            output = g.Add(output, wres is null ? flat : wres.Forward(g, flat));
+        }
+        if (norm is not null)
+        {
+            output = norm.Forward(g, output);
+        }
+        return g.Reshape(g.Relu(output), new Shape(rows, fields, AttentionDim));
+    }
+
+    /// <summary>One head on [B*F, head_dim] projections: softmax(q k^T * scale) v, as [B*F, head_dim].</summary>
+    private Tensor Head(Graph g, Tensor q, Tensor k, Tensor v, int rows, int fields)
+    {
+        var shape = new Shape(rows, fields, HeadDim);
+        var scores = g.BatchMatMul(g.Reshape(q, shape), g.Reshape(k, shape), transB: true);
+        if (Scale != 1f)
+        {
+            scores = g.Affine(scores, Scale);
+        }
+        var attention = g.Dropout(g.Softmax(scores), Dropout);
+        var o = g.BatchMatMul(attention, g.Reshape(v, shape));
+        return g.Reshape(o, new Shape(rows * fields, HeadDim));
+    }
+}
+
+/// <summary>
+/// AutoInt's stack of <see cref="MultiHeadSelfAttention"/> layers (children "0", "1", ...; the first reads the
+/// embedding dim, the others attention_dim) as a layer-wise tower on the flat field embeddings x0 [B, F*d]: layer i's
+/// output is its [B, F, attention_dim] result flattened to [B, F*attention_dim] (a view).
+/// </summary>
+public sealed class SelfAttentionTower : Module, ILayerwiseTower
+{
+    private readonly MultiHeadSelfAttention[] layers;
+
+    public SelfAttentionTower(int numFields, int embeddingDim, int numLayers, int attentionDim, int numHeads, float dropout, bool useResidual, bool useScale, bool layerNorm, Rng rng)
+    {
+        NumFields = numFields;
+        layers = new MultiHeadSelfAttention[numLayers];
+        for (var i = 0; i < numLayers; i++)
+        {
+            layers[i] = AddChild(i.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                new MultiHeadSelfAttention(i == 0 ? embeddingDim : attentionDim, attentionDim, numHeads, dropout, useResidual, useScale, layerNorm, rng));
+        }
+        OutFeatures = numFields * (numLayers == 0 ? embeddingDim : attentionDim);
+    }
+
+    public int NumFields { get; }
+
+    /// <summary>F * attention_dim (F * embedding_dim without layers).</summary>
+    public int OutFeatures { get; }
+
+    public int LayerCount => layers.Length;
+
+    public int LayerWidth(int i) => NumFields * layers[i].AttentionDim;
+
+    public Tensor Step(Graph g, int i, Tensor x0, Tensor previous)
+    {
+        var rows = previous.Shape.D0;
+        var y = layers[i].Forward(g, g.Reshape(previous, new Shape(rows, NumFields, layers[i].InputDim)));
+        return g.Reshape(y, new Shape(rows, LayerWidth(i)));
+    }
+
+    public Tensor Forward(Graph g, Tensor x0)
+    {
+        var x = x0;
+        for (var i = 0; i < layers.Length; i++)
+        {
+            x = Step(g, i, x0, x);
+        }
+        return x;
+    }
+}

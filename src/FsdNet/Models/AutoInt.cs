@@ -1,0 +1,160 @@
+using FsdNet.Autodiff;
+using FsdNet.Layers;
+using FsdNet.Tensors;
+using FsdNet.Training;
+
+namespace FsdNet.Models;
+
+/// <summary>AutoInt's keys, named and defaulted as FuxiCTR's model_zoo/AutoInt constructor (AutoInt+ is AutoInt with dnn_hidden_units).</summary>
+public sealed record AutoIntOptions
+{
+    public int EmbeddingDim { get; init; } = 10;
+
+    public IReadOnlyList<int> DnnHiddenUnits { get; init; } = [64, 64, 64];
+
+    public Activation DnnActivations { get; init; } = Activation.Relu;
+
+    public int AttentionLayers { get; init; } = 2;
+
+    public int NumHeads { get; init; } = 1;
+
+    public int AttentionDim { get; init; } = 8;
+
+    public float NetDropout { get; init; }
+
+    public bool BatchNorm { get; init; }
+
+    public bool LayerNorm { get; init; }
+
+    public bool UseScale { get; init; }
+
+    public bool UseWide { get; init; }
+
+    public bool UseResidual { get; init; } = true;
+
+    /// <summary>The FSD plug-in: attention layer i (flattened) fused with DNN layer i; the heads replace fc and the DNN output.</summary>
+    public FsdOptions? Fsd { get; init; }
+
+    public static AutoIntOptions From(ModelConfig cfg)
+    {
+        var d = new AutoIntOptions();
+        return new AutoIntOptions
+        {
+            EmbeddingDim = cfg.GetInt("embedding_dim", d.EmbeddingDim, min: 1),
+            DnnHiddenUnits = cfg.GetIntList("dnn_hidden_units", d.DnnHiddenUnits),
+            DnnActivations = Activations.Parse(cfg.GetString("dnn_activations") ?? d.DnnActivations.ToString()),
+            AttentionLayers = cfg.GetInt("attention_layers", d.AttentionLayers, min: 0),
+            NumHeads = cfg.GetInt("num_heads", d.NumHeads, min: 1),
+            AttentionDim = cfg.GetInt("attention_dim", d.AttentionDim, min: 1),
+            NetDropout = (float)cfg.GetDouble("net_dropout", d.NetDropout, min: 0),
+            BatchNorm = cfg.GetBool("batch_norm", d.BatchNorm),
+            LayerNorm = cfg.GetBool("layer_norm", d.LayerNorm),
+            UseScale = cfg.GetBool("use_scale", d.UseScale),
+            UseWide = cfg.GetBool("use_wide", d.UseWide),
+            UseResidual = cfg.GetBool("use_residual", d.UseResidual),
+            Fsd = FsdConfig.ReadIfOn(cfg),
+        };
+    }
+}
+
+/// <summary>
+/// AutoInt / AutoInt+ (Song et al., CIKM 2019; FuxiCTR's model_zoo/AutoInt): stacked multi-head self-attention over the
+/// field embeddings, flattened into the linear "fc", plus an MLP on x0 (when dnn_hidden_units is not empty) and the
+/// LR term (use_wide). With fsd: true attention layer i (flattened) and DNN layer i are fused, f_i = [a_i ; d_i], and
+/// head i's logit (plus the LR logit with use_wide) replaces fc and the MLP's output layer.
+/// </summary>
+public sealed class AutoIntModel : CtrModel
+{
+    private readonly FeatureEmbedding embedding;
+    private readonly LogisticRegression? lr;
+    private readonly MlpBlock? dnn;
+    private readonly MlpTower? dnnTower;
+    private readonly SelfAttentionTower attention;
+    private readonly Linear? fc;
+    private readonly FusionSelfDistillation? fsd;
+
+    public AutoIntModel(InputSchema schema, AutoIntOptions options, Rng rng, bool loadPretrained = true)
+    {
+        embedding = AddChild("embedding", new FeatureEmbedding(schema, options.EmbeddingDim, rng, loadPretrained));
+        if (embedding.UniformDim is null)
+        {
+            throw new ArgumentException("AutoInt needs every field embedded with the same dim (the attention reads one vector per field); remove the per-field embedding_dim.");
+        }
+        var x0 = embedding.OutFeatures;
+        var fields = schema.Fields.Count;
+        lr = options.UseWide ? AddChild("lr_layer", new LogisticRegression(schema, rng, useBias: false)) : null;
+        if (options.Fsd is not null)
+        {
+            if (options.DnnHiddenUnits.Count == 0)
+            {
+                throw new ArgumentException("fsd: true needs the DNN tower beside the attention layers (dnn_hidden_units).");
+            }
+            dnnTower = AddChild("dnn", new MlpTower(x0, options.DnnHiddenUnits, options.DnnActivations, options.NetDropout, options.BatchNorm, rng));
+        }
+        else if (options.DnnHiddenUnits.Count > 0)
+        {
+            dnn = AddChild("dnn", new MlpBlock(x0, options.DnnHiddenUnits, options.DnnActivations, options.NetDropout, options.BatchNorm, rng, outputDim: 1));
+        }
+        attention = AddChild("self_attention", new SelfAttentionTower(
+            fields, embedding.UniformDim.Value, options.AttentionLayers, options.AttentionDim, options.NumHeads, options.NetDropout,
+            options.UseResidual, options.UseScale, options.LayerNorm, rng));
+        if (options.Fsd is { } f)
+        {
+            var widths = FusionSelfDistillation.FusedWidths(attention, dnnTower!, "attention_layers", $"dnn_hidden_units: [{string.Join(", ", options.DnnHiddenUnits)}]");
+            fsd = AddChild("", new FusionSelfDistillation(widths, f, rng));
+        }
+        else
+        {
+            fc = AddChild("fc", new Linear(attention.OutFeatures, 1, rng));
+        }
+    }
+
+    public override string ModelName => "AutoInt";
+
+    public override InputSchema Schema => embedding.Schema;
+
+    public override Tensor Predict(Graph g, in ModelInput x)
+    {
+        if (fsd is not null)
+        {
+            return fsd.Predict(g, Heads(g, x).Logits);
+        }
+        return g.Sigmoid(Logit(g, x));
+    }
+
+    public override Tensor Loss(Graph g, in ModelInput x)
+    {
+        if (fsd is not null)
+        {
+            var (logits, fused) = Heads(g, x);
+            return fsd.Loss(g, logits, fused, Labels(g, x));
+        }
+        return g.BceWithLogits(Logit(g, x), Labels(g, x));
+    }
+
+    private Tensor Logit(Graph g, in ModelInput x)
+    {
+        var x0 = embedding.Forward(g, x);
+        var y = fc!.Forward(g, attention.Forward(g, x0));
+        if (dnn is not null)
+        {
+            y = g.Add(y, dnn.Forward(g, x0));
+        }
+        return lr is null ? y : g.Add(y, lr.Forward(g, x));
+    }
+
+    private (Tensor[] Logits, Tensor[] Fused) Heads(Graph g, in ModelInput x)
+    {
+        var x0 = embedding.Forward(g, x);
+        var (logits, fused) = fsd!.Run(g, x0, attention, dnnTower!);
+        if (lr is not null)
+        {
+            var wide = lr.Forward(g, x);
+            for (var i = 0; i < logits.Length; i++)
+            {
+                logits[i] = g.Add(logits[i], wide);
+            }
+        }
+        return (logits, fused);
+    }
+}
