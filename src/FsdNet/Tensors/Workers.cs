@@ -34,6 +34,7 @@ public static class Workers
     private static int busy;
     private static volatile bool stopping;
     private static Exception? failure;
+    private static long[] workerBytes = [];
 
     /// <summary>Number of threads parallel kernels use (the caller's thread included). Default: all cores.</summary>
     public static int ThreadCount
@@ -97,7 +98,7 @@ public static class Workers
             {
                 wake[t].Release();
             }
-            Drain();
+            Drain(-1);
             var spinner = new SpinWait();
             while (Volatile.Read(ref remaining) != 0)
             {
@@ -116,7 +117,7 @@ public static class Workers
     }
 
     /// <summary>Claims and runs parts of the current region until none is left.</summary>
-    private static void Drain()
+    private static void Drain(int worker)
     {
         while (true)
         {
@@ -144,6 +145,11 @@ public static class Workers
             }
             finally
             {
+                if (worker >= 0)
+                {
+                    // Before the part counts as done, so the caller sees it once the region has finished.
+                    Volatile.Write(ref workerBytes[worker], GC.GetAllocatedBytesForCurrentThread());
+                }
                 Interlocked.Decrement(ref remaining);
             }
         }
@@ -159,6 +165,7 @@ public static class Workers
         var n = threadCount - 1;
         threads = new Thread[n];
         wake = new SemaphoreSlim[n];
+        workerBytes = new long[n];
         for (var t = 0; t < n; t++)
         {
             var index = t;
@@ -193,7 +200,23 @@ public static class Workers
             {
                 return;
             }
-            Drain();
+            Drain(index);
         }
+    }
+
+    /// <summary>
+    /// Managed bytes the worker threads have allocated so far (as of the last part each ran). With the calling
+    /// thread's <see cref="GC.GetAllocatedBytesForCurrentThread"/> this counts exactly what parallel kernels allocate,
+    /// unlike the process-wide count, which includes the runtime's and the test host's own threads.
+    /// </summary>
+    internal static long WorkerAllocatedBytes()
+    {
+        var bytes = workerBytes;
+        long sum = 0;
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            sum += Volatile.Read(ref bytes[i]);
+        }
+        return sum;
     }
 }
