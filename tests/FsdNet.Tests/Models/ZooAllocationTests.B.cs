@@ -17,7 +17,7 @@ public class XDeepFmAutoIntMaskNetAllocationTests
 {
     private static void AssertSteadyStateAllocatesNothing(CtrModel model, int fields)
     {
-        const int rows = 3000;
+        const int rows = 1500;
         var rng = new Rng(5);
         var codes = new int[rows * fields];
         var labels = new float[rows];
@@ -85,5 +85,13 @@ public class XDeepFmAutoIntMaskNetAllocationTests
         EmbeddingDim = 8, AttentionDim = 16, NumHeads = 2, AttentionLayers = 2, LayerNorm = true, UseScale = true, UseWide = true,
         DnnHiddenUnits = [32, 32], BatchNorm = true,
         Fsd = fsd ? new FsdOptions(new DistillationOptions(2, 0.9, 0.01, 1.3), HintProjection: true) : null,
+    }, new Rng(1)), 5);
+
+    [Theory]
+    [InlineData(MaskNetType.SerialMaskNet)]
+    [InlineData(MaskNetType.ParallelMaskNet)]
+    public void MaskNet(MaskNetType type) => AssertSteadyStateAllocatesNothing(new MaskNetModel(Schema(5), new MaskNetOptions
+    {
+        EmbeddingDim = 8, ModelType = type, ParallelNumBlocks = 2, ParallelBlockDim = 16, DnnHiddenUnits = [32, 32],
     }, new Rng(1)), 5);
 }
