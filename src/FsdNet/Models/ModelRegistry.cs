@@ -24,6 +24,7 @@ public static class ModelRegistry
         ["AFN"] = (schema, cfg, rng, load) => new AfnModel(schema, AfnOptions.From(cfg), rng, load),
         ["xDeepFM"] = (schema, cfg, rng, load) => new XDeepFmModel(schema, XDeepFmOptions.From(cfg), rng, load),
         ["AutoInt"] = (schema, cfg, rng, load) => new AutoIntModel(schema, AutoIntOptions.From(cfg), rng, load),
+        ["MaskNet"] = (schema, cfg, rng, load) => new MaskNetModel(schema, MaskNetOptions.From(cfg), rng, load),
     };
 
     public static IReadOnlyList<string> Names => [.. Factories.Keys];

@@ -1,0 +1,70 @@
+#!/usr/bin/python3
+"""Golden data for MaskNet (FuxiCTR model_zoo/MaskNet) through its mirror tools/zoo_torch/mirrors/MaskNet.py:
+tests/FsdNet.Tests/Golden/zoo/masknet.json.
+
+    /usr/bin/python3 tools/zoo_torch/masknet_golden.py
+
+Cases: "serial" (SerialMaskNet, emb_layernorm and net_layernorm, reduction_ratio 1.5), "serial_plain" (no
+LayerNorms, tanh), "parallel" (ParallelMaskNet, 2 blocks of 5, reduction_ratio 0.5, DNN [6, 4]).
+Initial values perturbed (embeddings N(0, 0.5), Xavier weights, non-zero biases); one train-mode forward
+each, loss and every parameter gradient.
+"""
+
+import os
+import sys
+
+import torch
+import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import perturb, write  # noqa: E402
+from mirrors.MaskNet import build  # noqa: E402
+
+torch.set_num_threads(1)
+VOCAB = [6, 5, 4]
+FIELDS = ["f0", "f1", "f2"]
+BASE = {"embedding_dim": 3, "net_dropout": 0}
+CASES = {
+    "serial": dict(BASE, model_type="SerialMaskNet", dnn_hidden_units=[6, 5], reduction_ratio=1.5),
+    "serial_plain": dict(BASE, model_type="SerialMaskNet", dnn_hidden_units=[6, 5], emb_layernorm=False,
+                         net_layernorm=False, dnn_hidden_activations="tanh"),
+    "parallel": dict(BASE, model_type="ParallelMaskNet", parallel_num_blocks=2, parallel_block_dim=5,
+                     reduction_ratio=0.5, dnn_hidden_units=[6, 4]),
+}
+
+
+def perturb_model(model):
+    perturb(model.modules())
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.Embedding):
+                m.weight.normal_(0, 0.5)
+                m.weight[0].zero_()
+            elif isinstance(m, nn.LayerNorm):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.normal_(0, 0.3)
+
+
+def main():
+    codes = torch.tensor([[1, 2, 3], [5, 0, 1], [0, 4, 2], [3, 1, 0], [2, 3, 3], [4, 4, 1], [1, 0, 2], [5, 2, 0]])
+    labels = torch.tensor([1, 0, 0, 1, 1, 0, 1, 0], dtype=torch.float32)
+    tensors = {"codes": codes, "labels": labels}
+    for k, (case, cfg) in enumerate(CASES.items()):
+        torch.manual_seed(500 + k)
+        model = build(VOCAB, cfg)
+        perturb_model(model)
+        model.train()
+        named = model.fsdnet_names(FIELDS)
+        for n, p in named.items():
+            tensors[case + ":" + n] = p.detach().clone()
+        tensors[case + ":y_pred"] = model.predict(codes)
+        loss = model.loss(codes, labels)
+        tensors[case + ":loss"] = loss
+        grads = torch.autograd.grad(loss, list(named.values()))
+        for n, g in zip(named, grads):
+            tensors[case + ":d" + n] = g
+    write("masknet.json", "masknet", __doc__, {"vocab_sizes": VOCAB, "cases": CASES}, tensors)
+
+
+if __name__ == "__main__":
+    main()
