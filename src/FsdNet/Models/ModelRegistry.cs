@@ -22,12 +22,13 @@ public static class ModelRegistry
         ["PNN"] = (schema, cfg, rng, load) => new PnnModel(schema, PnnOptions.From(cfg), rng, load),
         ["FiBiNET"] = (schema, cfg, rng, load) => new FibinetModel(schema, FibinetOptions.From(cfg), rng, load),
         ["AFN"] = (schema, cfg, rng, load) => new AfnModel(schema, AfnOptions.From(cfg), rng, load),
+        ["FinalMLP"] = (schema, cfg, rng, load) => new FinalMlpModel(schema, FinalMlpOptions.From(cfg), rng, load),
     };
 
     public static IReadOnlyList<string> Names => [.. Factories.Keys];
 
     /// <summary>Models with two parallel layer-wise towers, which take the FSD module (<c>fsd: true</c>).</summary>
-    public static IReadOnlyList<string> FsdCapable { get; } = ["FSDNet", "DCNv2", "DCN"];
+    public static IReadOnlyList<string> FsdCapable { get; } = ["FSDNet", "DCNv2", "DCN", "FinalMLP"];
 
     /// <summary>
     /// The model <c>cfg.Model</c> over <paramref name="schema"/>; <paramref name="loadPretrained"/> false skips reading
