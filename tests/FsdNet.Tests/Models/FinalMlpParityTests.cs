@@ -121,7 +121,7 @@ public class FinalMlpAllocationTests
     {
         var model = new FinalMlpModel(StepAllocation.Schema, new FinalMlpOptions
         {
-            EmbeddingDim = 4, Mlp1HiddenUnits = [16, 16], Mlp2HiddenUnits = [8, 8], FsHiddenUnits = [8], Fs1Context = ["f0"], Mlp1BatchNorm = true,
+            EmbeddingDim = 4, Mlp1HiddenUnits = [16, 16], Mlp2HiddenUnits = [8, 8], FsHiddenUnits = [8], Fs1Context = fsd ? [] : ["f0"], Mlp1BatchNorm = true,
             Fsd = fsd ? new FsdOptions(new DistillationOptions(2, 0.7, 0.05, 1.5)) : null,
         }, new Rng(3));
         StepAllocation.AssertNone(model);

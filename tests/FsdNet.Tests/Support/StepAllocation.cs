@@ -26,7 +26,7 @@ public static class StepAllocation
     }
 
     /// <summary>Bytes per step allocated on the calling thread (all windows), and on every thread (the least window).</summary>
-    public static (double Thread, double Total) PerStep(CtrModel model, int rows = 4096, int threads = 2, int steps = 10, int windows = 5)
+    public static (double Thread, double Total) PerStep(CtrModel model, int rows = 4096, int threads = 2, int steps = 2, int windows = 20)
     {
         var before = Workers.ThreadCount;
         try
