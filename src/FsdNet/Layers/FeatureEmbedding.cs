@@ -24,6 +24,7 @@ public sealed class FeatureEmbedding : Module
     private readonly Tensor[] tables;
     private readonly DenseField[] dense;
     private readonly int[] dims;
+    private int uniformDim = int.MinValue;
 
     /// <param name="schema">The fields.</param>
     /// <param name="embeddingDim">The model's embedding_dim (fields may override it).</param>
@@ -159,7 +160,18 @@ public sealed class FeatureEmbedding : Module
     public int OutFeatures => plan.OutWidth;
 
     /// <summary>The dim every field has, or null when fields differ.</summary>
-    public int? UniformDim => dims.All(d => d == dims[0]) ? dims[0] : null;
+    public int? UniformDim
+    {
+        get
+        {
+            // Computed once (a benign race between threads computes the same value): models call it every step.
+            if (uniformDim == int.MinValue)
+            {
+                uniformDim = dims.All(d => d == dims[0]) ? dims[0] : -1;
+            }
+            return uniformDim >= 0 ? uniformDim : null;
+        }
+    }
 
     /// <summary>x0 [rows, sum of dims]: every field's embedding, flattened (FuxiCTR's flatten_emb=True).</summary>
     public Tensor Forward(Graph g, in ModelInput x)

@@ -25,12 +25,13 @@ public static class ModelRegistry
         ["xDeepFM"] = (schema, cfg, rng, load) => new XDeepFmModel(schema, XDeepFmOptions.From(cfg), rng, load),
         ["AutoInt"] = (schema, cfg, rng, load) => new AutoIntModel(schema, AutoIntOptions.From(cfg), rng, load),
         ["MaskNet"] = (schema, cfg, rng, load) => new MaskNetModel(schema, MaskNetOptions.From(cfg), rng, load),
+        ["FinalMLP"] = (schema, cfg, rng, load) => new FinalMlpModel(schema, FinalMlpOptions.From(cfg), rng, load),
     };
 
     public static IReadOnlyList<string> Names => [.. Factories.Keys];
 
     /// <summary>Models with two parallel layer-wise towers, which take the FSD module (<c>fsd: true</c>).</summary>
-    public static IReadOnlyList<string> FsdCapable { get; } = ["FSDNet", "DCNv2", "DCN", "xDeepFM", "AutoInt"];
+    public static IReadOnlyList<string> FsdCapable { get; } = ["FSDNet", "DCNv2", "DCN", "xDeepFM", "AutoInt", "FinalMLP"];
 
     /// <summary>
     /// The model <c>cfg.Model</c> over <paramref name="schema"/>; <paramref name="loadPretrained"/> false skips reading
