@@ -27,14 +27,7 @@ internal static class CliSupport
         {
             return body();
         }
-        catch (Exception e) when (e is DataFormatException or DataConfigException or ConfigException or ModelFileException
-                                       or FileNotFoundException or DirectoryNotFoundException or ArgumentException or NotSupportedException
-                                       or UnauthorizedAccessException or HttpRequestException or IOException)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return UserError;
-        }
-        catch (InvalidOperationException e) when (e.Message.StartsWith("Training diverged", StringComparison.Ordinal))
+        catch (Exception e) when (IsUserError(e))
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return UserError;
@@ -50,6 +43,13 @@ internal static class CliSupport
             return InternalError;
         }
     }
+
+    /// <summary>Bad input, config, files or options (the message says what to fix), as opposed to a bug.</summary>
+    public static bool IsUserError(Exception e) =>
+        e is DataFormatException or DataConfigException or ConfigException or ModelFileException
+            or FileNotFoundException or DirectoryNotFoundException or ArgumentException or NotSupportedException
+            or UnauthorizedAccessException or HttpRequestException or IOException
+        || (e is InvalidOperationException && e.Message.StartsWith("Training diverged", StringComparison.Ordinal));
 
     /// <summary>
     /// Whether training shows the live progress bar: <c>bar</c> always, <c>plain</c> never, <c>auto</c> when standard

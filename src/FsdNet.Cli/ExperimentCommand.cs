@@ -49,6 +49,7 @@ internal static class ExperimentCommand
         Console.WriteLine($"grid {grid.Name}: {cells.Count} cells ({grid.Experiments.Count} experiments x {grid.Settings().Count} settings x {grid.Seeds.Count} seeds) in {grid.Output}");
         var done = new List<CellResult>();
         var fresh = 0;
+        var failed = new List<string>();
         var results = ExperimentRunner.Run(
             grid, dataRoot, cacheDir,
             dir => new RunReporter(dir, interactive, interactive ? null : TextWriter.Null),
@@ -65,11 +66,31 @@ internal static class ExperimentCommand
                 }
                 Console.WriteLine(line);
             },
-            (cell, i, n) => Console.WriteLine($"[{i + 1}/{n}] {cell.Row} seed {cell.Seed}: running in {cell.RunDir}"));
+            (cell, i, n) => Console.WriteLine($"[{i + 1}/{n}] {cell.Row} seed {cell.Seed}: running in {cell.RunDir}"),
+            (cell, e) =>
+            {
+                // Bad input or config fails this cell only; the grid goes on and a rerun retries it.
+                if (!CliSupport.IsUserError(e))
+                {
+                    return false;
+                }
+                failed.Add($"{cell.Row} seed {cell.Seed}: {e.Message}");
+                Console.Error.WriteLine($"error: {cell.Row} seed {cell.Seed}: {e.Message} (skipped; fix it and rerun the grid)");
+                return true;
+            });
         var md = ExperimentTable.Write(grid, results);
         Console.WriteLine();
         Console.WriteLine(md);
         Console.WriteLine($"{fresh} cells run now, {results.Count - fresh} finished before; results in {Path.Combine(grid.Output, "results.md")} (.csv, .json)");
+        if (failed.Count > 0)
+        {
+            Console.Error.WriteLine($"error: {failed.Count} cells failed and are not in the table:");
+            foreach (var f in failed)
+            {
+                Console.Error.WriteLine("  " + f);
+            }
+            return CliSupport.UserError;
+        }
         return 0;
     }
 

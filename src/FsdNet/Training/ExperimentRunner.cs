@@ -55,9 +55,13 @@ public static class ExperimentRunner
     /// Runs every unfinished cell of <paramref name="grid"/>; <paramref name="onCell"/> hears of each cell as it is
     /// found finished (reused: true) or finishes now. Returns all cells' results in grid order.
     /// </summary>
+    /// <remarks>
+    /// With <paramref name="onError"/>, a cell that fails with bad input or config (an exception the callback accepts
+    /// by returning true) is left unfinished and the grid goes on with the next cell; a rerun tries it again.
+    /// </remarks>
     public static IReadOnlyList<CellResult> Run(
         ExperimentGrid grid, string? dataRoot, string? cacheDir, Func<string, IRunReporter> reporter, Action<CellResult, bool>? onCell = null,
-        Action<GridCell, int, int>? onStart = null)
+        Action<GridCell, int, int>? onStart = null, Func<GridCell, Exception, bool>? onError = null)
     {
         var cells = grid.Cells();
         var results = new List<CellResult>(cells.Count);
@@ -72,7 +76,15 @@ public static class ExperimentRunner
             }
             onStart?.Invoke(cell, i, cells.Count);
             var resume = File.Exists(Path.Combine(cell.RunDir, "checkpoint.fsdc"));
-            var run = TrainingRun.Execute(grid.SpecFor(cell, dataRoot, cacheDir, resume), reporter);
+            RunResult run;
+            try
+            {
+                run = TrainingRun.Execute(grid.SpecFor(cell, dataRoot, cacheDir, resume), reporter);
+            }
+            catch (Exception e) when (onError is not null && onError(cell, e))
+            {
+                continue;
+            }
             var history = run.Training.History;
             var result = new CellResult(
                 cell.Row, cell.ExpId, cell.Setting.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal), cell.Seed, run.RunDir,

@@ -54,6 +54,8 @@ public sealed class ExperimentGridTests : IDisposable
                 learning_rate: 1.e-2
             LR_toy:
                 model: LR
+            Broken_toy:
+                model: NoSuchModel
             DCN_toy:
                 model: DCN
                 embedding_dim: 4
@@ -180,6 +182,25 @@ public sealed class ExperimentGridTests : IDisposable
         {
             Workers.ThreadCount = before;
         }
+    }
+
+    [Fact]
+    public void A_cell_with_a_config_error_is_skipped_and_the_grid_goes_on()
+    {
+        var grid = ExperimentGrid.Load(Grid("experiments: [LR_toy, Broken_toy, LR_toy2]\nseeds: [1]\nfixed: {epochs: 1}\n".Replace("LR_toy2", "DCN_toy", StringComparison.Ordinal)));
+        var errors = new List<string>();
+        var results = ExperimentRunner.Run(grid, null, Path.Combine(tmp.Path, "cache"), _ => new Interrupting(false),
+            onError: (cell, e) =>
+            {
+                errors.Add($"{cell.Row}: {e.Message}");
+                return e is ConfigException;
+            });
+        Assert.Equal(["LR_toy", "DCN_toy"], results.Select(r => r.Row));
+        Assert.Contains("Broken_toy: ", Assert.Single(errors), StringComparison.Ordinal);
+        Assert.Contains("unknown model 'NoSuchModel'", errors[0], StringComparison.Ordinal);
+        Assert.Null(ExperimentRunner.Finished(grid.Cells()[1]));
+        // Without a handler the error stops the grid.
+        Assert.Throws<ConfigException>(() => ExperimentRunner.Run(grid, null, Path.Combine(tmp.Path, "cache"), _ => new Interrupting(false)));
     }
 
     private static CellResult Cell(string row, int seed, double auc, double logloss, string model = "DCN") =>
