@@ -21,12 +21,13 @@ public static class ModelRegistry
         ["DeepFM"] = (schema, cfg, rng, load) => new DeepFmModel(schema, DnnOptions.From(cfg), rng, load),
         ["GDCN"] = (schema, cfg, rng, load) => new GdcnModel(schema, GdcnOptions.From(cfg), rng, load),
         ["GDCNP"] = (schema, cfg, rng, load) => new GdcnpModel(schema, GdcnOptions.From(cfg), rng, load),
+        ["EDCN"] = (schema, cfg, rng, load) => new EdcnModel(schema, EdcnOptions.From(cfg), rng, load),
     };
 
     public static IReadOnlyList<string> Names => [.. Factories.Keys];
 
     /// <summary>Models with two parallel layer-wise towers, which take the FSD module (<c>fsd: true</c>).</summary>
-    public static IReadOnlyList<string> FsdCapable { get; } = ["FSDNet", "DCNv2", "DCN", "GDCNP"];
+    public static IReadOnlyList<string> FsdCapable { get; } = ["FSDNet", "DCNv2", "DCN", "GDCNP", "EDCN"];
 
     /// <summary>
     /// The model <c>cfg.Model</c> over <paramref name="schema"/>; <paramref name="loadPretrained"/> false skips reading
