@@ -26,12 +26,15 @@ public static class ModelRegistry
         ["AutoInt"] = (schema, cfg, rng, load) => new AutoIntModel(schema, AutoIntOptions.From(cfg), rng, load),
         ["MaskNet"] = (schema, cfg, rng, load) => new MaskNetModel(schema, MaskNetOptions.From(cfg), rng, load),
         ["FinalMLP"] = (schema, cfg, rng, load) => new FinalMlpModel(schema, FinalMlpOptions.From(cfg), rng, load),
+        ["GDCN"] = (schema, cfg, rng, load) => new GdcnModel(schema, GdcnOptions.From(cfg), rng, load),
+        ["GDCNP"] = (schema, cfg, rng, load) => new GdcnpModel(schema, GdcnOptions.From(cfg), rng, load),
+        ["EDCN"] = (schema, cfg, rng, load) => new EdcnModel(schema, EdcnOptions.From(cfg), rng, load),
     };
 
     public static IReadOnlyList<string> Names => [.. Factories.Keys];
 
     /// <summary>Models with two parallel layer-wise towers, which take the FSD module (<c>fsd: true</c>).</summary>
-    public static IReadOnlyList<string> FsdCapable { get; } = ["FSDNet", "DCNv2", "DCN", "xDeepFM", "AutoInt", "FinalMLP"];
+    public static IReadOnlyList<string> FsdCapable { get; } = ["FSDNet", "DCNv2", "DCN", "xDeepFM", "AutoInt", "FinalMLP", "GDCNP", "EDCN"];
 
     /// <summary>
     /// The model <c>cfg.Model</c> over <paramref name="schema"/>; <paramref name="loadPretrained"/> false skips reading

@@ -1,0 +1,180 @@
+using FsdNet.Autodiff;
+using FsdNet.Layers;
+using FsdNet.Tensors;
+using FsdNet.Training;
+
+namespace FsdNet.Models;
+
+/// <summary>EDCN's keys, named and defaulted as FuxiCTR's model_zoo/EDCN constructor (plus use_regulation_module).</summary>
+public sealed record EdcnOptions
+{
+    public int EmbeddingDim { get; init; } = 10;
+
+    public int NumCrossLayers { get; init; } = 3;
+
+    public Activation HiddenActivations { get; init; } = Activation.Relu;
+
+    public BridgeType BridgeType { get; init; } = BridgeType.HadamardProduct;
+
+    /// <summary>temperature: tau of the regulation module's field softmax.</summary>
+    public double Temperature { get; init; } = 1;
+
+    /// <summary>use_regulation_module: false replaces the field gates by the identity (FsdNet's addition; FuxiCTR always gates).</summary>
+    public bool UseRegulationModule { get; init; } = true;
+
+    public float NetDropout { get; init; }
+
+    /// <summary>batch_norm: the regulation module's BatchNorms (FuxiCTR's dense layers never have one).</summary>
+    public bool BatchNorm { get; init; }
+
+    /// <summary>The FSD plug-in: layer i's cross, deep and bridge outputs fused, one head per layer instead of the fc.</summary>
+    public FsdOptions? Fsd { get; init; }
+
+    public static EdcnOptions From(ModelConfig cfg)
+    {
+        var d = new EdcnOptions();
+        BridgeType bridge;
+        try
+        {
+            bridge = BridgeModule.Parse(cfg.GetString("bridge_type") ?? "hadamard_product");
+        }
+        catch (ArgumentException e)
+        {
+            throw new ConfigException($"{cfg.Origin("bridge_type")}: {e.Message}");
+        }
+        return new EdcnOptions
+        {
+            EmbeddingDim = cfg.GetInt("embedding_dim", d.EmbeddingDim, min: 1),
+            NumCrossLayers = cfg.GetInt("num_cross_layers", d.NumCrossLayers, min: 1),
+            HiddenActivations = Activations.Parse(cfg.GetString("hidden_activations") ?? d.HiddenActivations.ToString()),
+            BridgeType = bridge,
+            Temperature = cfg.GetDouble("temperature", d.Temperature, min: 0, minExclusive: true),
+            UseRegulationModule = cfg.GetBool("use_regulation_module", d.UseRegulationModule),
+            NetDropout = (float)cfg.GetDouble("net_dropout", d.NetDropout, min: 0),
+            BatchNorm = cfg.GetBool("batch_norm", d.BatchNorm),
+            Fsd = FsdConfig.ReadIfOn(cfg),
+        };
+    }
+}
+
+/// <summary>
+/// EDCN (Chen et al., CIKM 2021; FuxiCTR's model_zoo/EDCN): per layer i a cross layer (FuxiCTR's CrossInteraction,
+/// no residual) and a dense layer of width fields x embedding_dim, joined by a bridge module whose output, through
+/// the next layer's regulation module, feeds both towers; the logit is fc([c_L ; d_L ; b_L]). With fsd: true head i
+/// reads f_i = [c_i ; d_i ; b_i], so the last head sees what FuxiCTR's fc sees.
+/// </summary>
+public sealed class EdcnModel : CtrModel
+{
+    private readonly FeatureEmbedding embedding;
+    private readonly DenseLayer[] dense;
+    private readonly CrossInteraction[] cross;
+    private readonly BridgeModule[] bridges;
+    private readonly RegulationModule[] regulation;
+    private readonly Linear? fc;
+    private readonly FusionSelfDistillation? fsd;
+
+    public EdcnModel(InputSchema schema, EdcnOptions options, Rng rng, bool loadPretrained = true)
+    {
+        embedding = AddChild("embedding", new FeatureEmbedding(schema, options.EmbeddingDim, rng, loadPretrained));
+        var fields = schema.Fields.Count;
+        var hidden = embedding.OutFeatures;
+        if (hidden != fields * options.EmbeddingDim)
+        {
+            throw new ArgumentException(
+                $"EDCN gates each field's embedding_dim ({options.EmbeddingDim}) entries, so every field must embed to embedding_dim; the inputs give {hidden} features for {fields} fields.");
+        }
+        var n = options.NumCrossLayers;
+        dense = new DenseLayer[n];
+        cross = new CrossInteraction[n];
+        bridges = new BridgeModule[n];
+        regulation = new RegulationModule[n];
+        for (var i = 0; i < n; i++)
+        {
+            dense[i] = AddChild($"dense_layers.{i}", new DenseLayer(hidden, hidden, options.HiddenActivations, options.NetDropout, batchNorm: false, rng));
+        }
+        for (var i = 0; i < n; i++)
+        {
+            cross[i] = AddChild($"cross_layers.{i}", new CrossInteraction(hidden, rng));
+        }
+        for (var i = 0; i < n; i++)
+        {
+            bridges[i] = AddChild($"bridge_modules.{i}", new BridgeModule(hidden, options.BridgeType, rng));
+        }
+        for (var i = 0; i < n; i++)
+        {
+            regulation[i] = AddChild($"regulation_modules.{i}", new RegulationModule(fields, options.EmbeddingDim, options.Temperature, options.BatchNorm, options.UseRegulationModule));
+        }
+        if (options.Fsd is { } f)
+        {
+            fsd = AddChild("", new FusionSelfDistillation([.. Enumerable.Repeat(3 * hidden, n)], f, rng));
+        }
+        else
+        {
+            fc = AddChild("fc", new Linear(3 * hidden, 1, rng));
+        }
+    }
+
+    public override string ModelName => "EDCN";
+
+    public override InputSchema Schema => embedding.Schema;
+
+    public override Tensor Predict(Graph g, in ModelInput x)
+    {
+        if (fsd is not null)
+        {
+            return fsd.Predict(g, Run(g, x).Logits);
+        }
+        return g.Sigmoid(Logit(g, x));
+    }
+
+    public override Tensor Loss(Graph g, in ModelInput x)
+    {
+        if (fsd is not null)
+        {
+            var (logits, fused) = Run(g, x);
+            return fsd.Loss(g, logits, fused, Labels(g, x));
+        }
+        return g.BceWithLogits(Logit(g, x), Labels(g, x));
+    }
+
+    /// <summary>With the FSD module: every head's logit and fused features [c_i ; d_i ; b_i].</summary>
+    public (Tensor[] Logits, Tensor[] Fused) Run(Graph g, in ModelInput x)
+    {
+        if (fsd is null)
+        {
+            throw new InvalidOperationException("EDCN has no FSD module (fsd: true).");
+        }
+        var (logits, fused) = fsd.Outputs(g);
+        Layers(g, x, logits, fused);
+        return (logits, fused);
+    }
+
+    private Tensor Logit(Graph g, in ModelInput x)
+    {
+        var (c, d, b) = Layers(g, x, null, null);
+        return fc!.Forward(g, g.Concat(g.Concat(c, d), b));
+    }
+
+    /// <summary>Runs every layer; with FSD arrays, fuses layer i right after its bridge.</summary>
+    private (Tensor Cross, Tensor Deep, Tensor Bridge) Layers(Graph g, in ModelInput x, Tensor[]? logits, Tensor[]? fused)
+    {
+        var (c, d) = regulation[0].Forward(g, embedding.Forward(g, x));
+        var c0 = c;
+        Tensor b = c;
+        for (var i = 0; i < cross.Length; i++)
+        {
+            c = cross[i].Forward(g, c0, c);
+            d = dense[i].Forward(g, d);
+            b = bridges[i].Forward(g, c, d);
+            if (fused is not null)
+            {
+                fsd!.FuseLayer(g, i, c, g.Concat(d, b), logits!, fused);
+            }
+            if (i + 1 < cross.Length)
+            {
+                (c, d) = regulation[i + 1].Forward(g, b);
+            }
+        }
+        return (c, d, b);
+    }
+}

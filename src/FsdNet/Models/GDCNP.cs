@@ -1,0 +1,64 @@
+using FsdNet.Autodiff;
+using FsdNet.Layers;
+using FsdNet.Tensors;
+
+namespace FsdNet.Models;
+
+/// <summary>
+/// GDCN, parallel (FuxiCTR's model_zoo/GDCN "GDCNP"): the gated cross network and an MLP both on x0, concatenated
+/// into one logit; with fsd: true gated cross layer i and DNN layer i are fused by the FSD module, one head per layer.
+/// </summary>
+public sealed class GdcnpModel : CtrModel
+{
+    private readonly FeatureEmbedding embedding;
+    private readonly MlpTower dnn;
+    private readonly GatedCrossNet cross;
+    private readonly Linear? fc;
+    private readonly FusionSelfDistillation? fsd;
+
+    public GdcnpModel(InputSchema schema, GdcnOptions options, Rng rng, bool loadPretrained = true)
+    {
+        options.RequireDnn("GDCNP");
+        embedding = AddChild("embedding", new FeatureEmbedding(schema, options.EmbeddingDim, rng, loadPretrained));
+        var x0 = embedding.OutFeatures;
+        dnn = AddChild("dnn", new MlpTower(x0, options.DnnHiddenUnits, options.DnnActivations, options.NetDropout, options.BatchNorm, rng));
+        cross = AddChild("cross_net", new GatedCrossNet(x0, options.NumCrossLayers, rng));
+        if (options.Fsd is { } f)
+        {
+            var widths = FusionSelfDistillation.FusedWidths(cross, dnn, "num_cross_layers", $"dnn_hidden_units: [{string.Join(", ", options.DnnHiddenUnits)}]");
+            fsd = AddChild("", new FusionSelfDistillation(widths, f, rng));
+        }
+        else
+        {
+            fc = AddChild("fc", new Linear(x0 + dnn.OutFeatures, 1, rng));
+        }
+    }
+
+    public override string ModelName => "GDCNP";
+
+    public override InputSchema Schema => embedding.Schema;
+
+    public override Tensor Predict(Graph g, in ModelInput x)
+    {
+        if (fsd is not null)
+        {
+            return fsd.Predict(g, embedding.Forward(g, x), cross, dnn);
+        }
+        return g.Sigmoid(Logit(g, x));
+    }
+
+    public override Tensor Loss(Graph g, in ModelInput x)
+    {
+        if (fsd is not null)
+        {
+            return fsd.Loss(g, embedding.Forward(g, x), cross, dnn, Labels(g, x));
+        }
+        return g.BceWithLogits(Logit(g, x), Labels(g, x));
+    }
+
+    private Tensor Logit(Graph g, in ModelInput x)
+    {
+        var x0 = embedding.Forward(g, x);
+        return fc!.Forward(g, g.Concat(cross.Forward(g, x0), dnn.Forward(g, x0)));
+    }
+}

@@ -1,0 +1,49 @@
+"""Writing a zoo golden file from mirrors (tools/zoo_torch/mirrors/<Model>.py): every case builds its mirror through
+build(vocab_sizes, cfg), perturbs the initial values, and records its parameters (FsdNet's names), the train-mode
+prediction, the loss and every parameter's gradient as "<case>:<name>", "<case>:y_pred", "<case>:loss",
+"<case>:d<name>"."""
+
+import importlib
+import os
+import sys
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "mirrors"))
+from common import write  # noqa: E402
+from cross_layers import perturb  # noqa: E402
+
+VOCAB = [6, 5, 4]
+FIELDS = ["f0", "f1", "f2"]
+CODES = torch.tensor([[1, 2, 3], [5, 0, 1], [0, 4, 2], [3, 1, 0], [2, 3, 3], [4, 4, 1], [1, 0, 2], [5, 2, 0]])
+LABELS = torch.tensor([1, 0, 0, 1, 1, 0, 1, 0], dtype=torch.float32)
+
+
+def record(tensors, case, model, cfg, seed, extra_perturb=None):
+    torch.manual_seed(seed)
+    mirror = importlib.import_module(model).build(VOCAB, cfg)
+    perturb(mirror)
+    if extra_perturb is not None:
+        extra_perturb(mirror)
+    named = mirror.fsdnet_names(FIELDS)
+    assert len({id(p) for p in named.values()}) == len(named)
+    for n, p in named.items():
+        tensors[case + ":" + n] = p.detach().clone()
+    tensors[case + ":y_pred"] = mirror.predict(CODES)
+    loss = mirror.loss(CODES, LABELS)
+    tensors[case + ":loss"] = loss
+    grads = torch.autograd.grad(loss, list(named.values()), allow_unused=True)
+    for n, p, g in zip(named, named.values(), grads):
+        tensors[case + ":d" + n] = torch.zeros_like(p) if g is None else g
+    return mirror
+
+
+def start():
+    torch.set_num_threads(1)
+    return {"codes": CODES, "labels": LABELS}
+
+
+def finish(name, case, doc, params, tensors):
+    write(name, case, doc, dict(params, vocab_sizes=VOCAB), tensors)
