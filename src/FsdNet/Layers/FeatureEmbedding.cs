@@ -159,7 +159,21 @@ public sealed class FeatureEmbedding : Module
     public int OutFeatures => plan.OutWidth;
 
     /// <summary>The dim every field has, or null when fields differ.</summary>
-    public int? UniformDim => dims.All(d => d == dims[0]) ? dims[0] : null;
+    public int? UniformDim
+    {
+        get
+        {
+            // a loop, not LINQ: models ask on every forward pass, and a lambda would allocate each time
+            for (var i = 1; i < dims.Length; i++)
+            {
+                if (dims[i] != dims[0])
+                {
+                    return null;
+                }
+            }
+            return dims[0];
+        }
+    }
 
     /// <summary>x0 [rows, sum of dims]: every field's embedding, flattened (FuxiCTR's flatten_emb=True).</summary>
     public Tensor Forward(Graph g, in ModelInput x)
