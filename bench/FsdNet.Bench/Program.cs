@@ -8,8 +8,18 @@ public static class Program
         ("gemm", "SGEMM: FsdNet vs OpenBLAS cblas_sgemm, 2 threads (options: --reps N, --shape MxKxN, --form NN|NT|TN)", GemmBenchmark.Run),
         ("ingest", "Data ingest: parse+encode+cache a preset, reload time, peak RSS (options: --phase build|iterate, --preset, --train, --cache, --reps)", IngestBenchmark.Run),
         ("train", "End-to-end training speed of FSDNet on a preset, or of any experiment (options: --dataset frappe | --config <dir> --expid <id>, --epochs 3, --threads 2, --batch-size N, --json out)", TrainBenchmark.Run),
+        ("models", "The registered model names, one per line (FSD-capable ones marked ' fsd')", _ => ListModels()),
         ("alloc", "Managed bytes allocated per steady-state MLP training step (options: --batch 10000, --steps 100, --threads 2)", AllocBenchmark.Run),
     ];
+
+    private static int ListModels()
+    {
+        foreach (var name in FsdNet.Models.ModelRegistry.Names)
+        {
+            Console.WriteLine(FsdNet.Models.ModelRegistry.FsdCapable.Contains(name, StringComparer.OrdinalIgnoreCase) ? name + " fsd" : name);
+        }
+        return 0;
+    }
 
     public static int Main(string[] args)
     {

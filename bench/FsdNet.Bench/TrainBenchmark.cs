@@ -79,7 +79,7 @@ internal static class TrainBenchmark
         trainer.Fit(data.Train, data.Valid!);
         var gc = (GC.CollectionCount(0) - gc0.Item1, GC.CollectionCount(1) - gc0.Item2, GC.CollectionCount(2) - gc0.Item3);
 
-        // Steady state: bytes allocated (all threads) over 100 training steps after warm-up.
+        // Steady state: bytes allocated (all threads) over --alloc-steps (100) training steps after warm-up.
         var loader = new BatchLoader(data.Train, new BatchLoaderOptions { BatchSize = options.BatchSize, Shuffle = true, Seed = 1 });
         var batch = loader.CreateBatch();
         double AllocPerStep(int steps)
@@ -106,13 +106,14 @@ internal static class TrainBenchmark
                 loader.Next(batch);
             }
         }
-        var allocPerStep = AllocPerStep(100);
+        var allocSteps = int.Parse(Arg(args, "--alloc-steps") ?? "100", CultureInfo.InvariantCulture);
+        var allocPerStep = AllocPerStep(allocSteps);
         var rssMb = PeakRssMb();
         var train = recorder.Records.Select(r => r.TrainSeconds).ToArray();
         var valid = recorder.Records.Select(r => r.ValidSeconds).ToArray();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"fsdnet: mean train {train.Average():F2} s/epoch, mean valid {valid.Average():F2} s, {recorder.Records.Average(r => r.SamplesPerSecond):F0} samples/s, " +
-            $"peak RSS {rssMb:F0} MiB, GC during training gen0/1/2 {gc.Item1}/{gc.Item2}/{gc.Item3}, {allocPerStep:F0} bytes allocated per step (steady state, 100 steps)"));
+            $"peak RSS {rssMb:F0} MiB, GC during training gen0/1/2 {gc.Item1}/{gc.Item2}/{gc.Item3}, {allocPerStep:F0} bytes allocated per step (steady state, {allocSteps} steps)"));
         if (json is not null)
         {
             File.WriteAllText(json, JsonSerializer.Serialize(new

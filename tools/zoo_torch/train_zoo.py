@@ -118,6 +118,7 @@ def main():
     ap.add_argument("--model", help="mirror to train (default: the experiment's model)")
     ap.add_argument("--data", default=os.path.join(os.environ.get("FSDNET_DATA", "/work/shared/data"), "frappe"))
     ap.add_argument("--epochs", type=int)
+    ap.add_argument("--batch-size", type=int, help="replaces the experiment's batch_size")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int)
     ap.add_argument("--max-rows", type=int)
@@ -130,15 +131,18 @@ def main():
     model_name = args.model or cfg["model"]
     if str(cfg.get("optimizer", "adam")).lower() != "adam":
         raise SystemExit("train_zoo.py runs optimizer adam only, the experiment has %s" % cfg["optimizer"])
-    bs = int(cfg.get("batch_size", 10000))
+    bs = args.batch_size or int(cfg.get("batch_size", 10000))
     lr = number(cfg.get("learning_rate", 1e-3))
     epochs = args.epochs or int(cfg.get("epochs", 100))
     seed = args.seed if args.seed is not None else int(cfg.get("seed", 2023))
     clip = number(cfg.get("max_gradient_norm", 10))
     patience = int(cfg.get("early_stop_patience", 2))
-    shared = cfg.get("regularizer") if model_name in ("LR", "FM") else None
-    emb_reg = regularizer(cfg.get("embedding_regularizer", shared))
-    net_reg = regularizer(cfg.get("net_regularizer", shared))
+    emb_reg = regularizer(cfg.get("embedding_regularizer"))
+    net_reg = regularizer(cfg.get("net_regularizer"))
+    if model_name in ("LR", "FM") and "regularizer" in cfg:
+        if "embedding_regularizer" in cfg or "net_regularizer" in cfg:
+            raise SystemExit("%s takes regularizer (as both embedding_regularizer and net_regularizer); not both" % model_name)
+        emb_reg = net_reg = regularizer(cfg["regularizer"])
 
     t0 = time.perf_counter()
     tr_rows, tr_y = read_libfm(os.path.join(args.data, "frappe.train.libfm.gz"), args.max_rows)
