@@ -152,3 +152,50 @@ def perturb(module):
             elif isinstance(m, nn.BatchNorm1d) and m.affine:
                 m.weight.uniform_(0.5, 1.5)
                 m.bias.normal_(0, 0.3)
+
+
+class CrossNetMix(nn.Module):
+    """FuxiCTR's CrossNetMix as written there (a loop over experts): per layer and expert
+    x0 * (U tanh(C tanh(V^T x_l)) + b), mixed by softmax over experts of gating_e(x_l) (gates shared by all layers),
+    plus the residual x_l. U, V [E, d, r], C [E, r, r] xavier_normal_, bias [d, 1] zeros."""
+
+    def __init__(self, d, layers, low_rank=32, num_experts=4):
+        super().__init__()
+        self.U_list = nn.ParameterList(nn.Parameter(nn.init.xavier_normal_(torch.empty(num_experts, d, low_rank)))
+                                       for _ in range(layers))
+        self.V_list = nn.ParameterList(nn.Parameter(nn.init.xavier_normal_(torch.empty(num_experts, d, low_rank)))
+                                       for _ in range(layers))
+        self.C_list = nn.ParameterList(nn.Parameter(nn.init.xavier_normal_(torch.empty(num_experts, low_rank, low_rank)))
+                                       for _ in range(layers))
+        self.gating = nn.ModuleList(linear_init(nn.Linear(d, 1, bias=False)) for _ in range(num_experts))
+        self.bias = nn.ParameterList(nn.Parameter(torch.zeros(d, 1)) for _ in range(layers))
+        self.num_experts = num_experts
+
+    def step(self, i, x0, xl):
+        x0, xl = x0.unsqueeze(2), xl.unsqueeze(2)
+        outs, scores = [], []
+        for e in range(self.num_experts):
+            scores.append(self.gating[e](xl.squeeze(2)))
+            v = torch.tanh(torch.matmul(self.V_list[i][e].t(), xl))
+            v = torch.tanh(torch.matmul(self.C_list[i][e], v))
+            uv = torch.matmul(self.U_list[i][e], v)
+            outs.append((x0 * (uv + self.bias[i])).squeeze(2))
+        moe = torch.matmul(torch.stack(outs, 2), torch.stack(scores, 1).softmax(1))
+        return (moe + xl).squeeze(2)
+
+    def forward(self, x0):
+        x = x0
+        for i in range(len(self.U_list)):
+            x = self.step(i, x0, x)
+        return x
+
+    def names(self, prefix):
+        out = {}
+        for key in ("U_list", "V_list", "C_list"):
+            for i, p in enumerate(getattr(self, key)):
+                out["%s%s.%d" % (prefix, key, i)] = p
+        for e, g in enumerate(self.gating):
+            out["%sgating.%d.weight" % (prefix, e)] = g.weight
+        for i, p in enumerate(self.bias):
+            out["%sbias.%d" % (prefix, i)] = p
+        return out

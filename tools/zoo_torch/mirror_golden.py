@@ -22,8 +22,10 @@ LABELS = torch.tensor([1, 0, 0, 1, 1, 0, 1, 0], dtype=torch.float32)
 
 
 def record(tensors, case, model, cfg, seed, extra_perturb=None):
+    """model: a mirror's module name (its build is used) or a build(vocab_sizes, cfg) function."""
     torch.manual_seed(seed)
-    mirror = importlib.import_module(model).build(VOCAB, cfg)
+    build = importlib.import_module(model).build if isinstance(model, str) else model
+    mirror = build(VOCAB, cfg)
     perturb(mirror)
     if extra_perturb is not None:
         extra_perturb(mirror)

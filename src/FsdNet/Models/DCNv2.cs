@@ -19,6 +19,13 @@ public sealed record Dcnv2Options
 {
     public Dcnv2Structure Structure { get; init; } = Dcnv2Structure.Parallel;
 
+    /// <summary>use_low_rank_mixture: the cross network is CrossNetMix (low-rank experts) instead of CrossNetV2.</summary>
+    public bool UseLowRankMixture { get; init; }
+
+    public int LowRank { get; init; } = 32;
+
+    public int NumExperts { get; init; } = 4;
+
     public int EmbeddingDim { get; init; } = 10;
 
     public IReadOnlyList<int> StackedDnnHiddenUnits { get; init; } = [];
@@ -39,12 +46,12 @@ public sealed record Dcnv2Options
     public static Dcnv2Options From(ModelConfig cfg)
     {
         var d = new Dcnv2Options();
-        if (cfg.GetBool("use_low_rank_mixture", false))
+        var mixture = cfg.GetBool("use_low_rank_mixture", d.UseLowRankMixture);
+        if (!mixture)
         {
-            throw new ConfigException($"{cfg.Source} [{cfg.ExpId}]: use_low_rank_mixture: True (CrossNetMix) is not in FsdNet yet; use the full-rank cross network.");
+            cfg.Acknowledge("low_rank", "read only with use_low_rank_mixture: True");
+            cfg.Acknowledge("num_experts", "read only with use_low_rank_mixture: True");
         }
-        cfg.Acknowledge("low_rank", "read only with use_low_rank_mixture: True");
-        cfg.Acknowledge("num_experts", "read only with use_low_rank_mixture: True");
         var structure = (cfg.GetString("model_structure") ?? "parallel").ToLowerInvariant() switch
         {
             "crossnet_only" => Dcnv2Structure.CrossNetOnly,
@@ -56,6 +63,9 @@ public sealed record Dcnv2Options
         return new Dcnv2Options
         {
             Structure = structure,
+            UseLowRankMixture = mixture,
+            LowRank = mixture ? cfg.GetInt("low_rank", d.LowRank, min: 1) : d.LowRank,
+            NumExperts = mixture ? cfg.GetInt("num_experts", d.NumExperts, min: 1) : d.NumExperts,
             EmbeddingDim = cfg.GetInt("embedding_dim", d.EmbeddingDim, min: 1),
             StackedDnnHiddenUnits = cfg.GetIntList("stacked_dnn_hidden_units", d.StackedDnnHiddenUnits),
             ParallelDnnHiddenUnits = cfg.GetIntList("parallel_dnn_hidden_units", d.ParallelDnnHiddenUnits),
@@ -69,14 +79,15 @@ public sealed record Dcnv2Options
 }
 
 /// <summary>
-/// DCNv2 (Wang et al., WWW 2021; FuxiCTR's model_zoo/DCNv2): a full-rank cross network over x0 and an MLP, stacked
+/// DCNv2 (Wang et al., WWW 2021; FuxiCTR's model_zoo/DCNv2): a full-rank cross network (or, with
+/// use_low_rank_mixture, the low-rank mixture <see cref="CrossNetMix"/>) over x0 and an MLP, stacked
 /// (the MLP reads the cross output), parallel (both read x0, outputs concatenated) or both, then one logit. With the
 /// FSD module the parallel towers are fused layer by layer, f_i = [c_i ; d_i], one head per layer (that is FSDNet).
 /// </summary>
 public class Dcnv2Model : CtrModel
 {
     private readonly FeatureEmbedding embedding;
-    private readonly CrossNetV2 cross;
+    private readonly ILayerwiseTower cross;
     private readonly MlpTower? stacked;
     private readonly MlpTower? parallel;
     private readonly Linear? fc;
@@ -88,7 +99,9 @@ public class Dcnv2Model : CtrModel
         name = modelName;
         embedding = AddChild("embedding", new FeatureEmbedding(schema, options.EmbeddingDim, rng, loadPretrained));
         var x0 = embedding.OutFeatures;
-        cross = AddChild("cross", new CrossNetV2(x0, options.NumCrossLayers, rng));
+        cross = options.UseLowRankMixture
+            ? AddChild("cross", new CrossNetMix(x0, options.NumCrossLayers, options.LowRank, options.NumExperts, rng))
+            : AddChild("cross", new CrossNetV2(x0, options.NumCrossLayers, rng));
         var s = options.Structure;
         if (s is Dcnv2Structure.Stacked or Dcnv2Structure.StackedParallel)
         {
@@ -159,7 +172,11 @@ public class Dcnv2Model : CtrModel
     private Tensor Logit(Graph g, in ModelInput x)
     {
         var x0 = embedding.Forward(g, x);
-        var crossOut = cross.Forward(g, x0);
+        var crossOut = x0;
+        for (var i = 0; i < cross.LayerCount; i++)
+        {
+            crossOut = cross.Step(g, i, x0, crossOut);
+        }
         var final = Structure switch
         {
             Dcnv2Structure.CrossNetOnly => crossOut,
