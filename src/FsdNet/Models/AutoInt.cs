@@ -63,7 +63,7 @@ public sealed record AutoIntOptions
 /// LR term (use_wide). With fsd: true attention layer i (flattened) and DNN layer i are fused, f_i = [a_i ; d_i], and
 /// head i's logit (plus the LR logit with use_wide) replaces fc and the MLP's output layer.
 /// </summary>
-public sealed class AutoIntModel : CtrModel
+public sealed class AutoIntModel : FsdCapableModel
 {
     private readonly FeatureEmbedding embedding;
     private readonly LogisticRegression? lr;
@@ -71,7 +71,6 @@ public sealed class AutoIntModel : CtrModel
     private readonly MlpTower? dnnTower;
     private readonly SelfAttentionTower attention;
     private readonly Linear? fc;
-    private readonly FusionSelfDistillation? fsd;
 
     public AutoIntModel(InputSchema schema, AutoIntOptions options, Rng rng, bool loadPretrained = true)
     {
@@ -101,7 +100,7 @@ public sealed class AutoIntModel : CtrModel
         if (options.Fsd is { } f)
         {
             var widths = FusionSelfDistillation.FusedWidths(attention, dnnTower!, "attention_layers", $"dnn_hidden_units: [{string.Join(", ", options.DnnHiddenUnits)}]");
-            fsd = AddChild("", new FusionSelfDistillation(widths, f, rng));
+            UseFsd(widths, f, rng);
         }
         else
         {
@@ -113,26 +112,7 @@ public sealed class AutoIntModel : CtrModel
 
     public override InputSchema Schema => embedding.Schema;
 
-    public override Tensor Predict(Graph g, in ModelInput x)
-    {
-        if (fsd is not null)
-        {
-            return fsd.Predict(g, Heads(g, x).Logits);
-        }
-        return g.Sigmoid(Logit(g, x));
-    }
-
-    public override Tensor Loss(Graph g, in ModelInput x)
-    {
-        if (fsd is not null)
-        {
-            var (logits, fused) = Heads(g, x);
-            return fsd.Loss(g, logits, fused, Labels(g, x));
-        }
-        return g.BceWithLogits(Logit(g, x), Labels(g, x));
-    }
-
-    private Tensor Logit(Graph g, in ModelInput x)
+    protected override Tensor Logit(Graph g, in ModelInput x)
     {
         var x0 = embedding.Forward(g, x);
         var y = fc!.Forward(g, attention.Forward(g, x0));
@@ -143,10 +123,10 @@ public sealed class AutoIntModel : CtrModel
         return lr is null ? y : g.Add(y, lr.Forward(g, x));
     }
 
-    private (Tensor[] Logits, Tensor[] Fused) Heads(Graph g, in ModelInput x)
+    protected override (Tensor[] Logits, Tensor[] Fused) FuseLayers(Graph g, in ModelInput x)
     {
         var x0 = embedding.Forward(g, x);
-        var (logits, fused) = fsd!.Run(g, x0, attention, dnnTower!);
+        var (logits, fused) = Fsd!.Run(g, x0, attention, dnnTower!);
         if (lr is not null)
         {
             var wide = lr.Forward(g, x);

@@ -44,13 +44,12 @@ public sealed record DcnOptions
 /// dnn_hidden_units is not empty) an MLP on x0 in parallel, concatenated into one logit; with fsd: true the two
 /// towers are fused layer by layer by the FSD module.
 /// </summary>
-public sealed class DcnModel : CtrModel
+public sealed class DcnModel : FsdCapableModel
 {
     private readonly FeatureEmbedding embedding;
     private readonly MlpTower? dnn;
     private readonly CrossNet cross;
     private readonly Linear? fc;
-    private readonly FusionSelfDistillation? fsd;
 
     public DcnModel(InputSchema schema, DcnOptions options, Rng rng, bool loadPretrained = true)
     {
@@ -67,7 +66,7 @@ public sealed class DcnModel : CtrModel
                 throw new ArgumentException("fsd: true needs the DNN tower beside the cross network (dnn_hidden_units).");
             }
             var widths = FusionSelfDistillation.FusedWidths(cross, dnn, "num_cross_layers", $"dnn_hidden_units: [{string.Join(", ", options.DnnHiddenUnits)}]");
-            fsd = AddChild("", new FusionSelfDistillation(widths, f, rng));
+            UseFsd(widths, f, rng);
         }
         else
         {
@@ -79,25 +78,9 @@ public sealed class DcnModel : CtrModel
 
     public override InputSchema Schema => embedding.Schema;
 
-    public override Tensor Predict(Graph g, in ModelInput x)
-    {
-        if (fsd is not null)
-        {
-            return fsd.Predict(g, embedding.Forward(g, x), cross, dnn!);
-        }
-        return g.Sigmoid(Logit(g, x));
-    }
+    protected override (Tensor[] Logits, Tensor[] Fused) FuseLayers(Graph g, in ModelInput x) => Fsd!.Run(g, embedding.Forward(g, x), cross, dnn!);
 
-    public override Tensor Loss(Graph g, in ModelInput x)
-    {
-        if (fsd is not null)
-        {
-            return fsd.Loss(g, embedding.Forward(g, x), cross, dnn!, Labels(g, x));
-        }
-        return g.BceWithLogits(Logit(g, x), Labels(g, x));
-    }
-
-    private Tensor Logit(Graph g, in ModelInput x)
+    protected override Tensor Logit(Graph g, in ModelInput x)
     {
         var x0 = embedding.Forward(g, x);
         var crossOut = cross.Forward(g, x0);

@@ -84,14 +84,13 @@ public sealed record Dcnv2Options
 /// (the MLP reads the cross output), parallel (both read x0, outputs concatenated) or both, then one logit. With the
 /// FSD module the parallel towers are fused layer by layer, f_i = [c_i ; d_i], one head per layer (that is FSDNet).
 /// </summary>
-public class Dcnv2Model : CtrModel
+public class Dcnv2Model : FsdCapableModel
 {
     private readonly FeatureEmbedding embedding;
     private readonly ILayerwiseTower cross;
     private readonly MlpTower? stacked;
     private readonly MlpTower? parallel;
     private readonly Linear? fc;
-    private readonly FusionSelfDistillation? fsd;
     private readonly string name;
 
     public Dcnv2Model(InputSchema schema, Dcnv2Options options, Rng rng, bool loadPretrained = true, string modelName = "DCNv2")
@@ -119,7 +118,7 @@ public class Dcnv2Model : CtrModel
             }
             var widths = FusionSelfDistillation.FusedWidths(
                 cross, parallel, "num_cross_layers", $"parallel_dnn_hidden_units: [{string.Join(", ", options.ParallelDnnHiddenUnits)}]");
-            fsd = AddChild("", new FusionSelfDistillation(widths, f, rng));
+            UseFsd(widths, f, rng);
         }
         else
         {
@@ -141,35 +140,12 @@ public class Dcnv2Model : CtrModel
 
     public Dcnv2Structure Structure { get; }
 
-    public override Tensor Predict(Graph g, in ModelInput x)
-    {
-        if (fsd is not null)
-        {
-            return fsd.Predict(g, embedding.Forward(g, x), cross, parallel!);
-        }
-        return g.Sigmoid(Logit(g, x));
-    }
+    /// <summary>With the FSD module: every head's logit z_i and every layer's fused features f_i (as <see cref="FsdCapableModel.Heads"/>).</summary>
+    public (Tensor[] Logits, Tensor[] Fused) Forward(Graph g, in ModelInput x) => Heads(g, x);
 
-    public override Tensor Loss(Graph g, in ModelInput x)
-    {
-        if (fsd is not null)
-        {
-            return fsd.Loss(g, embedding.Forward(g, x), cross, parallel!, Labels(g, x));
-        }
-        return g.BceWithLogits(Logit(g, x), Labels(g, x));
-    }
+    protected override (Tensor[] Logits, Tensor[] Fused) FuseLayers(Graph g, in ModelInput x) => Fsd!.Run(g, embedding.Forward(g, x), cross, parallel!);
 
-    /// <summary>With the FSD module: every head's logit z_i and every layer's fused features f_i (pooled for this step).</summary>
-    public (Tensor[] Logits, Tensor[] Fused) Forward(Graph g, in ModelInput x)
-    {
-        if (fsd is null)
-        {
-            throw new InvalidOperationException($"{name} has no FSD module (fsd: true).");
-        }
-        return fsd.Run(g, embedding.Forward(g, x), cross, parallel!);
-    }
-
-    private Tensor Logit(Graph g, in ModelInput x)
+    protected override Tensor Logit(Graph g, in ModelInput x)
     {
         var x0 = embedding.Forward(g, x);
         var crossOut = x0;

@@ -63,7 +63,7 @@ public sealed record EdcnOptions
 /// the next layer's regulation module, feeds both towers; the logit is fc([c_L ; d_L ; b_L]). With fsd: true head i
 /// reads f_i = [c_i ; d_i ; b_i], so the last head sees what FuxiCTR's fc sees.
 /// </summary>
-public sealed class EdcnModel : CtrModel
+public sealed class EdcnModel : FsdCapableModel
 {
     private readonly FeatureEmbedding embedding;
     private readonly DenseLayer[] dense;
@@ -71,7 +71,6 @@ public sealed class EdcnModel : CtrModel
     private readonly BridgeModule[] bridges;
     private readonly RegulationModule[] regulation;
     private readonly Linear? fc;
-    private readonly FusionSelfDistillation? fsd;
 
     public EdcnModel(InputSchema schema, EdcnOptions options, Rng rng, bool loadPretrained = true)
     {
@@ -106,7 +105,7 @@ public sealed class EdcnModel : CtrModel
         }
         if (options.Fsd is { } f)
         {
-            fsd = AddChild("", new FusionSelfDistillation([.. Enumerable.Repeat(3 * hidden, n)], f, rng));
+            UseFsd([.. Enumerable.Repeat(3 * hidden, n)], f, rng);
         }
         else
         {
@@ -118,38 +117,15 @@ public sealed class EdcnModel : CtrModel
 
     public override InputSchema Schema => embedding.Schema;
 
-    public override Tensor Predict(Graph g, in ModelInput x)
-    {
-        if (fsd is not null)
-        {
-            return fsd.Predict(g, Run(g, x).Logits);
-        }
-        return g.Sigmoid(Logit(g, x));
-    }
-
-    public override Tensor Loss(Graph g, in ModelInput x)
-    {
-        if (fsd is not null)
-        {
-            var (logits, fused) = Run(g, x);
-            return fsd.Loss(g, logits, fused, Labels(g, x));
-        }
-        return g.BceWithLogits(Logit(g, x), Labels(g, x));
-    }
-
     /// <summary>With the FSD module: every head's logit and fused features [c_i ; d_i ; b_i].</summary>
-    public (Tensor[] Logits, Tensor[] Fused) Run(Graph g, in ModelInput x)
+    protected override (Tensor[] Logits, Tensor[] Fused) FuseLayers(Graph g, in ModelInput x)
     {
-        if (fsd is null)
-        {
-            throw new InvalidOperationException("EDCN has no FSD module (fsd: true).");
-        }
-        var (logits, fused) = fsd.Outputs(g);
+        var (logits, fused) = Fsd!.Outputs(g);
         Layers(g, x, logits, fused);
         return (logits, fused);
     }
 
-    private Tensor Logit(Graph g, in ModelInput x)
+    protected override Tensor Logit(Graph g, in ModelInput x)
     {
         var (c, d, b) = Layers(g, x, null, null);
         return fc!.Forward(g, g.Concat(g.Concat(c, d), b));
@@ -168,7 +144,7 @@ public sealed class EdcnModel : CtrModel
             b = bridges[i].Forward(g, c, d);
             if (fused is not null)
             {
-                fsd!.FuseLayer(g, i, c, g.Concat(d, b), logits!, fused);
+                Fsd!.FuseLayer(g, i, c, g.Concat(d, b), logits!, fused);
             }
             if (i + 1 < cross.Length)
             {

@@ -82,14 +82,13 @@ public sealed record FinalMlpOptions
 /// fsd: true the towers are fused layer by layer, f_i = [mlp1_i ; mlp2_i], one head per layer (the FSD module) instead
 /// of the aggregation.
 /// </summary>
-public sealed class FinalMlpModel : CtrModel
+public sealed class FinalMlpModel : FsdCapableModel
 {
     private readonly FeatureEmbedding embedding;
     private readonly MlpTower mlp1;
     private readonly MlpTower mlp2;
     private readonly FeatureSelection? fs;
     private readonly InteractionAggregation? fusion;
-    private readonly FusionSelfDistillation? fsd;
 
     public FinalMlpModel(InputSchema schema, FinalMlpOptions options, Rng rng, bool loadPretrained = true)
     {
@@ -106,7 +105,7 @@ public sealed class FinalMlpModel : CtrModel
         {
             var widths = FusionSelfDistillation.FusedWidths(
                 mlp1, mlp2, $"the number of mlp1_hidden_units [{string.Join(", ", options.Mlp1HiddenUnits)}]", $"mlp2_hidden_units [{string.Join(", ", options.Mlp2HiddenUnits)}]");
-            fsd = AddChild("", new FusionSelfDistillation(widths, f, rng));
+            UseFsd(widths, f, rng);
         }
         else
         {
@@ -118,48 +117,29 @@ public sealed class FinalMlpModel : CtrModel
 
     public override InputSchema Schema => embedding.Schema;
 
-    public override Tensor Predict(Graph g, in ModelInput x)
-    {
-        if (fsd is not null)
-        {
-            return fsd.Predict(g, Fused(g, x).Logits);
-        }
-        return g.Sigmoid(Logit(g, x));
-    }
-
-    public override Tensor Loss(Graph g, in ModelInput x)
-    {
-        if (fsd is not null)
-        {
-            var (logits, fused) = Fused(g, x);
-            return fsd.Loss(g, logits, fused, Labels(g, x));
-        }
-        return g.BceWithLogits(Logit(g, x), Labels(g, x));
-    }
-
     private (Tensor Feature1, Tensor Feature2) Inputs(Graph g, in ModelInput x)
     {
         var x0 = embedding.Forward(g, x);
         return fs is null ? (x0, x0) : fs.Forward(g, x, x0);
     }
 
-    private Tensor Logit(Graph g, in ModelInput x)
+    protected override Tensor Logit(Graph g, in ModelInput x)
     {
         var (f1, f2) = Inputs(g, x);
         return fusion!.Forward(g, mlp1.Forward(g, f1), mlp2.Forward(g, f2));
     }
 
     /// <summary>Every layer's logit and fused features: layer i of mlp1, layer i of mlp2, then f_i and z_i (a fixed tape order).</summary>
-    private (Tensor[] Logits, Tensor[] Fused) Fused(Graph g, in ModelInput x)
+    protected override (Tensor[] Logits, Tensor[] Fused) FuseLayers(Graph g, in ModelInput x)
     {
         var (f1, f2) = Inputs(g, x);
-        var (logits, fused) = fsd!.Outputs(g);
+        var (logits, fused) = Fsd!.Outputs(g);
         Tensor c = f1, d = f2;
-        for (var i = 0; i < fsd.LayerCount; i++)
+        for (var i = 0; i < Fsd!.LayerCount; i++)
         {
             c = mlp1.Step(g, i, f1, c);
             d = mlp2.Step(g, i, f2, d);
-            fsd.FuseLayer(g, i, c, d, logits, fused);
+            Fsd!.FuseLayer(g, i, c, d, logits, fused);
         }
         return (logits, fused);
     }

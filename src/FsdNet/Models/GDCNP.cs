@@ -8,13 +8,12 @@ namespace FsdNet.Models;
 /// GDCN, parallel (FuxiCTR's model_zoo/GDCN "GDCNP"): the gated cross network and an MLP both on x0, concatenated
 /// into one logit; with fsd: true gated cross layer i and DNN layer i are fused by the FSD module, one head per layer.
 /// </summary>
-public sealed class GdcnpModel : CtrModel
+public sealed class GdcnpModel : FsdCapableModel
 {
     private readonly FeatureEmbedding embedding;
     private readonly MlpTower dnn;
     private readonly GatedCrossNet cross;
     private readonly Linear? fc;
-    private readonly FusionSelfDistillation? fsd;
 
     public GdcnpModel(InputSchema schema, GdcnOptions options, Rng rng, bool loadPretrained = true)
     {
@@ -26,7 +25,7 @@ public sealed class GdcnpModel : CtrModel
         if (options.Fsd is { } f)
         {
             var widths = FusionSelfDistillation.FusedWidths(cross, dnn, "num_cross_layers", $"dnn_hidden_units: [{string.Join(", ", options.DnnHiddenUnits)}]");
-            fsd = AddChild("", new FusionSelfDistillation(widths, f, rng));
+            UseFsd(widths, f, rng);
         }
         else
         {
@@ -38,25 +37,9 @@ public sealed class GdcnpModel : CtrModel
 
     public override InputSchema Schema => embedding.Schema;
 
-    public override Tensor Predict(Graph g, in ModelInput x)
-    {
-        if (fsd is not null)
-        {
-            return fsd.Predict(g, embedding.Forward(g, x), cross, dnn);
-        }
-        return g.Sigmoid(Logit(g, x));
-    }
+    protected override (Tensor[] Logits, Tensor[] Fused) FuseLayers(Graph g, in ModelInput x) => Fsd!.Run(g, embedding.Forward(g, x), cross, dnn);
 
-    public override Tensor Loss(Graph g, in ModelInput x)
-    {
-        if (fsd is not null)
-        {
-            return fsd.Loss(g, embedding.Forward(g, x), cross, dnn, Labels(g, x));
-        }
-        return g.BceWithLogits(Logit(g, x), Labels(g, x));
-    }
-
-    private Tensor Logit(Graph g, in ModelInput x)
+    protected override Tensor Logit(Graph g, in ModelInput x)
     {
         var x0 = embedding.Forward(g, x);
         return fc!.Forward(g, g.Concat(cross.Forward(g, x0), dnn.Forward(g, x0)));

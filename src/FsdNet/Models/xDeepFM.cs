@@ -45,14 +45,13 @@ public sealed record XDeepFmOptions
 /// fused, f_i = [p_i ; d_i], and head i's logit is w_i f_i + b_i + LR(x): the heads replace the CIN's fc and the
 /// MLP's output layer, and the wide term joins every head, so each head is a whole xDeepFM of depth i + 1.
 /// </summary>
-public sealed class XDeepFmModel : CtrModel
+public sealed class XDeepFmModel : FsdCapableModel
 {
     private readonly FeatureEmbedding embedding;
     private readonly MlpBlock? dnn;
     private readonly MlpTower? dnnTower;
     private readonly LogisticRegression lr;
     private readonly CompressedInteractionNet cin;
-    private readonly FusionSelfDistillation? fsd;
 
     public XDeepFmModel(InputSchema schema, XDeepFmOptions options, Rng rng, bool loadPretrained = true)
     {
@@ -73,7 +72,7 @@ public sealed class XDeepFmModel : CtrModel
             lr = AddChild("lr_layer", new LogisticRegression(schema, rng, useBias: false));
             cin = AddChild("cin", new CompressedInteractionNet(fields, options.CinHiddenUnits, rng, outputDim: null));
             var widths = FusionSelfDistillation.FusedWidths(cin, dnnTower, $"cin_hidden_units: [{string.Join(", ", options.CinHiddenUnits)}]", $"dnn_hidden_units: [{string.Join(", ", options.DnnHiddenUnits)}]");
-            fsd = AddChild("", new FusionSelfDistillation(widths, f, rng));
+            UseFsd(widths, f, rng);
         }
         else
         {
@@ -89,26 +88,7 @@ public sealed class XDeepFmModel : CtrModel
 
     public override InputSchema Schema => embedding.Schema;
 
-    public override Tensor Predict(Graph g, in ModelInput x)
-    {
-        if (fsd is not null)
-        {
-            return fsd.Predict(g, Heads(g, x).Logits);
-        }
-        return g.Sigmoid(Logit(g, x));
-    }
-
-    public override Tensor Loss(Graph g, in ModelInput x)
-    {
-        if (fsd is not null)
-        {
-            var (logits, fused) = Heads(g, x);
-            return fsd.Loss(g, logits, fused, Labels(g, x));
-        }
-        return g.BceWithLogits(Logit(g, x), Labels(g, x));
-    }
-
-    private Tensor Logit(Graph g, in ModelInput x)
+    protected override Tensor Logit(Graph g, in ModelInput x)
     {
         var x0 = embedding.Forward(g, x);
         var y = g.Add(lr.Forward(g, x), cin.Forward(g, x0));
@@ -116,17 +96,17 @@ public sealed class XDeepFmModel : CtrModel
     }
 
     /// <summary>CIN layer i, DNN layer i, then head i (plus the LR logit), layer by layer.</summary>
-    private (Tensor[] Logits, Tensor[] Fused) Heads(Graph g, in ModelInput x)
+    protected override (Tensor[] Logits, Tensor[] Fused) FuseLayers(Graph g, in ModelInput x)
     {
         var x0 = embedding.Forward(g, x);
         var wide = lr.Forward(g, x);
-        var (logits, fused) = fsd!.Outputs(g);
+        var (logits, fused) = Fsd!.Outputs(g);
         Tensor maps = x0, d = x0;
         for (var i = 0; i < logits.Length; i++)
         {
             maps = cin.Step(g, i, x0, maps);
             d = dnnTower!.Step(g, i, x0, d);
-            fsd.FuseLayer(g, i, CompressedInteractionNet.Pool(g, maps), d, logits, fused);
+            Fsd!.FuseLayer(g, i, CompressedInteractionNet.Pool(g, maps), d, logits, fused);
             logits[i] = g.Add(logits[i], wide);
         }
         return (logits, fused);

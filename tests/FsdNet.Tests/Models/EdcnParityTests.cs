@@ -31,7 +31,7 @@ public class EdcnParityTests
         var fsd = new FsdOptions(new DistillationOptions(2, 0.7, 0.05, 1.5));
         var model = new EdcnModel(Schema, Base with { BatchNorm = true, Fsd = fsd }, new Rng(1));
         ModelParity.Check(Gold, "hadamard_fsd", model, Batch);
-        var (_, fused) = model.Run(new Graph(), Batch);
+        var (_, fused) = model.Heads(new Graph(), Batch);
         Assert.All(fused, f => Assert.Equal(27, f.Shape.Last));
     }
 

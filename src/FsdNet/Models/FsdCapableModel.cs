@@ -1,0 +1,46 @@
+using FsdNet.Autodiff;
+using FsdNet.Layers;
+using FsdNet.Tensors;
+
+namespace FsdNet.Models;
+
+/// <summary>
+/// A model with two parallel layer-wise towers that takes the FSD plug-in (<c>fsd: true</c>): without it the model
+/// scores with its own <see cref="Logit"/>; with it the towers' layers are fused by the
+/// <see cref="FusionSelfDistillation"/> module (made by <see cref="UseFsd"/>), which predicts from the heads and
+/// trains them with the self-distillation loss. Subclasses say only how their layers are fused (<see cref="FuseLayers"/>).
+/// </summary>
+public abstract class FsdCapableModel : CtrModel
+{
+    private FusionSelfDistillation? fsd;
+
+    /// <summary>The FSD module, or null when the model runs without it.</summary>
+    protected FusionSelfDistillation? Fsd => fsd;
+
+    public override Tensor Predict(Graph g, in ModelInput x) =>
+        fsd is { } f ? f.Predict(g, FuseLayers(g, x).Logits) : g.Sigmoid(Logit(g, x));
+
+    public override Tensor Loss(Graph g, in ModelInput x)
+    {
+        if (fsd is { } f)
+        {
+            var (logits, fused) = FuseLayers(g, x);
+            return f.Loss(g, logits, fused, Labels(g, x));
+        }
+        return g.BceWithLogits(Logit(g, x), Labels(g, x));
+    }
+
+    /// <summary>With the FSD module: every head's logit z_i and every layer's fused features f_i (pooled for this step).</summary>
+    public (Tensor[] Logits, Tensor[] Fused) Heads(Graph g, in ModelInput x) =>
+        fsd is null ? throw new InvalidOperationException($"{ModelName} has no FSD module (fsd: true).") : FuseLayers(g, x);
+
+    /// <summary>Adds the FSD module ("heads.{i}", unprefixed names) for layers of the given fused widths; constructors call it once.</summary>
+    protected FusionSelfDistillation UseFsd(IReadOnlyList<int> fusedWidths, FsdOptions options, Rng rng) =>
+        fsd = AddChild("", new FusionSelfDistillation(fusedWidths, options, rng));
+
+    /// <summary>The model's own logit, without the FSD module.</summary>
+    protected abstract Tensor Logit(Graph g, in ModelInput x);
+
+    /// <summary>Both towers layer by layer, each layer fused into its head by <see cref="Fsd"/> (which is set).</summary>
+    protected abstract (Tensor[] Logits, Tensor[] Fused) FuseLayers(Graph g, in ModelInput x);
+}
