@@ -106,7 +106,7 @@ public class ParallelPathTests
     }
 
     /// <summary>
-    /// Broadcasting ops, axis reductions and softmax over a middle axis on [2048, 6, 16] tensors: gradient checks with
+    /// Broadcasting ops, axis reductions, softmax over a middle axis and the unary math ops on [2048, 6, 16] tensors: gradient checks with
     /// two threads, and bit-identical values and gradients with one and two threads (rows are independent; a
     /// gradient summed over a stretched batch axis is summed on one thread in row order).
     /// </summary>
@@ -129,6 +129,9 @@ public class ParallelPathTests
                 (g => g.Mean(x, 2, keepDim: true), [x]),
                 (g => g.Max(g.Mul(x, w), 1), [x, w]),
                 (g => g.Softmax(g.Mul(x, w), 1), [x, w]),
+                (g => g.Exp(g.Affine(x, 0.5f, 0f)), [x]),
+                (g => g.Log(g.Square(x), 1e-3f), [x]),
+                (g => g.Add(g.LeakyRelu(x), g.Abs(x)), [x]),
             ];
             Workers.ThreadCount = 2;
             foreach (var (op, inputs) in cases)

@@ -29,11 +29,32 @@ public sealed partial class Graph
     /// <summary>x for x &gt; 0, slope * x otherwise (torch's default slope 0.01).</summary>
     public Tensor LeakyRelu(Tensor x, float slope = 0.01f) => MathUnary(MathFn.LeakyRelu, x, slope);
 
-    private Tensor MathUnary(MathFn fn, Tensor x, float arg)
+    private unsafe Tensor MathUnary(MathFn fn, Tensor x, float arg)
     {
         var track = Tracks(x);
         var y = Output(x.Shape, track);
-        Span<float> xs = x.Span, ys = y.Span;
+        RunMath(&MathForwardPart, fn, x, y, arg, fresh: true);
+        if (track)
+        {
+            Record<MathOp>(y).Set(fn, x, arg);
+        }
+        return y;
+    }
+
+    /// <summary>A math kernel over contiguous element ranges, split over the workers for large tensors.</summary>
+    private unsafe void RunMath(delegate*<RangeJob, int, int, int, void> kernel, MathFn fn, Tensor x, Tensor y, float arg, bool fresh)
+    {
+        job.Plan(x.Shape.Length, ElementGrain);
+        (job.A, job.B) = (x, y);
+        (job.I0, job.F0, job.Flag) = ((int)fn, arg, fresh);
+        job.Run(kernel);
+    }
+
+    private static void MathForwardPart(RangeJob j, int part, int start, int end)
+    {
+        var (fn, arg) = ((MathFn)j.I0, j.F0);
+        ReadOnlySpan<float> xs = j.A!.Span[start..end];
+        var ys = j.B!.Span[start..end];
         switch (fn)
         {
             case MathFn.Exp: TensorPrimitives.Exp(xs, ys); break;
@@ -50,11 +71,38 @@ public sealed partial class Graph
                 }
                 break;
         }
-        if (track)
+    }
+
+    private static void MathBackwardPart(RangeJob j, int part, int start, int end)
+    {
+        var (fn, arg, fresh) = ((MathFn)j.I0, j.F0, j.Flag);
+        Tensor x = j.A!, y = j.B!;
+        ReadOnlySpan<float> xs = x.Span[start..end], ys = y.Span[start..end], dy = y.Grad!.Span[start..end];
+        var gx = x.Grad!.Span[start..end];
+        if (fn == MathFn.Exp)
         {
-            Record<MathOp>(y).Set(fn, x, arg);
+            // d exp(x) = exp(x) dx
+            if (fresh)
+            {
+                TensorPrimitives.Multiply(dy, ys, gx);
+            }
+            else
+            {
+                TensorPrimitives.FusedMultiplyAdd(dy, ys, gx, gx);
+            }
+            return;
         }
-        return y;
+        for (var i = 0; i < xs.Length; i++)
+        {
+            var v = dy[i] * fn switch
+            {
+                MathFn.Log => xs[i] >= arg ? 1f / xs[i] : 0f,
+                MathFn.Square => 2f * xs[i],
+                MathFn.Abs => MathF.Sign(xs[i]),
+                _ => xs[i] > 0 ? 1f : arg,
+            };
+            gx[i] = fresh ? v : gx[i] + v;
+        }
     }
 
     private sealed class MathOp : Op
@@ -65,22 +113,10 @@ public sealed partial class Graph
 
         public void Set(MathFn f, Tensor input, float a) => (fn, x, arg) = (f, input, a);
 
-        public override void Backward(Graph g)
+        public override unsafe void Backward(Graph g)
         {
-            var gx = g.GradFor(x, out var fresh);
-            Span<float> xs = x.Span, ys = Out.Span, dy = Out.Grad!.Span;
-            for (var i = 0; i < xs.Length; i++)
-            {
-                var v = dy[i] * fn switch
-                {
-                    MathFn.Exp => ys[i],
-                    MathFn.Log => xs[i] >= arg ? 1f / xs[i] : 0f,
-                    MathFn.Square => 2f * xs[i],
-                    MathFn.Abs => MathF.Sign(xs[i]),
-                    _ => xs[i] > 0 ? 1f : arg,
-                };
-                gx[i] = fresh ? v : gx[i] + v;
-            }
+            _ = g.GradFor(x, out var fresh);
+            g.RunMath(&MathBackwardPart, fn, x, Out, arg, fresh);
         }
     }
 }
