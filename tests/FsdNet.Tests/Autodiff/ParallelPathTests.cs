@@ -119,6 +119,8 @@ public class ParallelPathTests
             var x = Param("x", new Shape(Rows, 6, 16), 11, avoidZero: 0.05);
             var w = Param("w", new Shape(Rows, 6, 1), 12, avoidZero: 0.2);
             var shared = Param("s", new Shape(1, 6, 16), 13, avoidZero: 0.2);
+            var gamma = Param("gamma", new Shape(16), 14);
+            var beta = Param("beta", new Shape(16), 15);
             (Func<Graph, Tensor> Op, Tensor[] Inputs)[] cases =
             [
                 (g => g.Mul(x, w), [x, w]),
@@ -132,6 +134,7 @@ public class ParallelPathTests
                 (g => g.Exp(g.Affine(x, 0.5f, 0f)), [x]),
                 (g => g.Log(g.Square(x), 1e-3f), [x]),
                 (g => g.Add(g.LeakyRelu(x), g.Abs(x)), [x]),
+                (g => g.LayerNorm(x, gamma, beta), [x, gamma, beta]),
             ];
             Workers.ThreadCount = 2;
             foreach (var (op, inputs) in cases)
@@ -149,6 +152,15 @@ public class ParallelPathTests
             {
                 for (var k = 0; k < two[c].Length; k++)
                 {
+                    if (c == cases.Length - 1 && k >= 2)
+                    {
+                        // LayerNorm's gamma and beta gradients sum over rows in per-part partials: equal up to summation order.
+                        for (var i = 0; i < two[c][k].Length; i++)
+                        {
+                            Assert.True(Math.Abs(one[c][k][i] - two[c][k][i]) <= 1e-4 * (1 + Math.Abs(one[c][k][i])), $"case {c}, output {k}[{i}]");
+                        }
+                        continue;
+                    }
                     Assert.True(one[c][k].AsSpan().SequenceEqual(two[c][k]), $"case {c}, output {k}: 1 and 2 threads differ");
                 }
             }

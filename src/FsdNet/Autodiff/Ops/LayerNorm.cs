@@ -6,7 +6,7 @@ namespace FsdNet.Autodiff;
 public sealed partial class Graph
 {
     /// <summary>LayerNorm over the last axis of x [..., C]: per-row mean and biased variance, y = gamma * x_hat + beta.</summary>
-    public Tensor LayerNorm(Tensor x, Tensor gamma, Tensor beta, float eps = 1e-5f)
+    public unsafe Tensor LayerNorm(Tensor x, Tensor gamma, Tensor beta, float eps = 1e-5f)
     {
         var cols = x.Shape.Last;
         var rows = x.Shape.Rows;
@@ -18,8 +18,23 @@ public sealed partial class Graph
         var y = Output(x.Shape, track);
         var xhat = Scratch(x.Shape);
         var invstd = Scratch(new Shape(rows));
-        var iv = invstd.Span;
-        for (var r = 0; r < rows; r++)
+        job.PlanRows(rows, cols, ElementGrain);
+        (job.A, job.B, job.C, job.D, job.E, job.F) = (x, xhat, invstd, gamma, beta, y);
+        (job.I0, job.F0) = (cols, eps);
+        job.Run(&LayerNormPart);
+        if (track)
+        {
+            Record<NormOp>(y).Set(x, gamma, beta, xhat, invstd, batchStats: true, perRow: true);
+        }
+        return y;
+    }
+
+    private static void LayerNormPart(RangeJob j, int part, int start, int end)
+    {
+        Tensor x = j.A!, xhat = j.B!, gamma = j.D!, beta = j.E!, y = j.F!;
+        var (cols, eps) = (j.I0, j.F0);
+        var iv = j.C!.Span;
+        for (var r = start; r < end; r++)
         {
             var xr = x.Row(r);
             var hr = xhat.Row(r);
@@ -30,10 +45,5 @@ public sealed partial class Graph
             TensorPrimitives.Multiply(hr, iv[r], hr);
             TensorPrimitives.MultiplyAdd(hr, gamma.Span, beta.Span, y.Row(r));
         }
-        if (track)
-        {
-            Record<NormOp>(y).Set(x, gamma, beta, xhat, invstd, batchStats: true, perRow: true);
-        }
-        return y;
     }
 }
