@@ -5,7 +5,11 @@ using FsdNet.Training;
 
 namespace FsdNet.Models;
 
-/// <summary>DCN's keys, named and defaulted as FuxiCTR's model_zoo/DCN constructor.</summary>
+/// <summary>
+/// DCN's keys, named and defaulted as FuxiCTR's model_zoo/DCN constructor; GDCN and GDCNP take the same keys. The
+/// depth may also be spelt crossing_layers (FuxiCTR 1.x's and BARS' name, and that of FuxiCTR's own GDCN test configs,
+/// which its 2.x constructors ignore): FsdNet reads it when num_cross_layers is absent (see docs/MODELS.md).
+/// </summary>
 public sealed record DcnOptions
 {
     public int EmbeddingDim { get; init; } = 10;
@@ -26,16 +30,38 @@ public sealed record DcnOptions
     public static DcnOptions From(ModelConfig cfg)
     {
         var d = new DcnOptions();
+        var layers = cfg.GetInt("num_cross_layers", d.NumCrossLayers, min: 1);
+        if (cfg.Has("crossing_layers"))
+        {
+            var alias = cfg.GetInt("crossing_layers", d.NumCrossLayers, min: 1);
+            if (!cfg.Has("num_cross_layers"))
+            {
+                layers = alias;
+            }
+            else if (alias != layers)
+            {
+                throw new ConfigException(
+                    $"{cfg.Origin("crossing_layers")}: crossing_layers ({alias}) and num_cross_layers ({layers}) differ; give the depth once (num_cross_layers).");
+            }
+        }
         return new DcnOptions
         {
             EmbeddingDim = cfg.GetInt("embedding_dim", d.EmbeddingDim, min: 1),
             DnnHiddenUnits = cfg.GetIntList("dnn_hidden_units", d.DnnHiddenUnits),
             DnnActivations = Activations.Parse(cfg.GetString("dnn_activations") ?? d.DnnActivations.ToString()),
-            NumCrossLayers = cfg.GetInt("num_cross_layers", d.NumCrossLayers, min: 1),
+            NumCrossLayers = layers,
             NetDropout = (float)cfg.GetDouble("net_dropout", d.NetDropout, min: 0),
             BatchNorm = cfg.GetBool("batch_norm", d.BatchNorm),
             Fsd = FsdConfig.ReadIfOn(cfg),
         };
+    }
+
+    internal void RequireDnn(string model)
+    {
+        if (DnnHiddenUnits.Count == 0)
+        {
+            throw new ArgumentException($"{model} needs dnn_hidden_units (FuxiCTR's {model} has no network without them either), e.g. dnn_hidden_units: [400, 400, 400].");
+        }
     }
 }
 

@@ -15,7 +15,7 @@ public sealed class GdcnpModel : FsdCapableModel
     private readonly GatedCrossNet cross;
     private readonly Linear? fc;
 
-    public GdcnpModel(InputSchema schema, GdcnOptions options, Rng rng, bool loadPretrained = true)
+    public GdcnpModel(InputSchema schema, DcnOptions options, Rng rng, bool loadPretrained = true)
     {
         options.RequireDnn("GDCNP");
         embedding = AddChild("embedding", new FeatureEmbedding(schema, options.EmbeddingDim, rng, loadPretrained));

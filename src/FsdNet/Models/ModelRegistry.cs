@@ -26,8 +26,8 @@ public static class ModelRegistry
         ["AutoInt"] = (schema, cfg, rng, load) => new AutoIntModel(schema, AutoIntOptions.From(cfg), rng, load),
         ["MaskNet"] = (schema, cfg, rng, load) => new MaskNetModel(schema, MaskNetOptions.From(cfg), rng, load),
         ["FinalMLP"] = (schema, cfg, rng, load) => new FinalMlpModel(schema, FinalMlpOptions.From(cfg), rng, load),
-        ["GDCN"] = (schema, cfg, rng, load) => new GdcnModel(schema, GdcnOptions.From(cfg), rng, load),
-        ["GDCNP"] = (schema, cfg, rng, load) => new GdcnpModel(schema, GdcnOptions.From(cfg), rng, load),
+        ["GDCN"] = (schema, cfg, rng, load) => new GdcnModel(schema, DcnOptions.From(cfg), rng, load),
+        ["GDCNP"] = (schema, cfg, rng, load) => new GdcnpModel(schema, DcnOptions.From(cfg), rng, load),
         ["EDCN"] = (schema, cfg, rng, load) => new EdcnModel(schema, EdcnOptions.From(cfg), rng, load),
     };
 

@@ -14,7 +14,7 @@ public class GdcnParityTests
     private static readonly Golden Gold = Golden.Load("zoo", "gdcn.json");
     private static readonly InputSchema Schema = InputSchema.Categorical(("f0", 6), ("f1", 5), ("f2", 4));
 
-    private static GdcnOptions Options(params int[] units) => new()
+    private static DcnOptions Options(params int[] units) => new()
     {
         EmbeddingDim = 3,
         NumCrossLayers = 2,
@@ -101,7 +101,7 @@ public class GdcnAllocationTests
     public void Training_steps_allocate_nothing()
     {
         var schema = InputSchema.Categorical(("a", 4), ("b", 4), ("c", 4));
-        var o = new GdcnOptions { EmbeddingDim = 4, DnnHiddenUnits = [16, 16], NumCrossLayers = 2, BatchNorm = true };
+        var o = new DcnOptions { EmbeddingDim = 4, DnnHiddenUnits = [16, 16], NumCrossLayers = 2, BatchNorm = true };
         ZooStepAllocations.AssertNone(new GdcnModel(schema, o, new Rng(1)));
         ZooStepAllocations.AssertNone(new GdcnpModel(schema, o, new Rng(1)));
         var fsd = new FsdOptions(new DistillationOptions(2, 0.7, 0.05, 1.5));
