@@ -16,10 +16,11 @@ internal static class ExperimentCommand
         var cacheDir = new Option<string?>("--cache-dir") { Description = "Where encoded data caches go (default: $XDG_CACHE_HOME/fsdnet or ~/.cache/fsdnet)." };
         var threads = new Option<int?>("--threads") { Description = "Threads for the engine (default: all cores)." };
         var list = new Option<bool>("--list") { Description = "List the cells and which are finished, interrupted or to do; run nothing." };
+        var report = new Option<bool>("--report") { Description = "Write results.csv/json/md and the figures from the finished cells; run nothing." };
         var progress = new Option<string>("--progress") { Description = "auto (default: live bar and table on an ANSI terminal, plain lines otherwise), bar or plain.", DefaultValueFactory = _ => "auto" };
         var cmd = new Command("experiment", "Run a grid of experiments x settings x seeds (resumable) and write results.csv/json/md with Welch p-values.")
         {
-            grid, dataRoot, cacheDir, threads, list, progress,
+            grid, dataRoot, cacheDir, threads, list, report, progress,
         };
         cmd.SetAction(r => CliSupport.Guard(() =>
         {
@@ -28,7 +29,8 @@ internal static class ExperimentCommand
             {
                 CliSupport.SetThreads(t);
             }
-            return Run(ExperimentGrid.Load(r.GetValue(grid)!), r.GetValue(dataRoot), r.GetValue(cacheDir), r.GetValue(list), bar);
+            var g = ExperimentGrid.Load(r.GetValue(grid)!);
+            return r.GetValue(report) ? Report(g) : Run(g, r.GetValue(dataRoot), r.GetValue(cacheDir), r.GetValue(list), bar);
         }));
         return cmd;
     }
@@ -79,8 +81,13 @@ internal static class ExperimentCommand
                 return true;
             });
         var md = ExperimentTable.Write(grid, results);
+        var figures = ExperimentPlots.Write(grid, results);
         Console.WriteLine();
         Console.WriteLine(md);
+        foreach (var f in figures)
+        {
+            Console.WriteLine($"figure: {f}");
+        }
         Console.WriteLine($"{fresh} cells run now, {results.Count - fresh} finished before; results in {Path.Combine(grid.Output, "results.md")} (.csv, .json)");
         if (failed.Count > 0)
         {
@@ -90,6 +97,17 @@ internal static class ExperimentCommand
                 Console.Error.WriteLine("  " + f);
             }
             return CliSupport.UserError;
+        }
+        return 0;
+    }
+
+    private static int Report(ExperimentGrid grid)
+    {
+        var finished = grid.Cells().Select(ExperimentRunner.Finished).OfType<CellResult>().ToList();
+        Console.WriteLine(ExperimentTable.Write(grid, finished));
+        foreach (var f in ExperimentPlots.Write(grid, finished))
+        {
+            Console.WriteLine($"figure: {f}");
         }
         return 0;
     }
