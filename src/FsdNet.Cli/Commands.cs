@@ -30,6 +30,7 @@ internal static class Commands
         yield return DataCommand.Create();
         yield return TrainCommand.Create();
         yield return ExperimentCommand.Create();
+        yield return TuneCommand.Create();
         yield return EvaluateCommand.CreateEvaluate();
         yield return EvaluateCommand.CreatePredict();
     }

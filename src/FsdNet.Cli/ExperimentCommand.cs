@@ -48,6 +48,26 @@ internal static class ExperimentCommand
             }
             return 0;
         }
+        var (results, failed) = RunCells(grid, dataRoot, cacheDir, interactive);
+        if (failed.Count > 0)
+        {
+            Console.Error.WriteLine($"error: {failed.Count} cells failed and are not in the table:");
+            foreach (var f in failed)
+            {
+                Console.Error.WriteLine("  " + f);
+            }
+            return CliSupport.UserError;
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// Runs the grid's unfinished cells with progress (live on a terminal, plain lines otherwise), writing the results
+    /// and figures as cells land; returns every finished cell and the cells that failed on bad input or config.
+    /// </summary>
+    internal static (IReadOnlyList<CellResult> Results, IReadOnlyList<string> Failed) RunCells(ExperimentGrid grid, string? dataRoot, string? cacheDir, bool interactive)
+    {
+        var cells = grid.Cells();
         Console.WriteLine($"grid {grid.Name}: {cells.Count} cells ({grid.Experiments.Count} experiments x {grid.Settings().Count} settings x {grid.Seeds.Count} seeds) in {grid.Output}");
         var done = new List<CellResult>();
         var fresh = 0;
@@ -89,16 +109,7 @@ internal static class ExperimentCommand
             Console.WriteLine($"figure: {f}");
         }
         Console.WriteLine($"{fresh} cells run now, {results.Count - fresh} finished before; results in {Path.Combine(grid.Output, "results.md")} (.csv, .json)");
-        if (failed.Count > 0)
-        {
-            Console.Error.WriteLine($"error: {failed.Count} cells failed and are not in the table:");
-            foreach (var f in failed)
-            {
-                Console.Error.WriteLine("  " + f);
-            }
-            return CliSupport.UserError;
-        }
-        return 0;
+        return (results, failed);
     }
 
     private static int Report(ExperimentGrid grid)

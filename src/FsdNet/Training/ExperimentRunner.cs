@@ -16,7 +16,8 @@ public sealed record CellResult(
     IReadOnlyDictionary<string, double> Test,
     int BestEpoch,
     int EpochsRun,
-    double TrainSecondsPerEpoch);
+    double TrainSecondsPerEpoch,
+    double ValidMonitor = double.NaN);
 
 /// <summary>
 /// Runs a grid's cells one after another, each a normal run directory. Resumable: a cell with a cell.json is done
@@ -89,7 +90,7 @@ public static class ExperimentRunner
             var result = new CellResult(
                 cell.Row, cell.ExpId, cell.Setting.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal), cell.Seed, run.RunDir,
                 run.ModelName, run.Test, run.Training.BestEpoch, history.Count == 0 ? 0 : history.Max(h => h.Epoch),
-                history.Count == 0 ? double.NaN : history.Average(h => h.TrainSeconds));
+                history.Count == 0 ? double.NaN : history.Average(h => h.TrainSeconds), run.Training.BestMonitor);
             var path = Path.Combine(cell.RunDir, CellFile);
             File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(result, Trainer.Json));
             File.Move(path + ".tmp", path, overwrite: true);

@@ -203,6 +203,59 @@ public sealed class ExperimentGridTests : IDisposable
         Assert.Throws<ConfigException>(() => ExperimentRunner.Run(grid, null, Path.Combine(tmp.Path, "cache"), _ => new Interrupting(false)));
     }
 
+    [Fact]
+    public void A_tuner_space_sweeps_lists_fixes_scalars_and_takes_seed_lists_as_seeds()
+    {
+        var grid = Tuner.Load(tmp.File("tune.yaml", "base_config: .\nbase_expid: DCN_toy\ntuner_space:\n  embedding_dim: [2, 4]\n  learning_rate: 1.e-3\n  seed: [1, 2]\n"), null, null, Path.Combine(tmp.Path, "tune"));
+        Assert.Equal(["DCN_toy"], grid.Experiments);
+        Assert.Equal([1, 2], grid.Seeds);
+        Assert.Equal("embedding_dim", Assert.Single(grid.Sweep).Key);
+        Assert.Equal(["learning_rate=1.e-3"], grid.Fixed.Select(kv => $"{kv.Key}={kv.Value}"));
+        Assert.Equal(4, grid.Cells().Count);
+        var e = Assert.Throws<ConfigException>(() => Tuner.Load(tmp.File("bad.yaml", "base_expid: DCN_toy\ntuner_space:\n  net_dropuot: [0, 0.1]\n"), tmp.Path, null));
+        Assert.Contains("bad.yaml:3: tuner_space.net_dropuot is not a key of experiment DCN_toy", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ConfigException>(() => Tuner.Load(tmp.File("bad2.yaml", "base_expid: DCN_toy\ntuner_space: {embedding_dim: [2]}\n"), tmp.Path, "LR_toy"));
+        Assert.Contains("base_expid 'DCN_toy' differs from --expid 'LR_toy'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Trials_are_ranked_on_validation_only_never_on_test()
+    {
+        var grid = Tuner.Load(tmp.File("tune.yaml", "base_expid: DCN_toy\ntuner_space: {embedding_dim: [2, 4]}\n"), tmp.Path, null);
+        CellResult Trial(string dim, double valid, double testAuc) =>
+            new($"DCN_toy (embedding_dim={dim})", "DCN_toy", new Dictionary<string, string> { ["embedding_dim"] = dim }, 2019, "/x", "DCN",
+                new Dictionary<string, double> { ["AUC"] = testAuc, ["logloss"] = 0.2 }, 3, 4, 1, valid);
+        // embedding_dim 2 is better on test, 4 on validation: 4 is chosen.
+        var ranked = Tuner.Rank(grid, [Trial("2", 0.70, 0.90), Trial("4", 0.75, 0.80)]);
+        Assert.Equal("DCN_toy (embedding_dim=4)", ranked[0].Row);
+        Assert.Equal(0.80, ranked[0].TestAuc);
+        Assert.Equal("DCN_toy (embedding_dim=2)", Tuner.Rank(grid, [Trial("2", 0.70, 0.90), Trial("4", 0.75, 0.80)], maximize: false)[0].Row);
+    }
+
+    [Fact]
+    public void The_chosen_trial_is_written_as_a_runnable_config_that_reproduces_it()
+    {
+        var before = Workers.ThreadCount;
+        try
+        {
+            Workers.ThreadCount = 1;
+            var grid = Tuner.Load(tmp.File("tune.yaml", "base_expid: DCN_toy\ntuner_space:\n  embedding_dim: [2, 6]\n  epochs: 2\n  seed: [3]\n"), tmp.Path, null, Path.Combine(tmp.Path, "tune"));
+            var cache = Path.Combine(tmp.Path, "cache");
+            var results = ExperimentRunner.Run(grid, null, cache, _ => new Interrupting(false));
+            Assert.All(results, r => Assert.True(double.IsFinite(r.ValidMonitor)));
+            var best = Tuner.Rank(grid, results)[0];
+            Assert.Equal(results.Max(r => r.ValidMonitor), best.ValidMonitor);
+            var dir = Tuner.WriteBest(grid, best, "DCN_toy");
+            var rerun = TrainingRun.Execute(new RunSpec { ConfigDir = dir, ExpId = "DCN_toy_tuned", RunDir = Path.Combine(tmp.Path, "rerun"), CacheDir = cache }, _ => new Interrupting(false));
+            Assert.Equal(best.TestAuc, rerun.Test["AUC"]);
+            Assert.Equal(best.TestLogloss, rerun.Test["logloss"]);
+        }
+        finally
+        {
+            Workers.ThreadCount = before;
+        }
+    }
+
     private static CellResult Cell(string row, int seed, double auc, double logloss, string model = "DCN") =>
         new(row, row, new Dictionary<string, string>(), seed, "/x", model, new Dictionary<string, double> { ["AUC"] = auc, ["logloss"] = logloss }, 3, 5, 1.5);
 
