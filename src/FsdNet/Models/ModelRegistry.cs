@@ -19,7 +19,7 @@ public static class ModelRegistry
         ["DNN"] = (schema, cfg, rng, load) => new DnnModel(schema, DnnOptions.From(cfg), rng, load),
         ["WideDeep"] = (schema, cfg, rng, load) => new WideDeepModel(schema, DnnOptions.From(cfg), rng, load),
         ["DeepFM"] = (schema, cfg, rng, load) => new DeepFmModel(schema, DnnOptions.From(cfg), rng, load),
-        ["PNN"] = (schema, cfg, rng, load) => new PnnModel(schema, PnnOptions.From(cfg), rng, load),
+        ["PNN"] = (schema, cfg, rng, load) => new PnnModel(schema, PnnModel.OptionsFrom(cfg), rng, load),
         ["FiBiNET"] = (schema, cfg, rng, load) => new FibinetModel(schema, FibinetOptions.From(cfg), rng, load),
         ["AFN"] = (schema, cfg, rng, load) => new AfnModel(schema, AfnOptions.From(cfg), rng, load),
         ["xDeepFM"] = (schema, cfg, rng, load) => new XDeepFmModel(schema, XDeepFmOptions.From(cfg), rng, load),

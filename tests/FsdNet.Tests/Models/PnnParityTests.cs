@@ -20,8 +20,8 @@ public class PnnParityTests
     public void Forward_loss_and_every_gradient_match_pytorch(string name)
     {
         var options = name == "bn"
-            ? new PnnOptions { EmbeddingDim = 3, HiddenUnits = [7, 5], BatchNorm = true }
-            : new PnnOptions { EmbeddingDim = 4, HiddenUnits = [6], HiddenActivations = Activation.Tanh };
+            ? new DnnOptions { EmbeddingDim = 3, HiddenUnits = [7, 5], BatchNorm = true }
+            : new DnnOptions { EmbeddingDim = 4, HiddenUnits = [6], HiddenActivations = Activation.Tanh };
         var x = new ModelInput(8, Gold.Ints("codes"), 3, Gold.Floats("labels"));
         ModelParity.Check(Gold, name, new PnnModel(Schema, options, new Rng(1)), x);
     }
@@ -30,7 +30,7 @@ public class PnnParityTests
     public void Registry_reads_fuxictr_keys_and_defaults()
     {
         var cfg = ModelConfig.Parse("e:\n    model: PNN\n    hidden_units: [8, 4]\n    batch_norm: true\n", "m.yaml", "e");
-        var o = PnnOptions.From(cfg);
+        var o = PnnModel.OptionsFrom(cfg);
         Assert.Equal([8, 4], o.HiddenUnits);
         Assert.True(o.BatchNorm);
         Assert.Equal(10, o.EmbeddingDim);
@@ -38,7 +38,7 @@ public class PnnParityTests
         Assert.Equal("PNN", model.ModelName);
         // 3 fields x 10 + 3 pairs in, then 8, 4 and the output layer.
         Assert.Equal(33 * 8, model.NamedParameters().Single(p => p.Name == "dnn.hidden.0.linear.weight").Value.Length);
-        Assert.Equal([64, 64, 64], new PnnOptions().HiddenUnits);
+        Assert.Equal([64, 64, 64], new DnnOptions().HiddenUnits);
     }
 
     [Fact]
@@ -67,7 +67,7 @@ public class PnnAllocationTests
     [Fact]
     public void A_steady_state_training_step_allocates_nothing()
     {
-        var model = new PnnModel(StepAllocation.Schema, new PnnOptions { EmbeddingDim = 4, HiddenUnits = [16, 8], BatchNorm = true }, new Rng(3));
+        var model = new PnnModel(StepAllocation.Schema, new DnnOptions { EmbeddingDim = 4, HiddenUnits = [16, 8], BatchNorm = true }, new Rng(3));
         StepAllocation.AssertNone(model);
     }
 }
