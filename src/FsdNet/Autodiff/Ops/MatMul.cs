@@ -79,7 +79,62 @@ public sealed partial class Graph
     private static unsafe void GemmRaw(bool ta, bool tb, int m, int n, int k, Tensor a, Tensor b, Tensor c, float beta) =>
         Sgemm.Multiply(ta, tb, m, n, k, 1f, a.Pointer, ta ? m : k, b.Pointer, tb ? k : n, beta, c.Pointer, n);
 
+    /// <summary>Products up to this many multiply-adds (attention scores of a few fields) skip Sgemm's packed path.</summary>
+    private const int TinyProduct = 1 << 15;
+
+    /// <summary>
+    /// One product of a batch of small ones: c = op(a) op(b) + beta c at the given offsets. Tiny products (a batched
+    /// attention's [fields x head_dim] x [head_dim x fields]) run as direct dot / axpy loops: Sgemm's packing and
+    /// dispatch would cost more than the arithmetic.
+    /// </summary>
     private static unsafe void GemmAt(
-        bool ta, bool tb, int m, int n, int k, Tensor a, int aOff, Tensor b, int bOff, Tensor c, int cOff, float beta) =>
-        Sgemm.Multiply(ta, tb, m, n, k, 1f, a.Pointer + aOff, ta ? m : k, b.Pointer + bOff, tb ? k : n, beta, c.Pointer + cOff, n);
+        bool ta, bool tb, int m, int n, int k, Tensor a, int aOff, Tensor b, int bOff, Tensor c, int cOff, float beta)
+    {
+        if ((long)m * n * k > TinyProduct)
+        {
+            Sgemm.Multiply(ta, tb, m, n, k, 1f, a.Pointer + aOff, ta ? m : k, b.Pointer + bOff, tb ? k : n, beta, c.Pointer + cOff, n);
+            return;
+        }
+        var av = a.Span[aOff..];
+        var bv = b.Span[bOff..];
+        var cv = c.Span.Slice(cOff, m * n);
+        if (beta == 0)
+        {
+            cv.Clear();
+        }
+        else if (beta != 1)
+        {
+            TensorPrimitives.Multiply(cv, beta, cv);
+        }
+        for (var i = 0; i < m; i++)
+        {
+            var crow = cv.Slice(i * n, n);
+            if (!ta && tb)
+            {
+                // c[i, j] += a[i, :] . b[j, :] (both rows contiguous)
+                var arow = av.Slice(i * k, k);
+                for (var j = 0; j < n; j++)
+                {
+                    crow[j] += TensorPrimitives.Dot(arow, bv.Slice(j * k, k));
+                }
+                continue;
+            }
+            for (var p = 0; p < k; p++)
+            {
+                // c[i, :] += op(a)[i, p] op(b)[p, :]
+                var s = ta ? av[(p * m) + i] : av[(i * k) + p];
+                if (!tb)
+                {
+                    TensorPrimitives.MultiplyAdd(bv.Slice(p * n, n), s, crow, crow);
+                }
+                else
+                {
+                    for (var j = 0; j < n; j++)
+                    {
+                        crow[j] += s * bv[(j * k) + p];
+                    }
+                }
+            }
+        }
+    }
 }
