@@ -6,8 +6,8 @@ parameters through fsdnet_names(), and compare predict() and loss() with the gol
 
     /usr/bin/python3 tools/zoo_torch/check_mirrors.py [Model ...]
 
-Exit 1 when a case fails, or when a mirror has a golden file tests/FsdNet.Tests/Golden/zoo/<model>.json but no row
-in CASES (add one). Golden files are read, never written.
+Exit 1 when a case fails, or when a mirror has a golden file tests/FsdNet.Tests/Golden/zoo/<model>.json that neither
+records its cases' configs (params.cases, then every case is checked without a row) nor has a row in CASES. Golden files are read, never written.
 
 basic.json has one numeric field beside the three categorical ones; the mirrors take categorical fields only, so its
 value v is fed as an extra categorical field whose table rows are v_k * w (the numeric field's embedding of each
@@ -71,7 +71,10 @@ def fsdnet_tiny(golden, case, overrides):
 
 
 def zoo_case(golden, case, overrides):
-    cfg = {k: v for k, v in golden["params"].items() if k != "vocab_sizes"}
+    params = golden["params"]
+    # golden files that record each case's config (params.cases) need no overrides here
+    source = params["cases"][case] if "cases" in params else params
+    cfg = {k: v for k, v in source.items() if k not in ("vocab_sizes", "cases")}
     cfg.update(overrides)
     return cfg, (lambda name: case + ":" + name), case + ":y_pred", case + ":loss"
 
@@ -156,12 +159,24 @@ def main():
     tabled = {m for m, _, _, _ in CASES}
     for m in mirrors:
         if (not only or m in only) and m not in tabled:
-            g = os.path.join(GOLDEN, "zoo", m.lower() + ".json")
-            if os.path.exists(g):
-                failed += 1
-                print("%-10s %-18s FAIL: golden file exists but CASES has no row for it" % (m, "zoo/" + m.lower() + ".json"))
-            else:
+            file = "zoo/" + m.lower() + ".json"
+            g = os.path.join(GOLDEN, file)
+            if not os.path.exists(g):
                 print("%-10s no golden file, not checked" % m)
+                continue
+            with open(g, encoding="utf-8") as fh:
+                cases = json.load(fh)["params"].get("cases")
+            if not cases:
+                failed += 1
+                print("%-10s %-18s FAIL: golden file records no per-case configs and CASES has no row for it" % (m, file))
+                continue
+            for case in cases:
+                r = run_case(m, file, case, {})
+                if isinstance(r, str):
+                    failed += 1
+                    print("%-10s %-18s %-18s FAIL: %s" % (m, file, case, r))
+                else:
+                    print("%-10s %-18s %-18s ok (%d parameters loaded; y_pred |diff| %.1e, loss |diff| %.1e)" % (m, file, case, r[3], r[1], r[2]))
     print("check_mirrors: %s" % ("all cases match" if failed == 0 else "%d failed" % failed))
     return 1 if failed else 0
 
