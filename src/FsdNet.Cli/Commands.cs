@@ -33,5 +33,6 @@ internal static class Commands
         yield return TuneCommand.Create();
         yield return EvaluateCommand.CreateEvaluate();
         yield return EvaluateCommand.CreatePredict();
+        yield return ExportCommand.Create();
     }
 }

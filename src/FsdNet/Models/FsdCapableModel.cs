@@ -30,6 +30,20 @@ public abstract class FsdCapableModel : CtrModel
         return g.BceWithLogits(Logit(g, x), Labels(g, x));
     }
 
+    /// <summary>Heads of the FSD module, or null when the model runs without it.</summary>
+    public int? HeadCount => fsd?.LayerCount;
+
+    /// <summary>The click probability of head <paramref name="head"/> alone (serving's <c>head</c>).</summary>
+    public Tensor PredictHead(Graph g, in ModelInput x, int head)
+    {
+        var f = fsd ?? throw new InvalidOperationException($"{ModelName} has no FSD module (fsd: true).");
+        if (head < 0 || head >= f.LayerCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(head), head, $"head must be in [0, {f.LayerCount - 1}].");
+        }
+        return g.Sigmoid(FuseLayers(g, x).Logits[head]);
+    }
+
     /// <summary>With the FSD module: every head's logit z_i and every layer's fused features f_i (pooled for this step).</summary>
     public (Tensor[] Logits, Tensor[] Fused) Heads(Graph g, in ModelInput x) =>
         fsd is null ? throw new InvalidOperationException($"{ModelName} has no FSD module (fsd: true).") : FuseLayers(g, x);
