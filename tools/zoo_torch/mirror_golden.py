@@ -21,8 +21,14 @@ CODES = torch.tensor([[1, 2, 3], [5, 0, 1], [0, 4, 2], [3, 1, 0], [2, 3, 3], [4,
 LABELS = torch.tensor([1, 0, 0, 1, 1, 0, 1, 0], dtype=torch.float32)
 
 
+# Each recorded case's config, with its mirror's name when it was built by one: finish() stores them as params.cases,
+# so tools/zoo_torch/check_mirrors.py can rebuild every case with its mirror and check it against the file.
+CASES = {}
+
+
 def record(tensors, case, model, cfg, seed, extra_perturb=None):
     """model: a mirror's module name (its build is used) or a build(vocab_sizes, cfg) function."""
+    CASES[case] = dict(cfg, model=model) if isinstance(model, str) else dict(cfg)
     torch.manual_seed(seed)
     build = importlib.import_module(model).build if isinstance(model, str) else model
     mirror = build(VOCAB, cfg)
@@ -48,4 +54,4 @@ def start():
 
 
 def finish(name, case, doc, params, tensors):
-    write(name, case, doc, dict(params, vocab_sizes=VOCAB), tensors)
+    write(name, case, doc, dict(params, vocab_sizes=VOCAB, cases=dict(CASES)), tensors)
