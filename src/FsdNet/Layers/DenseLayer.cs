@@ -32,10 +32,45 @@ public sealed class DenseLayer : Module
 
     public int OutFeatures => Linear.OutFeatures;
 
+    /// <summary>Whether <see cref="FoldBatchNorm"/> has merged the BatchNorm into the linear layer (inference only from then on).</summary>
+    internal bool NormFolded { get; private set; }
+
+    /// <summary>
+    /// Serving: merges the evaluation-mode BatchNorm (running statistics) into the linear layer, W' = s W and
+    /// b' = s (b - mean) + beta with s = gamma / sqrt(var + eps) per output, so the forward pass skips the norm.
+    /// Only for a model copy that scores and is never trained or saved again; false when there is no BatchNorm.
+    /// </summary>
+    internal bool FoldBatchNorm()
+    {
+        if (Norm is not { } bn || NormFolded)
+        {
+            return false;
+        }
+        var w = Linear.Weight.Span;
+        var b = Linear.Bias!.Span;
+        var n = Linear.InFeatures;
+        for (var o = 0; o < Linear.OutFeatures; o++)
+        {
+            var scale = bn.Weight.Span[o] / Math.Sqrt(bn.RunningVar.Span[o] + (double)bn.Eps);
+            var row = w.Slice(o * n, n);
+            for (var i = 0; i < n; i++)
+            {
+                row[i] = (float)(row[i] * scale);
+            }
+            b[o] = (float)(((b[o] - (double)bn.RunningMean.Span[o]) * scale) + bn.Bias.Span[o]);
+        }
+        NormFolded = true;
+        return true;
+    }
+
     public Tensor Forward(Graph g, Tensor x)
     {
+        if (NormFolded && g.Training)
+        {
+            throw new InvalidOperationException("a layer whose BatchNorm was folded for serving cannot train.");
+        }
         var h = Linear.Forward(g, x);
-        if (Norm is not null)
+        if (Norm is not null && !NormFolded)
         {
             h = Norm.Forward(g, h);
         }

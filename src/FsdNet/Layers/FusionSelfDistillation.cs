@@ -80,11 +80,17 @@ public sealed class FusionSelfDistillation : Module
     /// Runs two layer-wise towers side by side on x0 and fuses them layer by layer: layer i of the explicit tower,
     /// layer i of the implicit tower, then f_i and z_i (this order fixes the tape, so results are reproducible).
     /// </summary>
-    public (Tensor[] Logits, Tensor[] Fused) Run(Graph g, Tensor x0, ILayerwiseTower explicitTower, ILayerwiseTower implicitTower)
+    public (Tensor[] Logits, Tensor[] Fused) Run(Graph g, Tensor x0, ILayerwiseTower explicitTower, ILayerwiseTower implicitTower) =>
+        Run(g, x0, explicitTower, implicitTower, heads.Length);
+
+    /// <summary><see cref="Run(Graph, Tensor, ILayerwiseTower, ILayerwiseTower)"/> for the first <paramref name="layers"/> layers only (early exit).</summary>
+    public (Tensor[] Logits, Tensor[] Fused) Run(Graph g, Tensor x0, ILayerwiseTower explicitTower, ILayerwiseTower implicitTower, int layers)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(layers, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(layers, heads.Length);
         var (logits, fused) = Outputs(g);
         Tensor c = x0, d = x0;
-        for (var i = 0; i < heads.Length; i++)
+        for (var i = 0; i < layers; i++)
         {
             c = explicitTower.Step(g, i, x0, c);
             d = implicitTower.Step(g, i, x0, d);

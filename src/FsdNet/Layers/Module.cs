@@ -51,6 +51,19 @@ public abstract class Module
         }
     }
 
+    /// <summary>This module and every module below it, depth first in registration order.</summary>
+    internal IEnumerable<Module> Modules()
+    {
+        yield return this;
+        foreach (var (_, child) in children)
+        {
+            foreach (var m in child.Modules())
+            {
+                yield return m;
+            }
+        }
+    }
+
     /// <summary>Number of trainable scalars.</summary>
     public long ParameterCount() => NamedParameters().Sum(p => (long)p.Value.Length);
 

@@ -123,14 +123,14 @@ public sealed class AutoIntModel : FsdCapableModel
         return lr is null ? y : g.Add(y, lr.Forward(g, x));
     }
 
-    protected override (Tensor[] Logits, Tensor[] Fused) FuseLayers(Graph g, in ModelInput x)
+    protected override (Tensor[] Logits, Tensor[] Fused) FuseLayers(Graph g, in ModelInput x, int layers)
     {
         var x0 = embedding.Forward(g, x);
-        var (logits, fused) = Fsd!.Run(g, x0, attention, dnnTower!);
+        var (logits, fused) = Fsd!.Run(g, x0, attention, dnnTower!, layers);
         if (lr is not null)
         {
             var wide = lr.Forward(g, x);
-            for (var i = 0; i < logits.Length; i++)
+            for (var i = 0; i < layers; i++)
             {
                 logits[i] = g.Add(logits[i], wide);
             }

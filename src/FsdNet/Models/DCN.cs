@@ -104,7 +104,7 @@ public sealed class DcnModel : FsdCapableModel
 
     public override InputSchema Schema => embedding.Schema;
 
-    protected override (Tensor[] Logits, Tensor[] Fused) FuseLayers(Graph g, in ModelInput x) => Fsd!.Run(g, embedding.Forward(g, x), cross, dnn!);
+    protected override (Tensor[] Logits, Tensor[] Fused) FuseLayers(Graph g, in ModelInput x, int layers) => Fsd!.Run(g, embedding.Forward(g, x), cross, dnn!, layers);
 
     protected override Tensor Logit(Graph g, in ModelInput x)
     {

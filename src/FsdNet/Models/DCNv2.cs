@@ -143,7 +143,7 @@ public class Dcnv2Model : FsdCapableModel
     /// <summary>With the FSD module: every head's logit z_i and every layer's fused features f_i (as <see cref="FsdCapableModel.Heads"/>).</summary>
     public (Tensor[] Logits, Tensor[] Fused) Forward(Graph g, in ModelInput x) => Heads(g, x);
 
-    protected override (Tensor[] Logits, Tensor[] Fused) FuseLayers(Graph g, in ModelInput x) => Fsd!.Run(g, embedding.Forward(g, x), cross, parallel!);
+    protected override (Tensor[] Logits, Tensor[] Fused) FuseLayers(Graph g, in ModelInput x, int layers) => Fsd!.Run(g, embedding.Forward(g, x), cross, parallel!, layers);
 
     protected override Tensor Logit(Graph g, in ModelInput x)
     {

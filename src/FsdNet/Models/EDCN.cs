@@ -118,26 +118,26 @@ public sealed class EdcnModel : FsdCapableModel
     public override InputSchema Schema => embedding.Schema;
 
     /// <summary>With the FSD module: every head's logit and fused features [c_i ; d_i ; b_i].</summary>
-    protected override (Tensor[] Logits, Tensor[] Fused) FuseLayers(Graph g, in ModelInput x)
+    protected override (Tensor[] Logits, Tensor[] Fused) FuseLayers(Graph g, in ModelInput x, int layers)
     {
         var (logits, fused) = Fsd!.Outputs(g);
-        Layers(g, x, logits, fused);
+        Layers(g, x, logits, fused, layers);
         return (logits, fused);
     }
 
     protected override Tensor Logit(Graph g, in ModelInput x)
     {
-        var (c, d, b) = Layers(g, x, null, null);
+        var (c, d, b) = Layers(g, x, null, null, cross.Length);
         return fc!.Forward(g, g.Concat(g.Concat(c, d), b));
     }
 
-    /// <summary>Runs every layer; with FSD arrays, fuses layer i right after its bridge.</summary>
-    private (Tensor Cross, Tensor Deep, Tensor Bridge) Layers(Graph g, in ModelInput x, Tensor[]? logits, Tensor[]? fused)
+    /// <summary>Runs the first <paramref name="layers"/> layers; with FSD arrays, fuses layer i right after its bridge.</summary>
+    private (Tensor Cross, Tensor Deep, Tensor Bridge) Layers(Graph g, in ModelInput x, Tensor[]? logits, Tensor[]? fused, int layers)
     {
         var (c, d) = regulation[0].Forward(g, embedding.Forward(g, x));
         var c0 = c;
         Tensor b = c;
-        for (var i = 0; i < cross.Length; i++)
+        for (var i = 0; i < layers; i++)
         {
             c = cross[i].Forward(g, c0, c);
             d = dense[i].Forward(g, d);
@@ -146,7 +146,7 @@ public sealed class EdcnModel : FsdCapableModel
             {
                 Fsd!.FuseLayer(g, i, c, g.Concat(d, b), logits!, fused);
             }
-            if (i + 1 < cross.Length)
+            if (i + 1 < layers)
             {
                 (c, d) = regulation[i + 1].Forward(g, b);
             }

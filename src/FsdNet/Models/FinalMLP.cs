@@ -130,12 +130,12 @@ public sealed class FinalMlpModel : FsdCapableModel
     }
 
     /// <summary>Every layer's logit and fused features: layer i of mlp1, layer i of mlp2, then f_i and z_i (a fixed tape order).</summary>
-    protected override (Tensor[] Logits, Tensor[] Fused) FuseLayers(Graph g, in ModelInput x)
+    protected override (Tensor[] Logits, Tensor[] Fused) FuseLayers(Graph g, in ModelInput x, int layers)
     {
         var (f1, f2) = Inputs(g, x);
         var (logits, fused) = Fsd!.Outputs(g);
         Tensor c = f1, d = f2;
-        for (var i = 0; i < Fsd!.LayerCount; i++)
+        for (var i = 0; i < layers; i++)
         {
             c = mlp1.Step(g, i, f1, c);
             d = mlp2.Step(g, i, f2, d);

@@ -18,13 +18,13 @@ public abstract class FsdCapableModel : CtrModel
     protected FusionSelfDistillation? Fsd => fsd;
 
     public override Tensor Predict(Graph g, in ModelInput x) =>
-        fsd is { } f ? f.Predict(g, FuseLayers(g, x).Logits) : g.Sigmoid(Logit(g, x));
+        fsd is { } f ? f.Predict(g, FuseLayers(g, x, f.LayerCount).Logits) : g.Sigmoid(Logit(g, x));
 
     public override Tensor Loss(Graph g, in ModelInput x)
     {
         if (fsd is { } f)
         {
-            var (logits, fused) = FuseLayers(g, x);
+            var (logits, fused) = FuseLayers(g, x, f.LayerCount);
             return f.Loss(g, logits, fused, Labels(g, x));
         }
         return g.BceWithLogits(Logit(g, x), Labels(g, x));
@@ -33,7 +33,11 @@ public abstract class FsdCapableModel : CtrModel
     /// <summary>Heads of the FSD module, or null when the model runs without it.</summary>
     public int? HeadCount => fsd?.LayerCount;
 
-    /// <summary>The click probability of head <paramref name="head"/> alone (serving's <c>head</c>).</summary>
+    /// <summary>
+    /// The click probability of head <paramref name="head"/> alone (serving's <c>head</c>), by early exit: only layers
+    /// 0..head of both towers run, so a shallow head costs less than the full model; the value is the one the full
+    /// forward pass gives for that head.
+    /// </summary>
     public Tensor PredictHead(Graph g, in ModelInput x, int head)
     {
         var f = fsd ?? throw new InvalidOperationException($"{ModelName} has no FSD module (fsd: true).");
@@ -41,12 +45,12 @@ public abstract class FsdCapableModel : CtrModel
         {
             throw new ArgumentOutOfRangeException(nameof(head), head, $"head must be in [0, {f.LayerCount - 1}].");
         }
-        return g.Sigmoid(FuseLayers(g, x).Logits[head]);
+        return g.Sigmoid(FuseLayers(g, x, head + 1).Logits[head]);
     }
 
     /// <summary>With the FSD module: every head's logit z_i and every layer's fused features f_i (pooled for this step).</summary>
     public (Tensor[] Logits, Tensor[] Fused) Heads(Graph g, in ModelInput x) =>
-        fsd is null ? throw new InvalidOperationException($"{ModelName} has no FSD module (fsd: true).") : FuseLayers(g, x);
+        fsd is { } f ? FuseLayers(g, x, f.LayerCount) : throw new InvalidOperationException($"{ModelName} has no FSD module (fsd: true).");
 
     /// <summary>Adds the FSD module ("heads.{i}", unprefixed names) for layers of the given fused widths; constructors call it once.</summary>
     protected FusionSelfDistillation UseFsd(IReadOnlyList<int> fusedWidths, FsdOptions options, Rng rng) =>
@@ -55,6 +59,11 @@ public abstract class FsdCapableModel : CtrModel
     /// <summary>The model's own logit, without the FSD module.</summary>
     protected abstract Tensor Logit(Graph g, in ModelInput x);
 
-    /// <summary>Both towers layer by layer, each layer fused into its head by <see cref="Fsd"/> (which is set).</summary>
-    protected abstract (Tensor[] Logits, Tensor[] Fused) FuseLayers(Graph g, in ModelInput x);
+    /// <summary>
+    /// Both towers layer by layer, each layer fused into its head by <see cref="Fsd"/> (which is set), for the first
+    /// <paramref name="layers"/> layers only (early exit; <see cref="FusionSelfDistillation.LayerCount"/> for the full
+    /// model): the arrays are full length, entries from <paramref name="layers"/> on are not computed. Running all
+    /// layers must record the same ops in the same order whatever the count, so training stays bit-identical.
+    /// </summary>
+    protected abstract (Tensor[] Logits, Tensor[] Fused) FuseLayers(Graph g, in ModelInput x, int layers);
 }

@@ -96,13 +96,13 @@ public sealed class XDeepFmModel : FsdCapableModel
     }
 
     /// <summary>CIN layer i, DNN layer i, then head i (plus the LR logit), layer by layer.</summary>
-    protected override (Tensor[] Logits, Tensor[] Fused) FuseLayers(Graph g, in ModelInput x)
+    protected override (Tensor[] Logits, Tensor[] Fused) FuseLayers(Graph g, in ModelInput x, int layers)
     {
         var x0 = embedding.Forward(g, x);
         var wide = lr.Forward(g, x);
         var (logits, fused) = Fsd!.Outputs(g);
         Tensor maps = x0, d = x0;
-        for (var i = 0; i < logits.Length; i++)
+        for (var i = 0; i < layers; i++)
         {
             maps = cin.Step(g, i, x0, maps);
             d = dnnTower!.Step(g, i, x0, d);
