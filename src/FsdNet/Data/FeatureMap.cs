@@ -427,6 +427,14 @@ public sealed class FeatureMap
         {
             throw new DataFormatException(path, 0, null, $"cannot read feature map: {e.Message}");
         }
+        return Parse(bytes, path);
+    }
+
+    /// <summary>A feature map from its JSON text (what <see cref="ToJson"/> gives); errors name <paramref name="origin"/>.</summary>
+    public static FeatureMap FromJson(string json, string origin) => Parse(Encoding.UTF8.GetBytes(json), origin);
+
+    private static FeatureMap Parse(byte[] bytes, string path)
+    {
         try
         {
             using var doc = JsonDocument.Parse(bytes);

@@ -1,7 +1,12 @@
+using System.Collections;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
 using FsdNet.Autodiff;
 using FsdNet.Data;
 using FsdNet.Layers;
 using FsdNet.Models;
+using FsdNet.Tensors;
 
 namespace FsdNet.Serving;
 
@@ -34,24 +39,34 @@ public sealed record FeatureCounts(string Feature, long Oov, long Missing);
 
 /// <summary>
 /// Thread-safe in-process scoring of a trained model: rows by raw column name with values as in the training data
-/// (strings, numbers, sequences), encoded with the model's fitted feature map. Any number of threads may score at
-/// once. Unseen categories go to OOV and missing features to their fill value; both are counted (<see cref="Counts"/>).
+/// (strings, numbers, sequences), encoded with the model's fitted feature map exactly as training encoded them
+/// (<see cref="FeatureMap.EncodeRow(Func{string, string?}, Span{int}, Span{float}, Span{int}, Span{float}, out long)"/>).
+/// Any number of threads may score at once (one <see cref="RowBatch"/> per thread). Unseen categories go to OOV
+/// and missing features to their fill value; both are counted per feature (<see cref="Counts"/>). Values are
+/// encoded into the batch as they are set, and steady-state scoring allocates nothing.
 /// </summary>
 public sealed class Scorer
 {
     private readonly ModelBundle bundle;
+    private readonly CtrModel model;
     private readonly Dictionary<string, int> inputIndex;
     private readonly HashSet<string> ignored;
-    private readonly System.Collections.Concurrent.ConcurrentBag<Graph> graphs = [];
+    private readonly Graph?[] graphs;
+    private readonly RowBatch?[] singles;
     private readonly long[] oov;
     private readonly long[] missing;
-    private readonly string[] countedFeatures;
+    private readonly bool anyMissingError;
 
     private Scorer(ModelBundle bundle, ScorerOptions options)
     {
         this.bundle = bundle;
         Options = options;
         var map = bundle.FeatureMap;
+        if (map.FuxiEncoded)
+        {
+            throw map.RawInputError(bundle.SourcePath);
+        }
+        Map = map;
         Inputs = [.. map.Features.Where(f => f.Type != FeatureType.Meta).GroupBy(f => f.SourceName)
             .Select(g => new ScorerInput(g.Key, g.First().Type, g.First().Dtype, g.First().MaxLen))];
         inputIndex = Inputs.Select((c, i) => (c.Name, i)).ToDictionary(t => t.Name, t => t.i, StringComparer.Ordinal);
@@ -59,18 +74,46 @@ public sealed class Scorer
         {
             map.LabelName,
         };
-        countedFeatures = [.. map.Features.Where(f => f.Type != FeatureType.Meta).Select(f => f.Name)];
-        oov = new long[countedFeatures.Length];
-        missing = new long[countedFeatures.Length];
+        Features = [.. map.Features.Where(f => f.Type != FeatureType.Meta).Select((f, k) => new FeatureCodec(f, k))];
+        ColumnFeatures = [.. Inputs.Select(c => Features.Where(f => f.Info.SourceName == c.Name).ToArray())];
+        anyMissingError = Features.Any(f => f.MissingError is not null);
+        oov = new long[Features.Length];
+        missing = new long[Features.Length];
         HeadCount = bundle.Model is FsdCapableModel { HeadCount: { } h } ? h : null;
+        var slots = Math.Max(4, 2 * Environment.ProcessorCount);
+        graphs = new Graph?[slots];
+        singles = new RowBatch?[slots];
+        model = bundle.Model;
+        if (options.FoldBatchNorm && model.Modules().OfType<DenseLayer>().Any(d => d.Norm is not null))
+        {
+            // Fold into a copy: the bundle's model stays as it was (it may be scored unfolded, saved or exported).
+            var copy = ModelRegistry.Create(ModelInputs.Schema(map, bundle.Config), bundle.Config, new Rng(0), loadPretrained: false);
+            using (var src = model.State().GetEnumerator())
+            {
+                foreach (var (name, t) in copy.State())
+                {
+                    if (!src.MoveNext() || src.Current.Name != name || src.Current.Value.Shape != t.Shape)
+                    {
+                        throw new InvalidOperationException($"the model copy for BatchNorm folding differs from the loaded model at '{name}'.");
+                    }
+                    src.Current.Value.Span.CopyTo(t.Span);
+                }
+            }
+            FoldedBatchNorms = copy.Modules().OfType<DenseLayer>().Count(d => d.FoldBatchNorm());
+            model = copy;
+        }
     }
 
     /// <summary>Loads a bundle file or a run directory.</summary>
     public static Scorer Load(string bundleOrRunDir, ScorerOptions? options = null) =>
         Create(ModelBundle.Load(bundleOrRunDir), options);
 
-    /// <summary>A scorer over a loaded model.</summary>
-    public static Scorer Create(ModelBundle bundle, ScorerOptions? options = null) => new(bundle, options ?? new ScorerOptions());
+    /// <summary>A scorer over a loaded model (the bundle is never changed: BatchNorm is folded into a copy).</summary>
+    public static Scorer Create(ModelBundle bundle, ScorerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(bundle);
+        return new(bundle, options ?? new ScorerOptions());
+    }
 
     public ScorerOptions Options { get; }
 
@@ -82,13 +125,25 @@ public sealed class Scorer
     /// <summary>Heads of an FSD model (valid <c>head</c> arguments are 0..HeadCount-1), null for a single-head model.</summary>
     public int? HeadCount { get; }
 
+    /// <summary>How many BatchNorm layers were folded into their linear layers at load (0 when none or when folding is off).</summary>
+    public int FoldedBatchNorms { get; }
+
+    internal FeatureMap Map { get; }
+
+    /// <summary>The encoded (non-meta) features, in feature-map order; their index is their slot in the counts.</summary>
+    internal FeatureCodec[] Features { get; }
+
+    /// <summary>Per input column (as <see cref="Inputs"/>): the features that read it (several with copy_from).</summary>
+    internal FeatureCodec[][] ColumnFeatures { get; }
+
     /// <summary>A reusable batch of up to <paramref name="capacity"/> rows for this scorer.</summary>
     public RowBatch CreateBatch(int capacity) => new(this, capacity);
 
-    /// <summary>Per feature: OOV and missing counts since load.</summary>
+    /// <summary>Per feature: OOV and missing counts since load (a snapshot; counting is lock-free).</summary>
     public IReadOnlyList<FeatureCounts> Counts() =>
-        [.. countedFeatures.Select((f, i) => new FeatureCounts(f, Interlocked.Read(ref oov[i]), Interlocked.Read(ref missing[i])))];
+        [.. Features.Select((f, i) => new FeatureCounts(f.Info.Name, Interlocked.Read(ref oov[i]), Interlocked.Read(ref missing[i])))];
 
+    /// <summary>The input column index of a name; -1 for the label and meta columns (accepted, ignored).</summary>
     internal int InputIndexOf(int? row, string name) =>
         inputIndex.TryGetValue(name, out var i) ? i
         : ignored.Contains(name) ? -1
@@ -110,177 +165,706 @@ public sealed class Scorer
         {
             throw new ScoringException(null, "head", HeadCount is null ? "this model has one head." : $"head {h} is not in [0, {HeadCount - 1}].");
         }
-        if (batch.Count == 0)
+        var n = batch.Count;
+        if (n == 0)
         {
             return;
         }
-        var map = bundle.FeatureMap;
-        var n = batch.Count;
-        var cat = new int[n * map.CategoricalCount];
-        var num = new float[n * map.NumericCount];
-        var seq = new int[n * map.SequenceWidth];
-        var emb = new float[n * map.EmbeddingWidth];
+        var f = Features.Length;
+        var state = batch.State;
+        if (anyMissingError)
+        {
+            // A missing value with no usable fill value (an embedding vector, a numeric fill_na that is not a number).
+            for (var r = 0; r < n; r++)
+            {
+                for (var k = 0; k < f; k++)
+                {
+                    if (state[(r * f) + k] == RowBatch.Missing && Features[k].MissingError is { } problem)
+                    {
+                        throw new ScoringException(r, Features[k].Info.SourceName, problem);
+                    }
+                }
+            }
+        }
         for (var r = 0; r < n; r++)
         {
-            var row = r;
-            try
+            var row = state.AsSpan(r * f, f);
+            for (var k = 0; k < row.Length; k++)
             {
-                map.EncodeRow(
-                    c => inputIndex.TryGetValue(c, out var i) ? batch.Raw(row, i) : null,
-                    cat.AsSpan(r * map.CategoricalCount, map.CategoricalCount), num.AsSpan(r * map.NumericCount, map.NumericCount),
-                    seq.AsSpan(r * map.SequenceWidth, map.SequenceWidth), emb.AsSpan(r * map.EmbeddingWidth, map.EmbeddingWidth), out _);
-            }
-            catch (DataFormatException e)
-            {
-                throw new ScoringException(row, e.Field, e.Problem);
-            }
-            foreach (var f in map.Features)
-            {
-                if (f.Type == FeatureType.Meta)
+                switch (row[k])
                 {
-                    continue;
-                }
-                var k = Array.IndexOf(countedFeatures, f.Name);
-                if (batch.Raw(row, inputIndex[f.SourceName]) is null or "")
-                {
-                    Interlocked.Increment(ref missing[k]);
-                }
-                else if (f.Type == FeatureType.Categorical && cat[r * map.CategoricalCount + f.TypeIndex] == f.OovIdx)
-                {
-                    Interlocked.Increment(ref oov[k]);
+                    case RowBatch.Oov:
+                        Interlocked.Increment(ref oov[k]);
+                        break;
+                    case RowBatch.Missing:
+                        Interlocked.Increment(ref missing[k]);
+                        break;
                 }
             }
         }
-        if (!graphs.TryTake(out var g))
-        {
-            g = new Graph { Training = false, GradEnabled = false };
-        }
+        var g = TakeGraph();
         try
         {
             g.Reset();
-            var input = new ModelInput(n, cat, map.CategoricalCount, null, num, map.NumericCount, seq, map.SequenceWidth, emb, map.EmbeddingWidth);
-            var p = head is { } hh ? ((FsdCapableModel)bundle.Model).PredictHead(g, input, hh) : bundle.Model.Predict(g, input);
+            var map = Map;
+            var input = new ModelInput(n, batch.Cat, map.CategoricalCount, null, batch.Num, map.NumericCount, batch.Seq, map.SequenceWidth, batch.Emb, map.EmbeddingWidth);
+            var p = head is { } hh ? ((FsdCapableModel)model).PredictHead(g, input, hh) : model.Predict(g, input);
             p.Span[..n].CopyTo(probabilities);
         }
         finally
         {
-            graphs.Add(g);
+            ReturnGraph(g);
         }
     }
 
-    /// <summary>The click probability of one row given as column name to raw value (string, number, or a list of strings for a sequence).</summary>
+    /// <summary>
+    /// The click probability of one row given as column name to raw value (string, number, bool, a list of strings
+    /// for a sequence, a list of numbers for an embedding vector, a <see cref="JsonElement"/> of those, or null for
+    /// missing). A convenience: the typed <see cref="RowBatch"/> path allocates nothing, this one a little.
+    /// </summary>
     public float Score(IReadOnlyDictionary<string, object?> row, int? head = null)
     {
-        var batch = CreateBatch(1);
-        var r = batch.AddRow();
-        foreach (var (k, v) in row)
+        ArgumentNullException.ThrowIfNull(row);
+        var batch = TakeSingle();
+        try
         {
-            batch.Set(r, k, v);
+            batch.Clear();
+            var r = batch.AddRow();
+            foreach (var (k, v) in row)
+            {
+                batch.Set(r, k, v);
+            }
+            Span<float> p = stackalloc float[1];
+            Score(batch, p, head);
+            return p[0];
         }
-        Span<float> p = stackalloc float[1];
-        Score(batch, p, head);
-        return p[0];
+        finally
+        {
+            Return(singles, batch);
+        }
+    }
+
+    private Graph TakeGraph() => Take(graphs) ?? new Graph { Training = false, GradEnabled = false };
+
+    private void ReturnGraph(Graph g) => Return(graphs, g);
+
+    private RowBatch TakeSingle() => Take(singles) ?? new RowBatch(this, 1);
+
+    /// <summary>A pooled object from a lock-free slot array (null when every slot is empty).</summary>
+    private static T? Take<T>(T?[] slots)
+        where T : class
+    {
+        var start = Environment.CurrentManagedThreadId;
+        for (var i = 0; i < slots.Length; i++)
+        {
+            var j = (int)((uint)(start + i) % (uint)slots.Length);
+            if (Volatile.Read(ref slots[j]) is not null && Interlocked.Exchange(ref slots[j], null) is { } t)
+            {
+                return t;
+            }
+        }
+        return null;
+    }
+
+    private static void Return<T>(T?[] slots, T item)
+        where T : class
+    {
+        var start = Environment.CurrentManagedThreadId;
+        for (var i = 0; i < slots.Length; i++)
+        {
+            var j = (int)((uint)(start + i) % (uint)slots.Length);
+            if (Interlocked.CompareExchange(ref slots[j], item, null) is null)
+            {
+                return;
+            }
+        }
+        // every slot full: more threads than slots at once; this one is left to the GC
     }
 }
 
 /// <summary>
+/// How one feature is encoded from raw values, as <see cref="FeatureMap.EncodeRow(Func{string, string?}, Span{int}, Span{float}, Span{int}, Span{float}, out long)"/>
+/// does: the token lookups (by <see cref="ReadOnlySpan{T}"/> of char, no strings), the fill value of a missing
+/// value and the slots of the encoded row.
+/// </summary>
+internal sealed class FeatureCodec
+{
+    public FeatureCodec(FeatureInfo info, int index)
+    {
+        Info = info;
+        Index = index;
+        Type = info.Type;
+        NumberToken = info.Type == FeatureType.Categorical && info.IsNumberToken;
+        Bucket = info.Preprocess == "convert_to_bucket";
+        OovIdx = info.OovIdx;
+        NaToken = info.FillNa ?? "";
+        if (info.Type is FeatureType.Categorical or FeatureType.Sequence)
+        {
+            Lookup = info.StringLookup().GetAlternateLookup<ReadOnlySpan<char>>();
+            if (NumberToken)
+            {
+                _ = info.NumberLookup(); // built now: scoring threads only read it
+            }
+        }
+        switch (info.Type)
+        {
+            case FeatureType.Categorical:
+                MissingCode = NumberToken
+                    ? (Segment.TryParseDouble(info.FillNa ?? "0", out var fill) && double.IsFinite(fill) ? info.IndexOfNumber(Bucket ? Segment.ConvertToBucket(fill) : fill) : OovIdx)
+                    : Lookup.TryGetValue(NaToken, out var i) ? i : OovIdx;
+                break;
+            case FeatureType.Numeric:
+            {
+                var t = info.FillNa ?? "0";
+                if (!Segment.TryParseDouble(t, out var v))
+                {
+                    MissingError = $"missing, and its fill_na is not a number: non-numeric value in a numeric column: '{Segment.Clip(t)}'";
+                }
+                else if (!double.IsFinite(v))
+                {
+                    MissingError = $"missing, and its fill_na is not finite: NaN/Inf not allowed: '{Segment.Clip(t)}'";
+                }
+                else
+                {
+                    MissingNumber = info.Normalize((float)v);
+                }
+                break;
+            }
+            case FeatureType.Embedding:
+                MissingError = $"missing: embedding vector has 0 values, pretrain_dim is {info.EmbeddingWidth}";
+                break;
+        }
+    }
+
+    public FeatureInfo Info { get; }
+
+    /// <summary>Position among the scorer's features (the counts' and the batch state's slot).</summary>
+    public int Index { get; }
+
+    public FeatureType Type { get; }
+
+    /// <summary>A categorical feature whose tokens are numbers ("260" == "260.0").</summary>
+    public bool NumberToken { get; }
+
+    public bool Bucket { get; }
+
+    public int OovIdx { get; }
+
+    /// <summary>The fill_na text ("" when none): a missing categorical's token, and a sequence token that counts as padding.</summary>
+    public string NaToken { get; }
+
+    public Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> Lookup { get; }
+
+    /// <summary>The code a missing categorical value gets.</summary>
+    public int MissingCode { get; }
+
+    /// <summary>The (normalised) value a missing numeric value gets.</summary>
+    public float MissingNumber { get; }
+
+    /// <summary>Why a missing value cannot be scored (no usable fill value), else null.</summary>
+    public string? MissingError { get; }
+
+    public int StringCode(ReadOnlySpan<char> token) => Lookup.TryGetValue(token, out var i) ? i : OovIdx;
+
+    public int NumberCode(double v) =>
+        double.IsFinite(v) ? Info.IndexOfNumber(Bucket ? Segment.ConvertToBucket(v) : v) : OovIdx;
+}
+
+/// <summary>
 /// Rows for a <see cref="Scorer"/>, filled column by column with raw values and reused between calls
-/// (<see cref="Clear"/>). Not thread-safe: one batch per thread.
+/// (<see cref="Clear"/>). Values are encoded as they are set, into arrays allocated once, so filling and scoring a
+/// batch allocates nothing. A column left unset (or set to null, "" or an empty list) is missing and gets its fill
+/// value. Not thread-safe: one batch per thread.
 /// </summary>
 public sealed class RowBatch
 {
-    private readonly string?[] raw;
-    private readonly int width;
+    internal const byte Value = 0;
+    internal const byte Oov = 1;
+    internal const byte Missing = 2;
+
+    private readonly FeatureCodec[] features;
+    private readonly FeatureCodec[][] columnFeatures;
+    private readonly int catWidth, numWidth, seqWidth, embWidth;
 
     internal RowBatch(Scorer owner, int capacity)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         Owner = owner;
         Capacity = capacity;
-        width = owner.Inputs.Count;
-        raw = new string?[capacity * width];
+        features = owner.Features;
+        columnFeatures = owner.ColumnFeatures;
+        var map = owner.Map;
+        (catWidth, numWidth, seqWidth, embWidth) = (map.CategoricalCount, map.NumericCount, map.SequenceWidth, map.EmbeddingWidth);
+        Cat = new int[capacity * catWidth];
+        Num = new float[capacity * numWidth];
+        Seq = new int[capacity * seqWidth];
+        Emb = new float[capacity * embWidth];
+        State = new byte[capacity * features.Length];
     }
 
     internal Scorer Owner { get; }
+
+    internal int[] Cat { get; }
+
+    internal float[] Num { get; }
+
+    internal int[] Seq { get; }
+
+    internal float[] Emb { get; }
+
+    /// <summary>Per row and feature: <see cref="Value"/>, <see cref="Oov"/> or <see cref="Missing"/>.</summary>
+    internal byte[] State { get; }
 
     public int Capacity { get; }
 
     public int Count { get; private set; }
 
-    /// <summary>Empties the batch (every value missing again).</summary>
-    public void Clear()
-    {
-        Array.Clear(raw, 0, Count * width);
-        Count = 0;
-    }
+    /// <summary>Empties the batch.</summary>
+    public void Clear() => Count = 0;
 
     /// <summary>Adds a row with every value missing and returns its index.</summary>
-    public int AddRow() =>
-        Count < Capacity ? Count++ : throw new InvalidOperationException($"the batch is full ({Capacity} rows).");
-
-    internal string? Raw(int row, int input) => raw[row * width + input];
-
-    private int Slot(int row, string column)
+    public int AddRow()
     {
+        if (Count == Capacity)
+        {
+            throw new InvalidOperationException($"the batch is full ({Capacity} rows).");
+        }
+        var r = Count++;
+        foreach (var f in features)
+        {
+            SetMissing(r, f);
+        }
+        return r;
+    }
+
+    /// <summary>The features a column feeds (none for the label and meta columns), checking the row.</summary>
+    private FeatureCodec[] Column(int row, string column)
+    {
+        ArgumentNullException.ThrowIfNull(column);
         if ((uint)row >= (uint)Count)
         {
             throw new ArgumentOutOfRangeException(nameof(row), row, $"the batch has {Count} rows.");
         }
         var i = Owner.InputIndexOf(row, column);
-        return i < 0 ? -1 : row * width + i;
+        return i < 0 ? [] : columnFeatures[i];
     }
 
     /// <summary>A raw text value (categorical token, number as text, or a splitter-joined sequence); null or "" = missing.</summary>
-    public void Set(int row, string column, string? value)
+    public void Set(int row, string column, string? value) => Set(row, column, value.AsSpan());
+
+    /// <summary>A raw text value without a string (e.g. a slice of a request buffer); empty = missing.</summary>
+    public void Set(int row, string column, ReadOnlySpan<char> value)
     {
-        var s = Slot(row, column);
-        if (s >= 0)
+        foreach (var f in Column(row, column))
         {
-            raw[s] = value;
+            if (value.IsEmpty)
+            {
+                SetMissing(row, f);
+            }
+            else
+            {
+                SetText(row, f, value);
+            }
         }
     }
 
-    /// <summary>A numeric value (numeric feature, or a number-typed categorical).</summary>
+    /// <summary>A numeric value (numeric feature, or a number-typed categorical; other features read its invariant text).</summary>
     public void Set(int row, string column, double value)
     {
-        var s = Slot(row, column);
-        if (s >= 0)
+        foreach (var f in Column(row, column))
         {
-            raw[s] = value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+            SetNumber(row, f, value);
         }
     }
 
-    /// <summary>A sequence value as its tokens.</summary>
+    /// <summary>A sequence value as its tokens (null tokens are empty); an empty list = missing. A one-element list also sets a single-valued feature.</summary>
     public void Set(int row, string column, ReadOnlySpan<string> tokens)
     {
-        var s = Slot(row, column);
-        if (s >= 0)
+        foreach (var f in Column(row, column))
         {
-            var input = Owner.Inputs[s % width];
-            var splitter = Owner.Bundle.FeatureMap.Features.First(f => f.SourceName == input.Name).Splitter;
-            raw[s] = string.Join(splitter, tokens.ToArray());
+            if (tokens.IsEmpty)
+            {
+                SetMissing(row, f);
+                continue;
+            }
+            switch (f.Type)
+            {
+                case FeatureType.Sequence:
+                    SetTokens(row, f, tokens);
+                    break;
+                case FeatureType.Embedding:
+                {
+                    var dst = EmbeddingSlots(row, f, tokens.Length);
+                    for (var i = 0; i < tokens.Length; i++)
+                    {
+                        dst[i] = EmbeddingValue(row, f, i, tokens[i].AsSpan());
+                    }
+                    State[(row * features.Length) + f.Index] = Value;
+                    break;
+                }
+                default:
+                    if (tokens.Length != 1)
+                    {
+                        throw new ScoringException(row, column, $"a list of {tokens.Length} values for a {f.Type.ToString().ToLowerInvariant()} feature (one value expected).");
+                    }
+                    if (string.IsNullOrEmpty(tokens[0]))
+                    {
+                        SetMissing(row, f);
+                    }
+                    else
+                    {
+                        SetText(row, f, tokens[0]);
+                    }
+                    break;
+            }
         }
     }
 
-    /// <summary>A value of any supported CLR type: string, a number, bool, a list of strings (sequence) or null (missing).</summary>
+    /// <summary>An embedding feature's vector (pretrain_dim values); an empty vector = missing. A one-element vector also sets a single number.</summary>
+    public void Set(int row, string column, ReadOnlySpan<float> vector) => SetVector(row, column, vector);
+
+    /// <summary>An embedding feature's vector as doubles (converted to float as training does).</summary>
+    public void Set(int row, string column, ReadOnlySpan<double> vector) => SetVector(row, column, vector);
+
+    /// <summary>
+    /// A value of any supported CLR type: string, a number, bool (1/0), a list of strings (sequence), a list of numbers
+    /// (embedding vector), a <see cref="JsonElement"/> holding one of those, or null (missing).
+    /// </summary>
     public void Set(int row, string column, object? value)
     {
         switch (value)
         {
             case null:
-                Set(row, column, (string?)null);
+                Set(row, column, ReadOnlySpan<char>.Empty);
                 break;
             case string s:
-                Set(row, column, s);
+                Set(row, column, s.AsSpan());
                 break;
-            case double or float or int or long or decimal or short or byte:
-                Set(row, column, Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture));
+            case double d:
+                Set(row, column, d);
                 break;
-            case IEnumerable<string> list:
-                Set(row, column, (ReadOnlySpan<string>)list.ToArray());
+            case float or int or long or decimal or short or byte or uint or ulong or ushort or sbyte:
+                Set(row, column, Convert.ToDouble(value, CultureInfo.InvariantCulture));
+                break;
+            case bool b:
+                Set(row, column, b ? 1.0 : 0.0);
+                break;
+            case string[] tokens:
+                Set(row, column, (ReadOnlySpan<string>)tokens);
+                break;
+            case List<string> list:
+                Set(row, column, (ReadOnlySpan<string>)CollectionsMarshal.AsSpan(list));
+                break;
+            case float[] fv:
+                Set(row, column, (ReadOnlySpan<float>)fv);
+                break;
+            case double[] dv:
+                Set(row, column, (ReadOnlySpan<double>)dv);
+                break;
+            case JsonElement e:
+                SetJson(row, column, e);
+                break;
+            case IEnumerable<string> strings:
+                Set(row, column, (ReadOnlySpan<string>)strings.ToArray());
+                break;
+            case IEnumerable<double> doubles:
+                Set(row, column, (ReadOnlySpan<double>)doubles.ToArray());
+                break;
+            case IEnumerable<float> floats:
+                Set(row, column, (ReadOnlySpan<float>)floats.ToArray());
+                break;
+            case IEnumerable list:
+                SetList(row, column, list.Cast<object?>().ToArray());
                 break;
             default:
-                throw new ScoringException(row, column, $"a value of type {value.GetType().Name} is not supported (string, number or list of strings).");
+                _ = Column(row, column); // an unknown column is reported as such first
+                throw new ScoringException(row, column, $"a value of type {value.GetType().Name} is not supported (string, number, bool, list of strings or numbers, or null).");
         }
+    }
+
+    private void SetJson(int row, string column, JsonElement e)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.Null or JsonValueKind.Undefined:
+                Set(row, column, ReadOnlySpan<char>.Empty);
+                break;
+            case JsonValueKind.String:
+                Set(row, column, e.GetString());
+                break;
+            case JsonValueKind.Number:
+                Set(row, column, e.GetDouble());
+                break;
+            case JsonValueKind.True or JsonValueKind.False:
+                Set(row, column, e.ValueKind == JsonValueKind.True ? 1.0 : 0.0);
+                break;
+            case JsonValueKind.Array:
+                SetList(row, column, [.. e.EnumerateArray().Select(x => (object?)x)]);
+                break;
+            default:
+                _ = Column(row, column);
+                throw new ScoringException(row, column, "a JSON object is not a feature value (string, number, bool, list or null).");
+        }
+    }
+
+    /// <summary>A list of mixed values: all numbers (a vector) or all strings (tokens).</summary>
+    private void SetList(int row, string column, object?[] items)
+    {
+        static bool IsNumber(object? o) => o is double or float or int or long or decimal or short or byte || o is JsonElement { ValueKind: JsonValueKind.Number };
+        static bool IsText(object? o) => o is string || o is JsonElement { ValueKind: JsonValueKind.String };
+        if (items.Length > 0 && items.All(IsNumber))
+        {
+            Set(row, column, (ReadOnlySpan<double>)[.. items.Select(o => o is JsonElement j ? j.GetDouble() : Convert.ToDouble(o, CultureInfo.InvariantCulture))]);
+        }
+        else if (items.All(IsText))
+        {
+            Set(row, column, (ReadOnlySpan<string>)[.. items.Select(o => o is JsonElement j ? j.GetString()! : (string)o!)]);
+        }
+        else
+        {
+            _ = Column(row, column);
+            throw new ScoringException(row, column, "a list must hold only strings (sequence tokens) or only numbers (an embedding vector).");
+        }
+    }
+
+    private void SetVector<T>(int row, string column, ReadOnlySpan<T> vector)
+        where T : struct, System.Numerics.INumberBase<T>
+    {
+        foreach (var f in Column(row, column))
+        {
+            if (vector.IsEmpty)
+            {
+                SetMissing(row, f);
+            }
+            else if (f.Type == FeatureType.Embedding)
+            {
+                var dst = EmbeddingSlots(row, f, vector.Length);
+                for (var i = 0; i < vector.Length; i++)
+                {
+                    var v = double.CreateTruncating(vector[i]);
+                    if (!double.IsFinite(v))
+                    {
+                        throw new ScoringException(row, f.Info.SourceName, $"embedding value {i} is not a finite number: '{v.ToString(CultureInfo.InvariantCulture)}'");
+                    }
+                    dst[i] = (float)v;
+                }
+                State[(row * features.Length) + f.Index] = Value;
+            }
+            else if (vector.Length == 1)
+            {
+                SetNumber(row, f, double.CreateTruncating(vector[0]));
+            }
+            else
+            {
+                throw new ScoringException(row, column, $"a list of {vector.Length} numbers for a {f.Type.ToString().ToLowerInvariant()} feature (one value expected).");
+            }
+        }
+    }
+
+    private void SetMissing(int row, FeatureCodec f)
+    {
+        var info = f.Info;
+        switch (f.Type)
+        {
+            case FeatureType.Categorical:
+                Cat[(row * catWidth) + info.TypeIndex] = f.MissingCode;
+                break;
+            case FeatureType.Numeric:
+                Num[(row * numWidth) + info.TypeIndex] = f.MissingNumber;
+                break;
+            case FeatureType.Sequence:
+                Seq.AsSpan((row * seqWidth) + info.SequenceOffset, info.MaxLen).Clear();
+                break;
+            case FeatureType.Embedding:
+                Emb.AsSpan((row * embWidth) + info.EmbeddingOffset, info.EmbeddingWidth).Clear();
+                break;
+        }
+        State[(row * features.Length) + f.Index] = Missing;
+    }
+
+    private void SetText(int row, FeatureCodec f, ReadOnlySpan<char> text)
+    {
+        var info = f.Info;
+        var state = Value;
+        switch (f.Type)
+        {
+            case FeatureType.Categorical:
+            {
+                int code;
+                if (f.NumberToken)
+                {
+                    code = Segment.TryParseDouble(text, out var v) ? f.NumberCode(v) : f.OovIdx;
+                }
+                else
+                {
+                    code = f.StringCode(text);
+                }
+                Cat[(row * catWidth) + info.TypeIndex] = code;
+                state = code == f.OovIdx ? Oov : Value;
+                break;
+            }
+            case FeatureType.Numeric:
+            {
+                if (!Segment.TryParseDouble(text, out var v))
+                {
+                    throw new ScoringException(row, info.SourceName, $"non-numeric value in a numeric column: '{Segment.Clip(text)}'");
+                }
+                SetNumber(row, f, v);
+                return;
+            }
+            case FeatureType.Sequence:
+                state = EncodeSequence(row, f, new TextTokens(text, info.Splitter));
+                break;
+            case FeatureType.Embedding:
+            {
+                var splitter = info.Splitter.AsSpan();
+                var count = splitter.IsEmpty ? 1 : text.Count(splitter) + 1;
+                var dst = EmbeddingSlots(row, f, count);
+                var rest = text;
+                for (var i = 0; i < count; i++)
+                {
+                    var cut = splitter.IsEmpty ? -1 : rest.IndexOf(splitter);
+                    dst[i] = EmbeddingValue(row, f, i, cut < 0 ? rest : rest[..cut]);
+                    rest = cut < 0 ? [] : rest[(cut + splitter.Length)..];
+                }
+                break;
+            }
+        }
+        State[(row * features.Length) + f.Index] = state;
+    }
+
+    private void SetNumber(int row, FeatureCodec f, double v)
+    {
+        var info = f.Info;
+        switch (f.Type)
+        {
+            case FeatureType.Numeric:
+                if (!double.IsFinite(v))
+                {
+                    throw new ScoringException(row, info.SourceName, $"NaN/Inf not allowed: '{v.ToString(CultureInfo.InvariantCulture)}'");
+                }
+                Num[(row * numWidth) + info.TypeIndex] = info.Normalize((float)v);
+                State[(row * features.Length) + f.Index] = Value;
+                break;
+            case FeatureType.Categorical when f.NumberToken:
+            {
+                var code = f.NumberCode(v);
+                Cat[(row * catWidth) + info.TypeIndex] = code;
+                State[(row * features.Length) + f.Index] = code == f.OovIdx ? Oov : Value;
+                break;
+            }
+            default:
+            {
+                // A string token, a sequence or a one-value vector: the number as training data would write it.
+                Span<char> text = stackalloc char[32];
+                if (!v.TryFormat(text, out var written, "R", CultureInfo.InvariantCulture))
+                {
+                    throw new ScoringException(row, info.SourceName, "number too long to format.");
+                }
+                SetText(row, f, text[..written]);
+                break;
+            }
+        }
+    }
+
+    private void SetTokens(int row, FeatureCodec f, ReadOnlySpan<string> tokens) =>
+        State[(row * features.Length) + f.Index] = EncodeSequence(row, f, new ListTokens(tokens));
+
+    /// <summary>
+    /// max_len codes as training encodes them: post padding keeps the first tokens and pads at the end, pre padding
+    /// keeps the last tokens and pads at the front; the fill_na token is padding (0); unseen tokens are OOV.
+    /// </summary>
+    private byte EncodeSequence<TTokens>(int row, FeatureCodec f, TTokens tokens)
+        where TTokens : struct, ITokens, allows ref struct
+    {
+        var info = f.Info;
+        var dst = Seq.AsSpan((row * seqWidth) + info.SequenceOffset, info.MaxLen);
+        dst.Clear();
+        var n = tokens.Count;
+        var keep = Math.Min(n, info.MaxLen);
+        var pre = info.Padding == "pre";
+        var skip = pre ? n - keep : 0;
+        var off = pre ? info.MaxLen - keep : 0;
+        var na = f.NaToken.AsSpan();
+        var state = Value;
+        for (var i = 0; i < skip + keep; i++)
+        {
+            var tok = tokens.Next();
+            if (i < skip)
+            {
+                continue;
+            }
+            int code;
+            if (tok.SequenceEqual(na))
+            {
+                code = 0;
+            }
+            else
+            {
+                code = f.StringCode(tok);
+                if (code == f.OovIdx)
+                {
+                    state = Oov;
+                }
+            }
+            dst[off + i - skip] = code;
+        }
+        return state;
+    }
+
+    private Span<float> EmbeddingSlots(int row, FeatureCodec f, int count)
+    {
+        var info = f.Info;
+        if (count != info.EmbeddingWidth)
+        {
+            throw new ScoringException(row, info.SourceName, $"embedding vector has {count} values, pretrain_dim is {info.EmbeddingWidth}");
+        }
+        return Emb.AsSpan((row * embWidth) + info.EmbeddingOffset, info.EmbeddingWidth);
+    }
+
+    private static float EmbeddingValue(int row, FeatureCodec f, int i, ReadOnlySpan<char> text) =>
+        Segment.TryParseDouble(text, out var v) && double.IsFinite(v)
+            ? (float)v
+            : throw new ScoringException(row, f.Info.SourceName, $"embedding value {i} is not a finite number: '{Segment.Clip(text)}'");
+
+    private interface ITokens
+    {
+        int Count { get; }
+
+        ReadOnlySpan<char> Next();
+    }
+
+    /// <summary>The tokens of a splitter-joined text, as <c>string.Split</c> gives them (a trailing splitter gives an empty last token).</summary>
+    private ref struct TextTokens : ITokens
+    {
+        private readonly ReadOnlySpan<char> splitter;
+        private ReadOnlySpan<char> rest;
+
+        public TextTokens(ReadOnlySpan<char> text, string splitter)
+        {
+            this.splitter = splitter;
+            rest = text;
+            Count = splitter.Length == 0 ? 1 : text.Count(splitter.AsSpan()) + 1;
+        }
+
+        public int Count { get; }
+
+        public ReadOnlySpan<char> Next()
+        {
+            var cut = splitter.IsEmpty ? -1 : rest.IndexOf(splitter);
+            var tok = cut < 0 ? rest : rest[..cut];
+            rest = cut < 0 ? [] : rest[(cut + splitter.Length)..];
+            return tok;
+        }
+    }
+
+    private ref struct ListTokens(ReadOnlySpan<string> tokens) : ITokens
+    {
+        private readonly ReadOnlySpan<string> tokens = tokens;
+        private int next;
+
+        public readonly int Count => tokens.Length;
+
+        public ReadOnlySpan<char> Next() => tokens[next++].AsSpan();
     }
 }

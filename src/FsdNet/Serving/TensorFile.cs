@@ -135,7 +135,8 @@ public static class TensorFile
         {
             throw new ModelFileException($"{path}: bad tensor count {count}.");
         }
-        var list = new List<(string, Tensor)>(count);
+        var list = new List<(string, Tensor)>(Math.Min(count, 1 << 16));
+        var names = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < count; i++)
         {
             var name = Str("tensor name");
@@ -145,9 +146,23 @@ public static class TensorFile
                 throw new ModelFileException($"{path}: tensor '{name}' has rank {rank}.");
             }
             var dims = new int[rank];
+            long elements = 1;
             for (var a = 0; a < rank; a++)
             {
                 dims[a] = Int();
+                if (dims[a] < 0)
+                {
+                    throw new ModelFileException($"{path}: tensor '{name}' has a negative dimension ({dims[a]}).");
+                }
+                elements *= dims[a];
+                if (elements > int.MaxValue / 4)
+                {
+                    throw new ModelFileException($"{path}: tensor '{name}' is too large ({string.Join(" x ", dims[..(a + 1)])} values).");
+                }
+            }
+            if (!names.Add(name))
+            {
+                throw new ModelFileException($"{path}: tensor '{name}' appears twice.");
             }
             var shape = rank switch
             {
@@ -170,6 +185,36 @@ public static class TensorFile
             throw new ModelFileException($"{path}: {body.Length - pos} unexpected bytes after the last tensor.");
         }
         return (meta, list);
+    }
+
+    /// <summary>
+    /// Only the metadata JSON of a file written by <see cref="Write"/>, read from its header without reading (or
+    /// verifying) the tensors: for optional information such as a checkpoint's training history.
+    /// </summary>
+    public static string ReadMetadata(string path)
+    {
+        try
+        {
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            Span<byte> head = stackalloc byte[16];
+            if (fs.ReadAtLeast(head, 16, throwOnEndOfStream: false) < 16 || !head[..Magic.Length].SequenceEqual(Magic))
+            {
+                throw new ModelFileException($"{path}: not an FsdNet model/checkpoint file (bad magic or too short).");
+            }
+            var version = BinaryPrimitives.ReadInt32LittleEndian(head.Slice(8, 4));
+            var n = BinaryPrimitives.ReadInt32LittleEndian(head.Slice(12, 4));
+            if (version != FormatVersion || n < 0 || n > fs.Length - 16)
+            {
+                throw new ModelFileException($"{path}: bad header (format version {version}, metadata length {n}).");
+            }
+            var bytes = new byte[n];
+            fs.ReadExactly(bytes);
+            return Encoding.UTF8.GetString(bytes);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelFileException($"{path}: cannot read: {e.Message}");
+        }
     }
 
     /// <summary>Copies saved tensors into live ones by name, checking that every name and shape matches.</summary>
