@@ -1,0 +1,197 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.IO.Compression;
+using FsdNet.Data;
+using FsdNet.Metrics;
+using FsdNet.Serving;
+using FsdNet.Tensors;
+
+namespace FsdNet.Bench;
+
+/// <summary>
+/// In-process serving: for the model's prediction and (with --heads) each FSD head k, test AUC and logloss over a raw
+/// data file, single-row latency (one row filled and scored at a time, after warm-up; p50 and p99 in microseconds)
+/// and batch-1000 throughput (rows filled and scored per second). Prints machine-readable <c>key value</c> lines.
+/// The raw file is read as the model's training data was: CSV/TSV with a header (no quoted fields) or libFM
+/// (label, then idx:val per configured field); .gz is decompressed.
+/// </summary>
+internal static class ServeLatencyBenchmark
+{
+    public const string Usage =
+        "In-process scorer latency and quality (options: --model <run dir or .fsdb>, --data <raw file>, --rows N, --heads, " +
+        "--iterations N single rows (10000), --batches N of 1000 rows (50), --threads N (1), --no-fold)";
+
+    public static int Run(string[] args)
+    {
+        var modelPath = TrainBenchmark.Arg(args, "--model");
+        var dataPath = TrainBenchmark.Arg(args, "--data");
+        if (modelPath is null || dataPath is null)
+        {
+            Console.Error.WriteLine("serve-latency needs --model <run dir or .fsdb> and --data <raw file>.");
+            return 2;
+        }
+        var maxRows = TrainBenchmark.Arg(args, "--rows") is { } r ? int.Parse(r, CultureInfo.InvariantCulture) : int.MaxValue;
+        var iterations = TrainBenchmark.Arg(args, "--iterations") is { } it ? int.Parse(it, CultureInfo.InvariantCulture) : 10_000;
+        var batches = TrainBenchmark.Arg(args, "--batches") is { } bt ? int.Parse(bt, CultureInfo.InvariantCulture) : 50;
+        Workers.ThreadCount = TrainBenchmark.Arg(args, "--threads") is { } th ? int.Parse(th, CultureInfo.InvariantCulture) : 1;
+        var heads = args.Contains("--heads");
+        var scorer = Scorer.Load(modelPath, new ScorerOptions { FoldBatchNorm = !args.Contains("--no-fold") });
+        var (allColumns, allRows, labels) = ReadRaw(scorer.Bundle.FeatureMap, dataPath, maxRows);
+        // only the model's inputs (a raw file may hold other columns)
+        var inputs = scorer.Inputs.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+        var keep = Enumerable.Range(0, allColumns.Length).Where(i => inputs.Contains(allColumns[i])).ToArray();
+        var columns = keep.Select(i => allColumns[i]).ToArray();
+        var rows = allRows.Select(row => keep.Select(i => row[i]).ToArray()).ToList();
+        if (rows.Count == 0)
+        {
+            Console.Error.WriteLine($"{dataPath}: no rows.");
+            return 2;
+        }
+        Emit("model", scorer.Bundle.Model.ModelName);
+        Emit("rows", rows.Count);
+        Emit("threads", Workers.ThreadCount);
+        Emit("folded_batch_norms", scorer.FoldedBatchNorms);
+        var targets = new List<(string Name, int? Head)> { ("predict", null) };
+        if (heads)
+        {
+            if (scorer.HeadCount is not { } n)
+            {
+                Console.Error.WriteLine($"--heads: {scorer.Bundle.Model.ModelName} has one head (train with fsd: true).");
+                return 2;
+            }
+            targets.AddRange(Enumerable.Range(0, n).Select(k => ($"head{k}", (int?)k)));
+        }
+        var batch = scorer.CreateBatch(1000);
+        var single = scorer.CreateBatch(1);
+        var probabilities = new float[rows.Count];
+        foreach (var (name, head) in targets)
+        {
+            for (var start = 0; start < rows.Count; start += batch.Capacity)
+            {
+                var count = Fill(batch, columns, rows, start);
+                scorer.Score(batch, probabilities.AsSpan(start, count), head);
+            }
+            Emit($"{name}.auc", BinaryMetrics.Auc(labels, probabilities));
+            Emit($"{name}.logloss", BinaryMetrics.LogLoss(labels, probabilities));
+
+            var one = new float[1];
+            var times = new double[iterations];
+            for (var i = -Math.Min(iterations, 2000); i < iterations; i++)
+            {
+                var row = rows[(i + rows.Count * 4) % rows.Count];
+                var t0 = Stopwatch.GetTimestamp();
+                single.Clear();
+                var slot = single.AddRow();
+                for (var c = 0; c < columns.Length; c++)
+                {
+                    single.Set(slot, columns[c], row[c].AsSpan());
+                }
+                scorer.Score(single, one, head);
+                if (i >= 0)
+                {
+                    times[i] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
+                }
+            }
+            Array.Sort(times);
+            Emit($"{name}.single_p50_us", Percentile(times, 0.50));
+            Emit($"{name}.single_p99_us", Percentile(times, 0.99));
+
+            var warm = Math.Min(batches, 5);
+            var scored = 0L;
+            var clock = new Stopwatch();
+            for (var b = -warm; b < batches; b++)
+            {
+                var start = (int)((long)Math.Max(b, 0) * batch.Capacity % rows.Count);
+                if (b == 0)
+                {
+                    clock.Start();
+                }
+                var count = Fill(batch, columns, rows, start);
+                scorer.Score(batch, probabilities.AsSpan(0, count), head);
+                if (b >= 0)
+                {
+                    scored += count;
+                }
+            }
+            clock.Stop();
+            Emit($"{name}.batch1000_rows_per_s", scored / clock.Elapsed.TotalSeconds);
+        }
+        return 0;
+    }
+
+    private static double Percentile(double[] sorted, double q) =>
+        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
+
+    private static void Emit(string key, object value) =>
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{key} {(value is double d ? d.ToString("G6", CultureInfo.InvariantCulture) : value)}"));
+
+    /// <summary>Fills the batch with up to its capacity rows from <paramref name="start"/> (wrapping); returns the count.</summary>
+    private static int Fill(RowBatch batch, string[] columns, List<string[]> rows, int start)
+    {
+        batch.Clear();
+        var count = Math.Min(batch.Capacity, rows.Count - start);
+        for (var i = 0; i < count; i++)
+        {
+            var row = rows[start + i];
+            var slot = batch.AddRow();
+            for (var c = 0; c < columns.Length; c++)
+            {
+                batch.Set(slot, columns[c], row[c].AsSpan());
+            }
+        }
+        return count;
+    }
+
+    /// <summary>The raw rows: input column names, each row's text per column, and the labels (0/1).</summary>
+    private static (string[] Columns, List<string[]> Rows, float[] Labels) ReadRaw(FeatureMap map, string path, int maxRows)
+    {
+        using var stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)
+            ? (Stream)new GZipStream(File.OpenRead(path), CompressionMode.Decompress)
+            : File.OpenRead(path);
+        using var reader = new StreamReader(stream);
+        var rows = new List<string[]>();
+        var labels = new List<float>();
+        string[] columns;
+        int labelIndex;
+        var libFm = map.Format == DataFormat.LibFm;
+        if (libFm || map.SourceColumns is not null)
+        {
+            var all = map.SourceColumns ?? throw new InvalidOperationException("libFM data without source columns.");
+            labelIndex = 0;
+            columns = [.. all.Skip(1)];
+        }
+        else
+        {
+            var header = (reader.ReadLine() ?? "").Split(map.Separator);
+            labelIndex = Array.IndexOf(header, map.LabelName);
+            columns = [.. header.Where(h => h != map.LabelName)];
+        }
+        while (rows.Count < maxRows && reader.ReadLine() is { } line)
+        {
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+            var items = libFm ? line.Split(' ', StringSplitOptions.RemoveEmptyEntries) : line.Split(map.Separator);
+            var label = labelIndex >= 0 ? items[labelIndex] : "0";
+            labels.Add(label is "1" or "1.0" ? 1f : 0f);
+            var values = new string[columns.Length];
+            var c = 0;
+            for (var i = 0; i < items.Length && c < columns.Length; i++)
+            {
+                if (i == labelIndex)
+                {
+                    continue;
+                }
+                var v = items[i];
+                values[c++] = libFm && v.IndexOf(':') is var colon and > 0 ? v[..colon] : v;
+            }
+            for (; c < columns.Length; c++)
+            {
+                values[c] = "";
+            }
+            rows.Add(values);
+        }
+        return (columns, rows, [.. labels]);
+    }
+}
