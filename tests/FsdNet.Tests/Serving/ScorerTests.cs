@@ -129,6 +129,8 @@ public sealed class ScorerTests : IClassFixture<ScorerTests.Toy>
         e = Assert.Throws<ScoringException>(() => batch.Set(r, "u", new object()));
         Assert.Contains("not supported", e.Message);
         batch.Set(r, "label", "1"); // accepted and ignored
+        batch.Set(r, "s", ["k1", "zz"]);
+        batch.Set(r, "s", (string?)null); // missing again
         var p = new float[2];
         e = Assert.Throws<ScoringException>(() => scorer.Score(batch, p, head: 3));
         Assert.Equal("head", e.Field);
