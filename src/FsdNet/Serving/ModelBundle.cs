@@ -117,7 +117,7 @@ public sealed class ModelBundle
         }
         else if (!File.Exists(path))
         {
-            throw new ModelFileException($"{path}: no such file or directory (expected a run directory, its model.fsdm, or a bundle .fsdb).");
+            throw new ModelFileException($"{path}: no model file (no such file or directory; expected a run directory, its model.fsdm, or a bundle .fsdb).");
         }
         var (metaJson, tensors) = TensorFile.Read(path);
         string format;
