@@ -149,6 +149,7 @@ public sealed class OnnxExportTests(OnnxExportData fixture) : IClassFixture<Onnx
         { "deepfm", "DeepFM", "hidden_units: [8, 8]\nbatch_norm: True", null },
         { "dnn", "DNN", "hidden_units: [16, 8]\nbatch_norm: True\nnet_dropout: 0.1", null },
         { "dnn-dice", "DNN", "hidden_units: [8]\nbatch_norm: True\nhidden_activations: dice", null },
+        { "dnn-feature-specs", "DNN", "hidden_units: [8]\nbatch_norm: True\nfeature_specs:\n  - {name: b, embedding_dim: 6}\n  - {name: c, share_embedding: a}", null },
         { "widedeep", "WideDeep", "hidden_units: [8, 4]\nbatch_norm: True\nhidden_activations: sigmoid", null },
     };
 
@@ -163,6 +164,12 @@ public sealed class OnnxExportTests(OnnxExportData fixture) : IClassFixture<Onnx
 
         var bundle = ModelBundle.Load(run);
         var expected = FsdNetScores(bundle, head);
+        if (name == "dnn-feature-specs")
+        {
+            var tables = bundle.Model.State().ToDictionary(p => p.Name, p => p.Value);
+            Assert.False(tables.ContainsKey("embedding.embedding_layer.c.weight"), "c should read a's table");
+            Assert.Equal(6, tables["embedding.embedding_layer.b.weight"].Shape[1]);
+        }
         // Where there is BatchNorm, training moved its running statistics away from the identity (0, 1), so folding is tested.
         foreach (var (key, t) in bundle.Model.State().Where(p => p.Name.EndsWith("batch_norm.running_var", StringComparison.Ordinal)))
         {
