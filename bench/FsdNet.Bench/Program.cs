@@ -10,6 +10,7 @@ public static class Program
         ("train", "End-to-end training speed of FSDNet on a preset, or of any experiment (options: --dataset frappe | --config <dir> --expid <id>, --epochs 3, --threads 2, --batch-size N, --json out)", TrainBenchmark.Run),
         ("models", "The registered model names, one per line (FSD-capable ones marked ' fsd')", _ => ListModels()),
         ("serve-latency", ServeLatencyBenchmark.Usage, ServeLatencyBenchmark.Run),
+        ("onnx-latency", OnnxLatencyBenchmark.Usage, OnnxLatencyBenchmark.Run),
         ("alloc", "Managed bytes allocated per steady-state MLP training step (options: --batch 10000, --steps 100, --threads 2)", AllocBenchmark.Run),
     ];
 

@@ -1,0 +1,151 @@
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using FsdNet.Data;
+
+namespace FsdNet.Serving.Onnx;
+
+/// <summary>
+/// The encoder JSON written beside an exported ONNX model (schema in docs/ONNX.md): for each input column of the
+/// graph, which raw column it reads and how a raw value becomes the number in that column, so that a client without
+/// .NET turns a raw row into the graph's inputs exactly as FsdNet's <see cref="FeatureMap.EncodeRow(Func{string, string?}, Span{int}, Span{float}, Span{int}, out long)"/> does.
+/// </summary>
+internal static class OnnxEncoder
+{
+    public const string Format = "fsdnet-onnx-encoder";
+
+    public const int FormatVersion = 1;
+
+    public static string ToJson(ModelBundle bundle, string onnxFile, int? head, string scores)
+    {
+        var map = bundle.FeatureMap;
+        var schema = bundle.Model.Schema;
+        var used = schema.Fields.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            w.WriteString("format", Format);
+            w.WriteNumber("format_version", FormatVersion);
+            w.WriteString("onnx_file", onnxFile);
+            w.WriteString("model", bundle.Model.ModelName);
+            w.WriteString("expid", bundle.Config.ExpId);
+            w.WriteString("dataset_id", map.DatasetId);
+            w.WriteString("label", map.LabelName);
+            w.WriteString("schema_hash", map.SchemaHash);
+            if (head is { } h)
+            {
+                w.WriteNumber("head", h);
+            }
+            else
+            {
+                w.WriteNull("head");
+            }
+            w.WriteString("scores", scores);
+            w.WriteBoolean("pre_encoded", map.FuxiEncoded);
+
+            w.WriteStartArray("inputs");
+            if (schema.CategoricalCount > 0)
+            {
+                Input(w, OnnxExporter.CategoricalInput, "int64", schema.CategoricalCount);
+            }
+            if (schema.NumericCount > 0)
+            {
+                Input(w, OnnxExporter.NumericInput, "float32", schema.NumericCount);
+            }
+            w.WriteEndArray();
+            w.WriteStartObject("output");
+            w.WriteString("name", OnnxExporter.Output);
+            w.WriteString("dtype", "float32");
+            w.WriteStartArray("shape");
+            w.WriteStringValue("N");
+            w.WriteNumberValue(1);
+            w.WriteEndArray();
+            w.WriteEndObject();
+
+            w.WriteStartArray("categorical");
+            foreach (var f in map.Categorical)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("column", f.TypeIndex);
+                w.WriteString("feature", f.Name);
+                w.WriteString("source_column", f.SourceName);
+                w.WriteBoolean("used_by_model", used.Contains(f.Name));
+                var number = f.Dtype != "str";
+                w.WriteString("dtype", f.Dtype);
+                w.WriteString("match", number ? "number" : "string");
+                w.WriteString("missing", f.FillNa ?? (number ? "0" : ""));
+                w.WriteBoolean("convert_to_bucket", number && f.Preprocess == "convert_to_bucket");
+                w.WriteNumber("padding_idx", f.PaddingIdx);
+                w.WriteNumber("oov_idx", f.OovIdx);
+                w.WriteNumber("vocab_size", f.VocabSize);
+                if (map.FuxiEncoded)
+                {
+                    w.WriteNull("vocab");
+                }
+                else
+                {
+                    w.WriteStartObject("vocab");
+                    for (var i = 0; i < f.Vocab.Count; i++)
+                    {
+                        w.WriteNumber(f.Vocab[i], i + 1);
+                    }
+                    w.WriteEndObject();
+                }
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+
+            w.WriteStartArray("numeric");
+            foreach (var f in map.Numeric)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("column", f.TypeIndex);
+                w.WriteString("feature", f.Name);
+                w.WriteString("source_column", f.SourceName);
+                w.WriteBoolean("used_by_model", used.Contains(f.Name));
+                w.WriteString("missing", f.FillNa ?? "0");
+                if (f.Normalizer is null)
+                {
+                    w.WriteNull("normalizer");
+                }
+                else
+                {
+                    w.WriteStartObject("normalizer");
+                    w.WriteString("type", f.Normalizer);
+                    // value' = (value - shift) / scale, the divisor 1 where the fitted spread is 0.
+                    var (shift, scale) = f.Normalizer == "StandardScaler"
+                        ? (f.NormA, f.NormB == 0 ? 1 : f.NormB)
+                        : (f.NormA, f.NormB - f.NormA == 0 ? 1 : f.NormB - f.NormA);
+                    w.WriteNumber("shift", shift);
+                    w.WriteNumber("scale", scale);
+                    w.WriteEndObject();
+                }
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+
+            var ignored = map.Features.Where(f => f.Type is not (FeatureType.Categorical or FeatureType.Numeric)).ToList();
+            w.WriteStartArray("ignored_features");
+            foreach (var f in ignored)
+            {
+                w.WriteStringValue(f.Name);
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(ms.ToArray());
+    }
+
+    private static void Input(Utf8JsonWriter w, string name, string dtype, int width)
+    {
+        w.WriteStartObject();
+        w.WriteString("name", name);
+        w.WriteString("dtype", dtype);
+        w.WriteStartArray("shape");
+        w.WriteStringValue("N");
+        w.WriteNumberValue(width);
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+}

@@ -1,0 +1,448 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using FsdNet.Autodiff;
+using FsdNet.Data;
+using FsdNet.Layers;
+using FsdNet.Models;
+using FsdNet.Serving;
+using FsdNet.Serving.Onnx;
+using FsdNet.Tensors;
+using FsdNet.Tests.Data;
+using FsdNet.Tests.Support;
+using FsdNet.Training;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Xunit;
+
+namespace FsdNet.Tests.Serving;
+
+/// <summary>
+/// A small data set with string, integer and bucketed categorical features, two normalised numeric features and a
+/// sequence feature (which the exported models leave out with use_features), shared by the ONNX export tests.
+/// </summary>
+public sealed class OnnxExportData : IDisposable
+{
+    public OnnxExportData()
+    {
+        Tmp = new TempDir();
+        var rng = new Rng(11);
+        var train = new StringBuilder(Header);
+        for (var i = 0; i < 480; i++)
+        {
+            train.Append(Row(rng, raw: false));
+        }
+        Tmp.File("train.csv", train.ToString());
+        Data = Helpers.PrepareYaml(Tmp, """
+            synth:
+              data_format: csv
+              train_data: train.csv
+              valid_data: train.csv
+              min_categr_count: 2
+              feature_cols:
+                - {name: a, active: True, dtype: str, type: categorical}
+                - {name: n, active: True, dtype: float, type: numeric, normalizer: StandardScaler, fill_na: 1.5}
+                - {name: b, active: True, dtype: str, type: categorical, fill_na: b0}
+                - {name: c, active: True, dtype: int, type: categorical}
+                - {name: d, active: True, dtype: float, type: categorical, fill_na: 0, preprocess: convert_to_bucket}
+                - {name: m, active: True, dtype: float, type: numeric, normalizer: MinMaxScaler}
+                - {name: s, active: True, type: sequence, splitter: ^, max_len: 3}
+              label_col: {name: label, dtype: float}
+            """);
+        // Scoring rows: unseen tokens, rare tokens (min_categr_count 2), missing values, unparsable numbers.
+        var scoring = new List<Dictionary<string, string?>>();
+        for (var i = 0; i < 96; i++)
+        {
+            var cols = Row(rng, raw: true).TrimEnd('\n').Split(',');
+            var names = Header.TrimEnd('\n').Split(',');
+            scoring.Add(names.Zip(cols).ToDictionary(t => t.First, t => (string?)t.Second, StringComparer.Ordinal));
+        }
+        Rows = scoring;
+    }
+
+    private const string Header = "label,a,n,b,c,d,m,s\n";
+
+    public TempDir Tmp { get; }
+
+    public PreparedData Data { get; }
+
+    public IReadOnlyList<Dictionary<string, string?>> Rows { get; }
+
+    public FeatureMap Map => Data.FeatureMap;
+
+    private static string Row(Rng rng, bool raw)
+    {
+        int a = rng.NextInt(14), b = rng.NextInt(6), c = rng.NextInt(9), d = rng.NextInt(40);
+        var n = (rng.NextDouble() * 10) - 3;
+        var m = rng.NextDouble() * 100;
+        var label = ((a + b) % 3 == 0 ? 0.8 : 0.15) + (n > 2 ? 0.1 : 0) > rng.NextDouble() ? 1 : 0;
+        string A = $"a{a}", B = $"b{b}", C = c.ToString(CultureInfo.InvariantCulture), D = d.ToString(CultureInfo.InvariantCulture);
+        string N = n.ToString("R", CultureInfo.InvariantCulture), M = m.ToString("R", CultureInfo.InvariantCulture);
+        if (raw)
+        {
+            switch (rng.NextInt(8))
+            {
+                case 0: A = "never-seen"; C = "77"; break;
+                case 1: A = ""; N = ""; B = ""; C = ""; D = ""; break;
+                case 2: D = "not-a-number"; C = "3.0"; break;
+                case 3: M = ""; D = "2.5"; break;
+            }
+        }
+        return $"{label},{A},{N},{B},{C},{D},{M},s{a % 4}^s{b}\n";
+    }
+
+    public void Dispose()
+    {
+        Data.Dispose();
+        Tmp.Dispose();
+    }
+}
+
+/// <summary>
+/// ONNX export: models trained a few steps (so BatchNorm's running statistics are not the identity) are exported,
+/// scored by ONNX Runtime on rows encoded with the encoder JSON alone, and compared with FsdNet's own scores of the
+/// same raw rows; the encoder JSON is checked against the feature map row by row; refused models and options fail
+/// with errors that name them.
+/// </summary>
+public sealed class OnnxExportTests(OnnxExportData fixture) : IClassFixture<OnnxExportData>
+{
+    private const string Features = "use_features: [a, n, b, c, d, m]";
+
+    private static ModelConfig Config(string model, string extra, bool useFeatures = true) => ModelConfig.Parse($$"""
+        Base:
+            epochs: 1
+            batch_size: 64
+            learning_rate: 5.e-3
+            seed: 3
+            monitor: AUC
+            embedding_dim: 4
+        exp:
+            model: {{model}}
+            {{(useFeatures ? Features : "")}}
+            {{extra.Replace("\n", "\n    ", StringComparison.Ordinal)}}
+        """, "onnx-test.yaml", "exp");
+
+    /// <summary>Trains <paramref name="cfg"/>'s model for one epoch and saves it as a run directory.</summary>
+    private string TrainRun(ModelConfig cfg, string name)
+    {
+        var data = fixture.Data;
+        var options = TrainerOptions.From(cfg);
+        var model = ModelRegistry.Create(ModelInputs.Schema(data.FeatureMap, cfg), cfg, new Rng((ulong)options.Seed));
+        new Trainer(model, options).Fit(data.Train, data.Valid!);
+        var dir = fixture.Tmp.Sub(name);
+        ModelBundle.Save(dir, model, data.FeatureMap, cfg);
+        return dir;
+    }
+
+    public static TheoryData<string, string, string, int?> Models => new()
+    {
+        { "fsdnet-mean", "FSDNet", "parallel_dnn_hidden_units: [8, 8, 8]\nnum_cross_layers: 3\nbatch_norm: True\nnet_dropout: 0.1", null },
+        { "fsdnet-head0", "FSDNet", "parallel_dnn_hidden_units: [8, 8, 8]\nnum_cross_layers: 3\nbatch_norm: True", 0 },
+        { "fsdnet-head1", "FSDNet", "parallel_dnn_hidden_units: [8, 8, 8]\nnum_cross_layers: 3\nbatch_norm: True\ndnn_activations: tanh", 1 },
+        { "fsdnet-teacher", "FSDNet", "parallel_dnn_hidden_units: [8, 8]\nnum_cross_layers: 2\nbatch_norm: True", 1 },
+        { "fsdnet-score-head", "FSDNet", "parallel_dnn_hidden_units: [8, 8, 8]\nnum_cross_layers: 3\nscore_head: 1", null },
+        { "dcnv2-fsd", "DCNv2", "fsd: true\nparallel_dnn_hidden_units: [6, 6]\nnum_cross_layers: 2\nbatch_norm: True", null },
+        { "dcnv2-crossnet-only", "DCNv2", "model_structure: crossnet_only\nnum_cross_layers: 3", null },
+        { "dcnv2-stacked", "DCNv2", "model_structure: stacked\nstacked_dnn_hidden_units: [8, 6]\nbatch_norm: True\ndnn_activations: prelu", null },
+        { "dcnv2-parallel", "DCNv2", "model_structure: parallel\nparallel_dnn_hidden_units: [8, 6]\nbatch_norm: True\nnet_dropout: 0.2", null },
+        { "dcnv2-stacked-parallel", "DCNv2", "model_structure: stacked_parallel\nstacked_dnn_hidden_units: [8]\nparallel_dnn_hidden_units: [6, 6]\nbatch_norm: True\ndnn_activations: leakyrelu", null },
+        { "deepfm", "DeepFM", "hidden_units: [8, 8]\nbatch_norm: True", null },
+        { "dnn", "DNN", "hidden_units: [16, 8]\nbatch_norm: True\nnet_dropout: 0.1", null },
+        { "dnn-dice", "DNN", "hidden_units: [8]\nbatch_norm: True\nhidden_activations: dice", null },
+        { "dnn-feature-specs", "DNN", "hidden_units: [8]\nbatch_norm: True\nfeature_specs:\n  - {name: b, embedding_dim: 6}\n  - {name: c, share_embedding: a}", null },
+        { "widedeep", "WideDeep", "hidden_units: [8, 4]\nbatch_norm: True\nhidden_activations: sigmoid", null },
+    };
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void Onnx_runtime_scores_the_exported_model_as_fsdnet_does(string name, string model, string extra, int? head)
+    {
+        var run = TrainRun(Config(model, extra), name);
+        var onnx = Path.Combine(fixture.Tmp.Sub(name + "-export"), "model.onnx");
+        var summary = OnnxExporter.Export(run, onnx, head);
+        Assert.Contains(model, summary, StringComparison.Ordinal);
+
+        var bundle = ModelBundle.Load(run);
+        var expected = FsdNetScores(bundle, head);
+        if (name == "dnn-feature-specs")
+        {
+            var tables = bundle.Model.State().ToDictionary(p => p.Name, p => p.Value);
+            Assert.False(tables.ContainsKey("embedding.embedding_layer.c.weight"), "c should read a's table");
+            Assert.Equal(6, tables["embedding.embedding_layer.b.weight"].Shape[1]);
+        }
+        // Where there is BatchNorm, training moved its running statistics away from the identity (0, 1), so folding is tested.
+        foreach (var (key, t) in bundle.Model.State().Where(p => p.Name.EndsWith("batch_norm.running_var", StringComparison.Ordinal)))
+        {
+            Assert.True(t.Span.ToArray().Any(v => Math.Abs(v - 1) > 1e-3), $"{name}: {key} is still all ones");
+        }
+        using var encoder = JsonDocument.Parse(File.ReadAllText(OnnxExporter.EncoderPath(onnx)));
+        var actual = OrtScores(onnx, encoder.RootElement, fixture.Rows);
+        Assert.Equal(expected.Length, actual.Length);
+        var maxDiff = expected.Zip(actual).Max(t => Math.Abs(t.First - t.Second));
+        Assert.True(maxDiff <= 1e-5, $"{name}: max |FsdNet - ONNX Runtime| = {maxDiff}");
+        // The scores are not all equal (the test would then not tell heads or layers apart).
+        Assert.True(expected.Max() - expected.Min() > 1e-3, $"{name}: scores barely vary ({expected.Min()}..{expected.Max()})");
+    }
+
+    [Fact]
+    public void A_bundle_exports_the_same_graph_as_its_run_directory()
+    {
+        var run = TrainRun(Config("FSDNet", "parallel_dnn_hidden_units: [8, 8]\nnum_cross_layers: 2"), "from-bundle");
+        var dir = fixture.Tmp.Sub("from-bundle-export");
+        var fsdb = Path.Combine(dir, "model.fsdb");
+        BundleFile.Export(run, fsdb);
+        OnnxExporter.Export(run, Path.Combine(dir, "run.onnx"), 1);
+        OnnxExporter.Export(fsdb, Path.Combine(dir, "bundle.onnx"), 1);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(dir, "run.onnx")), File.ReadAllBytes(Path.Combine(dir, "bundle.onnx")));
+        Assert.Equal(File.ReadAllText(Path.Combine(dir, "run.encoder.json")).Replace("run.onnx", "bundle.onnx", StringComparison.Ordinal),
+            File.ReadAllText(Path.Combine(dir, "bundle.encoder.json")));
+    }
+
+    [Fact]
+    public void Heads_of_one_model_give_different_graphs_and_scores()
+    {
+        var run = TrainRun(Config("FSDNet", "parallel_dnn_hidden_units: [8, 8, 8]\nnum_cross_layers: 3"), "heads");
+        var dir = fixture.Tmp.Sub("heads-export");
+        var scores = new List<float[]>();
+        var nodes = new List<int>();
+        foreach (var head in new int?[] { 0, 1, 2, null })
+        {
+            var path = Path.Combine(dir, $"h{head?.ToString(CultureInfo.InvariantCulture) ?? "mean"}.onnx");
+            OnnxExporter.Export(run, path, head);
+            using var enc = JsonDocument.Parse(File.ReadAllText(OnnxExporter.EncoderPath(path)));
+            Assert.Equal(head, enc.RootElement.GetProperty("head").ValueKind == JsonValueKind.Null ? null : enc.RootElement.GetProperty("head").GetInt32());
+            scores.Add(OrtScores(path, enc.RootElement, fixture.Rows));
+            nodes.Add(global::Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)).Graph.Node.Count);
+        }
+        // Early exit: head k's graph holds only layers 0..k.
+        Assert.True(nodes[0] < nodes[1] && nodes[1] < nodes[2], string.Join(", ", nodes));
+        for (var r = 0; r < scores[0].Length; r++)
+        {
+            Assert.Equal((scores[0][r] + scores[1][r] + scores[2][r]) / 3, scores[3][r], 1e-5);
+        }
+        Assert.True(scores[0].Zip(scores[2]).Max(t => Math.Abs(t.First - t.Second)) > 1e-4, "heads 0 and 2 score alike");
+    }
+
+    [Fact]
+    public void The_encoder_json_encodes_raw_rows_as_the_feature_map_does()
+    {
+        var run = TrainRun(Config("DNN", "hidden_units: [4]"), "encoder");
+        var onnx = Path.Combine(fixture.Tmp.Sub("encoder-export"), "dnn.onnx");
+        OnnxExporter.Export(run, onnx);
+        Assert.EndsWith("dnn.encoder.json", OnnxExporter.EncoderPath(onnx), StringComparison.Ordinal);
+        using var doc = JsonDocument.Parse(File.ReadAllText(OnnxExporter.EncoderPath(onnx)));
+        var enc = doc.RootElement;
+        Assert.Equal("fsdnet-onnx-encoder", enc.GetProperty("format").GetString());
+        Assert.Equal(fixture.Map.SchemaHash, enc.GetProperty("schema_hash").GetString());
+        Assert.Equal(["s"], enc.GetProperty("ignored_features").EnumerateArray().Select(e => e.GetString()));
+        var map = fixture.Map;
+        var cat = new int[map.CategoricalCount];
+        var num = new float[map.NumericCount];
+        var seq = new int[map.SequenceWidth];
+        int oov = 0, missing = 0;
+        foreach (var row in fixture.Rows)
+        {
+            map.EncodeRow(c => row.GetValueOrDefault(c), cat, num, seq, out _);
+            var (codes, values) = Encode(enc, row);
+            Assert.Equal(cat.Select(c => (long)c), codes);
+            Assert.Equal(num, values);
+            oov += map.Categorical.Count(f => cat[f.TypeIndex] == f.OovIdx);
+            missing += row.Count(kv => kv.Value == "");
+        }
+        // The rows exercise the rules that matter: unseen tokens and missing values.
+        Assert.True(oov > 10 && missing > 10, $"oov {oov}, missing {missing}");
+    }
+
+    [Fact]
+    public void Codes_outside_a_fields_vocabulary_are_refused_by_onnx_runtime()
+    {
+        var run = TrainRun(Config("DNN", "hidden_units: [4]"), "range");
+        var onnx = Path.Combine(fixture.Tmp.Sub("range-export"), "dnn.onnx");
+        OnnxExporter.Export(run, onnx);
+        var map = fixture.Map;
+        using var session = new InferenceSession(onnx);
+        var numeric = new DenseTensor<float>(new float[map.NumericCount], [1, map.NumericCount]);
+        foreach (var bad in new long[] { map.Categorical.First().VocabSize, -1, 1L << 40 })
+        {
+            var codes = new long[map.CategoricalCount];
+            Array.Fill(codes, 1);
+            codes[0] = bad;
+            var inputs = new List<NamedOnnxValue>
+            {
+                NamedOnnxValue.CreateFromTensor("categorical", new DenseTensor<long>(codes, [1, map.CategoricalCount])),
+                NamedOnnxValue.CreateFromTensor("numeric", numeric),
+            };
+            Assert.Throws<OnnxRuntimeException>(() => session.Run(inputs).Dispose());
+        }
+    }
+
+    [Theory]
+    [InlineData("AutoInt", "dnn_hidden_units: [8]\nnum_heads: 2\nattention_layers: 2", null, "ONNX export does not cover AutoInt")]
+    [InlineData("DCNv2", "use_low_rank_mixture: True\nlow_rank: 4\nnum_experts: 2", null, "use_low_rank_mixture")]
+    [InlineData("DNN", "hidden_units: [4]", 0, "DNN has no FSD module")]
+    [InlineData("FSDNet", "parallel_dnn_hidden_units: [8, 8]\nnum_cross_layers: 2", 2, "--head 2 is not a head")]
+    public void Uncovered_models_and_options_are_refused_by_name(string model, string extra, int? head, string message)
+    {
+        var run = TrainRun(Config(model, extra), "refused-" + model + head);
+        var onnx = Path.Combine(fixture.Tmp.Sub("refused-export-" + model + head), "m.onnx");
+        var e = Assert.ThrowsAny<Exception>(() => OnnxExporter.Export(run, onnx, head));
+        Assert.True(e is NotSupportedException or ArgumentException, e.GetType().Name);
+        Assert.Contains(message, e.Message, StringComparison.Ordinal);
+        if (model == "AutoInt")
+        {
+            Assert.Contains("FSDNet, DCNv2, DeepFM, DNN, WideDeep", e.Message, StringComparison.Ordinal);
+        }
+        Assert.False(File.Exists(onnx));
+    }
+
+    [Fact]
+    public void A_sequence_feature_is_refused_by_name()
+    {
+        var run = TrainRun(Config("DNN", "hidden_units: [4]", useFeatures: false), "sequence");
+        var e = Assert.Throws<NotSupportedException>(() => OnnxExporter.Export(run, Path.Combine(fixture.Tmp.Sub("sequence-export"), "m.onnx")));
+        Assert.Contains("sequence features yet (field 's')", e.Message, StringComparison.Ordinal);
+    }
+
+    // ---- FsdNet's side ----
+
+    private float[] FsdNetScores(ModelBundle bundle, int? head)
+    {
+        var map = bundle.FeatureMap;
+        var rows = fixture.Rows;
+        int c = map.CategoricalCount, n = map.NumericCount, s = map.SequenceWidth;
+        var cat = new int[rows.Count * c];
+        var num = new float[rows.Count * n];
+        var seq = new int[rows.Count * s];
+        for (var r = 0; r < rows.Count; r++)
+        {
+            var row = rows[r];
+            map.EncodeRow(k => row.GetValueOrDefault(k), cat.AsSpan(r * c, c), num.AsSpan(r * n, n), seq.AsSpan(r * s, s), out _);
+        }
+        var x = new ModelInput(rows.Count, cat, c, numeric: num, numericCount: n, sequence: seq, sequenceWidth: s);
+        var g = new Graph { Training = false, GradEnabled = false };
+        var p = head is { } h ? ((FsdCapableModel)bundle.Model).PredictHead(g, x, h) : bundle.Model.Predict(g, x);
+        return p.Span.ToArray();
+    }
+
+    // ---- a client's side: the encoder JSON and ONNX Runtime only ----
+
+    private static float[] OrtScores(string onnx, JsonElement encoder, IReadOnlyList<Dictionary<string, string?>> rows)
+    {
+        var c = encoder.GetProperty("categorical").GetArrayLength();
+        var n = encoder.GetProperty("numeric").GetArrayLength();
+        var codes = new long[rows.Count * c];
+        var values = new float[rows.Count * n];
+        for (var r = 0; r < rows.Count; r++)
+        {
+            var (rc, rv) = Encode(encoder, rows[r]);
+            rc.CopyTo(codes, r * c);
+            rv.CopyTo(values, r * n);
+        }
+        using var options = new SessionOptions { IntraOpNumThreads = 1 };
+        using var session = new InferenceSession(onnx, options);
+        var inputs = new List<NamedOnnxValue>();
+        foreach (var input in encoder.GetProperty("inputs").EnumerateArray())
+        {
+            var name = input.GetProperty("name").GetString()!;
+            inputs.Add(name == "categorical"
+                ? NamedOnnxValue.CreateFromTensor(name, new DenseTensor<long>(codes, [rows.Count, c]))
+                : NamedOnnxValue.CreateFromTensor(name, new DenseTensor<float>(values, [rows.Count, n])));
+        }
+        using var results = session.Run(inputs);
+        var output = results.Single(v => v.Name == encoder.GetProperty("output").GetProperty("name").GetString());
+        var t = output.AsTensor<float>();
+        Assert.Equal([rows.Count, 1], t.Dimensions.ToArray());
+        return t.ToArray();
+    }
+
+    /// <summary>One raw row as the graph's inputs, following docs/ONNX.md's rules with nothing but the encoder JSON.</summary>
+    private static (long[] Codes, float[] Values) Encode(JsonElement enc, Dictionary<string, string?> row)
+    {
+        var cats = enc.GetProperty("categorical").EnumerateArray().ToList();
+        var codes = new long[cats.Count];
+        foreach (var f in cats)
+        {
+            var text = row.GetValueOrDefault(f.GetProperty("source_column").GetString()!) ?? "";
+            if (text.Length == 0)
+            {
+                text = f.GetProperty("missing").GetString()!;
+            }
+            var vocab = f.GetProperty("vocab");
+            var oov = f.GetProperty("oov_idx").GetInt64();
+            long code;
+            if (f.GetProperty("match").GetString() == "string")
+            {
+                code = vocab.TryGetProperty(text, out var v) ? v.GetInt64() : oov;
+            }
+            else if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) || !double.IsFinite(d))
+            {
+                code = oov;
+            }
+            else
+            {
+                if (f.GetProperty("convert_to_bucket").GetBoolean())
+                {
+                    d = d > 2 ? Math.Floor(Math.Log(d) * Math.Log(d)) : Math.Truncate(d);
+                }
+                code = oov;
+                foreach (var p in vocab.EnumerateObject())
+                {
+                    if (double.Parse(p.Name, CultureInfo.InvariantCulture) == d)
+                    {
+                        code = p.Value.GetInt64();
+                    }
+                }
+            }
+            codes[f.GetProperty("column").GetInt32()] = code;
+        }
+        var nums = enc.GetProperty("numeric").EnumerateArray().ToList();
+        var values = new float[nums.Count];
+        foreach (var f in nums)
+        {
+            var text = row.GetValueOrDefault(f.GetProperty("source_column").GetString()!) ?? "";
+            if (text.Length == 0)
+            {
+                text = f.GetProperty("missing").GetString()!;
+            }
+            var v = (float)double.Parse(text, CultureInfo.InvariantCulture);
+            var norm = f.GetProperty("normalizer");
+            values[f.GetProperty("column").GetInt32()] = norm.ValueKind == JsonValueKind.Null
+                ? v
+                : (float)((v - norm.GetProperty("shift").GetDouble()) / norm.GetProperty("scale").GetDouble());
+        }
+        return (codes, values);
+    }
+}
+
+/// <summary>`fsdnet export --format onnx` from the command line (console capture: the Threading collection).</summary>
+[Collection(ThreadingCollection.Name)]
+public sealed class OnnxExportCliTests
+{
+    [Fact]
+    public void The_cli_exports_and_names_a_refused_model()
+    {
+        using var tmp = new TempDir();
+        tmp.File("train.csv", "label,u,i\n1,a,x\n0,b,y\n1,a,y\n0,b,x\n");
+        using var data = Helpers.PrepareYaml(tmp, "toy:\n  train_data: train.csv\n  min_categr_count: 1\n  feature_cols: [{name: [u, i], type: categorical}]\n  label_col: {name: label}\n");
+        foreach (var (model, extra) in new[] { ("WideDeep", "hidden_units: [4]"), ("AutoInt", "dnn_hidden_units: [4]\nnum_heads: 1\nattention_layers: 1") })
+        {
+            var cfg = ModelConfig.Parse($"e:\n    model: {model}\n    embedding_dim: 2\n    {extra.Replace("\n", "\n    ", StringComparison.Ordinal)}\n", "m.yaml", "e");
+            var m = ModelRegistry.Create(ModelInputs.Schema(data.FeatureMap, cfg), cfg, new Rng(1));
+            var run = tmp.Sub("run-" + model);
+            ModelBundle.Save(run, m, data.FeatureMap, cfg);
+            var output = Path.Combine(tmp.Sub("out"), model + ".onnx");
+            var (code, _, err) = CliRunner.Run("export", "--format", "onnx", "--model", run, "--output", output);
+            if (model == "WideDeep")
+            {
+                Assert.Equal(0, code);
+                Assert.True(File.Exists(output) && File.Exists(OnnxExporter.EncoderPath(output)), err);
+            }
+            else
+            {
+                Assert.NotEqual(0, code);
+                Assert.StartsWith("error: ONNX export does not cover AutoInt", err, StringComparison.Ordinal);
+                Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
+            }
+        }
+    }
+}
