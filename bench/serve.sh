@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Issue 10's serving benchmark, in one run on an otherwise idle machine: FSDNet on Frappe scored
+#   1. in-process by FsdNet's Scorer (bundle, BatchNorm folded): single-row p50/p99 and batch-1000 throughput, for the
+#      model's prediction (mean of the heads) and for every head k alone (early exit), with test AUC and logloss;
+#   2. by ONNX Runtime on the same model exported to ONNX (same intra-op threads): single-row p50/p99, batch-1000;
+#   3. over HTTP (`fsdnet serve`, bench/serve_http.sh: wrk on loopback for DURATION s): throughput, p99, errors.
+# Prints the ratios and as its last line "predict p99 us: <x>" (in-process, single row, the model's prediction).
+#   MODEL=<FSDNet Frappe run dir or .fsdb>   default: the zoo grid's FSDNet_frappe cell
+#                                            (runs/grids/zoo_frappe_one_seed/cells/FSDNet_frappe/seed2023), else a
+#                                            fresh `fsdnet train --dataset frappe --seed 2023` in runs/serve/fsdnet
+#   THREADS=1 (scoring threads of both sides)  ITERATIONS=20000 (single rows)  BATCHES=50 (of 1000 rows)
+#   DURATION=30 (HTTP load seconds)  FSDNET_DATA=<folder holding frappe/>
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$(realpath "${FSDNET_DATA:-../shared/data}")"
+data="$root/frappe/frappe.test.libfm.gz"
+[ -f "$data" ] || { echo "Frappe is not at $root/frappe (set FSDNET_DATA to the folder holding frappe/)" >&2; exit 2; }
+threads="${THREADS:-1}"
+artifacts="${SERVE_ARTIFACTS:-/tmp/art-serve}"
+dotnet build bench/FsdNet.Bench -c Release --artifacts-path "$artifacts" -nologo -v quiet >&2
+dotnet build src/FsdNet.Cli -c Release --artifacts-path "$artifacts" -nologo -v quiet >&2
+bench=(dotnet "$artifacts/bin/FsdNet.Bench/release/FsdNet.Bench.dll")
+fsdnet=(dotnet "$artifacts/bin/FsdNet.Cli/release/FsdNet.Cli.dll")
+model="${MODEL:-runs/grids/zoo_frappe_one_seed/cells/FSDNet_frappe/seed2023}"
+if [ ! -e "$model/model.fsdm" ] && [ ! -f "$model" ]; then
+  model=runs/serve/fsdnet
+  if [ ! -f "$model/test_metrics.json" ]; then
+    echo "== training FSDNet on Frappe (seed 2023) into $model" >&2
+    resume=(); [ -f "$model/checkpoint.fsdc" ] && resume=(--resume)
+    "${fsdnet[@]}" train --dataset frappe --seed 2023 --threads 2 --data-root "$root" --run-dir "$model" "${resume[@]}" --progress plain >&2
+  fi
+fi
+out="$(mktemp -d)"
+echo "model: $model" >&2
+"${fsdnet[@]}" export --model "$model" --format bundle --output "$out/model.fsdb"
+"${fsdnet[@]}" export --model "$out/model.fsdb" --format onnx --output "$out/model.onnx"
+echo "== in-process scorer ($threads thread(s))"
+"${bench[@]}" serve-latency --model "$out/model.fsdb" --data "$data" --heads --threads "$threads" \
+  --iterations "${ITERATIONS:-20000}" --batches "${BATCHES:-50}" | tee "$out/scorer.txt"
+echo "== ONNX Runtime ($threads intra-op thread(s))"
+"${bench[@]}" onnx-latency --onnx "$out/model.onnx" --model "$out/model.fsdb" --data "$data" --threads "$threads" \
+  --batch-reps "${BATCHES:-50}" | tee "$out/onnx.txt"
+echo "== HTTP (fsdnet serve, wrk ${DURATION:-30} s)"
+FSDNET="$artifacts/bin/FsdNet.Cli/release/FsdNet.Cli" DURATION="${DURATION:-30}" bench/serve_http.sh "$out/model.fsdb" "$data" | tee "$out/http.txt"
+/usr/bin/python3 - "$out" <<'PY'
+import sys
+d = sys.argv[1]
+def read(name):
+    kv = {}
+    for line in open(f"{d}/{name}"):
+        parts = line.strip().rsplit(" ", 1) if ":" in line else line.split()
+        if len(parts) == 2:
+            kv[parts[0].rstrip(":")] = parts[1]
+    return kv
+s, o, h = read("scorer.txt"), read("onnx.txt"), read("http.txt")
+p99, op99 = float(s["predict.single_p99_us"]), float(o["onnx_single_row_p99_us"])
+tp, otp = float(s["predict.batch1000_rows_per_s"]), float(o["onnx_batch1000_rows_per_s"])
+print("single-row p99: FsdNet %.1f us, ONNX Runtime %.1f us: ONNX Runtime / FsdNet %.2fx" % (p99, op99, op99 / p99))
+print("batch-1000 throughput: FsdNet %.0f rows/s, ONNX Runtime %.0f rows/s: FsdNet / ONNX Runtime %.2fx" % (tp, otp, tp / otp))
+print("HTTP: %s rps, p99 %s ms, %s errors" % (h.get("http throughput rps"), h.get("http p99 ms"), h.get("http errors")))
+print("predict p99 us: %.1f" % p99)
+PY
