@@ -70,6 +70,7 @@ internal sealed class ContextPool
     private readonly int[] retainLimit;
     private readonly int[] retained;
     private readonly ConcurrentBag<PredictContext>[] bags;
+    private int created;
 
     public ContextPool(Scorer scorer, int maxRows)
     {
@@ -93,8 +94,12 @@ internal sealed class ContextPool
             Interlocked.Decrement(ref retained[t]);
             return ctx;
         }
+        Interlocked.Increment(ref created);
         return new PredictContext(scorer, capacities[t], t);
     }
+
+    /// <summary>Contexts (row batches) made so far; flat in steady state.</summary>
+    public int Created => Volatile.Read(ref created);
 
     public void Return(PredictContext ctx)
     {
@@ -181,10 +186,13 @@ internal sealed class PredictParser
     private static RequestException Malformed(JsonException e)
     {
         var reason = e.Message;
-        var cut = reason.IndexOf(" LineNumber:", StringComparison.Ordinal);
-        if (cut > 0)
+        foreach (var tail in (ReadOnlySpan<string>)[" LineNumber:", " Change the reader options", " Path:"])
         {
-            reason = reason[..cut];
+            var cut = reason.IndexOf(tail, StringComparison.Ordinal);
+            if (cut > 0)
+            {
+                reason = reason[..cut];
+            }
         }
         var line = (e.LineNumber ?? 0) + 1;
         var position = (e.BytePositionInLine ?? 0) + 1;

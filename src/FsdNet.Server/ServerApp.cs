@@ -29,7 +29,10 @@ public static class ServerApp
     /// Builds the server (loading the model unless <see cref="ServerOptions.Scorer"/> is given) without starting it.
     /// <paramref name="configure"/> runs last on the builder (e.g. <c>b.WebHost.UseTestServer()</c> in tests).
     /// </summary>
-    public static WebApplication Build(ServerOptions options, Action<WebApplicationBuilder>? configure = null)
+    public static WebApplication Build(ServerOptions options, Action<WebApplicationBuilder>? configure = null) => Build(options, configure, null);
+
+    /// <summary><see cref="Build(ServerOptions, Action{WebApplicationBuilder}?)"/> with extra routes (tests: a failing endpoint).</summary>
+    internal static WebApplication Build(ServerOptions options, Action<WebApplicationBuilder>? configure, Action<WebApplication>? extraRoutes)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -116,6 +119,7 @@ public static class ServerApp
             return http.Response.WriteAsync("ok\n", http.RequestAborted);
         }));
         app.MapMetrics("/metrics", state.Metrics.Registry);
+        extraRoutes?.Invoke(app);
         return app;
     }
 
@@ -262,6 +266,9 @@ public static class ServerApp
         }
     }
 
+    /// <summary>Error texts quote names with ' (JSON-safe; the answer is not HTML).</summary>
+    private static readonly JsonWriterOptions ErrorJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private static async Task WriteError(HttpContext http, RequestException e)
     {
         http.Response.StatusCode = e.Status;
@@ -270,7 +277,7 @@ public static class ServerApp
         {
             http.Response.Headers.Connection = "close"; // the rest of the body is not read
         }
-        using (var w = new Utf8JsonWriter(http.Response.BodyWriter))
+        using (var w = new Utf8JsonWriter(http.Response.BodyWriter, ErrorJson))
         {
             w.WriteStartObject();
             w.WriteString("error"u8, e.Message);
@@ -300,7 +307,7 @@ public static class ServerApp
     {
         var bundle = scorer.Bundle;
         var buffer = new ArrayBufferWriter<byte>();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
             w.WriteString("model", bundle.Model.ModelName);

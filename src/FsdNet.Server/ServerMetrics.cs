@@ -60,6 +60,9 @@ internal sealed class ServerMetrics
         return "other";
     }
 
+    /// <summary>Requests being handled now.</summary>
+    public double InFlight => inFlight.Value;
+
     public void Started() => inFlight.Inc();
 
     public void Finished(string endpoint, int status, double seconds)
