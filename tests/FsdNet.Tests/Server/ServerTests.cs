@@ -96,6 +96,7 @@ public sealed class ServerTests(ServerFixture f)
         { "{\"rows\": [{\"n\": \"1e999\"}]}", 0, "n", "NaN/Inf" },
         { "{\"rows\": [{\"n\": 1e999}]}", 0, "n", "out of range" },
         { "{\"rows\": [{\"n\": [1]}]}", 0, "n", "an array is not a value of a numeric" },
+        { "{\"rows\": [{}, {\"n\": 12345678901234567890123456789}]}", 1, null, "the model's output is not a number" },
         { "{\"rows\": [{\"user\": \"a\", \"user\": \"b\"}]}", 0, "user", "given twice" },
         { "{\"rows\": [{}], \"head\": 3}", null, "head", "head 3 is not in [0, 2]" },
         { "{\"rows\": [{}], \"head\": -1}", null, "head", "is not in [0, 2]" },
