@@ -49,9 +49,10 @@ public sealed record ServerOptions
         {
             throw new ArgumentException($"the shutdown timeout must not be negative, got {ShutdownTimeout}.");
         }
-        if (string.IsNullOrWhiteSpace(Host))
+        var host = Host?.Trim() ?? "";
+        if (host is not ("localhost" or "*" or "+") && !System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _))
         {
-            throw new ArgumentException("--host must not be empty.");
+            throw new ArgumentException($"--host must be an IP address, localhost or *, got '{Host}'.");
         }
     }
 }
