@@ -259,7 +259,12 @@ internal sealed class PredictParser
         }
         catch (InvalidOperationException e)
         {
-            throw new RequestException(400, $"bad request: {e.Message}");
+            // Utf8JsonReader checks UTF-8 only when a string is decoded (GetString, CopyString): say where that string starts.
+            var at = (int)Math.Min(reader.TokenStartIndex, body.Length);
+            var before = body[..at];
+            var line = before.Count((byte)'\n') + 1L;
+            var position = at - (before.LastIndexOf((byte)'\n') + 1) + 1L;
+            throw new RequestException(400, $"malformed JSON at line {line}, byte {position}: {e.Message.TrimEnd('.')} (a string that is not valid UTF-8?).", line: line, position: position);
         }
     }
 

@@ -128,6 +128,22 @@ public sealed class ServerTests(ServerFixture f)
         Assert.Equal(200, (await host.Post(ServerFixture.Body(good))).Status);
     }
 
+    [Theory]
+    [InlineData("{\"rows\": [{\"user\": \"u", "\"}]}", 1, 20)]
+    [InlineData("{\"rows\": [{}, {\n  \"us", "er\": 1}]}", 2, 3)]
+    [InlineData("{\"rows\": [{\"s\": [\"t1\", \"", "\"]}]}", 1, 24)]
+    public async Task Invalid_utf8_is_a_400_with_its_position(string head, string tail, int line, int position)
+    {
+        await using var host = await f.Host();
+        byte[] body = [.. Encoding.UTF8.GetBytes(head), 0xff, 0xfe, .. Encoding.UTF8.GetBytes(tail)];
+        using var content = new ByteArrayContent(body);
+        var (status, json) = await host.Send(content);
+        Assert.Equal(400, status);
+        Assert.StartsWith("malformed JSON at line", json.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal(line, json.GetProperty("line").GetInt64());
+        Assert.Equal(position, json.GetProperty("position").GetInt64());
+    }
+
     [Fact]
     public async Task Oversized_bodies_are_413s_with_or_without_a_content_length()
     {
