@@ -42,6 +42,7 @@ public static class ServerApp
             Args = [],
             ApplicationName = typeof(ServerApp).Assembly.GetName().Name,
             ContentRootPath = AppContext.BaseDirectory,
+            EnvironmentName = Environments.Production, // never the developer exception page (stack traces)
         });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>
