@@ -47,6 +47,10 @@ internal sealed class PredictContext
 
     public char[] Name { get; set; } = new char[64];
 
+    public char[] Text { get; set; } = new char[256];
+
+    public double[] Vector { get; set; } = new double[16];
+
     public Utf8JsonWriter? Writer { get; set; }
 
     public int? Head { get; set; }
@@ -340,14 +344,38 @@ internal sealed class PredictParser
         switch (reader.TokenType)
         {
             case JsonTokenType.Null:
+                batch.Set(row, input.Name, ReadOnlySpan<char>.Empty);
                 break;
             case JsonTokenType.String:
-                batch.Set(row, input.Name, reader.GetString());
+                batch.Set(row, input.Name, Text(ref reader, ctx));
                 break;
             case JsonTokenType.Number when !listType:
                 batch.Set(row, input.Name, Number(ref reader, row, input.Name));
                 break;
-            case JsonTokenType.StartArray when listType:
+            case JsonTokenType.True or JsonTokenType.False when !listType:
+                batch.Set(row, input.Name, reader.TokenType == JsonTokenType.True ? 1.0 : 0.0); // as the Scorer API reads a bool
+                break;
+            case JsonTokenType.StartArray when input.Type == FeatureType.Embedding:
+            {
+                var n = 0;
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    if (reader.TokenType != JsonTokenType.Number)
+                    {
+                        throw ElementError(reader.TokenType, n, row, input);
+                    }
+                    if (n == ctx.Vector.Length)
+                    {
+                        var bigger = new double[n * 2];
+                        ctx.Vector.CopyTo(bigger, 0);
+                        ctx.Vector = bigger;
+                    }
+                    ctx.Vector[n++] = Number(ref reader, row, input.Name);
+                }
+                batch.Set(row, input.Name, new ReadOnlySpan<double>(ctx.Vector, 0, n));
+                break;
+            }
+            case JsonTokenType.StartArray:
             {
                 var n = 0;
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
@@ -362,11 +390,15 @@ internal sealed class PredictParser
                     {
                         JsonTokenType.String => reader.GetString()!,
                         JsonTokenType.Number => Number(ref reader, row, input.Name).ToString("R", CultureInfo.InvariantCulture),
-                        _ => throw new RequestException(400,
-                            $"row {row}, field '{input.Name}': element {n} is {Describe(reader.TokenType)}; a {Kind(input)} is a list of {(input.Type == FeatureType.Embedding ? "numbers" : "strings")}.",
-                            row, input.Name),
+                        _ => throw ElementError(reader.TokenType, n, row, input),
                     };
                     n++;
+                }
+                if (!listType && n != 1)
+                {
+                    throw new RequestException(400,
+                        $"row {row}, field '{input.Name}': an array of {n} values is not a value of a {Kind(input)} feature (expected {Expected(input)}, or null for missing).",
+                        row, input.Name);
                 }
                 batch.Set(row, input.Name, new ReadOnlySpan<string>(ctx.Tokens, 0, n));
                 break;
@@ -376,6 +408,21 @@ internal sealed class PredictParser
                     $"row {row}, field '{input.Name}': {Describe(reader.TokenType)} is not a value of a {Kind(input)} feature (expected {Expected(input)}, or null for missing).",
                     row, input.Name);
         }
+    }
+
+    private static RequestException ElementError(JsonTokenType token, int n, int row, ScorerInput input) =>
+        new(400, $"row {row}, field '{input.Name}': element {n} is {Describe(token)}; a {Kind(input)} value is a list of {(input.Type == FeatureType.Embedding ? "numbers" : "strings")}.",
+            row, input.Name);
+
+    /// <summary>The string under the reader, unescaped into the context's reusable buffer (no string allocated).</summary>
+    private static ReadOnlySpan<char> Text(ref Utf8JsonReader reader, PredictContext ctx)
+    {
+        var need = reader.ValueSpan.Length;
+        if (ctx.Text.Length < need)
+        {
+            ctx.Text = new char[Math.Max(need, ctx.Text.Length * 2)];
+        }
+        return ctx.Text.AsSpan(0, reader.CopyString(ctx.Text));
     }
 
     private static double Number(ref Utf8JsonReader reader, int row, string field) =>

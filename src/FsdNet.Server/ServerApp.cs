@@ -1,11 +1,9 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Net;
-using System.Reflection;
 using System.Text.Json;
 using FsdNet.Data;
 using FsdNet.Serving;
-using FsdNet.Training;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -312,7 +310,7 @@ public static class ServerApp
     }
 
     /// <summary>The body of <c>GET /v1/model</c>, built once.</summary>
-    internal static byte[] ModelJson(Scorer scorer, string? modelPath)
+    internal static byte[] ModelJson(Scorer scorer)
     {
         var bundle = scorer.Bundle;
         var buffer = new ArrayBufferWriter<byte>();
@@ -321,8 +319,17 @@ public static class ServerApp
             w.WriteStartObject();
             w.WriteString("model", bundle.Model.ModelName);
             w.WriteString("expid", bundle.Config.ExpId);
-            w.WriteString("fsdnet_version", FsdNetVersion());
-            w.WriteNumber("model_format_version", ModelBundle.FormatVersion);
+            w.WriteString("fsdnet_version", ModelBundle.CurrentFsdNetVersion);
+            w.WriteString("source", bundle.IsBundleFile ? "bundle" : "run directory");
+            w.WriteNumber("format_version", bundle.FileFormatVersion);
+            if (bundle.FsdNetVersion is { } written)
+            {
+                w.WriteString("written_by_fsdnet", written);
+            }
+            else
+            {
+                w.WriteNull("written_by_fsdnet");
+            }
             w.WriteNumber("parameters", bundle.Model.ParameterCount());
             if (scorer.HeadCount is { } heads)
             {
@@ -347,48 +354,44 @@ public static class ServerApp
                 w.WriteEndObject();
             }
             w.WriteEndArray();
+            var metrics = bundle.TrainingMetrics;
             w.WritePropertyName("training_metrics");
-            WriteRunMetrics(w, modelPath);
-            w.WriteString("config_yaml", bundle.Config.ToYaml());
+            if (metrics.Test.Count == 0 && metrics.Valid.Count == 0 && metrics.BestEpoch is null)
+            {
+                w.WriteNullValue();
+            }
+            else
+            {
+                w.WriteStartObject();
+                WriteMetrics(w, "test", metrics.Test);
+                WriteMetrics(w, "valid", metrics.Valid);
+                if (metrics.BestEpoch is { } epoch)
+                {
+                    w.WriteNumber("best_epoch", epoch);
+                }
+                w.WriteEndObject();
+            }
+            w.WriteString("config_yaml", bundle.ConfigYaml);
             w.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();
     }
 
-    /// <summary>A run directory's test metrics (test_metrics.json, written by training) as {"test": {...}}, else null.</summary>
-    private static void WriteRunMetrics(Utf8JsonWriter w, string? modelPath)
+    private static void WriteMetrics(Utf8JsonWriter w, string name, IReadOnlyDictionary<string, double> metrics)
     {
-        var file = modelPath is not null && Directory.Exists(modelPath) ? Path.Combine(modelPath, TrainingRun.TestMetricsFile) : null;
-        if (file is null || !File.Exists(file))
+        if (metrics.Count == 0)
         {
-            w.WriteNullValue();
             return;
         }
-        try
+        w.WriteStartObject(name);
+        foreach (var (k, v) in metrics)
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(file));
-            var metrics = doc.RootElement.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.Number).ToList();
-            w.WriteStartObject();
-            w.WriteStartObject("test");
-            foreach (var p in metrics)
+            if (double.IsFinite(v))
             {
-                w.WriteNumber(p.Name, p.Value.GetDouble());
+                w.WriteNumber(k, v);
             }
-            w.WriteEndObject();
-            w.WriteEndObject();
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or IOException)
-        {
-            w.WriteNullValue();
-        }
-    }
-
-    private static string FsdNetVersion()
-    {
-        var v = typeof(Scorer).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
-                ?? typeof(Scorer).Assembly.GetName().Version?.ToString() ?? "unknown";
-        var plus = v.IndexOf('+', StringComparison.Ordinal);
-        return plus > 0 ? v[..plus] : v;
+        w.WriteEndObject();
     }
 }
 
@@ -402,7 +405,7 @@ internal sealed class ServerState
         Parser = new PredictParser(scorer);
         Pool = new ContextPool(scorer, options.MaxRows);
         Metrics = new ServerMetrics(scorer);
-        ModelJson = ServerApp.ModelJson(scorer, options.ModelPath);
+        ModelJson = ServerApp.ModelJson(scorer);
         ModelName = scorer.Bundle.Model.ModelName;
         ExpId = scorer.Bundle.Config.ExpId;
     }

@@ -52,6 +52,49 @@ public sealed class ServerTests(ServerFixture f)
     }
 
     [Fact]
+    public async Task Values_read_as_the_Scorer_API_reads_them()
+    {
+        await using var host = await f.Host();
+        var cases = new (string Json, Dictionary<string, object?> Values)[]
+        {
+            ("{\"user\": true, \"n\": false}", new() { ["user"] = true, ["n"] = false }),
+            ("{\"user\": [\"u3\"], \"n\": [\"2.5\"]}", new() { ["user"] = "u3", ["n"] = "2.5" }),
+            ("{\"user\": \"u\\u0033\", \"s\": \"t1^t2\"}", new() { ["user"] = "u3", ["s"] = new[] { "t1", "t2" } }),
+            ("{\"item\": 7, \"s\": [\"t1\", 5]}", new() { ["item"] = "7", ["s"] = new[] { "t1", "5" } }),
+            ("{\"user\": null, \"item\": \"\", \"s\": []}", new()),
+        };
+        foreach (var (json, values) in cases)
+        {
+            var (status, body) = await host.Post($"{{\"rows\": [{json}]}}");
+            Assert.True(status == 200, json + ": " + body);
+            Assert.Equal(f.Scorer.Score(values), Assert.Single(TestHost.Probabilities(body)));
+        }
+    }
+
+    [Fact]
+    public async Task A_bundle_file_serves_the_same_scores_as_its_run_directory()
+    {
+        using var tmp = new FsdNet.Tests.Data.TempDir();
+        var bundle = Path.Combine(tmp.Path, "model.fsdb");
+        FsdNet.Serving.BundleFile.Export(f.RunDir, bundle);
+        var options = new ServerOptions { ModelPath = bundle };
+        await using var app = ServerApp.Build(options, b =>
+        {
+            Microsoft.AspNetCore.TestHost.WebHostBuilderExtensions.UseTestServer(b.WebHost);
+            b.Logging.ClearProviders();
+        });
+        await app.StartAsync();
+        using var client = Microsoft.AspNetCore.TestHost.HostBuilderTestServerExtensions.GetTestClient(app);
+        var rows = ServerFixture.Rows(25, seed: 21);
+        using var response = await client.PostAsync("/v1/predict", new StringContent(ServerFixture.Body(rows)));
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(f.Expected(rows), TestHost.Probabilities(doc.RootElement));
+        using var model = JsonDocument.Parse(await client.GetStringAsync("/v1/model"));
+        Assert.Equal("bundle", model.RootElement.GetProperty("source").GetString());
+        Assert.Equal(f.Run.Test["AUC"], model.RootElement.GetProperty("training_metrics").GetProperty("test").GetProperty("AUC").GetDouble());
+    }
+
+    [Fact]
     public async Task Head_selects_one_FSD_head()
     {
         await using var host = await f.Host();
@@ -87,15 +130,16 @@ public sealed class ServerTests(ServerFixture f)
         { "{\"rows\": [{}, 7]}", 1, null, "a row must be an object" },
         { "{\"rows\": [{\"user\": \"u1\"}, {\"user\": \"u2\", \"nope\": 1}]}", 1, "nope", "not an input of this model" },
         { "{\"rows\": [{\"user\": {\"a\": 1}}]}", 0, "user", "an object is not a value" },
-        { "{\"rows\": [{}, {}, {\"user\": true}]}", 2, "user", "a boolean" },
-        { "{\"rows\": [{\"user\": [\"u1\"]}]}", 0, "user", "an array is not a value of a categorical" },
+        { "{\"rows\": [{}, {}, {\"s\": true}]}", 2, "s", "a boolean is not a value of a sequence" },
+        { "{\"rows\": [{\"user\": [\"u1\", \"u2\"]}]}", 0, "user", "an array of 2 values is not a value of a categorical" },
         { "{\"rows\": [{\"s\": 5}]}", 0, "s", "a number is not a value of a sequence" },
         { "{\"rows\": [{\"s\": [\"t1\", null]}]}", 0, "s", "element 1 is null" },
         { "{\"rows\": [{\"s\": [\"t1\", [\"t2\"]]}]}", 0, "s", "element 1 is an array" },
         { "{\"rows\": [{}, {\"n\": \"abc\"}]}", 1, "n", "non-numeric value" },
         { "{\"rows\": [{\"n\": \"1e999\"}]}", 0, "n", "NaN/Inf" },
         { "{\"rows\": [{\"n\": 1e999}]}", 0, "n", "out of range" },
-        { "{\"rows\": [{\"n\": [1]}]}", 0, "n", "an array is not a value of a numeric" },
+        { "{\"rows\": [{\"n\": [1, 2]}]}", 0, "n", "an array of 2 values is not a value of a numeric" },
+        { "{\"rows\": [{\"n\": []}]}", 0, "n", "an array of 0 values" },
         { "{\"rows\": [{}, {\"n\": 12345678901234567890123456789}]}", 1, null, "the model's output is not a number" },
         { "{\"rows\": [{\"user\": \"a\", \"user\": \"b\"}]}", 0, "user", "given twice" },
         { "{\"rows\": [{}], \"head\": 3}", null, "head", "head 3 is not in [0, 2]" },
@@ -190,14 +234,19 @@ public sealed class ServerTests(ServerFixture f)
         Assert.Equal("FSD_toy", m.GetProperty("expid").GetString());
         Assert.Equal(f.Run.Parameters, m.GetProperty("parameters").GetInt64());
         Assert.Equal(3, m.GetProperty("heads").GetInt32());
-        Assert.Equal(FsdNet.Serving.ModelBundle.FormatVersion, m.GetProperty("model_format_version").GetInt32());
-        Assert.False(string.IsNullOrEmpty(m.GetProperty("fsdnet_version").GetString()));
+        Assert.Equal(FsdNet.Serving.ModelBundle.FormatVersion, m.GetProperty("format_version").GetInt32());
+        Assert.Equal("run directory", m.GetProperty("source").GetString());
+        Assert.Equal(FsdNet.Serving.ModelBundle.CurrentFsdNetVersion, m.GetProperty("fsdnet_version").GetString());
+        Assert.Equal(FsdNet.Serving.ModelBundle.CurrentFsdNetVersion, m.GetProperty("written_by_fsdnet").GetString());
         var inputs = m.GetProperty("inputs").EnumerateArray().Select(i => (i.GetProperty("name").GetString(), i.GetProperty("type").GetString())).ToList();
         Assert.Equal([("user", "categorical"), ("item", "categorical"), ("n", "numeric"), ("s", "sequence")], inputs);
         Assert.Equal(3, m.GetProperty("inputs")[3].GetProperty("max_len").GetInt32());
         var test = m.GetProperty("training_metrics").GetProperty("test");
         Assert.Equal(f.Run.Test["AUC"], test.GetProperty("AUC").GetDouble());
         Assert.Equal(f.Run.Test["logloss"], test.GetProperty("logloss").GetDouble());
+        var kept = f.Run.Training.History.Last(h => h.Improved);
+        Assert.Equal(kept.Epoch, m.GetProperty("training_metrics").GetProperty("best_epoch").GetInt32());
+        Assert.Equal(kept.Valid["AUC"], m.GetProperty("training_metrics").GetProperty("valid").GetProperty("AUC").GetDouble());
         Assert.Contains("num_cross_layers: 3", m.GetProperty("config_yaml").GetString(), StringComparison.Ordinal);
     }
 
