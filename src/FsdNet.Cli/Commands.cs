@@ -34,5 +34,6 @@ internal static class Commands
         yield return EvaluateCommand.CreateEvaluate();
         yield return EvaluateCommand.CreatePredict();
         yield return ExportCommand.Create();
+        yield return ServeCommand.Create();
     }
 }

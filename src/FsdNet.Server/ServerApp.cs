@@ -1,0 +1,428 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using FsdNet.Data;
+using FsdNet.Serving;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+
+namespace FsdNet.Server;
+
+/// <summary>
+/// The HTTP scoring server behind <c>fsdnet serve</c> (ASP.NET Core minimal APIs on Kestrel):
+/// <c>POST /v1/predict</c>, <c>GET /v1/model</c>, <c>GET /healthz</c> and <c>GET /metrics</c> (Prometheus text).
+/// Requests score concurrently on one thread-safe <see cref="Scorer"/> with pooled row batches.
+/// </summary>
+public static class ServerApp
+{
+    /// <summary>
+    /// Builds the server (loading the model unless <see cref="ServerOptions.Scorer"/> is given) without starting it.
+    /// <paramref name="configure"/> runs last on the builder (e.g. <c>b.WebHost.UseTestServer()</c> in tests).
+    /// </summary>
+    public static WebApplication Build(ServerOptions options, Action<WebApplicationBuilder>? configure = null) => Build(options, configure, null);
+
+    /// <summary><see cref="Build(ServerOptions, Action{WebApplicationBuilder}?)"/> with extra routes (tests: a failing endpoint).</summary>
+    internal static WebApplication Build(ServerOptions options, Action<WebApplicationBuilder>? configure, Action<WebApplication>? extraRoutes)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var scorer = options.Scorer ?? Scorer.Load(options.ModelPath!);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            ApplicationName = typeof(ServerApp).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+            EnvironmentName = Environments.Production, // never the developer exception page (stack traces)
+        });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss ";
+        });
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Logging.SetMinimumLevel(LogLevel.Information);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = null; // capped by the handler itself, with a JSON 413 (the same under TestServer)
+            var host = options.Host.Trim();
+            if (host is "localhost")
+            {
+                k.ListenLocalhost(options.Port);
+            }
+            else if (host is "*" or "+")
+            {
+                k.ListenAnyIP(options.Port);
+            }
+            else if (IPAddress.TryParse(host.Trim('[', ']'), out var ip))
+            {
+                k.Listen(ip, options.Port);
+            }
+            else
+            {
+                throw new ArgumentException($"--host must be an IP address, localhost or *, got '{options.Host}'.");
+            }
+        });
+        var state = new ServerState(scorer, options);
+        builder.Services.AddSingleton(state);
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("FsdNet.Server");
+        app.Use(async (HttpContext http, RequestDelegate next) =>
+        {
+            var start = Stopwatch.GetTimestamp();
+            state.Metrics.Started();
+            try
+            {
+                await next(http);
+            }
+            catch (Exception) when (http.RequestAborted.IsCancellationRequested)
+            {
+                // The client went away; nobody reads an answer.
+            }
+            catch (Exception e)
+            {
+                log.LogError(e, "unexpected error on {Method} {Path}", http.Request.Method, http.Request.Path.Value);
+                if (!http.Response.HasStarted)
+                {
+                    http.Response.Clear();
+                    await WriteError(http, new RequestException(500, "internal error: the server could not answer this request (see the server log)."));
+                }
+            }
+            finally
+            {
+                state.Metrics.Finished(ServerMetrics.EndpointOf(http.Request.Path.Value), http.Response.StatusCode, Stopwatch.GetElapsedTime(start).TotalSeconds);
+            }
+        });
+        app.MapPost(ServerMetrics.Predict, (RequestDelegate)(http => Predict(http, state)));
+        app.MapGet("/v1/model", (RequestDelegate)(async http =>
+        {
+            http.Response.ContentType = "application/json; charset=utf-8";
+            await http.Response.Body.WriteAsync(state.ModelJson, http.RequestAborted);
+        }));
+        app.MapGet("/healthz", (RequestDelegate)(http =>
+        {
+            http.Response.ContentType = "text/plain; charset=utf-8";
+            return http.Response.WriteAsync("ok\n", http.RequestAborted);
+        }));
+        app.MapMetrics("/metrics", state.Metrics.Registry);
+        extraRoutes?.Invoke(app);
+        return app;
+    }
+
+    /// <summary>
+    /// Builds and runs the server until <paramref name="cancel"/> fires or the process gets Ctrl+C / SIGTERM; a stop
+    /// drains in-flight requests (up to <see cref="ServerOptions.ShutdownTimeout"/>). Lines for the operator go to
+    /// <paramref name="log"/> (standard error when null).
+    /// </summary>
+    public static async Task RunAsync(ServerOptions options, TextWriter? log = null, CancellationToken cancel = default)
+    {
+        log ??= Console.Error;
+        await using var app = Build(options);
+        var state = app.Services.GetRequiredService<ServerState>();
+        var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+        lifetime.ApplicationStarted.Register(() => log.WriteLine(
+            $"serving {state.Scorer.Bundle.Model.ModelName} ({state.Scorer.Bundle.Config.ExpId}) on {string.Join(", ", Urls(app))} " +
+            $"(at most {options.MaxRows} rows and {options.MaxBodyBytes} bytes per request); Ctrl+C stops"));
+        lifetime.ApplicationStopping.Register(() => log.WriteLine("stopping: draining in-flight requests"));
+        await ((IHost)app).RunAsync(cancel);
+        log.WriteLine("stopped");
+    }
+
+    /// <summary>The addresses a started server listens on (with the real port when <see cref="ServerOptions.Port"/> is 0).</summary>
+    public static IReadOnlyList<string> Urls(WebApplication app) =>
+        [.. app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? []];
+
+    private static async Task Predict(HttpContext http, ServerState s)
+    {
+        byte[]? body = null;
+        PredictContext? ctx = null;
+        try
+        {
+            int length;
+            (body, length) = await ReadBody(http, s.Options.MaxBodyBytes);
+            ctx = ParseAndScore(s, body, length);
+            http.Response.ContentType = "application/json; charset=utf-8";
+            var w = ctx.Writer ??= new Utf8JsonWriter(http.Response.BodyWriter);
+            w.Reset(http.Response.BodyWriter);
+            w.WriteStartObject();
+            w.WriteStartArray("probabilities"u8);
+            for (var i = 0; i < ctx.Batch.Count; i++)
+            {
+                w.WriteNumberValue(ctx.Probabilities[i]);
+            }
+            w.WriteEndArray();
+            if (ctx.Head is { } h)
+            {
+                w.WriteNumber("head"u8, h);
+            }
+            else
+            {
+                w.WriteNull("head"u8);
+            }
+            w.WriteString("model"u8, s.ModelName);
+            w.WriteString("expid"u8, s.ExpId);
+            w.WriteEndObject();
+            w.Flush();
+            w.Reset(Stream.Null); // drop the reference to this response's writer
+            await http.Response.BodyWriter.FlushAsync(http.RequestAborted);
+        }
+        catch (RequestException e)
+        {
+            await WriteError(http, e);
+        }
+        catch (ScoringException e)
+        {
+            await WriteError(http, new RequestException(400, e.Message, e.Row, e.Field));
+        }
+        catch (BadHttpRequestException e)
+        {
+            await WriteError(http, new RequestException(e.StatusCode is >= 400 and < 500 ? e.StatusCode : 400, $"bad request: {e.Message}"));
+        }
+        finally
+        {
+            if (body is not null)
+            {
+                ArrayPool<byte>.Shared.Return(body);
+            }
+            if (ctx is not null)
+            {
+                s.Pool.Return(ctx);
+            }
+        }
+    }
+
+    private static PredictContext ParseAndScore(ServerState s, byte[] body, int length)
+    {
+        var span = body.AsSpan(0, length);
+        var rows = PredictParser.CountRows(span, s.Options.MaxRows);
+        var ctx = s.Pool.Rent(Math.Max(rows, 1));
+        try
+        {
+            ctx.Head = s.Parser.Fill(span, ctx);
+            s.Scorer.Score(ctx.Batch, ctx.Probabilities, ctx.Head);
+            for (var i = 0; i < ctx.Batch.Count; i++)
+            {
+                if (!float.IsFinite(ctx.Probabilities[i]))
+                {
+                    // Finite inputs the network cannot take (e.g. a numeric value 1e28 where training saw 0..10): no silent NaN.
+                    throw new RequestException(400, $"row {i}: the model's output is not a number for this row (a numeric value far outside the training data's range?).", i);
+                }
+            }
+            s.Metrics.RowsScored(ctx.Batch.Count);
+            return ctx;
+        }
+        catch
+        {
+            s.Pool.Return(ctx);
+            throw;
+        }
+    }
+
+    private static string TooLarge(long max) =>
+        $"request body too large: at most {max} bytes (send fewer rows per request, or start the server with a higher --max-body-bytes).";
+
+    /// <summary>The whole body in a pooled buffer (the caller returns it), or a 413 as soon as it passes <paramref name="max"/> bytes.</summary>
+    private static async ValueTask<(byte[] Buffer, int Length)> ReadBody(HttpContext http, long max)
+    {
+        if (http.Request.ContentLength > max)
+        {
+            throw new RequestException(413, TooLarge(max));
+        }
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(http.Request.ContentLength ?? 4096, max) + 1);
+        var length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min(2L * buffer.Length, max + 1));
+                    buffer.AsSpan(0, length).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = bigger;
+                }
+                var n = await http.Request.Body.ReadAsync(buffer.AsMemory(length), http.RequestAborted);
+                if (n == 0)
+                {
+                    return (buffer, length);
+                }
+                length += n;
+                if (length > max)
+                {
+                    throw new RequestException(413, TooLarge(max));
+                }
+            }
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    /// <summary>Error texts quote names with ' (JSON-safe; the answer is not HTML).</summary>
+    private static readonly JsonWriterOptions ErrorJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static async Task WriteError(HttpContext http, RequestException e)
+    {
+        http.Response.StatusCode = e.Status;
+        http.Response.ContentType = "application/json; charset=utf-8";
+        if (e.Status == 413)
+        {
+            http.Response.Headers.Connection = "close"; // the rest of the body is not read
+        }
+        using (var w = new Utf8JsonWriter(http.Response.BodyWriter, ErrorJson))
+        {
+            w.WriteStartObject();
+            w.WriteString("error"u8, e.Message);
+            if (e.Row is { } row)
+            {
+                w.WriteNumber("row"u8, row);
+            }
+            if (e.Field is { } field)
+            {
+                w.WriteString("field"u8, field);
+            }
+            if (e.Line is { } line)
+            {
+                w.WriteNumber("line"u8, line);
+            }
+            if (e.Position is { } position)
+            {
+                w.WriteNumber("position"u8, position);
+            }
+            w.WriteEndObject();
+        }
+        await http.Response.BodyWriter.FlushAsync(http.RequestAborted);
+    }
+
+    /// <summary>The body of <c>GET /v1/model</c>, built once.</summary>
+    internal static byte[] ModelJson(Scorer scorer)
+    {
+        var bundle = scorer.Bundle;
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            w.WriteString("model", bundle.Model.ModelName);
+            w.WriteString("expid", bundle.Config.ExpId);
+            w.WriteString("fsdnet_version", ModelBundle.CurrentFsdNetVersion);
+            w.WriteString("source", bundle.IsBundleFile ? "bundle" : "run directory");
+            w.WriteNumber("format_version", bundle.FileFormatVersion);
+            if (bundle.FsdNetVersion is { } written)
+            {
+                w.WriteString("written_by_fsdnet", written);
+            }
+            else
+            {
+                w.WriteNull("written_by_fsdnet");
+            }
+            w.WriteNumber("parameters", bundle.Model.ParameterCount());
+            if (scorer.HeadCount is { } heads)
+            {
+                w.WriteNumber("heads", heads);
+            }
+            else
+            {
+                w.WriteNull("heads");
+            }
+            w.WriteString("label", bundle.FeatureMap.LabelName);
+            w.WriteStartArray("inputs");
+            foreach (var input in scorer.Inputs)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", input.Name);
+                w.WriteString("type", input.Type.ToString().ToLowerInvariant());
+                w.WriteString("dtype", input.Dtype);
+                if (input.Type == FeatureType.Sequence)
+                {
+                    w.WriteNumber("max_len", input.MaxLen);
+                }
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            var metrics = bundle.TrainingMetrics;
+            w.WritePropertyName("training_metrics");
+            if (metrics.Test.Count == 0 && metrics.Valid.Count == 0 && metrics.BestEpoch is null)
+            {
+                w.WriteNullValue();
+            }
+            else
+            {
+                w.WriteStartObject();
+                WriteMetrics(w, "test", metrics.Test);
+                WriteMetrics(w, "valid", metrics.Valid);
+                if (metrics.BestEpoch is { } epoch)
+                {
+                    w.WriteNumber("best_epoch", epoch);
+                }
+                w.WriteEndObject();
+            }
+            w.WriteString("config_yaml", bundle.ConfigYaml);
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void WriteMetrics(Utf8JsonWriter w, string name, IReadOnlyDictionary<string, double> metrics)
+    {
+        if (metrics.Count == 0)
+        {
+            return;
+        }
+        w.WriteStartObject(name);
+        foreach (var (k, v) in metrics)
+        {
+            if (double.IsFinite(v))
+            {
+                w.WriteNumber(k, v);
+            }
+        }
+        w.WriteEndObject();
+    }
+}
+
+/// <summary>What every request shares: the scorer, its parser, the batch pool, metrics and the model description.</summary>
+internal sealed class ServerState
+{
+    public ServerState(Scorer scorer, ServerOptions options)
+    {
+        Scorer = scorer;
+        Options = options;
+        Parser = new PredictParser(scorer);
+        Pool = new ContextPool(scorer, options.MaxRows);
+        Metrics = new ServerMetrics(scorer);
+        ModelJson = ServerApp.ModelJson(scorer);
+        ModelName = scorer.Bundle.Model.ModelName;
+        ExpId = scorer.Bundle.Config.ExpId;
+    }
+
+    public Scorer Scorer { get; }
+
+    public ServerOptions Options { get; }
+
+    public PredictParser Parser { get; }
+
+    public ContextPool Pool { get; }
+
+    public ServerMetrics Metrics { get; }
+
+    public byte[] ModelJson { get; }
+
+    public string ModelName { get; }
+
+    public string ExpId { get; }
+}
