@@ -6,8 +6,10 @@ namespace FsdNet.Tensors;
 /// <summary>
 /// Thin products (m or n of at most <see cref="SmallDim"/>: a serving batch of one, a layer with one output) skip the
 /// packed path, whose micro-tiles would be mostly padding and whose packing would cost more than the arithmetic.
-/// They run as vectorised axpy / dot loops on the calling thread. A thin n is handled as a thin m of the transposed
-/// product: C^T = op(B)^T op(A)^T.
+/// They run as vectorised axpy / dot loops. A thin n is handled as a thin m of the transposed product:
+/// C^T = op(B)^T op(A)^T. Large dot-product forms (a serving row through a 400 x 400 layer) split the columns of C
+/// over the worker threads: each element is still one dot product summed in the same order, so the result does not
+/// depend on the split, and each core keeps its own share of the weights in its cache.
 /// </summary>
 public static unsafe partial class Sgemm
 {
@@ -15,6 +17,10 @@ public static unsafe partial class Sgemm
     internal const int SmallDim = 4;
 
     [ThreadStatic] private static float[]? tlsRow;
+    [ThreadStatic] private static ThinDotJob? tlsThinJob;
+
+    /// <summary>Thin dot-product forms of at least this many multiply-adds run in parallel over the columns of C.</summary>
+    internal static long ThinParallelThreshold = 16L << 10;
 
     private static void MultiplySmall(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
@@ -70,6 +76,14 @@ public static unsafe partial class Sgemm
                 else
                 {
                     row = a + i * lda;
+                }
+                if (Workers.ThreadCount > 1 && (long)n * k >= ThinParallelThreshold)
+                {
+                    var job = tlsThinJob ??= new ThinDotJob();
+                    job.Set(row, b, ldb, crow, colStride, n, k, alpha, beta);
+                    Workers.Run(job, Math.Min(Workers.ThreadCount, (n + 15) / 16));
+                    job.Clear();
+                    continue;
                 }
                 for (var j = 0; j < n; j++)
                 {
@@ -127,5 +141,45 @@ public static unsafe partial class Sgemm
             sum = MathF.FusedMultiplyAdd(x[p], y[p], sum);
         }
         return sum;
+    }
+
+    /// <summary>Columns [part * n / parts, (part + 1) * n / parts) (in blocks of 16) of one thin row of C as dot products.</summary>
+    private sealed class ThinDotJob : ParallelJob
+    {
+        private float* row, b, c;
+        private nint ldb, colStride;
+        private int n, k;
+        private float alpha, beta;
+
+        public void Set(float* aRow, float* bRows, nint bStride, float* cRow, nint cStride, int cols, int depth, float a, float bt)
+        {
+            row = aRow;
+            b = bRows;
+            ldb = bStride;
+            c = cRow;
+            colStride = cStride;
+            n = cols;
+            k = depth;
+            alpha = a;
+            beta = bt;
+        }
+
+        public void Clear()
+        {
+            row = null;
+            b = null;
+            c = null;
+        }
+
+        public override void Execute(int part, int parts)
+        {
+            var blocks = (n + 15) / 16;
+            var from = Math.Min(n, (int)((long)blocks * part / parts) * 16);
+            var to = Math.Min(n, (int)((long)blocks * (part + 1) / parts) * 16);
+            for (var j = from; j < to; j++)
+            {
+                Store(c + j * colStride, Dot(row, b + j * ldb, k), alpha, beta);
+            }
+        }
     }
 }

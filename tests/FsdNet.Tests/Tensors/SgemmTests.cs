@@ -180,6 +180,41 @@ public sealed unsafe class SgemmTests
         });
     }
 
+    [Fact]
+    public void Thin_dot_products_split_over_threads_match_the_reference_and_the_serial_result_bit_for_bit()
+    {
+        // A serving row through a layer (m = 1, dot-product form) and a one-output layer on a batch (n = 1) split
+        // their columns over the workers; each element stays one dot product, so 1 and 2 threads agree exactly.
+        var old = Sgemm.ThinParallelThreshold;
+        try
+        {
+            Sgemm.ThinParallelThreshold = 1;
+            var seed = 500;
+            foreach (var (m, n, k) in new[] { (1, 400, 160), (1, 37, 129), (3, 50, 33), (400, 1, 160), (2, 17, 5) })
+            {
+                foreach (var (ta, tb) in Forms)
+                {
+                    foreach (var (alpha, beta, pad) in new[] { (1f, 0f, 0), (0.5f, -2f, 3) })
+                    {
+                        var t = new Case(ta, tb, m, n, k, alpha, beta, pad, seed++);
+                        float[] serial = [], parallel = [];
+                        WithSettings(SgemmIsa.Scalar, 1, long.MaxValue, () => serial = Run(t).C);
+                        WithSettings(SgemmIsa.Scalar, 2, long.MaxValue, () =>
+                        {
+                            Check(t);
+                            parallel = Run(t).C;
+                        });
+                        Assert.Equal(serial, parallel);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            Sgemm.ThinParallelThreshold = old;
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Paths))]
     public void AlphaBetaAndPaddedLeadingDims(string path)
