@@ -23,6 +23,7 @@ count, torch version and the BLAS library / OpenBLAS core torch runs on.
 import argparse
 import ctypes
 import importlib
+import inspect
 import json
 import os
 import resource
@@ -158,7 +159,16 @@ def main():
 
     seed_everything(seed)
     mirror = importlib.import_module("mirrors." + model_name)
-    model = mirror.build(vocab_sizes, cfg)
+    # The data set's field names, in order (FinalMLP's fs1_context / fs2_context name fields).
+    fields = []
+    for col in ds.get("feature_cols", []):
+        fields.extend(col["name"] if isinstance(col["name"], list) else [col["name"]])
+    if "fields" in inspect.signature(mirror.build).parameters:
+        if len(fields) != len(vocab_sizes):
+            raise SystemExit("dataset config names %d fields, the data has %d" % (len(fields), len(vocab_sizes)))
+        model = mirror.build(vocab_sizes, cfg, fields)
+    else:
+        model = mirror.build(vocab_sizes, cfg)
     model.train()
     emb_params = list(model.embedding_parameters()) if hasattr(model, "embedding_parameters") else \
         [m.weight for m in model.modules() if isinstance(m, torch.nn.Embedding)]

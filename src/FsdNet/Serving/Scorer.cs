@@ -215,6 +215,14 @@ public sealed class Scorer
         {
             ReturnGraph(g);
         }
+        for (var r = 0; r < n; r++)
+        {
+            if (!float.IsFinite(probabilities[r]))
+            {
+                // Finite inputs the network cannot take (a numeric value of 1e28 where training saw 0..10): never a silent NaN.
+                throw new ScoringException(r, null, "the model's output is not a number for this row (a numeric value far outside the training data's range?).");
+            }
+        }
     }
 
     /// <summary>

@@ -136,6 +136,14 @@ public sealed class ScorerTests : IClassFixture<ScorerTests.Toy>
         Assert.Equal("head", e.Field);
         scorer.Score(batch, p, head: 2);
         Assert.Equal(p[0], p[1]); // two all-missing rows
+        // A finite value the network cannot take (its products overflow to NaN) names the row, never a silent NaN.
+        batch.Set(r, "n", 1e38);
+        e = Assert.Throws<ScoringException>(() => scorer.Score(batch, p));
+        Assert.Equal(1, e.Row);
+        Assert.Contains("not a number", e.Message);
+        batch.Set(r, "n", (string?)null);
+        scorer.Score(batch, p);
+        Assert.Equal(p[0], p[1]);
     }
 
     [Fact]
