@@ -69,25 +69,45 @@ public sealed partial class Graph
             for (var a = 0; a < f - 1; a++)
             {
                 var ea = e.Slice(a * d, d);
+                if (type != BilinearType.FieldInteraction)
+                {
+                    // The weight depends on the left field only: u = e_a W once, into the slot of the last pair
+                    // (a, f-1), then out[(a, b)] = u * e_b, the last slot in place.
+                    var last = p + (f - 1 - a) - 1;
+                    var u = y.Slice(last * d, d);
+                    RowTimesMatrix(ea, w.Slice(WeightOf(type, p, a) * d * d, d * d), u);
+                    for (var b = a + 1; b < f; b++, p++)
+                    {
+                        TensorPrimitives.Multiply(u, e.Slice(b * d, d), y.Slice(p * d, d));
+                    }
+                    continue;
+                }
                 for (var b = a + 1; b < f; b++, p++)
                 {
-                    var wk = w.Slice(WeightOf(type, p, a) * d * d, d * d);
                     var v = y.Slice(p * d, d);
-                    // v = e_a W_k (sum over rows of W_k weighted by e_a), then v *= e_b.
-                    TensorPrimitives.Multiply(wk[..d], ea[0], v);
-                    for (var k = 1; k < d; k++)
-                    {
-                        TensorPrimitives.MultiplyAdd(wk.Slice(k * d, d), ea[k], v, v);
-                    }
+                    RowTimesMatrix(ea, w.Slice(WeightOf(type, p, a) * d * d, d * d), v);
                     TensorPrimitives.Multiply(v, e.Slice(b * d, d), v);
                 }
             }
         }
     }
 
+    /// <summary>v = x W for a row x [d] and W [d, d] (the sum of W's rows weighted by x, in row order).</summary>
+    private static void RowTimesMatrix(ReadOnlySpan<float> x, ReadOnlySpan<float> wk, Span<float> v)
+    {
+        var d = x.Length;
+        TensorPrimitives.Multiply(wk[..d], x[0], v);
+        for (var k = 1; k < d; k++)
+        {
+            TensorPrimitives.MultiplyAdd(wk.Slice(k * d, d), x[k], v, v);
+        }
+    }
+
     /// <summary>
     /// Backward of one row block: per pair, v = e_a W_k (recomputed), de_b += dy * v, dv = dy * e_b,
-    /// de_a += W_k dv, dW_k += e_a^T dv (into this part's partial). Partials hold [dW | v | dv] per part.
+    /// de_a += W_k dv, dW_k += e_a^T dv (into this part's partial). Where W_k depends on the left field only
+    /// (field_all, field_each), v is computed once per left field and the pairs' dv are summed before the two
+    /// products with W_k and e_a. Partials hold [dW | v | dv | sum of dv] per part.
     /// </summary>
     private static void BilinearBackwardPart(RangeJob j, int part, int start, int end)
     {
@@ -96,14 +116,16 @@ public sealed partial class Graph
         var w = wTensor.Span;
         var width = f * d;
         var pairs = f * (f - 1) / 2;
-        var stride = w.Length + (2 * d);
+        var stride = BilinearPartialStride(w.Length, d);
         var block = j.Partials.AsSpan(part * stride, stride);
         var dw = block[..w.Length];
         var v = block.Slice(w.Length, d);
         var dv = block.Slice(w.Length + d, d);
+        var dvSum = block.Slice(w.Length + 2 * d, d);
         dw.Clear();
         var wantE = j.Flag;
         var wantW = j.F0 > 0;
+        var byLeft = type != BilinearType.FieldInteraction;
         for (var r = start; r < end; r++)
         {
             var e = j.A!.Span.Slice(r * width, width);
@@ -117,6 +139,29 @@ public sealed partial class Graph
             for (var a = 0; a < f - 1; a++)
             {
                 var ea = e.Slice(a * d, d);
+                if (byLeft)
+                {
+                    var wi = WeightOf(type, p, a) * d * d;
+                    var wk = w.Slice(wi, d * d);
+                    if (wantE)
+                    {
+                        RowTimesMatrix(ea, wk, v);
+                    }
+                    dvSum.Clear();
+                    for (var b = a + 1; b < f; b++, p++)
+                    {
+                        var dyp = dy.Slice(p * d, d);
+                        var eb = e.Slice(b * d, d);
+                        TensorPrimitives.MultiplyAdd(dyp, eb, dvSum, dvSum);
+                        if (wantE)
+                        {
+                            var gb = ge.Slice(b * d, d);
+                            TensorPrimitives.MultiplyAdd(dyp, v, gb, gb);
+                        }
+                    }
+                    AccumulateLeft(wantE ? ge.Slice(a * d, d) : default, wantW ? dw.Slice(wi, d * d) : default, wk, ea, dvSum);
+                    continue;
+                }
                 for (var b = a + 1; b < f; b++, p++)
                 {
                     var wi = WeightOf(type, p, a) * d * d;
@@ -126,32 +171,38 @@ public sealed partial class Graph
                     TensorPrimitives.Multiply(dyp, eb, dv);
                     if (wantE)
                     {
-                        TensorPrimitives.Multiply(wk[..d], ea[0], v);
-                        for (var k = 1; k < d; k++)
-                        {
-                            TensorPrimitives.MultiplyAdd(wk.Slice(k * d, d), ea[k], v, v);
-                        }
+                        RowTimesMatrix(ea, wk, v);
                         var gb = ge.Slice(b * d, d);
                         TensorPrimitives.MultiplyAdd(dyp, v, gb, gb);
-                        var ga = ge.Slice(a * d, d);
-                        for (var k = 0; k < d; k++)
-                        {
-                            ga[k] += TensorPrimitives.Dot(wk.Slice(k * d, d), dv);
-                        }
                     }
-                    if (wantW)
-                    {
-                        var dwk = dw.Slice(wi, d * d);
-                        for (var k = 0; k < d; k++)
-                        {
-                            var row = dwk.Slice(k * d, d);
-                            TensorPrimitives.MultiplyAdd(dv, ea[k], row, row);
-                        }
-                    }
+                    AccumulateLeft(wantE ? ge.Slice(a * d, d) : default, wantW ? dw.Slice(wi, d * d) : default, wk, ea, dv);
                 }
             }
         }
     }
+
+    /// <summary>de_a += W_k dv and dW_k += e_a^T dv (each skipped when its span is empty).</summary>
+    private static void AccumulateLeft(Span<float> ga, Span<float> dwk, ReadOnlySpan<float> wk, ReadOnlySpan<float> ea, ReadOnlySpan<float> dv)
+    {
+        var d = ea.Length;
+        if (!ga.IsEmpty)
+        {
+            for (var k = 0; k < d; k++)
+            {
+                ga[k] += TensorPrimitives.Dot(wk.Slice(k * d, d), dv);
+            }
+        }
+        if (!dwk.IsEmpty)
+        {
+            for (var k = 0; k < d; k++)
+            {
+                var row = dwk.Slice(k * d, d);
+                TensorPrimitives.MultiplyAdd(dv, ea[k], row, row);
+            }
+        }
+    }
+
+    private static int BilinearPartialStride(int weights, int d) => weights + (3 * d);
 
     private sealed class BilinearPairsOp : Op
     {
@@ -170,7 +221,7 @@ public sealed partial class Graph
                 g.GradFor(x, out fresh);
             }
             var parts = g.job.PlanRows(rows, pairs * d * d, ElementGrain);
-            var stride = w.Length + (2 * d);
+            var stride = BilinearPartialStride(w.Length, d);
             g.job.EnsurePartials(stride);
             (g.job.A, g.job.B, g.job.D, g.job.E) = (x, w, Out.Grad!, x.RequiresGrad ? x.Grad! : null);
             (g.job.I0, g.job.I1, g.job.P0, g.job.Flag) = (f, d, (int)type, x.RequiresGrad);
