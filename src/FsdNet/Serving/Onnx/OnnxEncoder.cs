@@ -66,11 +66,7 @@ internal static class OnnxEncoder
             w.WriteStartArray("categorical");
             foreach (var f in map.Categorical)
             {
-                w.WriteStartObject();
-                w.WriteNumber("column", f.TypeIndex);
-                w.WriteString("feature", f.Name);
-                w.WriteString("source_column", f.SourceName);
-                w.WriteBoolean("used_by_model", used.Contains(f.Name));
+                WriteColumnHead(w, f, used);
                 var number = f.Dtype != "str";
                 w.WriteString("dtype", f.Dtype);
                 w.WriteString("match", number ? "number" : "string");
@@ -99,11 +95,7 @@ internal static class OnnxEncoder
             w.WriteStartArray("numeric");
             foreach (var f in map.Numeric)
             {
-                w.WriteStartObject();
-                w.WriteNumber("column", f.TypeIndex);
-                w.WriteString("feature", f.Name);
-                w.WriteString("source_column", f.SourceName);
-                w.WriteBoolean("used_by_model", used.Contains(f.Name));
+                WriteColumnHead(w, f, used);
                 w.WriteString("missing", f.FillNa ?? "0");
                 if (f.Normalizer is null)
                 {
@@ -147,5 +139,15 @@ internal static class OnnxEncoder
         w.WriteNumberValue(width);
         w.WriteEndArray();
         w.WriteEndObject();
+    }
+
+    /// <summary>Opens an input column's object with what every column says: its place, feature, raw column and use.</summary>
+    private static void WriteColumnHead(Utf8JsonWriter w, FeatureInfo f, HashSet<string> used)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("column", f.TypeIndex);
+        w.WriteString("feature", f.Name);
+        w.WriteString("source_column", f.SourceName);
+        w.WriteBoolean("used_by_model", used.Contains(f.Name));
     }
 }

@@ -42,20 +42,17 @@ internal sealed class OnnxGraph
     }
 
     /// <summary>A float initializer.</summary>
-    public string Const(string hint, ReadOnlySpan<float> values, params long[] dims)
-    {
-        var t = new TensorProto { Name = Fresh(hint), DataType = (int)TensorProto.Types.DataType.Float };
-        t.Dims.AddRange(dims);
-        t.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(values));
-        CheckLength(t, values.Length);
-        graph.Initializer.Add(t);
-        return t.Name;
-    }
+    public string Const(string hint, ReadOnlySpan<float> values, params long[] dims) =>
+        Initializer(hint, values, TensorProto.Types.DataType.Float, dims);
 
     /// <summary>An int64 initializer.</summary>
-    public string Const(string hint, ReadOnlySpan<long> values, params long[] dims)
+    public string Const(string hint, ReadOnlySpan<long> values, params long[] dims) =>
+        Initializer(hint, values, TensorProto.Types.DataType.Int64, dims);
+
+    private string Initializer<T>(string hint, ReadOnlySpan<T> values, TensorProto.Types.DataType type, long[] dims)
+        where T : unmanaged
     {
-        var t = new TensorProto { Name = Fresh(hint), DataType = (int)TensorProto.Types.DataType.Int64 };
+        var t = new TensorProto { Name = Fresh(hint), DataType = (int)type };
         t.Dims.AddRange(dims);
         t.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(values));
         CheckLength(t, values.Length);
