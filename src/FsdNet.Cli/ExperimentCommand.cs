@@ -114,7 +114,15 @@ internal static class ExperimentCommand
 
     private static int Report(ExperimentGrid grid)
     {
-        var finished = grid.Cells().Select(ExperimentRunner.Finished).OfType<CellResult>().ToList();
+        var finished = new List<CellResult>();
+        foreach (var cell in grid.Cells())
+        {
+            if (ExperimentRunner.Finished(cell) is { } done)
+            {
+                ExperimentRunner.Record(cell);
+                finished.Add(done);
+            }
+        }
         Console.WriteLine(ExperimentTable.Write(grid, finished));
         foreach (var f in ExperimentPlots.Write(grid, finished))
         {

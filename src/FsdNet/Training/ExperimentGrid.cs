@@ -6,7 +6,12 @@ using YamlDotNet.RepresentationModel;
 namespace FsdNet.Training;
 
 /// <summary>One cell of a grid: an experiment with one setting of the swept keys and one seed, in its own run directory.</summary>
-public sealed record GridCell(string Row, string ExpId, IReadOnlyList<KeyValuePair<string, string>> Setting, int Seed, string RunDir);
+/// <summary>
+/// One cell of a grid: a row (experiment and setting) and a seed, run in <see cref="RunDir"/>. <see cref="RecordDir"/>,
+/// when the grid has a <c>record</c> folder, is where the cell's small result files are kept for good (see
+/// <see cref="ExperimentRunner.Record"/>).
+/// </summary>
+public sealed record GridCell(string Row, string ExpId, IReadOnlyList<KeyValuePair<string, string>> Setting, int Seed, string RunDir, string? RecordDir = null);
 
 /// <summary>
 /// An experiment grid (<c>fsdnet experiment --grid grid.yaml</c>): experiments x settings of the swept keys x seeds
@@ -15,7 +20,7 @@ public sealed record GridCell(string Row, string ExpId, IReadOnlyList<KeyValuePa
 /// </summary>
 public sealed class ExperimentGrid
 {
-    private static readonly string[] Known = ["grid", "config", "preset", "experiments", "seeds", "sweep", "fixed", "reference", "gains", "output"];
+    private static readonly string[] Known = ["grid", "config", "preset", "experiments", "seeds", "sweep", "fixed", "reference", "gains", "output", "record"];
 
     public required string Name { get; init; }
 
@@ -46,6 +51,13 @@ public sealed class ExperimentGrid
     /// <summary>The grid's folder: cells/ with one run directory per cell, and the results files.</summary>
     public required string Output { get; init; }
 
+    /// <summary>
+    /// A folder (absolute) that keeps each finished cell's result files (cell.json, test_metrics.json, config.yaml,
+    /// metrics.csv, train.log) after its run directory is gone, e.g. committed to git: a cell recorded there counts as
+    /// finished, so a grid can be finished over several machines. Null: no record.
+    /// </summary>
+    public string? Record { get; init; }
+
     /// <summary>Every setting of the swept keys (one empty setting when nothing is swept), in grid order (last key fastest).</summary>
     public IReadOnlyList<IReadOnlyList<KeyValuePair<string, string>>> Settings()
     {
@@ -73,7 +85,9 @@ public sealed class ExperimentGrid
                 var folder = SafeName(exp + string.Concat(setting.Select(kv => $"__{kv.Key}={kv.Value}")));
                 foreach (var seed in Seeds)
                 {
-                    cells.Add(new GridCell(row, exp, setting, seed, Path.Combine(Output, "cells", folder, $"seed{seed.ToString(CultureInfo.InvariantCulture)}")));
+                    var seedDir = $"seed{seed.ToString(CultureInfo.InvariantCulture)}";
+                    cells.Add(new GridCell(row, exp, setting, seed, Path.Combine(Output, "cells", folder, seedDir),
+                        Record is null ? null : Path.Combine(Record, folder, seedDir)));
                 }
             }
         }
@@ -252,6 +266,7 @@ public sealed class ExperimentGrid
             Reference = Scalar("reference"),
             Gains = gains,
             Output = Path.GetFullPath(Scalar("output") is { } o ? Path.Combine(dir, o) : Path.Combine("runs", "grids", SafeName(name))),
+            Record = Scalar("record") is { } rec ? Path.GetFullPath(Path.Combine(dir, rec)) : null,
         };
         var rows = grid.Cells().Select(c => c.Row).ToHashSet(StringComparer.Ordinal);
         if (grid.Reference is { } r && !rows.Contains(r))

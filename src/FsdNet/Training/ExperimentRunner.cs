@@ -28,14 +28,51 @@ public static class ExperimentRunner
     /// <summary>Written into a cell's run directory once its run has finished and been tested.</summary>
     public const string CellFile = "cell.json";
 
-    /// <summary>A cell's result if it has finished (its cell.json), else null. A damaged cell.json is a clear error.</summary>
+    /// <summary>The files of a finished run directory that a grid's record keeps (cell.json last: it marks a complete record).</summary>
+    public static readonly string[] RecordedFiles = [TrainingRun.TestMetricsFile, "config.yaml", "metrics.csv", "train.log"];
+
+    /// <summary>
+    /// A cell's result if it has finished, else null: its run directory's cell.json, else its record's (then the
+    /// result's RunDir is the record folder). A damaged cell file, or a record whose test_metrics.json disagrees with
+    /// its cell.json, is a clear error.
+    /// </summary>
     public static CellResult? Finished(GridCell cell)
     {
         var path = Path.Combine(cell.RunDir, CellFile);
-        if (!File.Exists(path))
+        if (File.Exists(path))
+        {
+            return Read(cell, path);
+        }
+        if (cell.RecordDir is null || !File.Exists(path = Path.Combine(cell.RecordDir, CellFile)))
         {
             return null;
         }
+        var recorded = Read(cell, path) with { RunDir = cell.RecordDir };
+        var testPath = Path.Combine(cell.RecordDir, TrainingRun.TestMetricsFile);
+        if (File.Exists(testPath))
+        {
+            Dictionary<string, double>? test;
+            try
+            {
+                test = JsonSerializer.Deserialize<Dictionary<string, double>>(File.ReadAllText(testPath), Trainer.Json);
+            }
+            catch (JsonException e)
+            {
+                throw new DataFormatException($"{testPath}: damaged test metrics ({e.Message}); restore the record from git or delete the folder to rerun the cell.");
+            }
+            foreach (var (k, v) in recorded.Test)
+            {
+                if (test is null || !test.TryGetValue(k, out var t) || !(t == v || (double.IsNaN(t) && double.IsNaN(v))))
+                {
+                    throw new DataFormatException($"{path}: its test {k} {v:R} is not the {k} of {testPath}; restore the record from git or delete the folder to rerun the cell.");
+                }
+            }
+        }
+        return recorded;
+    }
+
+    private static CellResult Read(GridCell cell, string path)
+    {
         try
         {
             var r = JsonSerializer.Deserialize<CellResult>(File.ReadAllText(path), Trainer.Json)
@@ -44,12 +81,41 @@ public static class ExperimentRunner
             {
                 throw new DataFormatException($"{path}: this cell file is for row '{r.Row}' seed {r.Seed}, not '{cell.Row}' seed {cell.Seed}; move the folder away or fix the grid.");
             }
+            if (r.Test is null)
+            {
+                throw new JsonException("no test metrics");
+            }
             return r;
         }
         catch (JsonException e)
         {
             throw new DataFormatException($"{path}: damaged cell file ({e.Message}); delete it to rerun the cell from its checkpoint.");
         }
+    }
+
+    /// <summary>
+    /// Copies a cell's result files from its run directory into its record folder (nothing without a record, or when
+    /// the record is already there). Files are written under temporary names and renamed; cell.json comes last, so an
+    /// interrupted copy leaves no record that counts as finished. Returns whether it wrote a record.
+    /// </summary>
+    public static bool Record(GridCell cell)
+    {
+        if (cell.RecordDir is null || File.Exists(Path.Combine(cell.RecordDir, CellFile)) || !File.Exists(Path.Combine(cell.RunDir, CellFile)))
+        {
+            return false;
+        }
+        Directory.CreateDirectory(cell.RecordDir);
+        foreach (var name in RecordedFiles.Append(CellFile))
+        {
+            var from = Path.Combine(cell.RunDir, name);
+            if (File.Exists(from))
+            {
+                var to = Path.Combine(cell.RecordDir, name);
+                File.Copy(from, to + ".tmp", overwrite: true);
+                File.Move(to + ".tmp", to, overwrite: true);
+            }
+        }
+        return true;
     }
 
     /// <summary>
@@ -71,6 +137,7 @@ public static class ExperimentRunner
             var cell = cells[i];
             if (Finished(cell) is { } done)
             {
+                Record(cell);
                 results.Add(done);
                 onCell?.Invoke(done, true);
                 continue;
@@ -94,6 +161,7 @@ public static class ExperimentRunner
             var path = Path.Combine(cell.RunDir, CellFile);
             File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(result, Trainer.Json));
             File.Move(path + ".tmp", path, overwrite: true);
+            Record(cell);
             results.Add(result);
             onCell?.Invoke(result, false);
         }

@@ -185,6 +185,59 @@ public sealed class ExperimentGridTests : IDisposable
     }
 
     [Fact]
+    public void A_grid_record_keeps_finished_cells_after_their_run_directories_are_gone()
+    {
+        var before = Workers.ThreadCount;
+        try
+        {
+            Workers.ThreadCount = 1;
+            var grid = ExperimentGrid.Load(Grid("experiments: [LR_toy]\nseeds: [1, 2]\nrecord: kept\n"));
+            Assert.Equal(Path.Combine(tmp.Path, "kept"), grid.Record);
+            var cache = Path.Combine(tmp.Path, "cache");
+            var cells = grid.Cells();
+            Assert.Equal(Path.Combine(tmp.Path, "kept", "LR_toy", "seed2"), cells[1].RecordDir);
+            var first = ExperimentRunner.Run(grid, null, cache, _ => new Interrupting(false));
+            foreach (var c in cells)
+            {
+                // metrics.csv and train.log come from the CLI's reporter; the library's own files are these three.
+                foreach (var name in new[] { TrainingRun.TestMetricsFile, "config.yaml", ExperimentRunner.CellFile })
+                {
+                    Assert.True(File.Exists(Path.Combine(c.RecordDir!, name)), $"{c.RecordDir}: {name} is not recorded");
+                }
+                Assert.False(File.Exists(Path.Combine(c.RecordDir!, "model.fsdm")));
+            }
+
+            // A new machine: the run directories are gone; the recorded cells count as finished and are not rerun.
+            Directory.Delete(grid.Output, recursive: true);
+            var ran = new List<string>();
+            var again = ExperimentRunner.Run(grid, null, cache, _ => throw new InvalidOperationException("no cell may run"), (c, reused) => ran.Add($"{c.Seed}/{reused}"));
+            Assert.Equal(["1/True", "2/True"], ran);
+            Assert.Equal(first.Select(r => r.Test["AUC"]), again.Select(r => r.Test["AUC"]));
+            Assert.Equal(cells[0].RecordDir, again[0].RunDir);   // the table points at the record, which holds test_metrics.json
+            ExperimentTable.Write(grid, again);
+            var csv = File.ReadAllLines(Path.Combine(grid.Output, "results.csv"));
+            Assert.Contains(Path.Combine("..", "kept", "LR_toy", "seed1"), csv[1], StringComparison.Ordinal);
+
+            // A record whose test metrics were edited no longer matches its cell file: a clear error, not a quiet number.
+            var testPath = Path.Combine(cells[1].RecordDir!, TrainingRun.TestMetricsFile);
+            var test = JsonSerializer.Deserialize<Dictionary<string, double>>(File.ReadAllText(testPath))!;
+            test["AUC"] += 0.01;
+            File.WriteAllText(testPath, JsonSerializer.Serialize(test));
+            var e = Assert.Throws<DataFormatException>(() => ExperimentRunner.Finished(cells[1]));
+            Assert.Contains(Path.Combine("kept", "LR_toy", "seed2", ExperimentRunner.CellFile), e.Message, StringComparison.Ordinal);
+            Assert.Contains("test AUC", e.Message, StringComparison.Ordinal);
+
+            // A record without its cell.json (an interrupted copy) does not count; the cell reruns and is recorded again.
+            File.Delete(Path.Combine(cells[0].RecordDir!, ExperimentRunner.CellFile));
+            Assert.Null(ExperimentRunner.Finished(cells[0]));
+        }
+        finally
+        {
+            Workers.ThreadCount = before;
+        }
+    }
+
+    [Fact]
     public void A_cell_with_a_config_error_is_skipped_and_the_grid_goes_on()
     {
         var grid = ExperimentGrid.Load(Grid("experiments: [LR_toy, Broken_toy, LR_toy2]\nseeds: [1]\nfixed: {epochs: 1}\n".Replace("LR_toy2", "DCN_toy", StringComparison.Ordinal)));
