@@ -13,13 +13,14 @@ internal static class TuneCommand
         var expid = new Option<string?>("--expid") { Description = "The experiment to tune (else the tuner file's base_expid)." };
         var space = new Option<string>("--space") { Description = "Tuner file with tuner_space (FuxiCTR's format): lists are swept, scalars fixed, a seed list runs every trial with each seed.", Required = true };
         var output = new Option<string?>("--output") { Description = "Folder for the trials and the chosen config (default: runs/tune/<expid>)." };
+        var record = new Option<string?>("--record") { Description = "Also keep every finished trial's result files here (as a grid's record: see docs/EXPERIMENTS.md); recorded trials count as finished on a new machine." };
         var dataRoot = new Option<string?>("--data-root") { Description = "Folder holding the data sets (default: ../shared/data or $FSDNET_DATA)." };
         var cacheDir = new Option<string?>("--cache-dir") { Description = "Where encoded data caches go (default: $XDG_CACHE_HOME/fsdnet or ~/.cache/fsdnet)." };
         var threads = new Option<int?>("--threads") { Description = "Threads for the engine (default: all cores)." };
         var progress = new Option<string>("--progress") { Description = "auto (default), bar or plain.", DefaultValueFactory = _ => "auto" };
         var cmd = new Command("tune", "Tune an experiment over a tuner_space (resumable); trials are ranked on the validation monitor only, the best is written as a runnable config and its test result reported after the choice.")
         {
-            config, expid, space, output, dataRoot, cacheDir, threads, progress,
+            config, expid, space, output, record, dataRoot, cacheDir, threads, progress,
         };
         cmd.SetAction(r => CliSupport.Guard(() =>
         {
@@ -28,7 +29,7 @@ internal static class TuneCommand
             {
                 CliSupport.SetThreads(t);
             }
-            var grid = Tuner.Load(r.GetValue(space)!, r.GetValue(config), r.GetValue(expid), r.GetValue(output));
+            var grid = Tuner.Load(r.GetValue(space)!, r.GetValue(config), r.GetValue(expid), r.GetValue(output), r.GetValue(record));
             var (results, failed) = ExperimentCommand.RunCells(grid, r.GetValue(dataRoot), r.GetValue(cacheDir), bar);
             var exp = grid.Experiments[0];
             var maximize = ModelConfig.Load(grid.ConfigDir!, exp).GetString("monitor_mode") is not "min";

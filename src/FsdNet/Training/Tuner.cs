@@ -22,7 +22,7 @@ public static class Tuner
     /// The grid of a tuner file. <paramref name="configDir"/> and <paramref name="expId"/> (the command's --config and
     /// --expid) stand for the file's base_config and base_expid; given in both places they must agree.
     /// </summary>
-    public static ExperimentGrid Load(string spacePath, string? configDir, string? expId, string? output = null)
+    public static ExperimentGrid Load(string spacePath, string? configDir, string? expId, string? output = null, string? record = null)
     {
         if (!File.Exists(spacePath))
         {
@@ -122,6 +122,7 @@ public static class Tuner
             Output = output is not null ? Path.GetFullPath(output)
                 : Scalar("output") is { } o ? Path.GetFullPath(Path.Combine(dir, o))
                 : Path.GetFullPath(Path.Combine("runs", "tune", ExperimentGrid.SafeName(exp))),
+            Record = record is null ? null : Path.GetFullPath(record),
         };
     }
 

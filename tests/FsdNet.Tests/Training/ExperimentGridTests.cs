@@ -292,9 +292,15 @@ public sealed class ExperimentGridTests : IDisposable
         try
         {
             Workers.ThreadCount = 1;
-            var grid = Tuner.Load(tmp.File("tune.yaml", "base_expid: DCN_toy\ntuner_space:\n  embedding_dim: [2, 6]\n  epochs: 2\n  seed: [3]\n"), tmp.Path, null, Path.Combine(tmp.Path, "tune"));
+            var grid = Tuner.Load(tmp.File("tune.yaml", "base_expid: DCN_toy\ntuner_space:\n  embedding_dim: [2, 6]\n  epochs: 2\n  seed: [3]\n"), tmp.Path, null, Path.Combine(tmp.Path, "tune"),
+                record: Path.Combine(tmp.Path, "tune-record"));
             var cache = Path.Combine(tmp.Path, "cache");
             var results = ExperimentRunner.Run(grid, null, cache, _ => new Interrupting(false));
+            // With --record the trials outlive their run directories: a new machine ranks the same trials without rerunning them.
+            Directory.Delete(grid.Output, recursive: true);
+            var recorded = ExperimentRunner.Run(grid, null, cache, _ => throw new InvalidOperationException("no trial may rerun"));
+            Assert.Equal(results.Select(r => r.ValidMonitor), recorded.Select(r => r.ValidMonitor));
+            Assert.Equal(Tuner.Rank(grid, results)[0].Row, Tuner.Rank(grid, recorded)[0].Row);
             Assert.All(results, r => Assert.True(double.IsFinite(r.ValidMonitor)));
             var best = Tuner.Rank(grid, results)[0];
             Assert.Equal(results.Max(r => r.ValidMonitor), best.ValidMonitor);
