@@ -56,6 +56,24 @@ public sealed class PaperGridTests
     }
 
     [Fact]
+    public void The_beyond_the_paper_tuner_space_expands_to_runnable_trials_one_of_them_the_published_config()
+    {
+        var grid = Tuner.Load(Path.Combine(Bench(), "paper", "tune_fsdnet.yaml"), null, null, Path.Combine(Path.GetTempPath(), "fsdnet-tune-unused"));
+        Assert.Equal(["FSDNet_frappe"], grid.Experiments);
+        Assert.Equal([2023], grid.Seeds);
+        Assert.Equal(8, grid.Cells().Count);
+        var published = Settings(Path.Combine(Bench(), "paper"), "FSDNet_frappe");
+        Assert.Contains(grid.Settings(), s => s.All(kv => published[kv.Key] == kv.Value));
+        foreach (var setting in grid.Settings())
+        {
+            var cfg = ModelConfig.Load(grid.ConfigDir!, "FSDNet_frappe").With(setting.ToDictionary(kv => kv.Key, kv => kv.Value), "tune_fsdnet.yaml");
+            Assert.Equal(setting.Select(kv => kv.Value), setting.Select(kv => cfg.GetNode(kv.Key)?.ToString()));
+            TrainerOptions.From(cfg);
+            ModelRegistry.Create(InputSchema.Categorical(Frappe), cfg, new Rng(1));
+        }
+    }
+
+    [Fact]
     public void Ablation_experiments_differ_from_the_published_config_only_where_named()
     {
         var paper = Path.Combine(Bench(), "paper");
