@@ -114,15 +114,7 @@ internal static class ExperimentCommand
 
     private static int Report(ExperimentGrid grid)
     {
-        var finished = new List<CellResult>();
-        foreach (var cell in grid.Cells())
-        {
-            if (ExperimentRunner.Finished(cell) is { } done)
-            {
-                ExperimentRunner.Record(cell);
-                finished.Add(done);
-            }
-        }
+        var finished = ExperimentRunner.FinishedCells(grid);
         Console.WriteLine(ExperimentTable.Write(grid, finished));
         foreach (var f in ExperimentPlots.Write(grid, finished))
         {

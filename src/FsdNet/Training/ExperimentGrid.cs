@@ -5,7 +5,6 @@ using YamlDotNet.RepresentationModel;
 
 namespace FsdNet.Training;
 
-/// <summary>One cell of a grid: an experiment with one setting of the swept keys and one seed, in its own run directory.</summary>
 /// <summary>
 /// One cell of a grid: a row (experiment and setting) and a seed, run in <see cref="RunDir"/>. <see cref="RecordDir"/>,
 /// when the grid has a <c>record</c> folder, is where the cell's small result files are kept for good (see

@@ -118,6 +118,31 @@ public static class ExperimentRunner
         return true;
     }
 
+    /// <summary>The grid's finished cells in grid order (run now or before, or recorded), recording any not yet recorded.</summary>
+    public static IReadOnlyList<CellResult> FinishedCells(ExperimentGrid grid)
+    {
+        var finished = new List<CellResult>();
+        foreach (var cell in grid.Cells())
+        {
+            if (Reuse(cell) is { } done)
+            {
+                finished.Add(done);
+            }
+        }
+        return finished;
+    }
+
+    /// <summary>A finished cell's result, with its record written if it has none yet; null if the cell is unfinished.</summary>
+    private static CellResult? Reuse(GridCell cell)
+    {
+        var done = Finished(cell);
+        if (done is not null)
+        {
+            Record(cell);
+        }
+        return done;
+    }
+
     /// <summary>
     /// Runs every unfinished cell of <paramref name="grid"/>; <paramref name="onCell"/> hears of each cell as it is
     /// found finished (reused: true) or finishes now. Returns all cells' results in grid order.
@@ -135,9 +160,8 @@ public static class ExperimentRunner
         for (var i = 0; i < cells.Count; i++)
         {
             var cell = cells[i];
-            if (Finished(cell) is { } done)
+            if (Reuse(cell) is { } done)
             {
-                Record(cell);
                 results.Add(done);
                 onCell?.Invoke(done, true);
                 continue;
