@@ -11,6 +11,7 @@ public static class Program
         ("models", "The registered model names, one per line (FSD-capable ones marked ' fsd')", _ => ListModels()),
         ("serve-latency", ServeLatencyBenchmark.Usage, ServeLatencyBenchmark.Run),
         ("onnx-latency", OnnxLatencyBenchmark.Usage, OnnxLatencyBenchmark.Run),
+        ("dense-tail", DenseTailBenchmark.Usage, DenseTailBenchmark.Run),
         ("alloc", "Managed bytes allocated per steady-state MLP training step (options: --batch 10000, --steps 100, --threads 2)", AllocBenchmark.Run),
     ];
 

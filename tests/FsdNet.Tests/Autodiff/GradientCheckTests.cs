@@ -188,6 +188,20 @@ public class GradientCheckTests
     }
 
     [Fact]
+    public void BatchNormReluDropout_training_and_eval()
+    {
+        var x = Param("x", new Shape(8, 5), 1, scale: 2);
+        var gamma = Param("gamma", new Shape(5), 2);
+        var beta = Param("beta", new Shape(5), 3);
+        var rm = new Tensor(5);
+        var rv = new Tensor(5);
+        rv.Span.Fill(1.5f);
+        Check(g => g.BatchNormReluDropout(x, gamma, beta, rm, rv, 0.1f, 1e-5f, 0.4f), [x, gamma, beta], eps: 5e-3, reseed: g => g.Random = new Rng(99));
+        Check(g => g.BatchNormReluDropout(x, gamma, beta, rm, rv, 0.1f, 1e-5f, 0f), [x, gamma, beta], eps: 5e-3);
+        Check(g => g.BatchNormReluDropout(x, gamma, beta, rm, rv, 0.1f, 1e-5f, 0.4f), [x, gamma, beta], training: false);
+    }
+
+    [Fact]
     public void LayerNorm_rows()
     {
         var x = Param("x", new Shape(4, 6), 1, scale: 2);

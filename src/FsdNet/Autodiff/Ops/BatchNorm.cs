@@ -13,8 +13,25 @@ public sealed partial class Graph
     public Tensor BatchNorm(
         Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, float momentum = 0.1f, float eps = 1e-5f)
     {
+        CheckNormParameters(x, gamma, beta, runningMean, runningVar);
         var cols = x.Shape.Last;
-        var rows = x.Shape.Rows;
+        var track = Tracks(x, gamma, beta);
+        var y = Output(x.Shape, track);
+        var xhat = Scratch(x.Shape);
+        var mean = Scratch(new Shape(cols));
+        var invstd = Scratch(new Shape(cols));
+        BatchStatistics(x, runningMean, runningVar, momentum, eps, mean.Span, invstd.Span);
+        NormalizeRows(x, xhat, y, mean, invstd, gamma, beta);
+        if (track)
+        {
+            Record<NormOp>(y).Set(x, gamma, beta, xhat, invstd, batchStats: Training, perRow: false);
+        }
+        return y;
+    }
+
+    private static void CheckNormParameters(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar)
+    {
+        var cols = x.Shape.Last;
         foreach (var p in (ReadOnlySpan<Tensor>)[gamma, beta, runningMean, runningVar])
         {
             if (p.Shape.Rank != 1 || p.Shape.D0 != cols)
@@ -22,11 +39,16 @@ public sealed partial class Graph
                 throw new ArgumentException($"BatchNorm: {p.Name ?? "a parameter"} has shape {p.Shape}, expected [{cols}] for input {x.Shape}.");
             }
         }
-        var track = Tracks(x, gamma, beta);
-        var y = Output(x.Shape, track);
-        var xhat = Scratch(x.Shape);
-        var mean = Scratch(new Shape(cols));
-        var invstd = Scratch(new Shape(cols));
+    }
+
+    /// <summary>
+    /// The per-column statistics BatchNorm normalises with: in training the batch mean and 1 / sqrt(biased variance +
+    /// eps), updating the running mean/variance (the latter with the unbiased variance); in evaluation the running ones.
+    /// </summary>
+    private void BatchStatistics(Tensor x, Tensor runningMean, Tensor runningVar, float momentum, float eps, Span<float> mean, Span<float> invstd)
+    {
+        var cols = x.Shape.Last;
+        var rows = x.Shape.Rows;
         if (Training)
         {
             if (rows < 2)
@@ -34,37 +56,31 @@ public sealed partial class Graph
                 throw new ArgumentException($"BatchNorm in training needs at least 2 rows per batch, got {x.Shape}.");
             }
             // Two passes over x for accurate float32 statistics: the mean, then the squared deviations from it.
-            ColumnSum(x, rows, cols, mean.Span, fresh: true);
-            TensorPrimitives.Multiply(mean.Span, 1f / rows, mean.Span);
-            var variance = invstd.Span;
-            ColumnSquaredDeviation(x, mean.Span, variance);
+            ColumnSum(x, rows, cols, mean, fresh: true);
+            TensorPrimitives.Multiply(mean, 1f / rows, mean);
+            var variance = invstd;
+            ColumnSquaredDeviation(x, mean, variance);
             TensorPrimitives.Multiply(variance, 1f / rows, variance);
             var rm = runningMean.Span;
             var rv = runningVar.Span;
             var unbias = (float)rows / (rows - 1);
             for (var c = 0; c < cols; c++)
             {
-                rm[c] = ((1 - momentum) * rm[c]) + (momentum * mean.Span[c]);
+                rm[c] = ((1 - momentum) * rm[c]) + (momentum * mean[c]);
                 rv[c] = ((1 - momentum) * rv[c]) + (momentum * variance[c] * unbias);
                 variance[c] = 1f / MathF.Sqrt(variance[c] + eps);
             }
         }
         else
         {
-            runningMean.Span.CopyTo(mean.Span);
-            var iv = invstd.Span;
+            runningMean.Span.CopyTo(mean);
+            var iv = invstd;
             var rv = runningVar.Span;
             for (var c = 0; c < cols; c++)
             {
                 iv[c] = 1f / MathF.Sqrt(rv[c] + eps);
             }
         }
-        NormalizeRows(x, xhat, y, mean, invstd, gamma, beta);
-        if (track)
-        {
-            Record<NormOp>(y).Set(x, gamma, beta, xhat, invstd, batchStats: Training, perRow: false);
-        }
-        return y;
     }
 
     /// <summary>
@@ -87,6 +103,16 @@ public sealed partial class Graph
             var dgammaSum = g.Scratch(new Shape(cols));
             var dbetaSum = g.Scratch(new Shape(cols));
             g.ColumnSumAndDot(dy, xhat, dbetaSum.Span, dgammaSum.Span);
+            if (!perRow)
+            {
+                var fresh = false;
+                if (x.RequiresGrad)
+                {
+                    g.GradFor(x, out fresh);
+                }
+                g.BatchNormGrads(gamma, beta, invstd, xhat, dy, dbetaSum.Span, dgammaSum.Span, batchStats, x.RequiresGrad ? x.Grad : null, fresh);
+                return;
+            }
             if (gamma.RequiresGrad)
             {
                 g.Pass(gamma, dgammaSum.Span);
@@ -99,37 +125,51 @@ public sealed partial class Graph
             {
                 return;
             }
-            g.GradFor(x, out var fresh);
+            g.GradFor(x, out var freshRow);
             var gs = gamma.Span;
             var iv = invstd.Span;
-            if (!perRow)
+            var gdy = g.Scratch(new Shape(cols)).Span;
+            for (var r = 0; r < rows; r++)
             {
-                // Per column c: k_c = gamma_c * invstd_c; dx = k * (dy - mean(dy) - x_hat * mean(dy * x_hat)) in training.
-                var k = g.Scratch(new Shape(cols)).Span;
-                TensorPrimitives.Multiply(gs, iv, k);
-                var mdy = dbetaSum.Span;
-                var mdyx = dgammaSum.Span;
-                TensorPrimitives.Multiply(mdy, 1f / rows, mdy);
-                TensorPrimitives.Multiply(mdyx, 1f / rows, mdyx);
-                g.BatchNormInputGrad(dy, xhat, x.Grad!, k, mdy, mdyx, batchStats, fresh);
-            }
-            else
-            {
-                var gdy = g.Scratch(new Shape(cols)).Span;
-                for (var r = 0; r < rows; r++)
+                TensorPrimitives.Multiply(dy.Row(r), gs, gdy);
+                var hr = xhat.Row(r);
+                var mean = TensorPrimitives.Sum<float>(gdy) / cols;
+                var meanx = TensorPrimitives.Dot<float>(gdy, hr) / cols;
+                var gr = x.Grad!.Row(r);
+                for (var c = 0; c < cols; c++)
                 {
-                    TensorPrimitives.Multiply(dy.Row(r), gs, gdy);
-                    var hr = xhat.Row(r);
-                    var mean = TensorPrimitives.Sum<float>(gdy) / cols;
-                    var meanx = TensorPrimitives.Dot<float>(gdy, hr) / cols;
-                    var gr = x.Grad!.Row(r);
-                    for (var c = 0; c < cols; c++)
-                    {
-                        var v = iv[r] * (gdy[c] - mean - (hr[c] * meanx));
-                        gr[c] = fresh ? v : gr[c] + v;
-                    }
+                    var v = iv[r] * (gdy[c] - mean - (hr[c] * meanx));
+                    gr[c] = freshRow ? v : gr[c] + v;
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// BatchNorm's gradients from dz (the gradient at its output) and the column sums sum(dz), sum(dz * x_hat):
+    /// gamma and beta get the sums; with batch statistics the input gets k * (dz - mean(dz) - x_hat *
+    /// mean(dz * x_hat)), k = gamma * invstd, else k * dz. The sums are scaled in place. dz may be <paramref name="xGrad"/> itself.
+    /// </summary>
+    private void BatchNormGrads(
+        Tensor gamma, Tensor beta, Tensor invstd, Tensor xhat, Tensor dz, Span<float> dbetaSum, Span<float> dgammaSum, bool batchStats, Tensor? xGrad, bool fresh)
+    {
+        if (gamma.RequiresGrad)
+        {
+            Pass(gamma, dgammaSum);
+        }
+        if (beta.RequiresGrad)
+        {
+            Pass(beta, dbetaSum);
+        }
+        if (xGrad is null)
+        {
+            return;
+        }
+        var cols = dz.Shape.Last;
+        var k = Scratch(new Shape(cols)).Span;
+        TensorPrimitives.Multiply(gamma.Span, invstd.Span, k);
+        TensorPrimitives.Multiply(dbetaSum, 1f / dz.Shape.Rows, dbetaSum);
+        TensorPrimitives.Multiply(dgammaSum, 1f / dz.Shape.Rows, dgammaSum);
+        BatchNormInputGrad(dz, xhat, xGrad, k, dbetaSum, dgammaSum, batchStats, fresh);
     }
 }
