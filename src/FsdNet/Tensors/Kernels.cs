@@ -108,6 +108,20 @@ public static class Kernels
             throw new ArgumentException("CenteredGrad: all spans must have the same length.");
         }
         var i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i <= n - 16; i += 16)
+            {
+                var v = Vector512.Create(k.Slice(i, 16)) *
+                        (Vector512.Create(dy.Slice(i, 16)) - Vector512.Create(mdy.Slice(i, 16)) -
+                         (Vector512.Create(xhat.Slice(i, 16)) * Vector512.Create(mdyx.Slice(i, 16))));
+                if (!fresh)
+                {
+                    v += Vector512.Create(g.Slice(i, 16));
+                }
+                v.CopyTo(g.Slice(i, 16));
+            }
+        }
         if (Vector256.IsHardwareAccelerated)
         {
             for (; i <= n - 8; i += 8)
@@ -177,6 +191,103 @@ public static class Kernels
             var keep = Hash(Hash((first + (uint)i) ^ k0) + k1) >= threshold;
             var v = keep ? x[i] * scale : 0f;
             y[i] = fresh ? v : y[i] + v;
+        }
+    }
+
+    /// <summary>
+    /// One row of BatchNorm -> ReLU -> dropout in a single pass (AVX-512): h = (x - mean) * invstd, stored in
+    /// <paramref name="xhat"/> unless it is empty; y = max(h * gamma + beta, 0), times <paramref name="scale"/> where
+    /// <see cref="Dropout"/>'s mask keeps element <paramref name="first"/> + i (when <paramref name="drop"/>), else 0.
+    /// Each element gets the arithmetic of the separate kernels (products and sums rounded one by one, as
+    /// TensorPrimitives' MultiplyAdd), so the result is theirs bit for bit. Needs <see cref="Vector512"/>.
+    /// </summary>
+    public static void NormReluDropout(
+        ReadOnlySpan<float> x, ReadOnlySpan<float> mean, ReadOnlySpan<float> invstd, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
+        Span<float> xhat, Span<float> y, bool drop, uint k0, uint k1, uint threshold, float scale, uint first)
+    {
+        var n = x.Length;
+        if (mean.Length != n || invstd.Length != n || gamma.Length != n || beta.Length != n || y.Length != n || (!xhat.IsEmpty && xhat.Length != n))
+        {
+            throw new ArgumentException("NormReluDropout: all spans must have the same length.");
+        }
+        var store = !xhat.IsEmpty;
+        var i = 0;
+        var lane = Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        var (vk0, vk1) = (Vector512.Create(k0), Vector512.Create(k1));
+        var vth = Vector512.Create(threshold ^ 0x80000000U).AsInt32();
+        var bias = Vector512.Create(0x80000000U);
+        var vscale = Vector512.Create(scale);
+        for (; i <= n - 16; i += 16)
+        {
+            var h = (Vector512.Create(x.Slice(i, 16)) - Vector512.Create(mean.Slice(i, 16))) * Vector512.Create(invstd.Slice(i, 16));
+            if (store)
+            {
+                h.CopyTo(xhat.Slice(i, 16));
+            }
+            var v = Vector512.Max((h * Vector512.Create(gamma.Slice(i, 16))) + Vector512.Create(beta.Slice(i, 16)), Vector512<float>.Zero);
+            if (drop)
+            {
+                var hv = VHash(VHash((Vector512.Create(first + (uint)i) + lane) ^ vk0) + vk1);
+                var keep = Vector512.GreaterThanOrEqual((hv ^ bias).AsInt32(), vth).AsSingle();
+                v *= vscale & keep;
+            }
+            v.CopyTo(y.Slice(i, 16));
+        }
+        for (; i < n; i++)
+        {
+            var h = (x[i] - mean[i]) * invstd[i];
+            if (store)
+            {
+                xhat[i] = h;
+            }
+            var v = MathF.Max((h * gamma[i]) + beta[i], 0f);
+            y[i] = !drop || Hash(Hash((first + (uint)i) ^ k0) + k1) >= threshold ? v * (drop ? scale : 1f) : 0f;
+        }
+    }
+
+    /// <summary>
+    /// The backward pass of <see cref="NormReluDropout"/> up to the BatchNorm output, for one row (AVX-512):
+    /// dz = dy * mask * scale (or dy without dropout) where xhat * gamma + beta &gt; 0, else 0; and the column sums
+    /// s1 += dz, s2 += dz * xhat that BatchNorm's backward needs. Bit for bit the separate kernels' arithmetic.
+    /// </summary>
+    public static void NormReluDropoutGrad(
+        ReadOnlySpan<float> dy, ReadOnlySpan<float> xhat, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, Span<float> dz,
+        Span<float> s1, Span<float> s2, bool drop, uint k0, uint k1, uint threshold, float scale, uint first)
+    {
+        var n = dy.Length;
+        if (xhat.Length != n || gamma.Length != n || beta.Length != n || dz.Length != n || s1.Length != n || s2.Length != n)
+        {
+            throw new ArgumentException("NormReluDropoutGrad: all spans must have the same length.");
+        }
+        var i = 0;
+        var lane = Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        var (vk0, vk1) = (Vector512.Create(k0), Vector512.Create(k1));
+        var vth = Vector512.Create(threshold ^ 0x80000000U).AsInt32();
+        var bias = Vector512.Create(0x80000000U);
+        var vscale = Vector512.Create(scale);
+        for (; i <= n - 16; i += 16)
+        {
+            var g = Vector512.Create(dy.Slice(i, 16));
+            if (drop)
+            {
+                var hv = VHash(VHash((Vector512.Create(first + (uint)i) + lane) ^ vk0) + vk1);
+                var keep = Vector512.GreaterThanOrEqual((hv ^ bias).AsInt32(), vth).AsSingle();
+                g *= vscale & keep;
+            }
+            var h = Vector512.Create(xhat.Slice(i, 16));
+            var z = (h * Vector512.Create(gamma.Slice(i, 16))) + Vector512.Create(beta.Slice(i, 16));
+            g = Vector512.ConditionalSelect(Vector512.GreaterThan(z, Vector512<float>.Zero), g, Vector512<float>.Zero);
+            g.CopyTo(dz.Slice(i, 16));
+            (Vector512.Create(s1.Slice(i, 16)) + g).CopyTo(s1.Slice(i, 16));
+            ((g * h) + Vector512.Create(s2.Slice(i, 16))).CopyTo(s2.Slice(i, 16));
+        }
+        for (; i < n; i++)
+        {
+            var g = !drop ? dy[i] : Hash(Hash((first + (uint)i) ^ k0) + k1) >= threshold ? dy[i] * scale : 0f;
+            g = (xhat[i] * gamma[i]) + beta[i] > 0 ? g : 0f;
+            dz[i] = g;
+            s1[i] += g;
+            s2[i] = (g * xhat[i]) + s2[i];
         }
     }
 

@@ -181,15 +181,19 @@ public class ParallelPathTests
     /// split tensor with an odd width (vector tails), in training and evaluation.
     /// </summary>
     [Theory]
-    [InlineData(1, true)]
-    [InlineData(2, true)]
-    [InlineData(2, false)]
-    public void Fused_batch_norm_relu_dropout_is_the_composed_ops_bit_for_bit(int threads, bool training)
+    [InlineData(1, true, true)]
+    [InlineData(2, true, true)]
+    [InlineData(2, false, true)]
+    [InlineData(2, true, false)]
+    [InlineData(1, false, false)]
+    public void Fused_batch_norm_relu_dropout_is_the_composed_ops_bit_for_bit(int threads, bool training, bool avx512)
     {
         var before = Workers.ThreadCount;
+        var kernels = Graph.FusedAvx512;
         try
         {
             Workers.ThreadCount = threads;
+            Graph.FusedAvx512 = avx512 && System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
             const int cols = 37;
             var composed = FusedCase(training, cols, (g, x, gm, bt, rm, rv) => g.Dropout(g.Relu(g.BatchNorm(x, gm, bt, rm, rv, 0.1f, 1e-5f)), 0.3f));
             var fused = FusedCase(training, cols, (g, x, gm, bt, rm, rv) => g.BatchNormReluDropout(x, gm, bt, rm, rv, 0.1f, 1e-5f, 0.3f));
@@ -203,6 +207,7 @@ public class ParallelPathTests
         finally
         {
             Workers.ThreadCount = before;
+            Graph.FusedAvx512 = kernels;
         }
     }
 

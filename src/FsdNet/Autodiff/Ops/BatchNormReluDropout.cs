@@ -49,6 +49,9 @@ public sealed partial class Graph
         return y;
     }
 
+    /// <summary>Whether the fused op runs its one-pass AVX-512 row kernels (else TensorPrimitives row by row; tests switch it).</summary>
+    internal static bool FusedAvx512 { get; set; } = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
+
     private static uint DropThreshold(float p) => (uint)Math.Min(Math.Round(p * 4294967296.0), uint.MaxValue);
 
     private static void NormReluDropPart(RangeJob j, int part, int start, int end)
@@ -59,8 +62,16 @@ public sealed partial class Graph
         var invstd = j.E!.Span;
         var cols = mean.Length;
         var tmp = j.Partials.AsSpan(part * cols, cols);
+        var fast = FusedAvx512;
         for (var r = start; r < end; r++)
         {
+            if (fast)
+            {
+                Kernels.NormReluDropout(
+                    j.A!.Row(r), mean, invstd, gamma, beta, j.B is { } xh ? xh.Row(r) : default, j.C!.Row(r),
+                    j.P0 >= 0, (uint)j.I0, (uint)j.I1, (uint)j.P0, j.F0, (uint)(r * cols));
+                continue;
+            }
             var h = j.B is { } xhat ? xhat.Row(r) : tmp;
             TensorPrimitives.Subtract(j.A!.Row(r), mean, h);
             TensorPrimitives.Multiply(h, invstd, h);
@@ -126,10 +137,16 @@ public sealed partial class Graph
             var z = j.Partials.AsSpan((part * 3 * cols) + (2 * cols), cols);
             s1.Clear();
             s2.Clear();
+            var fast = FusedAvx512;
             for (var r = start; r < end; r++)
             {
                 var dz = j.C!.Row(r);
                 var h = j.B!.Row(r);
+                if (fast)
+                {
+                    Kernels.NormReluDropoutGrad(j.A!.Row(r), h, gamma, beta, dz, s1, s2, j.P0 >= 0, (uint)j.I0, (uint)j.I1, (uint)j.P0, j.F0, (uint)(r * cols));
+                    continue;
+                }
                 if (j.P0 < 0)
                 {
                     j.A!.Row(r).CopyTo(dz);
