@@ -60,8 +60,8 @@ internal static class ExperimentPlots
                 }).ToList();
                 plot.Add.Bars(list);
                 plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks);
-                plot.Axes.Bottom.TickLabelStyle.Rotation = rows.Count > 4 ? 30 : 0;
-                plot.Axes.Bottom.TickLabelStyle.Alignment = rows.Count > 4 ? Alignment.MiddleLeft : Alignment.UpperCenter;
+                plot.Axes.Bottom.TickLabelStyle.Rotation = rows.Count > 4 ? -30 : 0;
+                plot.Axes.Bottom.TickLabelStyle.Alignment = rows.Count > 4 ? Alignment.MiddleRight : Alignment.UpperCenter;
                 plot.Layout.Fixed(new PixelPadding(left: 80, right: 20, bottom: rows.Count > 4 ? 140 : 60, top: 40));
                 plot.Title(p == 0 ? $"{title}: test AUC" : "test logloss");
                 plot.YLabel(p == 0 ? "test AUC" : "test logloss");
