@@ -72,8 +72,53 @@ public sealed class FusionSelfDistillation : Module
     /// </summary>
     public void FuseLayer(Graph g, int i, Tensor explicitOutput, Tensor implicitOutput, Tensor[] logits, Tensor[] fused)
     {
+        if (splitHeads is { } split && explicitOutput.Shape.Rows >= SplitHeadsMinRows)
+        {
+            // Serving: z_i = w_c . c_i + w_d . d_i + b, without materialising f_i (nothing reads it when scoring).
+            if (g.Training)
+            {
+                throw new InvalidOperationException("an FSD module prepared for serving (split heads) cannot train.");
+            }
+            var head = split[i] ?? SplitHead(i, explicitOutput.Shape.Last);
+            logits[i] = g.Add(g.Linear(explicitOutput, head.Explicit, heads[i].Bias), g.Linear(implicitOutput, head.Implicit, null));
+            fused[i] = null!;
+            return;
+        }
         fused[i] = g.Concat(explicitOutput, implicitOutput);
         logits[i] = heads[i].Forward(g, fused[i]);
+    }
+
+    private sealed record SplitWeights(Tensor Explicit, Tensor Implicit);
+
+    private SplitWeights?[]? splitHeads;
+
+    /// <summary>Batches below this many rows keep the concatenation: copying a few rows is cheaper than two more ops.</summary>
+    internal const int SplitHeadsMinRows = 32;
+
+    /// <summary>
+    /// Serving only (a model copy that scores and never trains): each head's weight is split at the explicit
+    /// tower's width (on first use), so <see cref="FuseLayer"/> scores z_i of batches of at least
+    /// <see cref="SplitHeadsMinRows"/> rows from c_i and d_i directly and skips the
+    /// concatenation f_i and its copy of every row. The logit changes in the last bits only (two dot products summed
+    /// instead of one).
+    /// </summary>
+    internal void SplitHeadsForServing() => splitHeads = new SplitWeights?[heads.Length];
+
+    private SplitWeights SplitHead(int i, int explicitWidth)
+    {
+        lock (heads)
+        {
+            if (splitHeads![i] is { } done)
+            {
+                return done;
+            }
+            var w = heads[i].Weight.Span;
+            var wc = new Tensor(1, explicitWidth);
+            var wd = new Tensor(1, w.Length - explicitWidth);
+            w[..explicitWidth].CopyTo(wc.Span);
+            w[explicitWidth..].CopyTo(wd.Span);
+            return splitHeads[i] = new SplitWeights(wc, wd);
+        }
     }
 
     /// <summary>

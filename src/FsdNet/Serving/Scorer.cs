@@ -84,9 +84,11 @@ public sealed class Scorer
         graphs = new Graph?[slots];
         singles = new RowBatch?[slots];
         model = bundle.Model;
-        if (options.FoldBatchNorm && model.Modules().OfType<DenseLayer>().Any(d => d.Norm is not null))
+        var fold = options.FoldBatchNorm && model.Modules().OfType<DenseLayer>().Any(d => d.Norm is not null);
+        if (fold || model.Modules().OfType<FusionSelfDistillation>().Any())
         {
-            // Fold into a copy: the bundle's model stays as it was (it may be scored unfolded, saved or exported).
+            // Fold BatchNorm and split the FSD heads in a copy: the bundle's model stays as it was (it may be scored
+            // unfolded, saved or exported).
             var copy = ModelRegistry.Create(ModelInputs.Schema(map, bundle.Config), bundle.Config, new Rng(0), loadPretrained: false);
             using (var src = model.State().GetEnumerator())
             {
@@ -99,7 +101,11 @@ public sealed class Scorer
                     src.Current.Value.Span.CopyTo(t.Span);
                 }
             }
-            FoldedBatchNorms = copy.Modules().OfType<DenseLayer>().Count(d => d.FoldBatchNorm());
+            FoldedBatchNorms = fold ? copy.Modules().OfType<DenseLayer>().Count(d => d.FoldBatchNorm()) : 0;
+            foreach (var fsd in copy.Modules().OfType<FusionSelfDistillation>())
+            {
+                fsd.SplitHeadsForServing();
+            }
             model = copy;
         }
     }
