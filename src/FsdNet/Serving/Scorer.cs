@@ -85,28 +85,30 @@ public sealed class Scorer
         singles = new RowBatch?[slots];
         model = bundle.Model;
         var fold = options.FoldBatchNorm && model.Modules().OfType<DenseLayer>().Any(d => d.Norm is not null);
-        if (fold || model.Modules().OfType<FusionSelfDistillation>().Any())
+        // Fold BatchNorm, split the FSD heads and pack the weights in a copy: the bundle's model stays as it was (it may be scored
+        // unfolded, saved or exported).
+        var copy = ModelRegistry.Create(ModelInputs.Schema(map, bundle.Config), bundle.Config, new Rng(0), loadPretrained: false);
+        using (var src = model.State().GetEnumerator())
         {
-            // Fold BatchNorm and split the FSD heads in a copy: the bundle's model stays as it was (it may be scored
-            // unfolded, saved or exported).
-            var copy = ModelRegistry.Create(ModelInputs.Schema(map, bundle.Config), bundle.Config, new Rng(0), loadPretrained: false);
-            using (var src = model.State().GetEnumerator())
+            foreach (var (name, t) in copy.State())
             {
-                foreach (var (name, t) in copy.State())
+                if (!src.MoveNext() || src.Current.Name != name || src.Current.Value.Shape != t.Shape)
                 {
-                    if (!src.MoveNext() || src.Current.Name != name || src.Current.Value.Shape != t.Shape)
-                    {
-                        throw new InvalidOperationException($"the model copy for BatchNorm folding differs from the loaded model at '{name}'.");
-                    }
-                    src.Current.Value.Span.CopyTo(t.Span);
+                    throw new InvalidOperationException($"the model copy for BatchNorm folding differs from the loaded model at '{name}'.");
                 }
+                src.Current.Value.Span.CopyTo(t.Span);
             }
-            FoldedBatchNorms = fold ? copy.Modules().OfType<DenseLayer>().Count(d => d.FoldBatchNorm()) : 0;
-            foreach (var fsd in copy.Modules().OfType<FusionSelfDistillation>())
-            {
-                fsd.SplitHeadsForServing();
-            }
-            model = copy;
+        }
+        FoldedBatchNorms = fold ? copy.Modules().OfType<DenseLayer>().Count(d => d.FoldBatchNorm()) : 0;
+        foreach (var fsd in copy.Modules().OfType<FusionSelfDistillation>())
+        {
+            fsd.SplitHeadsForServing();
+        }
+        model = copy;
+        // The copy's weights are constant from here: pack each layer's weight for Sgemm once, not on every call.
+        foreach (var linear in model.Modules().OfType<Linear>().Where(l => l.OutFeatures > Sgemm.SmallDim))
+        {
+            linear.Weight.Packed = Sgemm.Prepack(linear.Weight);
         }
     }
 

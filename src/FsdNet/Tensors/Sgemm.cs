@@ -128,6 +128,78 @@ public static unsafe partial class Sgemm
             MultiplySmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
             return;
         }
+        MultiplyPacked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, null);
+    }
+
+    /// <summary>
+    /// C = alpha * op(A) * W^T + beta * C for a weight W [n, k] packed once by <see cref="Prepack"/> (a layer's
+    /// constant weight when scoring): the product skips packing W, and its values are those of
+    /// <see cref="Multiply(bool, bool, int, int, int, float, float*, int, float*, int, float, float*, int)"/> bit for bit
+    /// (the same panels, consumed in the same order).
+    /// </summary>
+    internal static void Multiply(bool transA, int m, float alpha, float* a, int lda, PackedWeight w, float beta, float* c, int ldc)
+    {
+        int n = w.Weight.Shape.D0, k = w.Weight.Shape.D1;
+        if (w.Isa != isa || m <= SmallDim || n <= SmallDim || alpha == 0f)
+        {
+            Multiply(transA, true, m, n, k, alpha, a, lda, w.Weight.Pointer, k, beta, c, ldc);
+            return;
+        }
+        CheckDims(transA, true, m, n, k, lda, k, ldc);
+        if (m == 0)
+        {
+            return;
+        }
+        MultiplyPacked(transA, true, m, n, k, alpha, a, lda, w.Weight.Pointer, k, beta, c, ldc, w.Data);
+    }
+
+    /// <summary>Packs W [n, k] as op(B) = W^T for <see cref="Multiply(bool, int, float, float*, int, PackedWeight, float, float*, int)"/>.</summary>
+    internal static PackedWeight Prepack(Tensor weight)
+    {
+        if (weight.Shape.Rank != 2)
+        {
+            throw new ArgumentException($"Prepack: a weight [out, in] is needed, got {weight.Shape}.");
+        }
+        int n = weight.Shape.D0, k = weight.Shape.D1;
+        var kernel = SelectKernel(isa);
+        var floats = SharedPackFloats(k, n, kernel.Nr);
+        var store = GC.AllocateArray<float>((int)floats + 16, pinned: true);
+        var data = (float*)(((nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(store)) + 63) & ~(nint)63);
+        var job = new GemmJob();
+        job.Set(false, true, 0, n, k, 1f, null, 0, weight.Pointer, k, 0f, null, 0, kernel);
+        job.SharedB = data;
+        job.Phase = 1;
+        job.Execute(0, 1);
+        job.Clear();
+        return new PackedWeight(weight, store, data, isa);
+    }
+
+    /// <summary>A weight packed for repeated products (see <see cref="Prepack"/>); valid while the weight is unchanged.</summary>
+    internal sealed class PackedWeight
+    {
+        private readonly float[] store;
+
+        internal PackedWeight(Tensor weight, float[] store, float* data, SgemmIsa isa)
+        {
+            Weight = weight;
+            this.store = store;
+            Data = data;
+            Isa = isa;
+        }
+
+        public Tensor Weight { get; }
+
+        internal float* Data { get; }
+
+        internal SgemmIsa Isa { get; }
+
+        internal int Floats => store.Length;
+    }
+
+    /// <summary>The packed path of Multiply; <paramref name="prepackedB"/>, when given, holds every panel of op(B).</summary>
+    private static void MultiplyPacked(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, float* prepackedB)
+    {
         var kernel = SelectKernel(isa);
         var job = tlsJob ??= new GemmJob();
         job.Set(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, kernel);
@@ -145,7 +217,11 @@ public static unsafe partial class Sgemm
             // Parts that split M all need the whole of op(B): pack it once, in parallel, into a buffer owned by the
             // calling thread, then let every part read it (Goto's shared B panel, without barriers inside a job).
             var packedB = SharedPackFloats(k, n, kernel.Nr);
-            if (partsN == 1 && packedB <= SharedPackLimit && (partsM > 1 || KInner(k, n, kernel.Nr)))
+            if (prepackedB != null)
+            {
+                job.SharedB = prepackedB;
+            }
+            else if (partsN == 1 && packedB <= SharedPackLimit && (partsM > 1 || KInner(k, n, kernel.Nr)))
             {
                 job.SharedB = Buffer(ref tlsSharedB, packedB);
                 job.Phase = 1;

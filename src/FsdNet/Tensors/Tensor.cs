@@ -53,6 +53,12 @@ public class Tensor
 
     public string? Name { get; set; }
 
+    /// <summary>
+    /// This weight [out, in] packed once for Sgemm (a scoring model's constant weight): Linear products read it
+    /// instead of packing the weight every call. Set only on a model copy that never trains.
+    /// </summary>
+    internal Sgemm.PackedWeight? Packed { get; set; }
+
     /// <summary>Whether a graph owns this tensor (an intermediate whose gradient buffer is recycled).</summary>
     internal bool Pooled { get; init; }
 

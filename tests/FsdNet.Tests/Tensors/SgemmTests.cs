@@ -402,4 +402,50 @@ public sealed unsafe class SgemmTests
             });
         });
     }
+
+    /// <summary>
+    /// A weight packed once (scoring) gives the products of the ordinary call bit for bit: C = op(A) W^T + beta C for
+    /// shapes with and without k-blocking, ragged edges, 1 and 2 threads, beta 0 and 1, A plain and transposed.
+    /// </summary>
+    [Theory]
+    [InlineData(1000, 400, 400, 2)]
+    [InlineData(1000, 400, 400, 1)]
+    [InlineData(37, 20, 9, 2)]
+    [InlineData(300, 560, 130, 2)]
+    [InlineData(3, 64, 64, 1)]
+    public void A_prepacked_weight_multiplies_bit_for_bit(int m, int k, int n, int threads)
+    {
+        var before = Workers.ThreadCount;
+        try
+        {
+            Workers.ThreadCount = threads;
+            var rng = new Rng((ulong)(m + k + n));
+            var w = new Tensor(n, k);
+            rng.FillNormal(w.Span, 0, 1);
+            var packed = Sgemm.Prepack(w);
+            foreach (var transA in new[] { false, true })
+            {
+                foreach (var beta in new[] { 0f, 1f })
+                {
+                    var a = new float[m * k];
+                    rng.FillNormal(a, 0, 1);
+                    var c0 = new float[m * n];
+                    rng.FillNormal(c0, 0, 1);
+                    var expected = (float[])c0.Clone();
+                    var actual = (float[])c0.Clone();
+                    var lda = transA ? m : k;
+                    fixed (float* pa = a, pe = expected, pc = actual)
+                    {
+                        Sgemm.Multiply(transA, true, m, n, k, 1f, pa, lda, w.Pointer, k, beta, pe, n);
+                        Sgemm.Multiply(transA, m, 1f, pa, lda, packed, beta, pc, n);
+                    }
+                    Assert.True(expected.AsSpan().SequenceEqual(actual), $"transA {transA}, beta {beta}: prepacked product differs");
+                }
+            }
+        }
+        finally
+        {
+            Workers.ThreadCount = before;
+        }
+    }
 }

@@ -32,6 +32,18 @@ public sealed partial class Graph
         {
             FillRows(y, b);
         }
+        if (w.Packed is { } packed)
+        {
+            if (Training || track)
+            {
+                throw new InvalidOperationException($"Linear: weight {w.Name ?? w.Shape.ToString()} is packed for scoring and cannot train.");
+            }
+            unsafe
+            {
+                Sgemm.Multiply(false, rows, 1f, x.Pointer, inF, packed, b is null ? 0f : 1f, y.Pointer, outF);
+            }
+            return y;
+        }
         GemmRaw(false, true, rows, outF, inF, x, w, y, beta: b is null ? 0f : 1f);
         if (track)
         {
