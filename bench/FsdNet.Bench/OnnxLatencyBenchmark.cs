@@ -127,11 +127,11 @@ internal static class OnnxLatencyBenchmark
     private static void Print(string key, double value) =>
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{key} {value:F2}"));
 
-    private static double Percentile(double[] sorted, double q) =>
+    internal static double Percentile(double[] sorted, double q) =>
         sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
 
     /// <summary>Up to <paramref name="limit"/> rows of a raw file, encoded with the run's feature map (as `fsdnet evaluate` does).</summary>
-    private static (long[] Codes, float[] Values, int Rows) ReadRows(FeatureMap map, string dataPath, int limit)
+    internal static (long[] Codes, float[] Values, int Rows) ReadRows(FeatureMap map, string dataPath, int limit)
     {
         var cacheDir = Path.Combine(Path.GetTempPath(), "fsdnet-onnx-bench-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(cacheDir);
@@ -172,7 +172,7 @@ internal static class OnnxLatencyBenchmark
     }
 
     /// <summary>OrtValues over caller-owned arrays for the graph's inputs and output, so a call allocates no tensors.</summary>
-    private sealed class Binding : IDisposable
+    internal sealed class Binding : IDisposable
     {
         private readonly List<string> inputNames = [];
         private readonly List<OrtValue> inputs = [];

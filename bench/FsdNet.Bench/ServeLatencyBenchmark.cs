@@ -20,7 +20,8 @@ internal static class ServeLatencyBenchmark
 {
     public const string Usage =
         "In-process scorer latency and quality (options: --model <run dir or .fsdb>, --data <raw file>, --rows N, --heads, " +
-        "--iterations N single rows (10000), --batches N of 1000 rows (50), --threads N (1), --no-fold)";
+        "--iterations N single rows (10000), --batches N of 1000 rows (50), --threads N (1), --no-fold, " +
+        "--onnx <exported model>: also the prediction against ONNX Runtime interleaved call by call, ab.* lines)";
 
     public static int Run(string[] args)
     {
@@ -149,8 +150,108 @@ internal static class ServeLatencyBenchmark
             clock.Stop();
             Emit($"{name}.batch1000_with_encoding_rows_per_s", scored / clock.Elapsed.TotalSeconds);
             Emit($"{name}.batch1000_encoding_ms", encodeClock.Elapsed.TotalMilliseconds / Math.Max(batches, 1));
+            if (head is null && TrainBenchmark.Arg(args, "--onnx") is { } onnx)
+            {
+                Interleaved(scorer, onnx, dataPath, columns, rows, encoded, iterations, batches);
+            }
         }
         return 0;
+    }
+
+    /// <summary>
+    /// FsdNet's scorer and ONNX Runtime (same threads) on the same rows, alternating call by call, so that both see
+    /// the same machine at every moment (this VM's speed drifts by tens of percent within minutes): single rows
+    /// (FsdNet filled from raw text as above, ONNX Runtime given the row's int64 codes) and batches of 1000
+    /// pre-encoded rows. Prints ab.* lines and the two ratios.
+    /// </summary>
+    private static void Interleaved(Scorer scorer, string onnx, string dataPath, string[] columns, List<string[]> rows,
+        RowBatch[] encoded, int iterations, int batches)
+    {
+        var map = scorer.Bundle.FeatureMap;
+        var (codes, values, n) = OnnxLatencyBenchmark.ReadRows(map, dataPath, Math.Min(rows.Count, 10_000));
+        int c = map.CategoricalCount, m = map.NumericCount;
+        using var options = new Microsoft.ML.OnnxRuntime.SessionOptions
+        {
+            IntraOpNumThreads = Workers.ThreadCount,
+            InterOpNumThreads = 1,
+            ExecutionMode = Microsoft.ML.OnnxRuntime.ExecutionMode.ORT_SEQUENTIAL,
+            GraphOptimizationLevel = Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL,
+        };
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(onnx, options);
+        using var runOptions = new Microsoft.ML.OnnxRuntime.RunOptions();
+        var cat1 = new long[c];
+        var num1 = new float[m];
+        var out1 = new float[1];
+        var single = scorer.CreateBatch(1);
+        var one = new float[1];
+        var fsd = new double[iterations];
+        var ort = new double[iterations];
+        using (var ortSingle = new OnnxLatencyBenchmark.Binding(session, cat1, num1, out1, 1, c, m))
+        {
+            for (var i = -Math.Min(iterations, 2000); i < iterations; i++)
+            {
+                var r = (i + (n * 4)) % n;
+                var t0 = Stopwatch.GetTimestamp();
+                single.Clear();
+                var slot = single.AddRow();
+                for (var col = 0; col < columns.Length; col++)
+                {
+                    single.Set(slot, columns[col], rows[r][col].AsSpan());
+                }
+                scorer.Score(single, one);
+                var t1 = Stopwatch.GetTimestamp();
+                Array.Copy(codes, (long)r * c, cat1, 0, c);
+                Array.Copy(values, (long)r * m, num1, 0, m);
+                ortSingle.Run(session, runOptions);
+                var t2 = Stopwatch.GetTimestamp();
+                if (i >= 0)
+                {
+                    fsd[i] = (t1 - t0) * 1e6 / Stopwatch.Frequency;
+                    ort[i] = (t2 - t1) * 1e6 / Stopwatch.Frequency;
+                }
+            }
+        }
+        Array.Sort(fsd);
+        Array.Sort(ort);
+        Emit("ab.fsdnet_single_p50_us", Percentile(fsd, 0.50));
+        Emit("ab.fsdnet_single_p99_us", Percentile(fsd, 0.99));
+        Emit("ab.onnx_single_p50_us", Percentile(ort, 0.50));
+        Emit("ab.onnx_single_p99_us", Percentile(ort, 0.99));
+
+        const int Batch = 1000;
+        var catB = new long[Batch * c];
+        var numB = new float[Batch * m];
+        var outB = new float[Batch];
+        for (var r = 0; r < Batch; r++)
+        {
+            Array.Copy(codes, (long)(r % n) * c, catB, (long)r * c, c);
+            Array.Copy(values, (long)(r % n) * m, numB, (long)r * m, m);
+        }
+        var probabilities = new float[Batch];
+        long fsdTicks = 0, ortTicks = 0, fsdRows = 0, ortRows = 0;
+        using (var ortBatch = new OnnxLatencyBenchmark.Binding(session, catB, numB, outB, Batch, c, m))
+        {
+            for (var b = -5; b < batches; b++)
+            {
+                var eb = encoded[(b + (encoded.Length * 5)) % encoded.Length];
+                var t0 = Stopwatch.GetTimestamp();
+                scorer.Score(eb, probabilities.AsSpan(0, eb.Count));
+                var t1 = Stopwatch.GetTimestamp();
+                ortBatch.Run(session, runOptions);
+                var t2 = Stopwatch.GetTimestamp();
+                if (b >= 0)
+                {
+                    (fsdTicks, fsdRows) = (fsdTicks + (t1 - t0), fsdRows + eb.Count);
+                    (ortTicks, ortRows) = (ortTicks + (t2 - t1), ortRows + Batch);
+                }
+            }
+        }
+        var fsdRate = fsdRows / ((double)fsdTicks / Stopwatch.Frequency);
+        var ortRate = ortRows / ((double)ortTicks / Stopwatch.Frequency);
+        Emit("ab.fsdnet_batch1000_rows_per_s", fsdRate);
+        Emit("ab.onnx_batch1000_rows_per_s", ortRate);
+        Emit("ab.single_p99_onnx_over_fsdnet", Percentile(ort, 0.99) / Percentile(fsd, 0.99));
+        Emit("ab.batch1000_fsdnet_over_onnx", fsdRate / ortRate);
     }
 
     private static double Percentile(double[] sorted, double q) =>
