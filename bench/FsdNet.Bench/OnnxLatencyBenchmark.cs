@@ -96,14 +96,8 @@ internal static class OnnxLatencyBenchmark
 
         // Batch of 1000 rows (the data rows repeated when there are fewer).
         const int Batch = 1000;
-        var catB = new long[Batch * c];
-        var numB = new float[Batch * m];
+        var (catB, numB) = RepeatRows(codes, values, n, c, m, Batch);
         var outB = new float[Batch];
-        for (var r = 0; r < Batch; r++)
-        {
-            Array.Copy(codes, (long)(r % n) * c, catB, (long)r * c, c);
-            Array.Copy(values, (long)(r % n) * m, numB, (long)r * m, m);
-        }
         using (var batch = new Binding(session, catB, numB, outB, Batch, c, m))
         {
             for (var i = 0; i < 5; i++)
@@ -126,6 +120,19 @@ internal static class OnnxLatencyBenchmark
 
     private static void Print(string key, double value) =>
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{key} {value:F2}"));
+
+    /// <summary>The first <paramref name="rows"/> encoded rows (the data rows repeated when there are fewer), as one batch's inputs.</summary>
+    internal static (long[] Codes, float[] Values) RepeatRows(long[] codes, float[] values, int n, int c, int m, int rows)
+    {
+        var cat = new long[rows * c];
+        var num = new float[rows * m];
+        for (var r = 0; r < rows; r++)
+        {
+            Array.Copy(codes, (long)(r % n) * c, cat, (long)r * c, c);
+            Array.Copy(values, (long)(r % n) * m, num, (long)r * m, m);
+        }
+        return (cat, num);
+    }
 
     internal static double Percentile(double[] sorted, double q) =>
         sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];

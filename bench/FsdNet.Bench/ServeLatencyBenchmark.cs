@@ -219,14 +219,8 @@ internal static class ServeLatencyBenchmark
         Emit("ab.onnx_single_p99_us", Percentile(ort, 0.99));
 
         const int Batch = 1000;
-        var catB = new long[Batch * c];
-        var numB = new float[Batch * m];
+        var (catB, numB) = OnnxLatencyBenchmark.RepeatRows(codes, values, n, c, m, Batch);
         var outB = new float[Batch];
-        for (var r = 0; r < Batch; r++)
-        {
-            Array.Copy(codes, (long)(r % n) * c, catB, (long)r * c, c);
-            Array.Copy(values, (long)(r % n) * m, numB, (long)r * m, m);
-        }
         var probabilities = new float[Batch];
         long fsdTicks = 0, ortTicks = 0, fsdRows = 0, ortRows = 0;
         using (var ortBatch = new OnnxLatencyBenchmark.Binding(session, catB, numB, outB, Batch, c, m))
