@@ -55,10 +55,12 @@ public sealed class PaperGridTests
         }
     }
 
-    [Fact]
-    public void The_beyond_the_paper_tuner_space_expands_to_runnable_trials_one_of_them_the_published_config()
+    [Theory]
+    [InlineData("tune_fsdnet.yaml")]
+    [InlineData("tune_fsdnet_distill.yaml")]
+    public void The_beyond_the_paper_tuner_spaces_expand_to_runnable_trials_one_of_them_the_published_config(string file)
     {
-        var grid = Tuner.Load(Path.Combine(Bench(), "paper", "tune_fsdnet.yaml"), null, null, Path.Combine(Path.GetTempPath(), "fsdnet-tune-unused"));
+        var grid = Tuner.Load(Path.Combine(Bench(), "paper", file), null, null, Path.Combine(Path.GetTempPath(), "fsdnet-tune-unused"));
         Assert.Equal(["FSDNet_frappe"], grid.Experiments);
         Assert.Equal([2023], grid.Seeds);
         Assert.Equal(8, grid.Cells().Count);
@@ -66,7 +68,7 @@ public sealed class PaperGridTests
         Assert.Contains(grid.Settings(), s => s.All(kv => published[kv.Key] == kv.Value));
         foreach (var setting in grid.Settings())
         {
-            var cfg = ModelConfig.Load(grid.ConfigDir!, "FSDNet_frappe").With(setting.ToDictionary(kv => kv.Key, kv => kv.Value), "tune_fsdnet.yaml");
+            var cfg = ModelConfig.Load(grid.ConfigDir!, "FSDNet_frappe").With(setting.ToDictionary(kv => kv.Key, kv => kv.Value), file);
             Assert.Equal(setting.Select(kv => kv.Value), setting.Select(kv => cfg.GetNode(kv.Key)?.ToString()));
             TrainerOptions.From(cfg);
             ModelRegistry.Create(InputSchema.Categorical(Frappe), cfg, new Rng(1));
