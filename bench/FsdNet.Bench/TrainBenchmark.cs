@@ -45,6 +45,12 @@ internal static class TrainBenchmark
         var threads = int.Parse(Arg(args, "--threads") ?? "2", CultureInfo.InvariantCulture);
         var seed = Arg(args, "--seed") ?? "2023";
         var json = Arg(args, "--json");
+        var allocSteps = int.Parse(Arg(args, "--alloc-steps") ?? "100", CultureInfo.InvariantCulture);
+        if (allocSteps < 1)
+        {
+            Console.Error.WriteLine("train: --alloc-steps must be at least 1 (steady-state steps whose allocation is measured).");
+            return 2;
+        }
         Workers.ThreadCount = threads;
         var clock = Stopwatch.StartNew();
         var dataOptions = new DataOptions { CacheDir = Arg(args, "--cache-dir") };
@@ -106,7 +112,6 @@ internal static class TrainBenchmark
                 loader.Next(batch);
             }
         }
-        var allocSteps = int.Parse(Arg(args, "--alloc-steps") ?? "100", CultureInfo.InvariantCulture);
         var allocPerStep = AllocPerStep(allocSteps);
         var rssMb = PeakRssMb();
         var train = recorder.Records.Select(r => r.TrainSeconds).ToArray();

@@ -7,8 +7,9 @@ namespace FsdNet.Layers;
 /// FuxiCTR's MultiHeadSelfAttention (AutoInt): on fields X [B, F, in], Q = X W_q, K = X W_k, V = X W_v (Linear without
 /// bias, in -> attention_dim); per head (attention_dim / num_heads wide) softmax(Q K^T [/ sqrt(head_dim)]) V with
 /// dropout on the attention weights; heads concatenated; + the residual X (through W_res when in differs from
-/// attention_dim); optional LayerNorm; ReLU. Out [B, F, attention_dim]. Products run on <see cref="Graph.BatchMatMul"/>
-/// (parallel over the batch); heads are column slices of the projections, not permuted copies.
+/// attention_dim); optional LayerNorm; ReLU. Out [B, F, attention_dim]. The
+/// attention itself is one fused op (<see cref="Graph.SelfAttention"/>: per sample and head, no intermediates but the
+/// attention weights), heads being column blocks of the projections.
 /// </summary>
 public sealed class MultiHeadSelfAttention : Module
 {
@@ -63,21 +64,32 @@ public sealed class MultiHeadSelfAttention : Module
         var q = wq.Forward(g, flat);
         var k = wk.Forward(g, flat);
         var v = wv.Forward(g, flat);
-        Tensor output;
-        if (NumHeads == 1)
+        return Finish(g, flat, g.SelfAttention(q, k, v, fields, NumHeads, Scale, Dropout), rows, fields);
+    }
+
+    /// <summary>
+    /// The same layer from the engine's general ops (per head: column slices, <see cref="Graph.BatchMatMul"/>,
+    /// softmax, dropout; heads concatenated): the reference the fused <see cref="Graph.SelfAttention"/> is tested against.
+    /// </summary>
+    internal Tensor ForwardComposed(Graph g, Tensor x)
+    {
+        int rows = x.Shape.D0, fields = x.Shape.D1;
+        var flat = g.Reshape(x, new Shape(rows * fields, InputDim));
+        var q = wq.Forward(g, flat);
+        var k = wk.Forward(g, flat);
+        var v = wv.Forward(g, flat);
+        var heads = g.TensorList(NumHeads);
+        for (var h = 0; h < NumHeads; h++)
         {
-            output = Head(g, q, k, v, rows, fields);
+            int start = h * HeadDim;
+            heads[h] = Head(g, g.Slice(q, start, HeadDim), g.Slice(k, start, HeadDim), g.Slice(v, start, HeadDim), rows, fields);
         }
-        else
-        {
-            var heads = g.TensorList(NumHeads);
-            for (var h = 0; h < NumHeads; h++)
-            {
-                int start = h * HeadDim;
-                heads[h] = Head(g, g.Slice(q, start, HeadDim), g.Slice(k, start, HeadDim), g.Slice(v, start, HeadDim), rows, fields);
-            }
-            output = g.Concat(1, heads);
-        }
+        return Finish(g, flat, g.Concat(1, heads), rows, fields);
+    }
+
+    /// <summary>Residual, layer norm and ReLU on the heads' output [B*F, attention_dim]; out [B, F, attention_dim].</summary>
+    private Tensor Finish(Graph g, Tensor flat, Tensor output, int rows, int fields)
+    {
         if (UseResidual)
         {
             output = g.Add(output, wres is null ? flat : wres.Forward(g, flat));

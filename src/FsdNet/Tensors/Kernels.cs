@@ -292,7 +292,7 @@ public static class Kernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<uint> VHash(Vector512<uint> x)
+    internal static Vector512<uint> VHash(Vector512<uint> x)
     {
         x ^= Vector512.ShiftRightLogical(x, 16);
         x *= Vector512.Create(0x7feb352dU);

@@ -1,3 +1,4 @@
+using FsdNet.Autodiff;
 using FsdNet.Layers;
 using FsdNet.Models;
 using FsdNet.Tensors;
@@ -52,6 +53,20 @@ public class AutoIntParityTests
         }
         var x = GradCheck.Param("x", new Shape(3, 4, 3), 4);
         GradCheck.Check(g => layer.Forward(g, x), [x, .. layer.Parameters()], eps: 1e-3);
+    }
+
+    [Theory]
+    [InlineData(3, 2, 3, 0f)] // head_dim 3: the general path
+    [InlineData(4, 2, 16, 0f)] // head_dim 16: the AVX-512 block kernels (where the CPU has them)
+    [InlineData(3, 1, 32, 0.4f)] // with a dropout mask (fixed by reseeding)
+    [InlineData(17, 1, 16, 0.3f)] // F > 16: the general path
+    public void Fused_attention_op_gradients_match_finite_differences(int fields, int heads, int headDim, float dropout)
+    {
+        var shape = new Shape(2 * fields, heads * headDim);
+        var q = GradCheck.Param("q", shape, 1, scale: 0.5);
+        var k = GradCheck.Param("k", shape, 2, scale: 0.5);
+        var v = GradCheck.Param("v", shape, 3);
+        GradCheck.Check(g => g.SelfAttention(q, k, v, fields, heads, 0.7f, dropout), [q, k, v], eps: 1e-2, reseed: g => g.Random = new Rng(99));
     }
 
     [Fact]
