@@ -230,6 +230,22 @@ public sealed partial class Graph
         return g.Span;
     }
 
+    /// <summary>
+    /// For fused ops writing several gradients in one pass: when <paramref name="t"/> needs a gradient, makes its buffer
+    /// ready and sets <paramref name="bit"/> in <paramref name="want"/>, and in <paramref name="fresh"/> when the buffer
+    /// must be overwritten rather than added to.
+    /// </summary>
+    private void ClaimGrad(Tensor t, int bit, ref int want, ref int fresh)
+    {
+        if (!t.RequiresGrad)
+        {
+            return;
+        }
+        GradFor(t, out var f);
+        want |= bit;
+        fresh |= f ? bit : 0;
+    }
+
     /// <summary>Adds (or writes, when fresh) <paramref name="dy"/> into the gradient of <paramref name="t"/> if it needs one.</summary>
     private void Pass(Tensor t, ReadOnlySpan<float> dy)
     {

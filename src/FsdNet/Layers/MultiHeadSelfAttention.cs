@@ -59,12 +59,8 @@ public sealed class MultiHeadSelfAttention : Module
     /// <param name="x">[B, F, in].</param>
     public Tensor Forward(Graph g, Tensor x)
     {
-        int rows = x.Shape.D0, fields = x.Shape.D1;
-        var flat = g.Reshape(x, new Shape(rows * fields, InputDim));
-        var q = wq.Forward(g, flat);
-        var k = wk.Forward(g, flat);
-        var v = wv.Forward(g, flat);
-        return Finish(g, flat, g.SelfAttention(q, k, v, fields, NumHeads, Scale, Dropout), rows, fields);
+        var (flat, q, k, v) = Project(g, x);
+        return Finish(g, flat, g.SelfAttention(q, k, v, x.Shape.D1, NumHeads, Scale, Dropout), x.Shape.D0, x.Shape.D1);
     }
 
     /// <summary>
@@ -74,10 +70,7 @@ public sealed class MultiHeadSelfAttention : Module
     internal Tensor ForwardComposed(Graph g, Tensor x)
     {
         int rows = x.Shape.D0, fields = x.Shape.D1;
-        var flat = g.Reshape(x, new Shape(rows * fields, InputDim));
-        var q = wq.Forward(g, flat);
-        var k = wk.Forward(g, flat);
-        var v = wv.Forward(g, flat);
+        var (flat, q, k, v) = Project(g, x);
         var heads = g.TensorList(NumHeads);
         for (var h = 0; h < NumHeads; h++)
         {
@@ -85,6 +78,13 @@ public sealed class MultiHeadSelfAttention : Module
             heads[h] = Head(g, g.Slice(q, start, HeadDim), g.Slice(k, start, HeadDim), g.Slice(v, start, HeadDim), rows, fields);
         }
         return Finish(g, flat, g.Concat(1, heads), rows, fields);
+    }
+
+    /// <summary>The fields [B, F, in] as rows [B*F, in] and their projections Q, K, V [B*F, attention_dim].</summary>
+    private (Tensor Flat, Tensor Q, Tensor K, Tensor V) Project(Graph g, Tensor x)
+    {
+        var flat = g.Reshape(x, new Shape(x.Shape.D0 * x.Shape.D1, InputDim));
+        return (flat, wq.Forward(g, flat), wk.Forward(g, flat), wv.Forward(g, flat));
     }
 
     /// <summary>Residual, layer norm and ReLU on the heads' output [B*F, attention_dim]; out [B, F, attention_dim].</summary>

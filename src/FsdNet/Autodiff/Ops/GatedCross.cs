@@ -54,27 +54,16 @@ public sealed partial class Graph
         {
             // Bits: 1 x0, 2 c, 4 h, 8 z (which gradients to write); the same bits in I1 mark a fresh buffer.
             int want = 0, fresh = 0;
-            Claim(g, x0, 1, ref want, ref fresh);
-            Claim(g, c, 2, ref want, ref fresh);
-            Claim(g, h, 4, ref want, ref fresh);
-            Claim(g, z, 8, ref want, ref fresh);
+            g.ClaimGrad(x0, 1, ref want, ref fresh);
+            g.ClaimGrad(c, 2, ref want, ref fresh);
+            g.ClaimGrad(h, 4, ref want, ref fresh);
+            g.ClaimGrad(z, 8, ref want, ref fresh);
             var job = g.job;
             job.Plan(c.Length, ElementGrain);
             (job.A, job.B, job.C, job.D) = (Out.Grad, x0, h, z);
             (job.E, job.F, job.G, job.Obj) = (x0.Grad, c.Grad, h.Grad, z.Grad);
             (job.I0, job.I1) = (want, fresh);
             job.Run(&GatedCrossBackwardPart);
-        }
-
-        private static void Claim(Graph g, Tensor t, int bit, ref int want, ref int fresh)
-        {
-            if (!t.RequiresGrad)
-            {
-                return;
-            }
-            g.GradFor(t, out var f);
-            want |= bit;
-            fresh |= f ? bit : 0;
         }
     }
 

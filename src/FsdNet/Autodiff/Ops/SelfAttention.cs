@@ -128,9 +128,9 @@ public sealed partial class Graph
         {
             // Bits: 1 q, 2 k, 4 v (which gradients to write); the same bits in fresh mark a buffer to overwrite.
             int want = 0, fresh = 0;
-            Claim(g, q, 1, ref want, ref fresh);
-            Claim(g, k, 2, ref want, ref fresh);
-            Claim(g, v, 4, ref want, ref fresh);
+            g.ClaimGrad(q, 1, ref want, ref fresh);
+            g.ClaimGrad(k, 2, ref want, ref fresh);
+            g.ClaimGrad(v, 4, ref want, ref fresh);
             var job = g.job;
             job.Plan(q.Shape.D0 / fields, AttentionGrain(fields, q.Shape.D1));
             var dh = q.Shape.D1 / heads;
@@ -139,17 +139,6 @@ public sealed partial class Graph
             (job.I0, job.I1, job.F0, job.F1) = (fields, heads, scale, dropout);
             job.P0 = want | (fresh << 8);
             job.Run(&SelfAttentionBackwardPart);
-        }
-
-        private static void Claim(Graph g, Tensor t, int bit, ref int want, ref int fresh)
-        {
-            if (!t.RequiresGrad)
-            {
-                return;
-            }
-            g.GradFor(t, out var f);
-            want |= bit;
-            fresh |= f ? bit : 0;
         }
     }
 
@@ -269,29 +258,11 @@ public sealed partial class Graph
                 {
                     var col = (b * f * width) + (h * dh);
                     var pb = p0 + ((((long)b * heads) + h) * ff);
-                    for (var c = 0; c < f; c++)
-                    {
-                        var kc = k0 + col + ((long)c * width);
-                        for (var d = 0; d < dh; d++)
-                        {
-                            kt[(d * 16) + c] = kc[d];
-                        }
-                    }
-                    // Scores of four query rows at a time (independent FMA chains; a short last group repeats its last row).
+                    TransposeBlock(k0 + col, f, dh, width, kt);
+                    // Scores of four query rows at a time.
                     for (var i0 = 0; i0 < f; i0 += 4)
                     {
-                        var (r1, r2, r3) = (Math.Min(i0 + 1, f - 1), Math.Min(i0 + 2, f - 1), Math.Min(i0 + 3, f - 1));
-                        float* qa = q0 + col + ((long)i0 * width), qb = q0 + col + ((long)r1 * width);
-                        float* qc = q0 + col + ((long)r2 * width), qd = q0 + col + ((long)r3 * width);
-                        Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
-                        for (var d = 0; d < dh; d++)
-                        {
-                            var kv = Vector512.Load(kt + (d * 16));
-                            s0 = Vector512.FusedMultiplyAdd(Vector512.Create(qa[d]), kv, s0);
-                            s1 = Vector512.FusedMultiplyAdd(Vector512.Create(qb[d]), kv, s1);
-                            s2 = Vector512.FusedMultiplyAdd(Vector512.Create(qc[d]), kv, s2);
-                            s3 = Vector512.FusedMultiplyAdd(Vector512.Create(qd[d]), kv, s3);
-                        }
+                        FourRowsTimesBlock(q0 + col, i0, f, width, kt, dh, out var s0, out var s1, out var s2, out var s3);
                         for (var r = 0; r < 4 && i0 + r < f; r++)
                         {
                             var i = i0 + r;
@@ -342,28 +313,10 @@ public sealed partial class Graph
                 {
                     var col = (b * f * width) + (h * dh);
                     var pb = p0 + ((((long)b * heads) + h) * ff);
-                    for (var c = 0; c < f; c++)
-                    {
-                        var vc = v0 + col + ((long)c * width);
-                        for (var d = 0; d < dh; d++)
-                        {
-                            vt[(d * 16) + c] = vc[d];
-                        }
-                    }
+                    TransposeBlock(v0 + col, f, dh, width, vt);
                     for (var i0 = 0; i0 < f; i0 += 4)
                     {
-                        var (r1, r2, r3) = (Math.Min(i0 + 1, f - 1), Math.Min(i0 + 2, f - 1), Math.Min(i0 + 3, f - 1));
-                        float* ya = dy0 + col + ((long)i0 * width), yb = dy0 + col + ((long)r1 * width);
-                        float* yc = dy0 + col + ((long)r2 * width), yd = dy0 + col + ((long)r3 * width);
-                        Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
-                        for (var d = 0; d < dh; d++)
-                        {
-                            var vv = Vector512.Load(vt + (d * 16));
-                            s0 = Vector512.FusedMultiplyAdd(Vector512.Create(ya[d]), vv, s0);
-                            s1 = Vector512.FusedMultiplyAdd(Vector512.Create(yb[d]), vv, s1);
-                            s2 = Vector512.FusedMultiplyAdd(Vector512.Create(yc[d]), vv, s2);
-                            s3 = Vector512.FusedMultiplyAdd(Vector512.Create(yd[d]), vv, s3);
-                        }
+                        FourRowsTimesBlock(dy0 + col, i0, f, width, vt, dh, out var s0, out var s1, out var s2, out var s3);
                         for (var r = 0; r < 4 && i0 + r < f; r++)
                         {
                             // dP'_i = dY_i V^T; dP_i = mask(dP'_i); dS_i = scale * P_i * (dP_i - P_i . dP_i)
@@ -394,6 +347,41 @@ public sealed partial class Graph
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>A head's F rows of head_dim floats (stride <paramref name="width"/>) into 16-wide rows: t[d*16 + c] = x_c[d].</summary>
+    private static unsafe void TransposeBlock(float* x, int f, int dh, int width, float* t)
+    {
+        for (var c = 0; c < f; c++)
+        {
+            var xc = x + ((long)c * width);
+            for (var d = 0; d < dh; d++)
+            {
+                t[(d * 16) + c] = xc[d];
+            }
+        }
+    }
+
+    /// <summary>
+    /// s_r = sum_d x_{i0+r}[d] t[d] for r = 0..3 (rows past F - 1 repeat the last row): four 16-wide products of rows
+    /// with a transposed block, as independent FMA chains.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void FourRowsTimesBlock(
+        float* x, int i0, int f, int width, float* t, int dh,
+        out Vector512<float> s0, out Vector512<float> s1, out Vector512<float> s2, out Vector512<float> s3)
+    {
+        float* xa = x + ((long)i0 * width), xb = x + ((long)Math.Min(i0 + 1, f - 1) * width);
+        float* xc = x + ((long)Math.Min(i0 + 2, f - 1) * width), xd = x + ((long)Math.Min(i0 + 3, f - 1) * width);
+        (s0, s1, s2, s3) = (default, default, default, default);
+        for (var d = 0; d < dh; d++)
+        {
+            var tv = Vector512.Load(t + (d * 16));
+            s0 = Vector512.FusedMultiplyAdd(Vector512.Create(xa[d]), tv, s0);
+            s1 = Vector512.FusedMultiplyAdd(Vector512.Create(xb[d]), tv, s1);
+            s2 = Vector512.FusedMultiplyAdd(Vector512.Create(xc[d]), tv, s2);
+            s3 = Vector512.FusedMultiplyAdd(Vector512.Create(xd[d]), tv, s3);
         }
     }
 
