@@ -107,21 +107,9 @@ public static class Kernels
         {
             throw new ArgumentException("CenteredGrad: all spans must have the same length.");
         }
+        // Vector256 only: this row kernel is off the hot path (the fused BatchNorm-ReLU-dropout op has its own), and one
+        // width keeps it one loop; every width rounds the same (no fused multiply-add).
         var i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            for (; i <= n - 16; i += 16)
-            {
-                var v = Vector512.Create(k.Slice(i, 16)) *
-                        (Vector512.Create(dy.Slice(i, 16)) - Vector512.Create(mdy.Slice(i, 16)) -
-                         (Vector512.Create(xhat.Slice(i, 16)) * Vector512.Create(mdyx.Slice(i, 16))));
-                if (!fresh)
-                {
-                    v += Vector512.Create(g.Slice(i, 16));
-                }
-                v.CopyTo(g.Slice(i, 16));
-            }
-        }
         if (Vector256.IsHardwareAccelerated)
         {
             for (; i <= n - 8; i += 8)

@@ -177,23 +177,23 @@ public static unsafe partial class Sgemm
     /// <summary>A weight packed for repeated products (see <see cref="Prepack"/>); valid while the weight is unchanged.</summary>
     internal sealed class PackedWeight
     {
+        /// <summary>The pinned (POH) array holding the panels; <see cref="Data"/> is its 64-byte aligned start.</summary>
         private readonly float[] store;
+        private readonly int start;
 
         internal PackedWeight(Tensor weight, float[] store, float* data, SgemmIsa isa)
         {
             Weight = weight;
             this.store = store;
-            Data = data;
+            start = (int)(data - (float*)Unsafe.AsPointer(ref store[0]));
             Isa = isa;
         }
 
         public Tensor Weight { get; }
 
-        internal float* Data { get; }
+        internal float* Data => (float*)Unsafe.AsPointer(ref store[start]);
 
         internal SgemmIsa Isa { get; }
-
-        internal int Floats => store.Length;
     }
 
     /// <summary>The packed path of Multiply; <paramref name="prepackedB"/>, when given, holds every panel of op(B).</summary>

@@ -174,15 +174,18 @@ public class GradientCheckTests
         Assert.Contains("row 1", ex.Message);
     }
 
+    /// <summary>x [8, 5], gamma, beta, and running statistics (mean 0, variance 1.5) for the BatchNorm checks.</summary>
+    private static (Parameter X, Parameter Gamma, Parameter Beta, Tensor Mean, Tensor Var) BatchNormInputs()
+    {
+        var rv = new Tensor(5);
+        rv.Span.Fill(1.5f);
+        return (Param("x", new Shape(8, 5), 1, scale: 2), Param("gamma", new Shape(5), 2), Param("beta", new Shape(5), 3), new Tensor(5), rv);
+    }
+
     [Fact]
     public void BatchNorm_training_and_eval()
     {
-        var x = Param("x", new Shape(8, 5), 1, scale: 2);
-        var gamma = Param("gamma", new Shape(5), 2);
-        var beta = Param("beta", new Shape(5), 3);
-        var rm = new Tensor(5);
-        var rv = new Tensor(5);
-        rv.Span.Fill(1.5f);
+        var (x, gamma, beta, rm, rv) = BatchNormInputs();
         Check(g => g.BatchNorm(x, gamma, beta, rm, rv), [x, gamma, beta], eps: 5e-3);
         Check(g => g.BatchNorm(x, gamma, beta, rm, rv), [x, gamma, beta], training: false);
     }
@@ -190,12 +193,7 @@ public class GradientCheckTests
     [Fact]
     public void BatchNormReluDropout_training_and_eval()
     {
-        var x = Param("x", new Shape(8, 5), 1, scale: 2);
-        var gamma = Param("gamma", new Shape(5), 2);
-        var beta = Param("beta", new Shape(5), 3);
-        var rm = new Tensor(5);
-        var rv = new Tensor(5);
-        rv.Span.Fill(1.5f);
+        var (x, gamma, beta, rm, rv) = BatchNormInputs();
         Check(g => g.BatchNormReluDropout(x, gamma, beta, rm, rv, 0.1f, 1e-5f, 0.4f), [x, gamma, beta], eps: 5e-3, reseed: g => g.Random = new Rng(99));
         Check(g => g.BatchNormReluDropout(x, gamma, beta, rm, rv, 0.1f, 1e-5f, 0f), [x, gamma, beta], eps: 5e-3);
         Check(g => g.BatchNormReluDropout(x, gamma, beta, rm, rv, 0.1f, 1e-5f, 0.4f), [x, gamma, beta], training: false);
