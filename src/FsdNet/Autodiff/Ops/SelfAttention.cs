@@ -134,8 +134,11 @@ public sealed partial class Graph
             var job = g.job;
             job.Plan(q.Shape.D0 / fields, AttentionGrain(fields, q.Shape.D1));
             var dh = q.Shape.D1 / heads;
-            job.EnsurePartials((fields * fields) + (3 * fields * dh));
-            (job.A, job.B, job.C, job.D, job.E, job.F, job.G) = (q, k, v, p, Out.Grad, keys, null);
+            if (!AttentionBlocks(fields, dh))
+            {
+                job.EnsurePartials((fields * fields) + (3 * fields * dh)); // the general path's per-part blocks
+            }
+            (job.A, job.B, job.C, job.D, job.E, job.F) = (q, k, v, p, Out.Grad, keys);
             (job.I0, job.I1, job.F0, job.F1) = (fields, heads, scale, dropout);
             job.P0 = want | (fresh << 8);
             job.Run(&SelfAttentionBackwardPart);
