@@ -9,7 +9,7 @@
 #   MODEL=<FSDNet Frappe run dir or .fsdb>   default: the zoo grid's FSDNet_frappe cell
 #                                            (runs/grids/zoo_frappe_one_seed/cells/FSDNet_frappe/seed2023), else a
 #                                            fresh `fsdnet train --dataset frappe --seed 2023` in runs/serve/fsdnet
-#   THREADS=1 (scoring threads of both sides)  ITERATIONS=20000 (single rows)  BATCHES=50 (of 1000 rows)
+#   THREADS=1 (scoring threads of both sides)  ITERATIONS=20000 (single rows)  BATCHES=400 (of 1000 rows)
 #   DURATION=30 (HTTP load seconds)  FSDNET_DATA=<folder holding frappe/>
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,10 +37,10 @@ echo "model: $model" >&2
 "${fsdnet[@]}" export --model "$out/model.fsdb" --format onnx --output "$out/model.onnx"
 echo "== in-process scorer ($threads thread(s))"
 "${bench[@]}" serve-latency --model "$out/model.fsdb" --data "$data" --heads --threads "$threads" \
-  --iterations "${ITERATIONS:-20000}" --batches "${BATCHES:-50}" --onnx "$out/model.onnx" | tee "$out/scorer.txt"
+  --iterations "${ITERATIONS:-20000}" --batches "${BATCHES:-400}" --onnx "$out/model.onnx" | tee "$out/scorer.txt"
 echo "== ONNX Runtime ($threads intra-op thread(s))"
 "${bench[@]}" onnx-latency --onnx "$out/model.onnx" --model "$out/model.fsdb" --data "$data" --threads "$threads" \
-  --batch-reps "${BATCHES:-50}" | tee "$out/onnx.txt"
+  --batch-reps "${BATCHES:-400}" | tee "$out/onnx.txt"
 # HTTP: the highest rate with p99 <= 5 ms. wrk has no rate limit, so the offered load is set by its connections:
 # short probes at each count in HTTP_CONNECTIONS, then the full DURATION at the count with the most requests/s among
 # those whose p99 stayed within 5 ms (the smallest count if none did).
@@ -69,7 +69,7 @@ def read(name):
     return kv
 s, o, h = read("scorer.txt"), read("onnx.txt"), read("http.txt")
 p99 = float(s["predict.single_p99_us"])
-# The ratios come from the interleaved A/B (serve-latency --onnx: the two scorers alternate call by call, so machine
+# The ratios come from the interleaved A/B (serve-latency --onnx: the two scorers alternate in blocks of 2000 rows and 100 batches, so machine
 # drift cannot favour either); the separate runs above are printed for reference.
 ap99, aop99 = float(s["ab.fsdnet_single_p99_us"]), float(s["ab.onnx_single_p99_us"])
 tp, otp = float(s["ab.fsdnet_batch1000_rows_per_s"]), float(s["ab.onnx_batch1000_rows_per_s"])

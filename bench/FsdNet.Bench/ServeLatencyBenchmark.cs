@@ -21,7 +21,8 @@ internal static class ServeLatencyBenchmark
     public const string Usage =
         "In-process scorer latency and quality (options: --model <run dir or .fsdb>, --data <raw file>, --rows N, --heads, " +
         "--iterations N single rows (10000), --batches N of 1000 rows (50), --threads N (1), --no-fold, " +
-        "--onnx <exported model>: also the prediction against ONNX Runtime interleaved call by call, ab.* lines)";
+        "--onnx <exported model>: also the prediction against ONNX Runtime, alternating in blocks of --ab-rows N single " +
+        "rows (2000) and --ab-batches N batches (100), ab.* lines)";
 
     public static int Run(string[] args)
     {
@@ -152,20 +153,31 @@ internal static class ServeLatencyBenchmark
             Emit($"{name}.batch1000_encoding_ms", encodeClock.Elapsed.TotalMilliseconds / Math.Max(batches, 1));
             if (head is null && TrainBenchmark.Arg(args, "--onnx") is { } onnx)
             {
-                Interleaved(scorer, onnx, dataPath, columns, rows, encoded, iterations, batches);
+                var singleBlock = TrainBenchmark.Arg(args, "--ab-rows") is { } ar ? int.Parse(ar, CultureInfo.InvariantCulture) : 2000;
+                var batchBlock = TrainBenchmark.Arg(args, "--ab-batches") is { } ab ? int.Parse(ab, CultureInfo.InvariantCulture) : 100;
+                if (singleBlock < 1 || batchBlock < 1)
+                {
+                    Console.Error.WriteLine("--ab-rows and --ab-batches must be at least 1.");
+                    return 2;
+                }
+                Interleaved(scorer, onnx, dataPath, columns, rows, encoded, iterations, batches, singleBlock, batchBlock);
             }
         }
         return 0;
     }
 
     /// <summary>
-    /// FsdNet's scorer and ONNX Runtime (same threads) on the same rows, alternating call by call, so that both see
-    /// the same machine at every moment (this VM's speed drifts by tens of percent within minutes): single rows
-    /// (FsdNet filled from raw text as above, ONNX Runtime given the row's int64 codes) and batches of 1000
-    /// pre-encoded rows. Prints ab.* lines and the two ratios.
+    /// FsdNet's scorer and ONNX Runtime (same threads) on the same rows, alternating in blocks (singleBlock single
+    /// rows, batchBlock batches, a fraction of a second each), so that both see the same machine from one block to
+    /// the next (this VM's speed drifts by tens of percent within minutes): single rows (FsdNet filled from raw text
+    /// as above, ONNX Runtime given the row's int64 codes) and batches of 1000 pre-encoded rows. Blocks, not single
+    /// calls, because a service runs one of the two: alternating call by call, each runtime found its weights evicted
+    /// by the other's (both p99s 20-50% higher), and at two threads FsdNet's batches ran 0.55x of their speed alone,
+    /// slowed by ONNX Runtime's intra-op threads for up to about 100 ms after its runs (blocks of 5 batches: 0.58x,
+    /// 25: 0.87x, 100: 1.00x, one run). Prints ab.* lines and the two ratios.
     /// </summary>
     private static void Interleaved(Scorer scorer, string onnx, string dataPath, string[] columns, List<string[]> rows,
-        RowBatch[] encoded, int iterations, int batches)
+        RowBatch[] encoded, int iterations, int batches, int singleBlock, int batchBlock)
     {
         var map = scorer.Bundle.FeatureMap;
         var (codes, values, n) = OnnxLatencyBenchmark.ReadRows(map, dataPath, Math.Min(rows.Count, 10_000));
@@ -188,26 +200,37 @@ internal static class ServeLatencyBenchmark
         var ort = new double[iterations];
         using (var ortSingle = new OnnxLatencyBenchmark.Binding(session, cat1, num1, out1, 1, c, m))
         {
-            for (var i = -Math.Min(iterations, 2000); i < iterations; i++)
+            var warm = Math.Min(iterations, 2000);
+            for (var start = -warm; start < iterations; start += singleBlock)
             {
-                var r = (i + (n * 4)) % n;
-                var t0 = Stopwatch.GetTimestamp();
-                single.Clear();
-                var slot = single.AddRow();
-                for (var col = 0; col < columns.Length; col++)
+                var end = Math.Min(start + singleBlock, iterations);
+                for (var i = start; i < end; i++)
                 {
-                    single.Set(slot, columns[col], rows[r][col].AsSpan());
+                    var r = (i + (n * 4)) % n;
+                    var t0 = Stopwatch.GetTimestamp();
+                    single.Clear();
+                    var slot = single.AddRow();
+                    for (var col = 0; col < columns.Length; col++)
+                    {
+                        single.Set(slot, columns[col], rows[r][col].AsSpan());
+                    }
+                    scorer.Score(single, one);
+                    if (i >= 0)
+                    {
+                        fsd[i] = (Stopwatch.GetTimestamp() - t0) * 1e6 / Stopwatch.Frequency;
+                    }
                 }
-                scorer.Score(single, one);
-                var t1 = Stopwatch.GetTimestamp();
-                Array.Copy(codes, (long)r * c, cat1, 0, c);
-                Array.Copy(values, (long)r * m, num1, 0, m);
-                ortSingle.Run(session, runOptions);
-                var t2 = Stopwatch.GetTimestamp();
-                if (i >= 0)
+                for (var i = start; i < end; i++)
                 {
-                    fsd[i] = (t1 - t0) * 1e6 / Stopwatch.Frequency;
-                    ort[i] = (t2 - t1) * 1e6 / Stopwatch.Frequency;
+                    var r = (i + (n * 4)) % n;
+                    var t1 = Stopwatch.GetTimestamp();
+                    Array.Copy(codes, (long)r * c, cat1, 0, c);
+                    Array.Copy(values, (long)r * m, num1, 0, m);
+                    ortSingle.Run(session, runOptions);
+                    if (i >= 0)
+                    {
+                        ort[i] = (Stopwatch.GetTimestamp() - t1) * 1e6 / Stopwatch.Frequency;
+                    }
                 }
             }
         }
@@ -225,18 +248,27 @@ internal static class ServeLatencyBenchmark
         long fsdTicks = 0, ortTicks = 0, fsdRows = 0, ortRows = 0;
         using (var ortBatch = new OnnxLatencyBenchmark.Binding(session, catB, numB, outB, Batch, c, m))
         {
-            for (var b = -5; b < batches; b++)
+            for (var start = -batchBlock; start < batches; start += batchBlock)
             {
-                var eb = encoded[(b + (encoded.Length * 5)) % encoded.Length];
-                var t0 = Stopwatch.GetTimestamp();
-                scorer.Score(eb, probabilities.AsSpan(0, eb.Count));
-                var t1 = Stopwatch.GetTimestamp();
-                ortBatch.Run(session, runOptions);
-                var t2 = Stopwatch.GetTimestamp();
-                if (b >= 0)
+                var end = Math.Min(start + batchBlock, batches);
+                for (var b = start; b < end; b++)
                 {
-                    (fsdTicks, fsdRows) = (fsdTicks + (t1 - t0), fsdRows + eb.Count);
-                    (ortTicks, ortRows) = (ortTicks + (t2 - t1), ortRows + Batch);
+                    var eb = encoded[(b + (encoded.Length * 5)) % encoded.Length];
+                    var t0 = Stopwatch.GetTimestamp();
+                    scorer.Score(eb, probabilities.AsSpan(0, eb.Count));
+                    if (b >= 0)
+                    {
+                        (fsdTicks, fsdRows) = (fsdTicks + (Stopwatch.GetTimestamp() - t0), fsdRows + eb.Count);
+                    }
+                }
+                for (var b = start; b < end; b++)
+                {
+                    var t1 = Stopwatch.GetTimestamp();
+                    ortBatch.Run(session, runOptions);
+                    if (b >= 0)
+                    {
+                        (ortTicks, ortRows) = (ortTicks + (Stopwatch.GetTimestamp() - t1), ortRows + Batch);
+                    }
                 }
             }
         }
