@@ -69,6 +69,11 @@ public sealed class DenseLayer : Module
         {
             throw new InvalidOperationException("a layer whose BatchNorm was folded for serving cannot train.");
         }
+        if ((Norm is null || NormFolded) && Activation == Activation.Relu && Parametric is null && !g.Training
+            && g.PackedLinearRelu(x, Linear.Weight, Linear.Bias) is { } fused)
+        {
+            return fused; // scoring: dropout is off, BatchNorm folded into the weight
+        }
         var h = Linear.Forward(g, x);
         if (Norm is { } bn && !NormFolded && Activation == Activation.Relu)
         {

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -153,6 +154,45 @@ public static unsafe partial class Sgemm
         MultiplyPacked(transA, true, m, n, k, alpha, a, lda, w.Weight.Pointer, k, beta, c, ldc, w.Data);
     }
 
+    /// <summary>
+    /// C = op(A) * W^T + bias (each row), then max(C, 0) when <paramref name="relu"/>, for a packed weight: the scorer's
+    /// dense layer in one pass over C. Bit for bit what filling C with the bias rows, multiplying with beta 1 and a
+    /// separate ReLU pass give: the bias is added to each C tile right after its first k-block (where beta 1 would have
+    /// added it, once rounded), and the ReLU (TensorPrimitives.Max(x, 0): NaN stays NaN) right after its last, while
+    /// the tile is in L1. Shapes the packed kernel does not take fall back to exactly those three steps.
+    /// </summary>
+    internal static void Multiply(bool transA, int m, float* a, int lda, PackedWeight w, float* bias, bool relu, float* c, int ldc)
+    {
+        int n = w.Weight.Shape.D0, k = w.Weight.Shape.D1;
+        CheckDims(transA, true, m, n, k, lda, k, ldc);
+        if (m == 0)
+        {
+            return;
+        }
+        if (w.Isa != isa || m <= SmallDim || n <= SmallDim || k == 0)
+        {
+            for (var i = 0; i < m; i++)
+            {
+                var row = new Span<float>(c + (nint)i * ldc, n);
+                if (bias != null)
+                {
+                    new ReadOnlySpan<float>(bias, n).CopyTo(row);
+                }
+            }
+            Multiply(transA, true, m, n, k, 1f, a, lda, w.Weight.Pointer, k, bias != null ? 1f : 0f, c, ldc);
+            if (relu)
+            {
+                for (var i = 0; i < m; i++)
+                {
+                    var row = new Span<float>(c + (nint)i * ldc, n);
+                    TensorPrimitives.Max(row, 0f, row);
+                }
+            }
+            return;
+        }
+        MultiplyPacked(transA, true, m, n, k, 1f, a, lda, w.Weight.Pointer, k, 0f, c, ldc, w.Data, bias, relu);
+    }
+
     /// <summary>Packs W [n, k] as op(B) = W^T for <see cref="Multiply(bool, int, float, float*, int, PackedWeight, float, float*, int)"/>.</summary>
     internal static PackedWeight Prepack(Tensor weight)
     {
@@ -198,11 +238,13 @@ public static unsafe partial class Sgemm
 
     /// <summary>The packed path of Multiply; <paramref name="prepackedB"/>, when given, holds every panel of op(B).</summary>
     private static void MultiplyPacked(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, float* prepackedB)
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, float* prepackedB, float* bias = null, bool relu = false)
     {
         var kernel = SelectKernel(isa);
         var job = tlsJob ??= new GemmJob();
         job.Set(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, kernel);
+        job.Bias = bias;
+        job.Relu = relu;
         var threads = Workers.ThreadCount;
         int partsM = 1, partsN = 1;
         if (threads > 1 && (long)m * n * k >= ParallelThreshold)
@@ -428,12 +470,18 @@ public static unsafe partial class Sgemm
         public int Phase;
         public float* SharedB;
 
+        /// <summary>Epilogue (scoring's dense layers): a bias row added after the first k-block, ReLU after the last.</summary>
+        public float* Bias;
+        public bool Relu;
+
         public void Clear()
         {
             a = null;
             b = null;
             c = null;
             SharedB = null;
+            Bias = null;
+            Relu = false;
             Phase = 0;
         }
 
@@ -513,7 +561,7 @@ public static unsafe partial class Sgemm
                             var kc = Math.Min(kcMax, k - pc);
                             PackA(transA, a, lda, ic, mc, pc, kc, packA, mr);
                             // Block pc of the shared buffer holds all panels of that k-block, kc * nr floats each.
-                            Block(packA, shared + (long)pc * nPad + (long)jc * kc, tile, ic, mc, jc, nc, kc, pc == 0 ? beta : 1f);
+                            Block(packA, shared + (long)pc * nPad + (long)jc * kc, tile, ic, mc, jc, nc, kc, pc == 0 ? beta : 1f, pc == 0, pc + kc >= k);
                         }
                     }
                 }
@@ -538,7 +586,7 @@ public static unsafe partial class Sgemm
                     {
                         var mc = Math.Min(mcMax, m1 - ic);
                         PackA(transA, a, lda, ic, mc, pc, kc, packA, mr);
-                        Block(packA, packB, tile, ic, mc, jc, nc, kc, pc == 0 ? beta : 1f);
+                        Block(packA, packB, tile, ic, mc, jc, nc, kc, pc == 0 ? beta : 1f, pc == 0, pc + kc >= k);
                     }
                 }
             }
@@ -548,8 +596,11 @@ public static unsafe partial class Sgemm
         /// Multiplies a packed mc x kc block of A by a packed kc x nc block of B into C[ic.., jc..]. One A micro-panel
         /// (mr x kc) stays in L1 while the B micro-panels stream past it from L2.
         /// </summary>
-        private void Block(float* packA, float* packB, float* tile, int ic, int mc, int jc, int nc, int kc, float betaBlock)
+        private void Block(float* packA, float* packB, float* tile, int ic, int mc, int jc, int nc, int kc, float betaBlock,
+            bool firstK, bool lastK)
         {
+            var bias = firstK ? Bias : null;
+            var relu = lastK && Relu;
             var mr = kernel.Mr;
             var nr = kernel.Nr;
             var fn = kernel.Fn;
@@ -572,7 +623,52 @@ public static unsafe partial class Sgemm
                         fn(kc, pa, pb, tile, nr, 1f, 0f);
                         MergeTile(tile, nr, cp, ldcN, rows, cols, alpha, betaBlock);
                     }
+                    if (bias != null || relu)
+                    {
+                        Epilogue(cp, ldcN, rows, cols, bias == null ? null : bias + jc + jr, relu);
+                    }
                 }
+            }
+        }
+    }
+
+    private static void Epilogue(float* c, nint ldc, int rows, int cols, float* bias, bool relu)
+    {
+        if (cols == 32 && Vector512.IsHardwareAccelerated)
+        {
+            // A full AVX-512 tile: two vectors a row. Vector512.Max is IEEE maximum, as TensorPrimitives.Max (NaN stays).
+            var b0 = bias != null ? Vector512.Load(bias) : Vector512<float>.Zero;
+            var b1 = bias != null ? Vector512.Load(bias + 16) : Vector512<float>.Zero;
+            for (var i = 0; i < rows; i++)
+            {
+                var r = c + i * ldc;
+                var v0 = Vector512.Load(r);
+                var v1 = Vector512.Load(r + 16);
+                if (bias != null)
+                {
+                    v0 += b0;
+                    v1 += b1;
+                }
+                if (relu)
+                {
+                    v0 = Vector512.Max(v0, Vector512<float>.Zero);
+                    v1 = Vector512.Max(v1, Vector512<float>.Zero);
+                }
+                Vector512.Store(v0, r);
+                Vector512.Store(v1, r + 16);
+            }
+            return;
+        }
+        for (var i = 0; i < rows; i++)
+        {
+            var row = new Span<float>(c + i * ldc, cols);
+            if (bias != null)
+            {
+                TensorPrimitives.Add(row, new ReadOnlySpan<float>(bias, cols), row);
+            }
+            if (relu)
+            {
+                TensorPrimitives.Max(row, 0f, row);
             }
         }
     }

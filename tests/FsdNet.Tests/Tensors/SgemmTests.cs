@@ -448,4 +448,64 @@ public sealed unsafe class SgemmTests
             Workers.ThreadCount = before;
         }
     }
+
+    /// <summary>
+    /// The scoring epilogue (bias added after the first k-block, ReLU after the last, tile by tile) gives what filling C
+    /// with the bias, multiplying with beta 1 and a ReLU pass give, bit for bit: one and two k-blocks, ragged tiles,
+    /// shapes that fall back to the unpacked product, 1 and 2 threads, with and without the bias; a NaN in a row of A
+    /// stays NaN through the ReLU, as TensorPrimitives.Max keeps it.
+    /// </summary>
+    [Theory]
+    [InlineData(1000, 400, 400, 2)]
+    [InlineData(1000, 400, 400, 1)]
+    [InlineData(37, 20, 9, 2)]
+    [InlineData(300, 560, 130, 2)]
+    [InlineData(3, 64, 64, 1)]
+    [InlineData(50, 100, 2, 1)]
+    public void The_bias_and_relu_epilogue_equals_fill_multiply_relu_bit_for_bit(int m, int k, int n, int threads)
+    {
+        var before = Workers.ThreadCount;
+        try
+        {
+            Workers.ThreadCount = threads;
+            var rng = new Rng((ulong)(7 * m + k + n));
+            var w = new Tensor(n, k);
+            rng.FillNormal(w.Span, 0, 1);
+            var bias = new Tensor(n);
+            rng.FillNormal(bias.Span, 0, 1);
+            var packed = Sgemm.Prepack(w);
+            var a = new float[m * k];
+            rng.FillNormal(a, 0, 1);
+            a[(m / 2 * k) + (k / 3)] = float.NaN;
+            foreach (var withBias in new[] { true, false })
+            {
+                foreach (var relu in new[] { true, false })
+                {
+                    var expected = new float[m * n];
+                    var actual = new float[m * n];
+                    rng.FillNormal(actual, 0, 1); // whatever C held before is overwritten
+                    fixed (float* pa = a, pe = expected, pc = actual)
+                    {
+                        for (var i = 0; i < m && withBias; i++)
+                        {
+                            bias.Span.CopyTo(expected.AsSpan(i * n, n));
+                        }
+                        Sgemm.Multiply(false, true, m, n, k, 1f, pa, k, w.Pointer, k, withBias ? 1f : 0f, pe, n);
+                        if (relu)
+                        {
+                            System.Numerics.Tensors.TensorPrimitives.Max(expected, 0f, expected);
+                        }
+                        Sgemm.Multiply(false, m, pa, k, packed, withBias ? bias.Pointer : null, relu, pc, n);
+                    }
+                    Assert.True(expected.AsSpan().SequenceEqual(actual), $"bias {withBias}, relu {relu}: the epilogue differs");
+                    Assert.True(float.IsNaN(actual[(m / 2 * n) + (n - 1)]), "a NaN in A must stay NaN in its row");
+                    Assert.Contains(actual, v => v < 0f == !relu && v != 0f);
+                }
+            }
+        }
+        finally
+        {
+            Workers.ThreadCount = before;
+        }
+    }
 }

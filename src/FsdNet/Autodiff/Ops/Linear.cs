@@ -27,27 +27,51 @@ public sealed partial class Graph
             _ => new Shape(x.Shape.D0, x.Shape.D1, outF),
         };
         var track = Tracks(x, w, b);
+        if (w.Packed is not null)
+        {
+            return PackedLinear(x, w, b, shape, relu: false, track);
+        }
         var y = Output(shape, track);
         if (b is not null)
         {
             FillRows(y, b);
         }
-        if (w.Packed is { } packed)
-        {
-            if (Training || track)
-            {
-                throw new InvalidOperationException($"Linear: weight {w.Name ?? w.Shape.ToString()} is packed for scoring and cannot train.");
-            }
-            unsafe
-            {
-                Sgemm.Multiply(false, rows, 1f, x.Pointer, inF, packed, b is null ? 0f : 1f, y.Pointer, outF);
-            }
-            return y;
-        }
         GemmRaw(false, true, rows, outF, inF, x, w, y, beta: b is null ? 0f : 1f);
         if (track)
         {
             Record<LinearOp>(y).Set(x, w, b);
+        }
+        return y;
+    }
+
+    /// <summary>
+    /// max(x W^T + b, 0) when scoring with a packed weight (a dense layer whose BatchNorm was folded): one pass over
+    /// the output, the same values as <see cref="Linear"/> followed by <see cref="Relu"/>. Null when the weight is not
+    /// packed (the caller runs the two ops).
+    /// </summary>
+    internal Tensor? PackedLinearRelu(Tensor x, Tensor w, Tensor? b)
+    {
+        if (w.Packed is null || w.Shape.Rank != 2 || w.Shape.D1 != x.Shape.Last || x.Shape.Rank != 2)
+        {
+            return null;
+        }
+        if (b is not null && (b.Shape.Rank != 1 || b.Shape.D0 != w.Shape.D0))
+        {
+            return null;
+        }
+        return PackedLinear(x, w, b, new Shape(x.Shape.D0, w.Shape.D0), relu: true, Tracks(x, w, b));
+    }
+
+    private Tensor PackedLinear(Tensor x, Tensor w, Tensor? b, Shape shape, bool relu, bool track)
+    {
+        if (Training || track)
+        {
+            throw new InvalidOperationException($"Linear: weight {w.Name ?? w.Shape.ToString()} is packed for scoring and cannot train.");
+        }
+        var y = Output(shape, track: false);
+        unsafe
+        {
+            Sgemm.Multiply(false, x.Shape.Rows, x.Pointer, x.Shape.Last, w.Packed!, b is null ? null : b.Pointer, relu, y.Pointer, w.Shape.D0);
         }
         return y;
     }
