@@ -403,16 +403,22 @@ public sealed unsafe class SgemmTests
         });
     }
 
+    /// <summary>m, k, n, threads for the prepacked products: with and without k-blocking, ragged edges, a tiny m.</summary>
+    public static TheoryData<int, int, int, int> PackedShapes => new()
+    {
+        { 1000, 400, 400, 2 },
+        { 1000, 400, 400, 1 },
+        { 37, 20, 9, 2 },
+        { 300, 560, 130, 2 },
+        { 3, 64, 64, 1 },
+    };
+
     /// <summary>
     /// A weight packed once (scoring) gives the products of the ordinary call bit for bit: C = op(A) W^T + beta C for
     /// shapes with and without k-blocking, ragged edges, 1 and 2 threads, beta 0 and 1, A plain and transposed.
     /// </summary>
     [Theory]
-    [InlineData(1000, 400, 400, 2)]
-    [InlineData(1000, 400, 400, 1)]
-    [InlineData(37, 20, 9, 2)]
-    [InlineData(300, 560, 130, 2)]
-    [InlineData(3, 64, 64, 1)]
+    [MemberData(nameof(PackedShapes))]
     public void A_prepacked_weight_multiplies_bit_for_bit(int m, int k, int n, int threads)
     {
         var before = Workers.ThreadCount;
@@ -456,11 +462,7 @@ public sealed unsafe class SgemmTests
     /// stays NaN through the ReLU, as TensorPrimitives.Max keeps it.
     /// </summary>
     [Theory]
-    [InlineData(1000, 400, 400, 2)]
-    [InlineData(1000, 400, 400, 1)]
-    [InlineData(37, 20, 9, 2)]
-    [InlineData(300, 560, 130, 2)]
-    [InlineData(3, 64, 64, 1)]
+    [MemberData(nameof(PackedShapes))]
     [InlineData(50, 100, 2, 1)]
     public void The_bias_and_relu_epilogue_equals_fill_multiply_relu_bit_for_bit(int m, int k, int n, int threads)
     {
