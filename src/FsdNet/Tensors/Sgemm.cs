@@ -423,17 +423,28 @@ public static unsafe partial class Sgemm
         public readonly int Nr;
         public readonly delegate*<int, float*, float*, float*, nint, float, float, void> Fn;
 
-        public Kernel(int mr, int nr, delegate*<int, float*, float*, float*, nint, float, float, void> fn)
+        /// <summary>The same kernel reading full panels of a non-transposed A in place (null: always pack A).</summary>
+        public readonly delegate*<int, float*, nint, float*, float*, nint, float, float, void> DirectFn;
+
+        public Kernel(int mr, int nr, delegate*<int, float*, float*, float*, nint, float, float, void> fn,
+            delegate*<int, float*, nint, float*, float*, nint, float, float, void> directFn = null)
         {
             Mr = mr;
             Nr = nr;
             Fn = fn;
+            DirectFn = directFn;
         }
     }
 
+    /// <summary>
+    /// Whether full row panels of a non-transposed A are read in place by the kernel instead of packed (the AVX-512
+    /// path; the values are the same bit for bit, only the packing pass is saved). A switch for tests and A/B runs.
+    /// </summary>
+    internal static bool DirectA = true;
+
     private static Kernel SelectKernel(SgemmIsa path) => path switch
     {
-        SgemmIsa.Avx512 => new Kernel(14, 32, &Kernel512_14x32),
+        SgemmIsa.Avx512 => new Kernel(14, 32, &Kernel512_14x32, &Kernel512_14x32A),
         SgemmIsa.Avx2 => new Kernel(6, 16, &Kernel256_6x16),
         _ => new Kernel(4, 4, &KernelScalar4x4),
     };
@@ -546,6 +557,7 @@ public static unsafe partial class Sgemm
             var mcCap = Math.Min(mcMax, (m1 - m0 + mr - 1) / mr * mr);
             var packA = Buffer(ref tlsPackA, (long)mcCap * kcMax + 16);
             var tile = Buffer(ref tlsTile, mr * nr);
+            var direct = !transA && DirectA && kernel.DirectFn != null;
             if (shared != null && KInner(k, n, nr))
             {
                 // All k-blocks of B are already packed and a k x nc panel fits in L2: walk k innermost so the mc x nc
@@ -559,9 +571,10 @@ public static unsafe partial class Sgemm
                         for (var pc = 0; pc < k; pc += kcMax)
                         {
                             var kc = Math.Min(kcMax, k - pc);
-                            PackA(transA, a, lda, ic, mc, pc, kc, packA, mr);
+                            PackPanels(direct, ic, mc, pc, kc, packA);
                             // Block pc of the shared buffer holds all panels of that k-block, kc * nr floats each.
-                            Block(packA, shared + (long)pc * nPad + (long)jc * kc, tile, ic, mc, jc, nc, kc, pc == 0 ? beta : 1f, pc == 0, pc + kc >= k);
+                            Block(packA, direct ? a + ((nint)ic * lda) + pc : null, shared + (long)pc * nPad + (long)jc * kc, tile, ic, mc, jc, nc, kc,
+                                pc == 0 ? beta : 1f, pc == 0, pc + kc >= k);
                         }
                     }
                 }
@@ -585,8 +598,8 @@ public static unsafe partial class Sgemm
                     for (var ic = m0; ic < m1; ic += mcMax)
                     {
                         var mc = Math.Min(mcMax, m1 - ic);
-                        PackA(transA, a, lda, ic, mc, pc, kc, packA, mr);
-                        Block(packA, packB, tile, ic, mc, jc, nc, kc, pc == 0 ? beta : 1f, pc == 0, pc + kc >= k);
+                        PackPanels(direct, ic, mc, pc, kc, packA);
+                        Block(packA, direct ? a + ((nint)ic * lda) + pc : null, packB, tile, ic, mc, jc, nc, kc, pc == 0 ? beta : 1f, pc == 0, pc + kc >= k);
                     }
                 }
             }
@@ -596,7 +609,22 @@ public static unsafe partial class Sgemm
         /// Multiplies a packed mc x kc block of A by a packed kc x nc block of B into C[ic.., jc..]. One A micro-panel
         /// (mr x kc) stays in L1 while the B micro-panels stream past it from L2.
         /// </summary>
-        private void Block(float* packA, float* packB, float* tile, int ic, int mc, int jc, int nc, int kc, float betaBlock,
+        /// <summary>Packs the A panels of rows ic .. ic+mc, k-block pc; when A is read in place, only a partial last panel.</summary>
+        private void PackPanels(bool direct, int ic, int mc, int pc, int kc, float* packA)
+        {
+            var mr = kernel.Mr;
+            var full = direct ? mc / mr * mr : 0;
+            if (full < mc)
+            {
+                PackA(transA, a, lda, ic + full, mc - full, pc, kc, packA + ((nint)full * kc), mr);
+            }
+        }
+
+        /// <summary>
+        /// Multiplies the A block (packed in <paramref name="packA"/>, or its full panels read in place from
+        /// <paramref name="aDirect"/> when not null) by a packed kc x nc block of B into C[ic.., jc..].
+        /// </summary>
+        private void Block(float* packA, float* aDirect, float* packB, float* tile, int ic, int mc, int jc, int nc, int kc, float betaBlock,
             bool firstK, bool lastK)
         {
             var bias = firstK ? Bias : null;
@@ -604,11 +632,14 @@ public static unsafe partial class Sgemm
             var mr = kernel.Mr;
             var nr = kernel.Nr;
             var fn = kernel.Fn;
+            var directFn = kernel.DirectFn;
             nint ldcN = ldc;
+            nint ldaN = lda;
             for (var ir = 0; ir < mc; ir += mr)
             {
                 var rows = Math.Min(mr, mc - ir);
                 var pa = packA + (nint)ir * kc;
+                var ad = aDirect != null && rows == mr ? aDirect + (ir * ldaN) : null;
                 for (var jr = 0; jr < nc; jr += nr)
                 {
                     var cols = Math.Min(nr, nc - jr);
@@ -616,11 +647,25 @@ public static unsafe partial class Sgemm
                     var cp = c + (ic + ir) * ldcN + jc + jr;
                     if (rows == mr && cols == nr)
                     {
-                        fn(kc, pa, pb, cp, ldcN, alpha, betaBlock);
+                        if (ad != null)
+                        {
+                            directFn(kc, ad, ldaN, pb, cp, ldcN, alpha, betaBlock);
+                        }
+                        else
+                        {
+                            fn(kc, pa, pb, cp, ldcN, alpha, betaBlock);
+                        }
                     }
                     else
                     {
-                        fn(kc, pa, pb, tile, nr, 1f, 0f);
+                        if (ad != null)
+                        {
+                            directFn(kc, ad, ldaN, pb, tile, nr, 1f, 0f);
+                        }
+                        else
+                        {
+                            fn(kc, pa, pb, tile, nr, 1f, 0f);
+                        }
                         MergeTile(tile, nr, cp, ldcN, rows, cols, alpha, betaBlock);
                     }
                     if (bias != null || relu)

@@ -510,4 +510,53 @@ public sealed unsafe class SgemmTests
             Workers.ThreadCount = before;
         }
     }
+
+    /// <summary>
+    /// Reading full panels of a non-transposed A in place (the AVX-512 kernel's direct form) gives the packed path's
+    /// values bit for bit: both B forms, beta 0 and 1, ragged m (a packed partial last panel), one and two k-blocks,
+    /// 1 and 2 threads, an lda wider than k. (On a CPU without AVX-512 both runs pack, and the test shows nothing.)
+    /// </summary>
+    [Theory]
+    [InlineData(1000, 400, 400, 2)]
+    [InlineData(1000, 400, 400, 1)]
+    [InlineData(143, 300, 70, 2)]
+    [InlineData(30, 16, 33, 1)]
+    [InlineData(10000, 100, 400, 2)]
+    public void Reading_A_in_place_equals_packing_it_bit_for_bit(int m, int k, int n, int threads)
+    {
+        var before = (Workers.ThreadCount, Sgemm.DirectA);
+        try
+        {
+            Workers.ThreadCount = threads;
+            var rng = new Rng((ulong)(3 * m + k + n));
+            var lda = k + 5;
+            var a = new float[m * lda];
+            rng.FillNormal(a, 0, 1);
+            foreach (var transB in new[] { false, true })
+            {
+                var b = new float[k * n];
+                rng.FillNormal(b, 0, 1);
+                var ldb = transB ? k : n;
+                foreach (var beta in new[] { 0f, 1f })
+                {
+                    var c0 = new float[m * n];
+                    rng.FillNormal(c0, 0, 1);
+                    var packed = (float[])c0.Clone();
+                    var direct = (float[])c0.Clone();
+                    fixed (float* pa = a, pb = b, pp = packed, pd = direct)
+                    {
+                        Sgemm.DirectA = false;
+                        Sgemm.Multiply(false, transB, m, n, k, 0.5f, pa, lda, pb, ldb, beta, pp, n);
+                        Sgemm.DirectA = true;
+                        Sgemm.Multiply(false, transB, m, n, k, 0.5f, pa, lda, pb, ldb, beta, pd, n);
+                    }
+                    Assert.True(packed.AsSpan().SequenceEqual(direct), $"transB {transB}, beta {beta}: reading A in place differs from packing it");
+                }
+            }
+        }
+        finally
+        {
+            (Workers.ThreadCount, Sgemm.DirectA) = before;
+        }
+    }
 }
