@@ -42,7 +42,6 @@ def kernel(direct):
     w("            Sse.Prefetch0(pb + 256);")
     for j in range(VECS):
         w(f"            var b{j}u0 = Vector512.Load(pb{' + 16' if j else ''});")
-    rows = ["a0[0]", "a0[lda]", "*(a0 + (2 * lda))", "*(a0 + l3)"]
     for i in range(MR):
         if direct:
             base = f"a{i // 4 * 4}"
@@ -60,20 +59,15 @@ def kernel(direct):
     w(f"            pb += {NR};")
     w("        }")
     w("        var va = Vector512.Create(alpha);")
+    tiles = [(i, j, ("c" if i == 0 else f"c + {i} * ldc") + (" + 16" if j else "")) for i in range(MR) for j in range(VECS)]
     w("        if (beta == 0f)")
     w("        {")
-    for i in range(MR):
-        for j in range(VECS):
-            at = ("c" if i == 0 else f"c + {i} * ldc") + (" + 16" if j else "")
-            w(f"            Vector512.Store(c{i}_{j} * va, {at});")
+    out.extend(f"            Vector512.Store(c{i}_{j} * va, {at});" for i, j, at in tiles)
     w("        }")
     w("        else")
     w("        {")
     w("            var vb = Vector512.Create(beta);")
-    for i in range(MR):
-        for j in range(VECS):
-            at = ("c" if i == 0 else f"c + {i} * ldc") + (" + 16" if j else "")
-            w(f"            Vector512.Store(Avx512F.FusedMultiplyAdd(Vector512.Load({at}), vb, c{i}_{j} * va), {at});")
+    out.extend(f"            Vector512.Store(Avx512F.FusedMultiplyAdd(Vector512.Load({at}), vb, c{i}_{j} * va), {at});" for i, j, at in tiles)
     w("        }")
     w("    }")
     return out
