@@ -86,26 +86,13 @@ internal static class ServeLatencyBenchmark
             var warmRows = Math.Min(iterations, 2000);
             for (var i = 0; i < warmRows || Stopwatch.GetTimestamp() < warmUntil; i++)
             {
-                var row = rows[i % rows.Count];
-                single.Clear();
-                var slot = single.AddRow();
-                for (var c = 0; c < columns.Length; c++)
-                {
-                    single.Set(slot, columns[c], row[c].AsSpan());
-                }
-                scorer.Score(single, one, head);
+                ScoreRaw(scorer, single, columns, rows[i % rows.Count], one, head);
             }
             for (var i = 0; i < iterations; i++)
             {
                 var row = rows[(i + rows.Count * 4) % rows.Count];
                 var t0 = Stopwatch.GetTimestamp();
-                single.Clear();
-                var slot = single.AddRow();
-                for (var c = 0; c < columns.Length; c++)
-                {
-                    single.Set(slot, columns[c], row[c].AsSpan());
-                }
-                scorer.Score(single, one, head);
+                ScoreRaw(scorer, single, columns, row, one, head);
                 times[i] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
             }
             Array.Sort(times);
@@ -189,6 +176,18 @@ internal static class ServeLatencyBenchmark
     /// slowed by ONNX Runtime's intra-op threads for up to about 100 ms after its runs (blocks of 5 batches: 0.58x,
     /// 25: 0.87x, 100: 1.00x, one run). Prints ab.* lines and the two ratios.
     /// </summary>
+    /// <summary>One row from its raw text, as a service would score a request: fill the batch, then score it.</summary>
+    private static void ScoreRaw(Scorer scorer, RowBatch single, string[] columns, string[] row, float[] one, int? head)
+    {
+        single.Clear();
+        var slot = single.AddRow();
+        for (var c = 0; c < columns.Length; c++)
+        {
+            single.Set(slot, columns[c], row[c].AsSpan());
+        }
+        scorer.Score(single, one, head);
+    }
+
     private static void Interleaved(Scorer scorer, string onnx, string dataPath, string[] columns, List<string[]> rows,
         RowBatch[] encoded, int iterations, int batches, int singleBlock, int batchBlock)
     {
@@ -221,13 +220,7 @@ internal static class ServeLatencyBenchmark
                 {
                     var r = (i + (n * 4)) % n;
                     var t0 = Stopwatch.GetTimestamp();
-                    single.Clear();
-                    var slot = single.AddRow();
-                    for (var col = 0; col < columns.Length; col++)
-                    {
-                        single.Set(slot, columns[col], rows[r][col].AsSpan());
-                    }
-                    scorer.Score(single, one);
+                    ScoreRaw(scorer, single, columns, rows[r], one, null);
                     if (i >= 0)
                     {
                         fsd[i] = (Stopwatch.GetTimestamp() - t0) * 1e6 / Stopwatch.Frequency;

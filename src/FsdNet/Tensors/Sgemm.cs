@@ -141,7 +141,7 @@ public static unsafe partial class Sgemm
     internal static void Multiply(bool transA, int m, float alpha, float* a, int lda, PackedWeight w, float beta, float* c, int ldc)
     {
         int n = w.Weight.Shape.D0, k = w.Weight.Shape.D1;
-        if (w.Isa != isa || m <= SmallDim || n <= SmallDim || alpha == 0f)
+        if (!PackedPathFits(w, m) || alpha == 0f)
         {
             Multiply(transA, true, m, n, k, alpha, a, lda, w.Weight.Pointer, k, beta, c, ldc);
             return;
@@ -169,15 +169,11 @@ public static unsafe partial class Sgemm
         {
             return;
         }
-        if (w.Isa != isa || m <= SmallDim || n <= SmallDim || k == 0)
+        if (!PackedPathFits(w, m) || k == 0)
         {
-            for (var i = 0; i < m; i++)
+            for (var i = 0; i < m && bias != null; i++)
             {
-                var row = new Span<float>(c + (nint)i * ldc, n);
-                if (bias != null)
-                {
-                    new ReadOnlySpan<float>(bias, n).CopyTo(row);
-                }
+                new ReadOnlySpan<float>(bias, n).CopyTo(new Span<float>(c + (nint)i * ldc, n));
             }
             Multiply(transA, true, m, n, k, 1f, a, lda, w.Weight.Pointer, k, bias != null ? 1f : 0f, c, ldc);
             if (relu)
@@ -192,6 +188,9 @@ public static unsafe partial class Sgemm
         }
         MultiplyPacked(transA, true, m, n, k, 1f, a, lda, w.Weight.Pointer, k, 0f, c, ldc, w.Data, bias, relu);
     }
+
+    /// <summary>Whether a product with this packed weight takes the packed kernel (else the unpacked or thin path).</summary>
+    private static bool PackedPathFits(PackedWeight w, int m) => w.Isa == isa && m > SmallDim && w.Weight.Shape.D0 > SmallDim;
 
     /// <summary>Packs W [n, k] as op(B) = W^T for <see cref="Multiply(bool, int, float, float*, int, PackedWeight, float, float*, int)"/>.</summary>
     internal static PackedWeight Prepack(Tensor weight)
