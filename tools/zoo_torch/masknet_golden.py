@@ -17,12 +17,10 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import perturb, write  # noqa: E402
+from common import perturb  # noqa: E402
+from mirror_golden import finish, record, start  # noqa: E402
 from mirrors.MaskNet import build  # noqa: E402
 
-torch.set_num_threads(1)
-VOCAB = [6, 5, 4]
-FIELDS = ["f0", "f1", "f2"]
 BASE = {"embedding_dim": 3, "net_dropout": 0}
 CASES = {
     "serial": dict(BASE, model_type="SerialMaskNet", dnn_hidden_units=[6, 5], reduction_ratio=1.5),
@@ -46,24 +44,10 @@ def perturb_model(model):
 
 
 def main():
-    codes = torch.tensor([[1, 2, 3], [5, 0, 1], [0, 4, 2], [3, 1, 0], [2, 3, 3], [4, 4, 1], [1, 0, 2], [5, 2, 0]])
-    labels = torch.tensor([1, 0, 0, 1, 1, 0, 1, 0], dtype=torch.float32)
-    tensors = {"codes": codes, "labels": labels}
+    tensors = start()
     for k, (case, cfg) in enumerate(CASES.items()):
-        torch.manual_seed(500 + k)
-        model = build(VOCAB, cfg)
-        perturb_model(model)
-        model.train()
-        named = model.fsdnet_names(FIELDS)
-        for n, p in named.items():
-            tensors[case + ":" + n] = p.detach().clone()
-        tensors[case + ":y_pred"] = model.predict(codes)
-        loss = model.loss(codes, labels)
-        tensors[case + ":loss"] = loss
-        grads = torch.autograd.grad(loss, list(named.values()))
-        for n, g in zip(named, grads):
-            tensors[case + ":d" + n] = g
-    write("masknet.json", "masknet", __doc__, {"vocab_sizes": VOCAB, "cases": CASES}, tensors)
+        record(tensors, case, build, cfg, 500 + k, base_perturb=perturb_model)
+    finish("masknet.json", "masknet", __doc__, {}, tensors)
 
 
 if __name__ == "__main__":

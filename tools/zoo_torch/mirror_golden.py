@@ -26,13 +26,14 @@ LABELS = torch.tensor([1, 0, 0, 1, 1, 0, 1, 0], dtype=torch.float32)
 CASES = {}
 
 
-def record(tensors, case, model, cfg, seed, extra_perturb=None):
-    """model: a mirror's module name (its build is used) or a build(vocab_sizes, cfg) function."""
+def record(tensors, case, model, cfg, seed, extra_perturb=None, base_perturb=perturb):
+    """model: a mirror's module name (its build is used) or a build(vocab_sizes, cfg) function; base_perturb sets
+    the initial values (cross_layers.perturb unless a script has its own), extra_perturb runs after it."""
     CASES[case] = dict(cfg, model=model) if isinstance(model, str) else dict(cfg)
     torch.manual_seed(seed)
     build = importlib.import_module(model).build if isinstance(model, str) else model
     mirror = build(VOCAB, cfg)
-    perturb(mirror)
+    base_perturb(mirror)
     if extra_perturb is not None:
         extra_perturb(mirror)
     named = mirror.fsdnet_names(FIELDS)

@@ -7,55 +7,14 @@ MultiHeadSelfAttention: Q, K, V = Linear(no bias)(X); per head softmax(Q K^T [/ 
 weights); heads concatenated; + residual (W_res when the width changes); LayerNorm (optional); ReLU.
 logit = fc(flatten(attention stack(E))) + MLP_Block(flatten(E)) + LR(x) (use_wide). With fsd: true (FsdNet's
 plug-in) attention layer i (flattened) and DNN layer i are concatenated, head i gives w_i f_i + b_i (+ LR with
-use_wide), and the loss is tools/fsdnet_torch/fsdnet.py's total_loss. Module attribute names follow FsdNet's.
+use_wide), and the loss is tools/fsdnet_torch/fsdnet.py's total_loss (through _base.FsdHeads). The attention
+stack's attribute paths are FsdNet's parameter names.
 """
-
-import os
-import sys
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fsdnet_torch"))
-from fsdnet import total_loss  # noqa: E402
-
-ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "leakyrelu": nn.LeakyReLU, "linear": nn.Identity}
-
-
-class Dense(nn.Module):
-    """One MLP_Block hidden layer: Linear -> BatchNorm1d (optional) -> activation -> Dropout (when > 0)."""
-
-    def __init__(self, d_in, d_out, act, dropout, bn):
-        super().__init__()
-        self.linear = nn.Linear(d_in, d_out)
-        self.batch_norm = nn.BatchNorm1d(d_out) if bn else None
-        self.act = ACTIVATIONS[act.lower()]()
-        self.drop = nn.Dropout(dropout) if dropout > 0 else None
-
-    def forward(self, x):
-        x = self.linear(x)
-        if self.batch_norm is not None:
-            x = self.batch_norm(x)
-        x = self.act(x)
-        return self.drop(x) if self.drop is not None else x
-
-
-class MLP(nn.Module):
-    """MLP_Block(output_dim=1): hidden.{i} then output."""
-
-    def __init__(self, d_in, units, act, dropout, bn):
-        super().__init__()
-        ws = [d_in] + list(units)
-        self.hidden = nn.ModuleList(Dense(ws[i], ws[i + 1], act, dropout, bn) for i in range(len(units)))
-        self.output = nn.Linear(ws[-1], 1)
-
-    def forward(self, x):
-        for layer in self.hidden:
-            x = layer(x)
-        return self.output(x)
-
-
+from . import _base as B
 
 
 class MultiHeadSelfAttention(nn.Module):
@@ -89,104 +48,65 @@ class MultiHeadSelfAttention(nn.Module):
         return out.relu()
 
 
-class AutoInt(nn.Module):
+class AutoInt(B.Mirror):
     def __init__(self, vocab_sizes, cfg):
         super().__init__()
-        d = cfg.get("embedding_dim", 10)
-        units = cfg.get("dnn_hidden_units", [64, 64, 64]) or []
-        act = cfg.get("dnn_activations", "ReLU")
-        layers = cfg.get("attention_layers", 2)
-        heads = cfg.get("num_heads", 1)
-        att = cfg.get("attention_dim", 8)
-        dropout = cfg.get("net_dropout", 0)
-        bn = cfg.get("batch_norm", False)
-        self.fsd = bool(cfg.get("fsd", False))
-        self.choice = cfg.get("choice", 2)
-        self.mu = cfg.get("loss_coefficient", 0.9)
-        self.beta = cfg.get("fea_coefficient", 0.01)
-        self.tau = cfg.get("Temp", 1.0)
-        self.soft = cfg.get("soft_loss", "official")
+        d = int(B.get(cfg, "embedding_dim", 10))
+        units = list(B.get(cfg, "dnn_hidden_units", [64, 64, 64]))
+        act = B.get(cfg, "dnn_activations", "ReLU")
+        layers = int(B.get(cfg, "attention_layers", 2))
+        heads = int(B.get(cfg, "num_heads", 1))
+        att = int(B.get(cfg, "attention_dim", 8))
+        dropout = float(B.get(cfg, "net_dropout", 0))
+        bn = bool(B.get(cfg, "batch_norm", False))
         nf = len(vocab_sizes)
-        self.embedding = nn.ModuleDict({"tables": nn.ModuleList(nn.Embedding(v, d, padding_idx=0) for v in vocab_sizes)})
-        self.lr_layer = (nn.ModuleDict({"tables": nn.ModuleList(nn.Embedding(v, 1, padding_idx=0) for v in vocab_sizes)})
-                         if cfg.get("use_wide", False) else None)
         x0 = nf * d
+        self.embedding = B.FeatureEmbedding(vocab_sizes, d)
+        self.lr_layer = B.LogisticRegression(vocab_sizes, use_bias=False) if B.get(cfg, "use_wide", False) else None
         self.self_attention = nn.Sequential(*[
-            MultiHeadSelfAttention(d if i == 0 else att, att, heads, dropout, cfg.get("use_residual", True),
-                                   cfg.get("use_scale", False), cfg.get("layer_norm", False)) for i in range(layers)])
-        if self.fsd:
+            MultiHeadSelfAttention(d if i == 0 else att, att, heads, dropout, B.get(cfg, "use_residual", True),
+                                   B.get(cfg, "use_scale", False), B.get(cfg, "layer_norm", False)) for i in range(layers)])
+        self.fsd = None
+        if B.get(cfg, "fsd", False):
             assert units and len(units) == layers, "fsd needs one DNN layer per attention layer"
-            ws = [x0] + list(units)
-            self.dnn = nn.ModuleList(Dense(ws[i], ws[i + 1], act, dropout, bn) for i in range(len(units)))
-            self.heads = nn.ModuleList(nn.Linear(nf * att + u, 1) for u in units)
+            self.dnn = B.MLP(x0, units, act, dropout, bn)
+            self.fsd = B.FsdHeads([nf * att + u for u in units], cfg)
         else:
-            self.dnn = MLP(x0, units, act, dropout, bn) if units else None
+            self.dnn = B.MLP(x0, units, act, dropout, bn, output_dim=1) if units else None
             self.fc = nn.Linear(nf * att, 1)
-        self.reset_parameters()
+        B.reset_parameters(self)
 
-    def reset_parameters(self):
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                nn.init.xavier_normal_(m.weight)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Embedding):
-                nn.init.normal_(m.weight, 0, 1e-4)
-                with torch.no_grad():
-                    m.weight[0].zero_()
-
-    def fields(self, codes):
-        return torch.stack([t(codes[:, i]) for i, t in enumerate(self.embedding["tables"])], dim=1)
-
-    def wide(self, codes):
-        return sum(t(codes[:, i]) for i, t in enumerate(self.lr_layer["tables"]))
-
-    def heads_out(self, codes):
-        e = self.fields(codes)
-        a, h = e, e.flatten(start_dim=1)
-        logits, feats, probs = [], [], []
-        for i, layer in enumerate(self.dnn):
-            a = self.self_attention[i](a)
-            h = layer(h)
-            f = torch.cat([a.flatten(start_dim=1), h], dim=1)
-            z = self.heads[i](f)
-            if self.lr_layer is not None:
-                z = z + self.wide(codes)
-            z = z.squeeze(1)
-            feats.append(f)
-            logits.append(z)
-            probs.append(torch.sigmoid(z))
-        return {"y_pred": sum(probs) / len(probs), "logits": logits, "probs": probs, "features": feats}
-
-    def logit(self, codes):
-        e = self.fields(codes)
+    def forward(self, codes):
+        e = self.embedding(codes)
+        wide = self.lr_layer(codes) if self.lr_layer is not None else None
+        if self.fsd is not None:
+            a, h, cs, ds = e, e.flatten(start_dim=1), [], []
+            for i, layer in enumerate(self.dnn.layers):
+                a = self.self_attention[i](a)
+                h = layer(h)
+                cs.append(a.flatten(start_dim=1))
+                ds.append(h)
+            return self.fsd.run(cs, ds, wide)
         y = self.fc(self.self_attention(e).flatten(start_dim=1))
         if self.dnn is not None:
             y = y + self.dnn(e.flatten(start_dim=1))
-        if self.lr_layer is not None:
-            y = y + self.wide(codes)
-        return y
-
-    def predict(self, codes):
-        if self.fsd:
-            return self.heads_out(codes)["y_pred"].unsqueeze(1)
-        return torch.sigmoid(self.logit(codes))
-
-    def loss(self, codes, labels):
-        if self.fsd:
-            out = self.heads_out(codes)
-            return total_loss(out, labels, self.choice, self.mu, self.tau, self.beta, self.soft)
-        return F.binary_cross_entropy_with_logits(self.logit(codes).squeeze(1), labels)
+        if wide is not None:
+            y = y + wide
+        return {"y_pred": torch.sigmoid(y), "logit": y}
 
     def fsdnet_names(self, fields):
-        out = {}
-        for n, p in self.named_parameters():
-            parts = n.split(".")
-            if parts[0] == "embedding" and parts[1] == "tables":
-                n = "embedding.embedding_layer.%s.weight" % fields[int(parts[2])]
-            elif parts[0] == "lr_layer" and parts[1] == "tables":
-                n = "lr_layer.embedding_layer.embedding_layer.%s.weight" % fields[int(parts[2])]
-            out[n] = p
+        out = self.embedding.names("embedding.", fields)
+        if self.lr_layer is not None:
+            out.update(self.lr_layer.names("lr_layer.", fields))
+        out.update(B.named("self_attention.", self.self_attention))
+        if self.fsd is not None:
+            out.update(self.dnn.names("dnn."))
+            out.update(self.fsd.names())
+        else:
+            if self.dnn is not None:
+                out.update(self.dnn.names("dnn.", hidden="hidden."))
+            out["fc.weight"] = self.fc.weight
+            out["fc.bias"] = self.fc.bias
         return out
 
 

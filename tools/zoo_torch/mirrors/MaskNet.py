@@ -5,52 +5,14 @@
 
 MaskBlock: mask = Linear(ReLU(Linear(v_emb))); out = Dropout(act(LayerNorm(Linear_nobias(mask * v_hidden)))).
 v_emb = flatten(E); v_hidden = per-field LayerNorm of E (emb_layernorm) or v_emb. SerialMaskNet: chained blocks, then
-fc; ParallelMaskNet: parallel blocks concatenated, then MLP_Block (no batch norm) to one logit. Module attribute
-names follow FsdNet's parameter names.
+fc; ParallelMaskNet: parallel blocks concatenated, then MLP_Block (no batch norm) to one logit. The mask blocks'
+attribute paths are FsdNet's parameter names.
 """
-
-import os
-import sys
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-
-ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "leakyrelu": nn.LeakyReLU, "linear": nn.Identity}
-
-
-class Dense(nn.Module):
-    """One MLP_Block hidden layer: Linear -> BatchNorm1d (optional) -> activation -> Dropout (when > 0)."""
-
-    def __init__(self, d_in, d_out, act, dropout, bn):
-        super().__init__()
-        self.linear = nn.Linear(d_in, d_out)
-        self.batch_norm = nn.BatchNorm1d(d_out) if bn else None
-        self.act = ACTIVATIONS[act.lower()]()
-        self.drop = nn.Dropout(dropout) if dropout > 0 else None
-
-    def forward(self, x):
-        x = self.linear(x)
-        if self.batch_norm is not None:
-            x = self.batch_norm(x)
-        x = self.act(x)
-        return self.drop(x) if self.drop is not None else x
-
-
-class MLP(nn.Module):
-    """MLP_Block(output_dim=1): hidden.{i} then output."""
-
-    def __init__(self, d_in, units, act, dropout, bn):
-        super().__init__()
-        ws = [d_in] + list(units)
-        self.hidden = nn.ModuleList(Dense(ws[i], ws[i + 1], act, dropout, bn) for i in range(len(units)))
-        self.output = nn.Linear(ws[-1], 1)
-
-    def forward(self, x):
-        for layer in self.hidden:
-            x = layer(x)
-        return self.output(x)
+from . import _base as B
 
 
 class MaskBlock(nn.Module):
@@ -61,7 +23,7 @@ class MaskBlock(nn.Module):
         layers = [nn.Linear(d_hidden, d_out, bias=False)]
         if layer_norm:
             layers.append(nn.LayerNorm(d_out))
-        layers.append(ACTIVATIONS[act.lower()]())
+        layers.append(B.activation(act))
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
         self.hidden_layer = nn.Sequential(*layers)
@@ -70,47 +32,36 @@ class MaskBlock(nn.Module):
         return self.hidden_layer(self.mask_layer(v_emb) * v_hidden)
 
 
-class MaskNet(nn.Module):
+class MaskNet(B.Mirror):
     def __init__(self, vocab_sizes, cfg):
         super().__init__()
-        d = cfg.get("embedding_dim", 10)
-        units = cfg.get("dnn_hidden_units", [64, 64, 64]) or []
-        act = cfg.get("dnn_hidden_activations", "ReLU")
-        ratio = cfg.get("reduction_ratio", 1)
-        dropout = cfg.get("net_dropout", 0)
-        ln = cfg.get("net_layernorm", True)
-        self.model_type = cfg.get("model_type", "SerialMaskNet")
+        d = int(B.get(cfg, "embedding_dim", 10))
+        units = list(B.get(cfg, "dnn_hidden_units", [64, 64, 64]))
+        act = B.get(cfg, "dnn_hidden_activations", "ReLU")
+        ratio = B.get(cfg, "reduction_ratio", 1)
+        dropout = float(B.get(cfg, "net_dropout", 0))
+        ln = bool(B.get(cfg, "net_layernorm", True))
+        self.model_type = B.get(cfg, "model_type", "SerialMaskNet")
         nf = len(vocab_sizes)
         x0 = nf * d
-        self.embedding = nn.ModuleDict({"tables": nn.ModuleList(nn.Embedding(v, d, padding_idx=0) for v in vocab_sizes)})
+        self.embedding = B.FeatureEmbedding(vocab_sizes, d)
         self.mask_net = nn.Module()
         if self.model_type == "SerialMaskNet":
-            ws = [x0] + list(units)
+            ws = [x0] + units
             self.mask_net.mask_blocks = nn.ModuleList(
                 MaskBlock(x0, ws[i], ws[i + 1], act, ratio, dropout, ln) for i in range(len(units)))
             self.mask_net.fc = nn.Linear(ws[-1], 1)
         elif self.model_type == "ParallelMaskNet":
-            nb, bd = cfg.get("parallel_num_blocks", 1), cfg.get("parallel_block_dim", 64)
+            nb, bd = B.get(cfg, "parallel_num_blocks", 1), B.get(cfg, "parallel_block_dim", 64)
             self.mask_net.mask_blocks = nn.ModuleList(MaskBlock(x0, x0, bd, act, ratio, dropout, ln) for _ in range(nb))
-            self.mask_net.dnn = MLP(bd * nb, units, act, dropout, False)
+            self.mask_net.dnn = B.MLP(bd * nb, units, act, dropout, False, output_dim=1)
         else:
             raise ValueError(self.model_type)
-        self.emb_norm = nn.ModuleList(nn.LayerNorm(d) for _ in range(nf)) if cfg.get("emb_layernorm", True) else None
-        self.reset_parameters()
+        self.emb_norm = nn.ModuleList(nn.LayerNorm(d) for _ in range(nf)) if B.get(cfg, "emb_layernorm", True) else None
+        B.reset_parameters(self)
 
-    def reset_parameters(self):
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                nn.init.xavier_normal_(m.weight)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Embedding):
-                nn.init.normal_(m.weight, 0, 1e-4)
-                with torch.no_grad():
-                    m.weight[0].zero_()
-
-    def logit(self, codes):
-        e = torch.stack([t(codes[:, i]) for i, t in enumerate(self.embedding["tables"])], dim=1)
+    def forward(self, codes):
+        e = self.embedding(codes)
         v_emb = e.flatten(start_dim=1)
         if self.emb_norm is not None:
             v_hidden = torch.cat([n(e[:, i]) for i, n in enumerate(self.emb_norm)], dim=1)
@@ -120,23 +71,20 @@ class MaskNet(nn.Module):
             v = v_hidden
             for block in self.mask_net.mask_blocks:
                 v = block(v_emb, v)
-            return self.mask_net.fc(v)
-        outs = torch.cat([block(v_emb, v_hidden) for block in self.mask_net.mask_blocks], dim=-1)
-        return self.mask_net.dnn(outs)
-
-    def predict(self, codes):
-        return torch.sigmoid(self.logit(codes))
-
-    def loss(self, codes, labels):
-        return F.binary_cross_entropy_with_logits(self.logit(codes).squeeze(1), labels)
+            y = self.mask_net.fc(v)
+        else:
+            y = self.mask_net.dnn(torch.cat([block(v_emb, v_hidden) for block in self.mask_net.mask_blocks], dim=-1))
+        return {"y_pred": torch.sigmoid(y), "logit": y}
 
     def fsdnet_names(self, fields):
-        out = {}
-        for n, p in self.named_parameters():
-            parts = n.split(".")
-            if parts[0] == "embedding" and parts[1] == "tables":
-                n = "embedding.embedding_layer.%s.weight" % fields[int(parts[2])]
-            out[n] = p
+        out = self.embedding.names("embedding.", fields)
+        out.update(B.named("mask_net.mask_blocks.", self.mask_net.mask_blocks))
+        if self.model_type == "SerialMaskNet":
+            out.update(B.named("mask_net.fc.", self.mask_net.fc))
+        else:
+            out.update(self.mask_net.dnn.names("mask_net.dnn.", hidden="hidden."))
+        if self.emb_norm is not None:
+            out.update(B.named("emb_norm.", self.emb_norm))
         return out
 
 

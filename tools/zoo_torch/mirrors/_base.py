@@ -166,9 +166,13 @@ class FsdHeads(nn.Module):
         self.heads = nn.ModuleList(nn.Linear(w, 1) for w in widths)
         self.settings = FsdSettings(cfg)
 
-    def run(self, cs, ds):
+    def run(self, cs, ds, extra=None):
+        """Head i on f_i = [cs[i] ; ds[i]]; extra ([B, 1], e.g. an LR logit) joins every head's logit."""
         feats = [torch.cat([c, d], dim=1) for c, d in zip(cs, ds)]
-        logits = [h(f).squeeze(1) for h, f in zip(self.heads, feats)]
+        if extra is None:
+            logits = [h(f).squeeze(1) for h, f in zip(self.heads, feats)]
+        else:
+            logits = [(h(f) + extra).squeeze(1) for h, f in zip(self.heads, feats)]
         probs = [torch.sigmoid(z) for z in logits]
         sh = self.settings.score_head
         y = probs[int(sh)] if sh is not None else sum(probs) / len(probs)
@@ -185,8 +189,14 @@ class FsdHeads(nn.Module):
         return out
 
 
+def named(prefix, module):
+    """A module's parameters under FsdNet's names where its attribute paths already are them: <prefix><path>."""
+    return {prefix + n: p for n, p in module.named_parameters()}
+
+
 class Mirror(nn.Module):
-    """Base of the mirrors: predict/loss on top of forward(codes) -> {"y_pred": [B, 1], ...}."""
+    """Base of the mirrors: predict/loss on top of forward(codes) -> {"y_pred": [B, 1], ...}; a forward that also
+    returns "logit" [B, 1] is trained through binary_cross_entropy_with_logits on it."""
 
     def predict(self, codes):
         return self.forward(codes)["y_pred"]
@@ -195,6 +205,8 @@ class Mirror(nn.Module):
         out = self.forward(codes)
         if getattr(self, "fsd", None) is not None:
             return self.fsd.loss(out, labels)
+        if "logit" in out:
+            return F.binary_cross_entropy_with_logits(out["logit"].squeeze(1), labels)
         return F.binary_cross_entropy(out["y_pred"].squeeze(1), labels)
 
     def embedding_parameters(self):
