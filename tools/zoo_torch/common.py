@@ -34,6 +34,23 @@ def perturb(modules):
                 m.bias.normal_(0, 0.3)
 
 
+def perturb_mirror(model):
+    """perturb() over a mirror, then embeddings N(0, 0.5) (padding row 0), LayerNorm affine away from 1/0, and
+    Conv1d like Linear (the AutoInt, MaskNet and xDeepFM golden files)."""
+    perturb(model.modules())
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.Embedding):
+                m.weight.normal_(0, 0.5)
+                m.weight[0].zero_()
+            elif isinstance(m, nn.LayerNorm):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.normal_(0, 0.3)
+            elif isinstance(m, nn.Conv1d):
+                nn.init.xavier_normal_(m.weight)
+                m.bias.normal_(0, 0.2)
+
+
 def mlp(in_dim, units, output_dim=None):
     """FuxiCTR's MLP_Block with batch_norm and dropout 0; returns (nn.Sequential, output width)."""
     layers, w = [], in_dim

@@ -13,11 +13,8 @@ each, loss and every parameter gradient.
 import os
 import sys
 
-import torch
-import torch.nn as nn
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import perturb  # noqa: E402
+from common import perturb_mirror  # noqa: E402
 from mirror_golden import finish, record, start  # noqa: E402
 from mirrors.MaskNet import build  # noqa: E402
 
@@ -31,22 +28,10 @@ CASES = {
 }
 
 
-def perturb_model(model):
-    perturb(model.modules())
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.Embedding):
-                m.weight.normal_(0, 0.5)
-                m.weight[0].zero_()
-            elif isinstance(m, nn.LayerNorm):
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.normal_(0, 0.3)
-
-
 def main():
     tensors = start()
     for k, (case, cfg) in enumerate(CASES.items()):
-        record(tensors, case, build, cfg, 500 + k, base_perturb=perturb_model)
+        record(tensors, case, build, cfg, 500 + k, base_perturb=perturb_mirror)
     finish("masknet.json", "masknet", __doc__, {}, tensors)
 
 
