@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using FsdNet.Tensors;
 using FsdNet.Tests.Data;
 using FsdNet.Tests.Support;
@@ -16,23 +15,15 @@ public sealed class FeatureTypesTests : IDisposable
     public FeatureTypesTests()
     {
         var rng = new Rng(21);
-        string Split(int rows)
+        tmp.CsvSplits("label,user,item,price,hist,noise", (_, _) =>
         {
-            var sb = new StringBuilder("label,user,item,price,hist,noise\n");
-            for (var i = 0; i < rows; i++)
-            {
-                int u = rng.NextInt(30), it = rng.NextInt(12);
-                var price = rng.NextDouble() * 10;
-                var hist = string.Join('^', Enumerable.Range(0, 1 + rng.NextInt(4)).Select(_ => $"i{rng.NextInt(12)}"));
-                // The label depends only on the numeric and the sequence column: a model that ignored them would be at AUC 0.5.
-                var p = (price > 6 ? 0.6 : 0.1) + (hist.Contains("i3", StringComparison.Ordinal) ? 0.35 : 0);
-                sb.Append(CultureInfo.InvariantCulture, $"{(rng.NextDouble() < p ? 1 : 0)},u{u},i{it},{price:F3},{hist},n{rng.NextInt(5)}\n");
-            }
-            return sb.ToString();
-        }
-        tmp.File("train.csv", Split(4000));
-        tmp.File("valid.csv", Split(600));
-        tmp.File("test.csv", Split(600));
+            int u = rng.NextInt(30), it = rng.NextInt(12);
+            var price = rng.NextDouble() * 10;
+            var hist = string.Join('^', Enumerable.Range(0, 1 + rng.NextInt(4)).Select(_ => $"i{rng.NextInt(12)}"));
+            // The label depends only on the numeric and the sequence column: a model that ignored them would be at AUC 0.5.
+            var p = (price > 6 ? 0.6 : 0.1) + (hist.Contains("i3", StringComparison.Ordinal) ? 0.35 : 0);
+            return string.Create(CultureInfo.InvariantCulture, $"{(rng.NextDouble() < p ? 1 : 0)},u{u},i{it},{price:F3},{hist},n{rng.NextInt(5)}");
+        }, 4000, 600, 600);
         tmp.File("dataset_config.yaml", """
             mixed:
               data_root: .

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.RegularExpressions;
 using FsdNet.Tensors;
 using FsdNet.Tests.Data;
@@ -17,20 +16,12 @@ public sealed partial class TrainCommandTests : IDisposable
     public TrainCommandTests()
     {
         var rng = new Rng(5);
-        string Split(int rows)
+        tmp.CsvSplits("label,user,item,ctx", (_, _) =>
         {
-            var sb = new StringBuilder("label,user,item,ctx\n");
-            for (var i = 0; i < rows; i++)
-            {
-                int u = rng.NextInt(20), it = rng.NextInt(15), c = rng.NextInt(4);
-                var p = (u % 4 == 0) ^ (it % 3 == 0) ? 0.85 : 0.1;
-                sb.Append(CultureInfo.InvariantCulture, $"{(rng.NextDouble() < p ? 1 : 0)},u{u},i{it},c{c}\n");
-            }
-            return sb.ToString();
-        }
-        tmp.File("train.csv", Split(3000));
-        tmp.File("valid.csv", Split(500));
-        tmp.File("test.csv", Split(500));
+            int u = rng.NextInt(20), it = rng.NextInt(15), c = rng.NextInt(4);
+            var p = (u % 4 == 0) ^ (it % 3 == 0) ? 0.85 : 0.1;
+            return string.Create(CultureInfo.InvariantCulture, $"{(rng.NextDouble() < p ? 1 : 0)},u{u},i{it},c{c}");
+        }, 3000, 500, 500);
         tmp.File("dataset_config.yaml", """
             toy:
               data_root: .

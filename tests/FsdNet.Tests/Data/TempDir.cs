@@ -30,6 +30,27 @@ public sealed class TempDir : IDisposable
 
     public string Sub(string name) => System.IO.Path.Combine(Path, name);
 
+    /// <summary>train.csv, valid.csv and test.csv in this folder: see <see cref="WriteCsvSplits"/>.</summary>
+    public void CsvSplits(string header, Func<string, int, string> row, int train, int valid, int test) =>
+        WriteCsvSplits(Path, header, row, train, valid, test);
+
+    /// <summary>
+    /// Writes train.csv, valid.csv and test.csv in <paramref name="dir"/>: the header line, then row(split, i) for
+    /// i = 0 .. rows - 1, the splits made in that order (so a seeded generator draws the same rows every time).
+    /// </summary>
+    public static void WriteCsvSplits(string dir, string header, Func<string, int, string> row, int train, int valid, int test)
+    {
+        foreach (var (split, rows) in new[] { ("train", train), ("valid", valid), ("test", test) })
+        {
+            var sb = new System.Text.StringBuilder(header).Append('\n');
+            for (var i = 0; i < rows; i++)
+            {
+                sb.Append(row(split, i)).Append('\n');
+            }
+            System.IO.File.WriteAllText(System.IO.Path.Combine(dir, split + ".csv"), sb.ToString());
+        }
+    }
+
     public void Dispose()
     {
         try

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using FsdNet.Models;
 using FsdNet.Tensors;
@@ -75,31 +74,18 @@ public sealed class FuxiCtrModelZooConfigTests(ITestOutputHelper output) : IDisp
     private void WriteData(string dir)
     {
         var rng = new Rng(17);
-        string Split(int rows)
+        TempDir.WriteCsvSplits(dir, "clk," + string.Join(",", Columns), (_, i) =>
         {
-            var sb = new StringBuilder("clk," + string.Join(",", Columns) + "\n");
-            for (var i = 0; i < rows; i++)
+            var v = new int[Columns.Length];
+            for (var c = 0; c < v.Length; c++)
             {
-                var v = new int[Columns.Length];
-                for (var c = 0; c < v.Length; c++)
-                {
-                    v[c] = rng.NextInt(c < 2 ? 12 : 4);
-                }
-                var p = (v[0] + v[1]) % 3 == 0 ? 0.8 : 0.15;
-                // the first rows of every split hold both classes, so AUC is defined
-                var label = i < 2 ? i : rng.NextDouble() < p ? 1 : 0;
-                sb.Append(label.ToString(CultureInfo.InvariantCulture));
-                for (var c = 0; c < v.Length; c++)
-                {
-                    sb.Append(CultureInfo.InvariantCulture, $",{Columns[c]}_{v[c]}");
-                }
-                sb.Append('\n');
+                v[c] = rng.NextInt(c < 2 ? 12 : 4);
             }
-            return sb.ToString();
-        }
-        File.WriteAllText(Path.Combine(dir, "train.csv"), Split(400));
-        File.WriteAllText(Path.Combine(dir, "valid.csv"), Split(120));
-        File.WriteAllText(Path.Combine(dir, "test.csv"), Split(120));
+            var p = (v[0] + v[1]) % 3 == 0 ? 0.8 : 0.15;
+            // the first rows of every split hold both classes, so AUC is defined
+            var label = i < 2 ? i : rng.NextDouble() < p ? 1 : 0;
+            return label.ToString(CultureInfo.InvariantCulture) + string.Concat(v.Select((x, c) => $",{Columns[c]}_{x}"));
+        }, 400, 120, 120);
     }
 
     [FuxiCtrFact]

@@ -33,22 +33,14 @@ public sealed class ServerFixture : IDisposable
     public ServerFixture()
     {
         var rng = new Rng(17);
-        string Split(int rows)
+        tmp.CsvSplits("label,user,item,n,s", (_, _) =>
         {
-            var sb = new StringBuilder("label,user,item,n,s\n");
-            for (var i = 0; i < rows; i++)
-            {
-                int u = rng.NextInt(12), it = rng.NextInt(9);
-                var n = rng.NextDouble() * 10;
-                var seq = string.Join('^', Enumerable.Range(0, 1 + rng.NextInt(3)).Select(_ => $"t{rng.NextInt(6)}"));
-                var p = ((u + it) % 3 == 0 ? 0.8 : 0.15) + (n > 7 ? 0.1 : 0);
-                sb.Append(CultureInfo.InvariantCulture, $"{(rng.NextDouble() < p ? 1 : 0)},u{u},i{it},{n:F3},{seq}\n");
-            }
-            return sb.ToString();
-        }
-        tmp.File("train.csv", Split(1500));
-        tmp.File("valid.csv", Split(300));
-        tmp.File("test.csv", Split(300));
+            int u = rng.NextInt(12), it = rng.NextInt(9);
+            var n = rng.NextDouble() * 10;
+            var seq = string.Join('^', Enumerable.Range(0, 1 + rng.NextInt(3)).Select(_ => $"t{rng.NextInt(6)}"));
+            var p = ((u + it) % 3 == 0 ? 0.8 : 0.15) + (n > 7 ? 0.1 : 0);
+            return string.Create(CultureInfo.InvariantCulture, $"{(rng.NextDouble() < p ? 1 : 0)},u{u},i{it},{n:F3},{seq}");
+        }, 1500, 300, 300);
         tmp.File("dataset_config.yaml", """
             toy:
               data_root: .

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using FsdNet.Data;
 using FsdNet.Metrics;
@@ -20,19 +19,11 @@ public sealed class ExperimentGridTests : IDisposable
     public ExperimentGridTests()
     {
         var rng = new Rng(9);
-        string Split(int rows)
+        tmp.CsvSplits("label,user,item", (_, _) =>
         {
-            var sb = new StringBuilder("label,user,item\n");
-            for (var i = 0; i < rows; i++)
-            {
-                int u = rng.NextInt(12), it = rng.NextInt(9);
-                sb.Append(CultureInfo.InvariantCulture, $"{(rng.NextDouble() < ((u + it) % 3 == 0 ? 0.8 : 0.15) ? 1 : 0)},u{u},i{it}\n");
-            }
-            return sb.ToString();
-        }
-        tmp.File("train.csv", Split(1200));
-        tmp.File("valid.csv", Split(300));
-        tmp.File("test.csv", Split(300));
+            int u = rng.NextInt(12), it = rng.NextInt(9);
+            return string.Create(CultureInfo.InvariantCulture, $"{(rng.NextDouble() < ((u + it) % 3 == 0 ? 0.8 : 0.15) ? 1 : 0)},u{u},i{it}");
+        }, 1200, 300, 300);
         tmp.File("dataset_config.yaml", """
             toy:
               data_root: .

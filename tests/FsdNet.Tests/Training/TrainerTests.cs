@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using FsdNet.Data;
 using FsdNet.Layers;
 using FsdNet.Models;
@@ -22,20 +21,13 @@ public sealed class TrainerTests : IDisposable
     private PreparedData MakeData(int trainRows = 3000, bool singleClassValid = false)
     {
         var rng = new Rng(42);
-        string Split(int rows)
+        tmp.CsvSplits("label,a,b,c", (split, _) =>
         {
-            var sb = new StringBuilder("label,a,b,c\n");
-            for (var i = 0; i < rows; i++)
-            {
-                int a = rng.NextInt(12), b = rng.NextInt(9), c = rng.NextInt(5);
-                var p = ((a + b) % 3 == 0 ? 0.85 : 0.1) + (c == 0 ? 0.05 : 0);
-                sb.Append(CultureInfo.InvariantCulture, $"{(rng.NextDouble() < p ? 1 : 0)},a{a},b{b},c{c}\n");
-            }
-            return sb.ToString();
-        }
-        tmp.File("train.csv", Split(trainRows));
-        tmp.File("valid.csv", singleClassValid ? string.Join("\n", Split(800).TrimEnd('\n').Split('\n').Select((l, i) => i == 0 ? l : "0" + l[1..])) + "\n" : Split(800));
-        tmp.File("test.csv", Split(800));
+            int a = rng.NextInt(12), b = rng.NextInt(9), c = rng.NextInt(5);
+            var p = ((a + b) % 3 == 0 ? 0.85 : 0.1) + (c == 0 ? 0.05 : 0);
+            var label = rng.NextDouble() < p ? 1 : 0;
+            return string.Create(CultureInfo.InvariantCulture, $"{(singleClassValid && split == "valid" ? 0 : label)},a{a},b{b},c{c}");
+        }, trainRows, 800, 800);
         return Helpers.PrepareYaml(tmp, """
             synth:
               data_format: csv
