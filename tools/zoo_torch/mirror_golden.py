@@ -56,3 +56,16 @@ def start():
 
 def finish(name, case, doc, params, tensors):
     write(name, case, doc, dict(params, vocab_sizes=VOCAB, cases=dict(CASES)), tensors)
+
+
+def golden_cases(name, case, doc, cases, build):
+    """The main of the golden scripts whose mirrors perturb through _layers_zoo_a.golden_case (AFN, FiBiNET, FinalMLP,
+    PNN): case k is built after torch.manual_seed(300 + k), perturbed with seed 400 + k, and the file's params are
+    {vocab_sizes, cases}."""
+    from _layers_zoo_a import golden_case
+
+    tensors = start()
+    for k, (c, cfg) in enumerate(cases.items()):
+        torch.manual_seed(300 + k)
+        golden_case(c, build(VOCAB, cfg), FIELDS, CODES, LABELS, tensors, 400 + k)
+    write(name, case, doc, {"vocab_sizes": VOCAB, "cases": cases}, tensors)
