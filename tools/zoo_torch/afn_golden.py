@@ -15,9 +15,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "mirrors"))
 from mirror_golden import golden_cases  # noqa: E402
-import AFN  # noqa: E402
+from mirrors import AFN  # noqa: E402
 
 CASES = {
     "plus": {"embedding_dim": 3, "afn_hidden_units": [7, 5], "dnn_hidden_units": [6], "logarithmic_neurons": 4},

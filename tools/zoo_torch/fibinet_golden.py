@@ -14,9 +14,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "mirrors"))
 from mirror_golden import golden_cases  # noqa: E402
-import FiBiNET  # noqa: E402
+from mirrors import FiBiNET  # noqa: E402
 
 CASES = {
     "interaction": {"embedding_dim": 3, "hidden_units": [7, 5], "batch_norm": True, "reduction_ratio": 1.5},

@@ -16,9 +16,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "mirrors"))
 from mirror_golden import FIELDS, golden_cases  # noqa: E402
-import FinalMLP  # noqa: E402
+from mirrors import FinalMLP  # noqa: E402
 
 CASES = {
     "ctx": {"embedding_dim": 3, "fs1_context": ["f2"], "fs_hidden_units": [5], "mlp1_hidden_units": [6, 4],

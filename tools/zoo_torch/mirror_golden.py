@@ -8,6 +8,7 @@ import os
 import sys
 
 import torch
+import torch.nn as nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -58,12 +59,44 @@ def finish(name, case, doc, params, tensors):
     write(name, case, doc, dict(params, vocab_sizes=VOCAB, cases=dict(CASES)), tensors)
 
 
-def golden_cases(name, case, doc, cases, build):
-    """The main of the golden scripts whose mirrors perturb through _layers_zoo_a.golden_case (AFN, FiBiNET, FinalMLP,
-    PNN): case k is built after torch.manual_seed(300 + k), perturbed with seed 400 + k, and the file's params are
-    {vocab_sizes, cases}."""
-    from _layers_zoo_a import golden_case
+def perturb_all(model, fields, seed):
+    """Non-trivial values for every parameter FsdNet names: embeddings normal(0, 0.5) (padding row 0 kept zero),
+    Linear weights xavier and biases normal(0, 0.2), BatchNorm affine, any other parameter normal(0, 0.4)."""
+    torch.manual_seed(seed)
+    names = model.fsdnet_names(fields)
+    with torch.no_grad():
+        for n, p in names.items():
+            if ".embedding_layer." in n:
+                p.normal_(0, 0.5)
+                p[0].zero_()
+            elif n.endswith("batch_norm.weight") or n.endswith("norm.weight"):
+                p.uniform_(0.5, 1.5)
+            elif p.dim() == 2 and n.endswith(".weight"):
+                nn.init.xavier_normal_(p)
+            else:
+                p.normal_(0, 0.4)
+    return names
 
+
+def golden_case(case, model, fields, codes, labels, tensors, seed):
+    """Perturbs the model, then records its parameters, y_pred, loss and every gradient under "<case>:"."""
+    names = perturb_all(model, fields, seed)
+    model.train()
+    for n, p in names.items():
+        tensors[case + ":" + n] = p.detach().clone()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    tensors[case + ":y_pred"] = model.predict(codes).detach()
+    model.load_state_dict(state)  # the loss pass starts from the same BatchNorm running statistics
+    loss = model.loss(codes, labels)
+    grads = torch.autograd.grad(loss, list(names.values()), allow_unused=True)
+    tensors[case + ":loss"] = loss.detach()
+    for n, p, g in zip(names, names.values(), grads):
+        tensors[case + ":d" + n] = g if g is not None else torch.zeros_like(p)
+
+
+def golden_cases(name, case, doc, cases, build):
+    """The main of the golden scripts that perturb through golden_case (AFN, FiBiNET, FinalMLP, PNN): case k is built after torch.manual_seed(300 + k), perturbed with seed 400 + k, and the file's params are
+    {vocab_sizes, cases}."""
     tensors = start()
     for k, (c, cfg) in enumerate(cases.items()):
         torch.manual_seed(300 + k)

@@ -13,9 +13,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "mirrors"))
 from mirror_golden import golden_cases  # noqa: E402
-import PNN  # noqa: E402
+from mirrors import PNN  # noqa: E402
 
 CASES = {
     "bn": {"embedding_dim": 3, "hidden_units": [7, 5], "batch_norm": True},

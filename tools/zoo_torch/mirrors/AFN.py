@@ -3,14 +3,10 @@
 log_net(E) = flatten(exp_bn(exp(coefficient_W(log_bn(log(clamp(|E|, 1e-5))).transpose) .transpose)));
 afn = dense_layer(log_net(E)); AFN+: y = sigmoid(fc([afn ; dnn(flatten(E2))])), else y = sigmoid(afn)."""
 
-import os
-import sys
-
 import torch
 import torch.nn as nn
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _layers_zoo_a import FieldEmbedding, MLPBlock, bce, fuxictr_reset  # noqa: E402
+from . import _base as B
 
 
 class AFN(nn.Module):
@@ -19,19 +15,19 @@ class AFN(nn.Module):
                  afn_dropout=0.0, logarithmic_neurons=5, batch_norm=True):
         super().__init__()
         f = len(vocab_sizes)
-        self.embedding = FieldEmbedding(vocab_sizes, embedding_dim)
+        self.embedding = B.FeatureEmbedding(vocab_sizes, embedding_dim)
         self.coefficient_W = nn.Linear(f, logarithmic_neurons, bias=False)
-        self.dense_layer = MLPBlock(embedding_dim * logarithmic_neurons, list(afn_hidden_units), afn_activations,
-                                    afn_dropout, batch_norm, output_dim=1)
+        self.dense_layer = B.MLP(embedding_dim * logarithmic_neurons, list(afn_hidden_units), afn_activations,
+                                 afn_dropout, batch_norm, output_dim=1)
         self.log_batch_norm = nn.BatchNorm1d(f)
         self.exp_batch_norm = nn.BatchNorm1d(logarithmic_neurons)
         self.ensemble_dnn = ensemble_dnn
         if ensemble_dnn:
-            self.embedding2 = FieldEmbedding(vocab_sizes, embedding_dim)
-            self.dnn = MLPBlock(embedding_dim * f, list(dnn_hidden_units), dnn_activations, dnn_dropout, batch_norm,
-                                output_dim=1)
+            self.embedding2 = B.FeatureEmbedding(vocab_sizes, embedding_dim)
+            self.dnn = B.MLP(embedding_dim * f, list(dnn_hidden_units), dnn_activations, dnn_dropout, batch_norm,
+                             output_dim=1)
             self.fc = nn.Linear(2, 1)
-        fuxictr_reset(self)
+        B.reset_parameters(self)
 
     def logarithmic_net(self, e):
         e = torch.clamp(torch.abs(e), min=1e-5)
@@ -47,19 +43,19 @@ class AFN(nn.Module):
         return torch.sigmoid(afn)
 
     def loss(self, codes, labels):
-        return bce(self.predict(codes), labels)
+        return B.bce(self.predict(codes), labels)
 
     def fsdnet_names(self, fields):
-        out = self.embedding.names(fields, "embedding.")
+        out = self.embedding.names("embedding.", fields)
         out["coefficient_W.weight"] = self.coefficient_W.weight
         out["log_batch_norm.weight"] = self.log_batch_norm.weight
         out["log_batch_norm.bias"] = self.log_batch_norm.bias
         out["exp_batch_norm.weight"] = self.exp_batch_norm.weight
         out["exp_batch_norm.bias"] = self.exp_batch_norm.bias
-        out.update(self.dense_layer.names("dense_layer."))
+        out.update(self.dense_layer.names("dense_layer.", hidden="hidden."))
         if self.ensemble_dnn:
-            out.update(self.embedding2.names(fields, "embedding2."))
-            out.update(self.dnn.names("dnn."))
+            out.update(self.embedding2.names("embedding2.", fields))
+            out.update(self.dnn.names("dnn.", hidden="hidden."))
             out["fc.weight"] = self.fc.weight
             out["fc.bias"] = self.fc.bias
         return out

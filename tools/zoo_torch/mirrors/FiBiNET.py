@@ -3,14 +3,10 @@ BilinearInteractionV2, LogisticRegression without bias, MLP_Block with one outpu
 
 V = SENET(E); p = bilinear1(E); q = bilinear2(V); y = sigmoid(LR(x) + MLP([flatten(p) ; flatten(q)]))."""
 
-import os
-import sys
-
 import torch
 import torch.nn as nn
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _layers_zoo_a import FieldEmbedding, LogisticRegression, MLPBlock, bce, fuxictr_reset  # noqa: E402
+from . import _base as B
 
 
 class SqueezeExcitation(nn.Module):
@@ -54,14 +50,14 @@ class FiBiNET(nn.Module):
                  net_dropout=0.0, batch_norm=False):
         super().__init__()
         f = len(vocab_sizes)
-        self.embedding = FieldEmbedding(vocab_sizes, embedding_dim)
+        self.embedding = B.FeatureEmbedding(vocab_sizes, embedding_dim)
         self.senet_layer = SqueezeExcitation(f, reduction_ratio, excitation_activation)
         self.bilinear_interaction1 = BilinearInteractionV2(f, embedding_dim, bilinear_type)
         self.bilinear_interaction2 = BilinearInteractionV2(f, embedding_dim, bilinear_type)
-        self.lr_layer = LogisticRegression(vocab_sizes, use_bias=False)
-        self.dnn = MLPBlock(f * (f - 1) * embedding_dim, list(hidden_units), hidden_activations, net_dropout,
-                            batch_norm, output_dim=1)
-        fuxictr_reset(self)
+        self.lr_layer = B.LogisticRegression(vocab_sizes, use_bias=False)
+        self.dnn = B.MLP(f * (f - 1) * embedding_dim, list(hidden_units), hidden_activations, net_dropout,
+                         batch_norm, output_dim=1)
+        B.reset_parameters(self)
 
     def predict(self, codes):
         e = self.embedding(codes)
@@ -71,16 +67,16 @@ class FiBiNET(nn.Module):
         return torch.sigmoid(self.lr_layer(codes) + self.dnn(comb))
 
     def loss(self, codes, labels):
-        return bce(self.predict(codes), labels)
+        return B.bce(self.predict(codes), labels)
 
     def fsdnet_names(self, fields):
-        out = self.embedding.names(fields, "embedding.")
+        out = self.embedding.names("embedding.", fields)
         out["senet_layer.excitation.0.weight"] = self.senet_layer.excitation[0].weight
         out["senet_layer.excitation.2.weight"] = self.senet_layer.excitation[2].weight
         out["bilinear_interaction1.bilinear_W"] = self.bilinear_interaction1.bilinear_W
         out["bilinear_interaction2.bilinear_W"] = self.bilinear_interaction2.bilinear_W
-        out.update(self.lr_layer.names(fields, "lr_layer."))
-        out.update(self.dnn.names("dnn."))
+        out.update(self.lr_layer.names("lr_layer.", fields))
+        out.update(self.dnn.names("dnn.", hidden="hidden."))
         return out
 
 

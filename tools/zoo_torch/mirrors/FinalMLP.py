@@ -2,17 +2,10 @@
 InteractionAggregation, two MLP_Blocks without output layer), plus the FSD plug-in (fsd: true): layer i of mlp1 and
 layer i of mlp2 fused, f_i = [mlp1_i ; mlp2_i], one head per layer, the loss of tools/fsdnet_torch/fsdnet.py."""
 
-import os
-import sys
-
 import torch
 import torch.nn as nn
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "..", "fsdnet_torch"))
-from _layers_zoo_a import FieldEmbedding, MLPBlock, bce, fuxictr_reset  # noqa: E402
-from fsdnet import total_loss  # noqa: E402
+from . import _base as B
 
 
 class FeatureSelection(nn.Module):
@@ -26,11 +19,11 @@ class FeatureSelection(nn.Module):
                 # FuxiCTR's FeatureEmbedding(required_feature_columns=...): own tables, feature-map order.
                 idx = [i for i, f in enumerate(fields) if f in context]
                 self.ctx[k] = idx
-                setattr(self, "fs%d_ctx_emb" % k, FieldEmbedding([vocab_sizes[i] for i in idx], embedding_dim))
-        self.fs1_gate = MLPBlock(embedding_dim * max(1, len(fs1_context)), fs_hidden_units, "ReLU", 0, False,
-                                 output_dim=feature_dim, output_activation="sigmoid")
-        self.fs2_gate = MLPBlock(embedding_dim * max(1, len(fs2_context)), fs_hidden_units, "ReLU", 0, False,
-                                 output_dim=feature_dim, output_activation="sigmoid")
+                setattr(self, "fs%d_ctx_emb" % k, B.FeatureEmbedding([vocab_sizes[i] for i in idx], embedding_dim))
+        self.fs1_gate = B.MLP(embedding_dim * max(1, len(fs1_context)), fs_hidden_units, "ReLU", 0, False,
+                              output_dim=feature_dim, output_activation="sigmoid")
+        self.fs2_gate = B.MLP(embedding_dim * max(1, len(fs2_context)), fs_hidden_units, "ReLU", 0, False,
+                              output_dim=feature_dim, output_activation="sigmoid")
 
     def context(self, k, codes, rows):
         if k not in self.ctx:
@@ -48,11 +41,11 @@ class FeatureSelection(nn.Module):
         for k in (1, 2):
             if k in self.ctx:
                 emb = getattr(self, "fs%d_ctx_emb" % k)
-                out.update(emb.names([fields[i] for i in self.ctx[k]], "%sfs%d_ctx_emb." % (prefix, k)))
+                out.update(emb.names("%sfs%d_ctx_emb." % (prefix, k), [fields[i] for i in self.ctx[k]]))
             else:
                 out["%sfs%d_ctx_bias" % (prefix, k)] = getattr(self, "fs%d_ctx_bias" % k)
-        out.update(self.fs1_gate.names(prefix + "fs1_gate."))
-        out.update(self.fs2_gate.names(prefix + "fs2_gate."))
+        out.update(self.fs1_gate.names(prefix + "fs1_gate.", hidden="hidden."))
+        out.update(self.fs2_gate.names(prefix + "fs2_gate.", hidden="hidden."))
         return out
 
 
@@ -86,11 +79,11 @@ class FinalMLP(nn.Module):
         super().__init__()
         fields = fields or ["f%d" % i for i in range(len(vocab_sizes))]
         feature_dim = embedding_dim * len(vocab_sizes)
-        self.embedding = FieldEmbedding(vocab_sizes, embedding_dim)
-        self.mlp1 = MLPBlock(feature_dim, list(mlp1_hidden_units), mlp1_hidden_activations, mlp1_dropout,
-                             mlp1_batch_norm)
-        self.mlp2 = MLPBlock(feature_dim, list(mlp2_hidden_units), mlp2_hidden_activations, mlp2_dropout,
-                             mlp2_batch_norm)
+        self.embedding = B.FeatureEmbedding(vocab_sizes, embedding_dim)
+        self.mlp1 = B.MLP(feature_dim, list(mlp1_hidden_units), mlp1_hidden_activations, mlp1_dropout,
+                          mlp1_batch_norm)
+        self.mlp2 = B.MLP(feature_dim, list(mlp2_hidden_units), mlp2_hidden_activations, mlp2_dropout,
+                          mlp2_batch_norm)
         self.use_fs = use_fs
         if use_fs:
             self.fs_module = FeatureSelection(vocab_sizes, fields, feature_dim, embedding_dim, list(fs_hidden_units),
@@ -102,7 +95,7 @@ class FinalMLP(nn.Module):
             self.fsd_args = (choice, loss_coefficient, Temp, fea_coefficient)
         else:
             self.fusion_module = InteractionAggregation(self.mlp1.out_dim, self.mlp2.out_dim, 1, num_heads)
-        fuxictr_reset(self)
+        B.reset_parameters(self)
 
     def inputs(self, codes):
         flat = self.embedding(codes).flatten(start_dim=1)
@@ -112,7 +105,7 @@ class FinalMLP(nn.Module):
         c, d = self.inputs(codes)
         logits, feats = [], []
         for i, head in enumerate(self.heads):
-            c, d = self.mlp1.layer(i, c), self.mlp2.layer(i, d)
+            c, d = self.mlp1.layers[i](c), self.mlp2.layers[i](d)
             f = torch.cat([c, d], dim=1)
             feats.append(f)
             logits.append(head(f).squeeze(1))
@@ -128,13 +121,13 @@ class FinalMLP(nn.Module):
     def loss(self, codes, labels):
         if self.fsd:
             choice, mu, tau, beta = self.fsd_args
-            return total_loss(self.fused(codes), labels, choice, mu, tau, beta)
-        return bce(self.predict(codes), labels)
+            return B._fsd.total_loss(self.fused(codes), labels, choice, mu, tau, beta)
+        return B.bce(self.predict(codes), labels)
 
     def fsdnet_names(self, fields):
-        out = self.embedding.names(fields, "embedding.")
-        out.update(self.mlp1.names("mlp1.", tower=True))
-        out.update(self.mlp2.names("mlp2.", tower=True))
+        out = self.embedding.names("embedding.", fields)
+        out.update(self.mlp1.names("mlp1."))
+        out.update(self.mlp2.names("mlp2."))
         if self.use_fs:
             out.update(self.fs_module.names(fields, "fs_module."))
         if self.fsd:

@@ -2,14 +2,10 @@
 
 y = sigmoid(MLP_Block([flatten(E) ; inner products <e_i, e_j> for i < j]))."""
 
-import os
-import sys
-
 import torch
 import torch.nn as nn
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _layers_zoo_a import FieldEmbedding, MLPBlock, bce, fuxictr_reset  # noqa: E402
+from . import _base as B
 
 
 class PNN(nn.Module):
@@ -19,12 +15,12 @@ class PNN(nn.Module):
         if product_type != "inner":
             raise NotImplementedError("product_type=%s" % product_type)
         f = len(vocab_sizes)
-        self.embedding = FieldEmbedding(vocab_sizes, embedding_dim)
+        self.embedding = B.FeatureEmbedding(vocab_sizes, embedding_dim)
         self.register_buffer("triu", torch.triu(torch.ones(f, f), 1).bool())
         self.pairs = f * (f - 1) // 2
-        self.dnn = MLPBlock(f * embedding_dim + self.pairs, list(hidden_units), hidden_activations, net_dropout,
-                            batch_norm, output_dim=1, output_activation="sigmoid")
-        fuxictr_reset(self)
+        self.dnn = B.MLP(f * embedding_dim + self.pairs, list(hidden_units), hidden_activations, net_dropout,
+                         batch_norm, output_dim=1, output_activation="sigmoid")
+        B.reset_parameters(self)
 
     def predict(self, codes):
         e = self.embedding(codes)
@@ -32,11 +28,11 @@ class PNN(nn.Module):
         return self.dnn(torch.cat([e.flatten(start_dim=1), inner], dim=1))
 
     def loss(self, codes, labels):
-        return bce(self.predict(codes), labels)
+        return B.bce(self.predict(codes), labels)
 
     def fsdnet_names(self, fields):
-        out = self.embedding.names(fields, "embedding.")
-        out.update(self.dnn.names("dnn."))
+        out = self.embedding.names("embedding.", fields)
+        out.update(self.dnn.names("dnn.", hidden="hidden."))
         return out
 
 

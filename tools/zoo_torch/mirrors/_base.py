@@ -1,10 +1,11 @@
-"""Shared pieces of the PyTorch mirrors of FsdNet's existing models (LR ... DCNv2), written from FuxiCTR 2.3's
-definitions (fuxictr/pytorch/layers, model_zoo/<Model>/src): the categorical FeatureEmbedding (one nn.Embedding per
-field, padding_idx 0, N(0, 1e-4^2) init), LogisticRegression, MLP_Block (Linear -> BatchNorm -> activation ->
-Dropout per hidden layer), FuxiCTR's reset_parameters (xavier_normal Linear weights, zero biases), and the FSD
+"""Shared pieces of the PyTorch mirrors (every mirror but EDCN / GDCN / GDCNP, which build on
+tools/zoo_torch/cross_layers.py), written from FuxiCTR 2.3's definitions (fuxictr/pytorch/layers,
+model_zoo/<Model>/src): the categorical FeatureEmbedding (one nn.Embedding per field, padding_idx 0, N(0, 1e-4^2)
+init), LogisticRegression, MLP_Block (Linear -> BatchNorm -> activation -> Dropout per hidden layer, optional output
+layer and output activation), FuxiCTR's reset_parameters (xavier_normal Linear weights, zero biases), and the FSD
 plug-in (one head per fused layer, loss from tools/fsdnet_torch/fsdnet.py). Each mirror module returns a dict from
-forward(codes) with "y_pred" [B, 1] (plus "logits"/"probs"/"features" lists with FSD) and takes FsdNet's parameter
-names through fsdnet_names(fields).
+forward(codes) with "y_pred" [B, 1] (plus "logits"/"probs"/"features" lists with FSD), or has predict/loss of its own,
+and takes FsdNet's parameter names through fsdnet_names(fields).
 """
 
 import os
@@ -28,7 +29,7 @@ def activation(name):
         return nn.Tanh()
     if n == "leakyrelu":
         return nn.LeakyReLU()
-    if n == "linear":
+    if n in ("linear", "none"):
         return nn.Identity()
     raise NotImplementedError("mirror activation '%s' (prelu/dice carry parameters FsdNet names differently)" % name)
 
@@ -101,17 +102,21 @@ class Dense(nn.Module):
 class MLP(nn.Module):
     """FuxiCTR's MLP_Block: hidden layers, then (output_dim given) a Linear output layer."""
 
-    def __init__(self, in_dim, units, act="relu", dropout=0.0, batch_norm=False, output_dim=None):
+    def __init__(self, in_dim, units, act="relu", dropout=0.0, batch_norm=False, output_dim=None,
+                 output_activation=None):
         super().__init__()
         widths = [in_dim] + list(units)
         self.layers = nn.ModuleList(Dense(widths[i], widths[i + 1], act, dropout, batch_norm) for i in range(len(units)))
         self.output = nn.Linear(widths[-1], output_dim) if output_dim is not None else None
+        self.output_activation = activation(output_activation) if output_activation else None
         self.out_dim = output_dim if output_dim is not None else widths[-1]
 
     def forward(self, x):
         for layer in self.layers:
             x = layer(x)
-        return self.output(x) if self.output is not None else x
+        if self.output is not None:
+            x = self.output(x)
+        return self.output_activation(x) if self.output_activation is not None else x
 
     def names(self, prefix, hidden=""):
         """FsdNet's names: MlpBlock <prefix>hidden.<i>.* and <prefix>output.*; MlpTower <prefix><i>.* (hidden="")."""
@@ -122,6 +127,11 @@ class MLP(nn.Module):
             out[prefix + "output.weight"] = self.output.weight
             out[prefix + "output.bias"] = self.output.bias
         return out
+
+
+def bce(p, labels):
+    """binary_cross_entropy on a [B, 1] probability, as FuxiCTR's loss."""
+    return F.binary_cross_entropy(p.squeeze(1), labels)
 
 
 def reset_parameters(model):
