@@ -12,14 +12,29 @@ import torch.nn as nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "mirrors"))
 from common import write  # noqa: E402
-from cross_layers import perturb  # noqa: E402
 
 VOCAB = [6, 5, 4]
 FIELDS = ["f0", "f1", "f2"]
 CODES = torch.tensor([[1, 2, 3], [5, 0, 1], [0, 4, 2], [3, 1, 0], [2, 3, 3], [4, 4, 1], [1, 0, 2], [5, 2, 0]])
 LABELS = torch.tensor([1, 0, 0, 1, 1, 0, 1, 0], dtype=torch.float32)
+
+
+def perturb(module):
+    """Golden-file initial values: no value trivially tiny (embeddings N(0, 0.5), Linear xavier_normal weights and
+    N(0, 0.2) biases, BatchNorm affine away from 1/0); other parameters are perturbed by the golden scripts."""
+    with torch.no_grad():
+        for m in module.modules():
+            if isinstance(m, nn.Embedding):
+                m.weight.normal_(0, 0.5)
+                m.weight[0].zero_()
+            elif isinstance(m, nn.Linear):
+                nn.init.xavier_normal_(m.weight)
+                if m.bias is not None:
+                    m.bias.normal_(0, 0.2)
+            elif isinstance(m, nn.BatchNorm1d) and m.affine:
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.normal_(0, 0.3)
 
 
 # Each recorded case's config, with its mirror's name when it was built by one: finish() stores them as params.cases,
@@ -29,10 +44,10 @@ CASES = {}
 
 def record(tensors, case, model, cfg, seed, extra_perturb=None, base_perturb=perturb):
     """model: a mirror's module name (its build is used) or a build(vocab_sizes, cfg) function; base_perturb sets
-    the initial values (cross_layers.perturb unless a script has its own), extra_perturb runs after it."""
+    the initial values (perturb unless a script has its own), extra_perturb runs after it."""
     CASES[case] = dict(cfg, model=model) if isinstance(model, str) else dict(cfg)
     torch.manual_seed(seed)
-    build = importlib.import_module(model).build if isinstance(model, str) else model
+    build = importlib.import_module("mirrors." + model).build if isinstance(model, str) else model
     mirror = build(VOCAB, cfg)
     base_perturb(mirror)
     if extra_perturb is not None:

@@ -50,13 +50,7 @@ class DCN(B.Mirror):
     def forward(self, codes):
         x0 = self.embedding(codes).flatten(1)
         if self.fsd is not None:
-            c, h, cs, ds = x0, x0, [], []
-            for i in range(self.layers):
-                c = self.crossnet.step(i, x0, c)
-                h = self.dnn.layers[i](h)
-                cs.append(c)
-                ds.append(h)
-            return self.fsd.run(cs, ds)
+            return self.fsd.run(*B.side_by_side(x0, self.crossnet.step, self.dnn.layers))
         x = x0
         for i in range(self.layers):
             x = self.crossnet.step(i, x0, x)

@@ -46,13 +46,8 @@ class DCNv2(B.Mirror):
     def forward(self, codes):
         x0 = self.embedding(codes).flatten(1)
         if self.fsd is not None:
-            c, h, cs, ds = x0, x0, [], []
-            for i in range(self.layers):
-                c = c + x0 * self.cross[i](c)
-                h = self.parallel_dnn.layers[i](h)
-                cs.append(c)
-                ds.append(h)
-            return self.fsd.run(cs, ds)
+            cross_step = lambda i, x0, c: c + x0 * self.cross[i](c)  # noqa: E731
+            return self.fsd.run(*B.side_by_side(x0, cross_step, self.parallel_dnn.layers))
         x = x0
         for layer in self.cross:
             x = x + x0 * layer(x)

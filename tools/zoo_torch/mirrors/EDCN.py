@@ -6,14 +6,10 @@ turns bridge_i into (c_i, d_i). Regulation: g = softmax(g_field / temperature) r
 (g1 * x, g2 * x), each through its own BatchNorm with batch_norm. y = sigmoid(fc([c_L ; d_L ; bridge_L])); with fsd
 head i reads [c_i ; d_i ; bridge_i]. attention_pooling uses attention1 for both inputs, as FuxiCTR."""
 
-import os
-import sys
-
 import torch
 import torch.nn as nn
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from cross_layers import Embeddings, FsdHeads, activation, bce, linear_init  # noqa: E402
+from . import _base as B
 
 
 class Bridge(nn.Module):
@@ -21,10 +17,9 @@ class Bridge(nn.Module):
         super().__init__()
         self.kind = kind
         if kind == "concatenation":
-            self.concat_pooling = nn.Sequential(linear_init(nn.Linear(2 * d, d)), nn.ReLU())
+            self.concat_pooling = nn.Sequential(nn.Linear(2 * d, d), nn.ReLU())
         elif kind == "attention_pooling":
-            self.attention1 = nn.Sequential(linear_init(nn.Linear(d, d)), nn.ReLU(),
-                                            linear_init(nn.Linear(d, d, bias=False)), nn.Softmax(dim=-1))
+            self.attention1 = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, d, bias=False), nn.Softmax(dim=-1))
         elif kind not in ("hadamard_product", "pointwise_addition"):
             raise ValueError(kind)
 
@@ -81,30 +76,29 @@ class Regulation(nn.Module):
         return out
 
 
-class EDCNMirror(nn.Module):
+class EDCNMirror(B.Mirror):
     def __init__(self, vocab_sizes, cfg):
         super().__init__()
         dim = int(cfg.get("embedding_dim", 10))
         layers = int(cfg.get("num_cross_layers", 3))
-        self.embedding = Embeddings(vocab_sizes, dim)
-        h = len(vocab_sizes) * dim
+        self.embedding = B.FeatureEmbedding(vocab_sizes, dim)
+        h = self.embedding.out_dim
         act = cfg.get("hidden_activations", "ReLU")
         drop = float(cfg.get("net_dropout", 0))
-        self.dense_layers = nn.ModuleList(
-            nn.Sequential(linear_init(nn.Linear(h, h)), activation(act), *([nn.Dropout(drop)] if drop > 0 else []))
-            for _ in range(layers))
-        self.cross_w = nn.ModuleList(linear_init(nn.Linear(h, 1, bias=False)) for _ in range(layers))
+        self.dense_layers = nn.ModuleList(B.Dense(h, h, act, drop, False) for _ in range(layers))
+        self.cross_w = nn.ModuleList(nn.Linear(h, 1, bias=False) for _ in range(layers))
         self.cross_b = nn.ParameterList(nn.Parameter(torch.zeros(h)) for _ in range(layers))
         kind = str(cfg.get("bridge_type", "hadamard_product"))
         self.bridges = nn.ModuleList(Bridge(h, kind) for _ in range(layers))
         self.regulation = nn.ModuleList(
             Regulation(len(vocab_sizes), dim, float(cfg.get("temperature", 1)), bool(cfg.get("batch_norm", False)),
                        bool(cfg.get("use_regulation_module", True))) for _ in range(layers))
-        self.fsd = FsdHeads([3 * h] * layers, cfg) if cfg.get("fsd", False) else None
-        self.fc = None if self.fsd is not None else linear_init(nn.Linear(3 * h, 1))
+        self.fsd = B.FsdHeads([3 * h] * layers, cfg) if cfg.get("fsd", False) else None
+        self.fc = None if self.fsd is not None else nn.Linear(3 * h, 1)
+        B.reset_parameters(self)
 
     def _layers(self, codes):
-        c, d = self.regulation[0](self.embedding(codes))
+        c, d = self.regulation[0](self.embedding(codes).flatten(1))
         c0, triples = c, []
         n = len(self.cross_w)
         for i in range(n):
@@ -116,26 +110,17 @@ class EDCNMirror(nn.Module):
                 c, d = self.regulation[i + 1](b)
         return triples
 
-    def _fsd_out(self, codes):
-        return self.fsd.run([(c, torch.cat([d, b], dim=1)) for c, d, b in self._layers(codes)])
-
     def forward(self, codes):
-        c, d, b = self._layers(codes)[-1]
-        return torch.sigmoid(self.fc(torch.cat([c, d, b], dim=-1)))
-
-    def predict(self, codes):
-        return self.fsd.predict(self._fsd_out(codes)) if self.fsd is not None else self.forward(codes)
-
-    def loss(self, codes, labels):
+        triples = self._layers(codes)
         if self.fsd is not None:
-            return self.fsd.loss(self._fsd_out(codes), labels)
-        return bce(self.forward(codes), labels)
+            return self.fsd.run([c for c, _, _ in triples], [torch.cat([d, b], dim=1) for _, d, b in triples])
+        c, d, b = triples[-1]
+        return {"y_pred": torch.sigmoid(self.fc(torch.cat([c, d, b], dim=-1)))}
 
     def fsdnet_names(self, fields):
-        out = self.embedding.names(fields)
+        out = self.embedding.names("embedding.", fields)
         for i, layer in enumerate(self.dense_layers):
-            out["dense_layers.%d.linear.weight" % i] = layer[0].weight
-            out["dense_layers.%d.linear.bias" % i] = layer[0].bias
+            out.update(layer.names("dense_layers.%d." % i))
         for i in range(len(self.cross_w)):
             out["cross_layers.%d.bias" % i] = self.cross_b[i]
             out["cross_layers.%d.weight.weight" % i] = self.cross_w[i].weight

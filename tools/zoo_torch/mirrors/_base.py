@@ -1,11 +1,11 @@
-"""Shared pieces of the PyTorch mirrors (every mirror but EDCN / GDCN / GDCNP, which build on
-tools/zoo_torch/cross_layers.py), written from FuxiCTR 2.3's definitions (fuxictr/pytorch/layers,
-model_zoo/<Model>/src): the categorical FeatureEmbedding (one nn.Embedding per field, padding_idx 0, N(0, 1e-4^2)
-init), LogisticRegression, MLP_Block (Linear -> BatchNorm -> activation -> Dropout per hidden layer, optional output
-layer and output activation), FuxiCTR's reset_parameters (xavier_normal Linear weights, zero biases), and the FSD
-plug-in (one head per fused layer, loss from tools/fsdnet_torch/fsdnet.py). Each mirror module returns a dict from
-forward(codes) with "y_pred" [B, 1] (plus "logits"/"probs"/"features" lists with FSD), or has predict/loss of its own,
-and takes FsdNet's parameter names through fsdnet_names(fields).
+"""Shared pieces of every PyTorch mirror (tools/zoo_torch/mirrors/<Model>.py) and of the models in the golden
+scripts, written from FuxiCTR 2.3's definitions (fuxictr/pytorch/layers, model_zoo/<Model>/src): the categorical
+FeatureEmbedding (one nn.Embedding per field, padding_idx 0, N(0, 1e-4^2) init), LogisticRegression, MLP_Block
+(Linear -> BatchNorm -> activation -> Dropout per hidden layer, optional output layer and output activation),
+FuxiCTR's reset_parameters (xavier_normal Linear weights, zero biases), and the FSD plug-in (a cross and a dense tower
+side by side, one head per fused layer, loss from tools/fsdnet_torch/fsdnet.py). Each mirror module returns a dict
+from forward(codes) with "y_pred" [B, 1] (plus "logits"/"probs"/"features" lists with FSD), or has predict/loss of
+its own, and takes FsdNet's parameter names through fsdnet_names(fields).
 """
 
 import os
@@ -27,9 +27,9 @@ def activation(name):
         return nn.Sigmoid()
     if n == "tanh":
         return nn.Tanh()
-    if n == "leakyrelu":
+    if n in ("leakyrelu", "leaky_relu"):
         return nn.LeakyReLU()
-    if n in ("linear", "none"):
+    if n in ("linear", "none", "identity"):
         return nn.Identity()
     raise NotImplementedError("mirror activation '%s' (prelu/dice carry parameters FsdNet names differently)" % name)
 
@@ -41,6 +41,7 @@ class FeatureEmbedding(nn.Module):
         super().__init__()
         self.tables = nn.ModuleList(nn.Embedding(v, dim, padding_idx=0) for v in vocab_sizes)
         self.dim = dim
+        self.out_dim = len(vocab_sizes) * dim
 
     def init_weights(self):
         with torch.no_grad():
@@ -166,6 +167,18 @@ class FsdSettings:
 
     def loss(self, out, labels):
         return _fsd.total_loss(out, labels, self.choice, self.mu, self.tau, self.beta, soft=self.soft)
+
+
+def side_by_side(x0, cross_step, dense_layers):
+    """Layer i of a cross tower, c_i = cross_step(i, x0, c_{i-1}), beside layer i of a dense tower,
+    d_i = dense_layers[i](d_{i-1}), both from c_0 = d_0 = x0: the lists [c_1 .. c_L], [d_1 .. d_L] FsdHeads.run fuses."""
+    c, d, cs, ds = x0, x0, [], []
+    for i, layer in enumerate(dense_layers):
+        c = cross_step(i, x0, c)
+        d = layer(d)
+        cs.append(c)
+        ds.append(d)
+    return cs, ds
 
 
 class FsdHeads(nn.Module):
