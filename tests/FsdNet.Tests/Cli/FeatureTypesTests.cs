@@ -24,19 +24,10 @@ public sealed class FeatureTypesTests : IDisposable
             var p = (price > 6 ? 0.6 : 0.1) + (hist.Contains("i3", StringComparison.Ordinal) ? 0.35 : 0);
             return string.Create(CultureInfo.InvariantCulture, $"{(rng.NextDouble() < p ? 1 : 0)},u{u},i{it},{price:F3},{hist},n{rng.NextInt(5)}");
         }, 4000, 600, 600);
-        tmp.File("dataset_config.yaml", """
-            mixed:
-              data_root: .
-              data_format: csv
-              train_data: train.csv
-              valid_data: valid.csv
-              test_data: test.csv
-              feature_cols:
-                - {name: [user, item, noise], active: True, dtype: str, type: categorical}
-                - {name: price, active: True, dtype: float, type: numeric, normalizer: StandardScaler}
-                - {name: hist, active: True, dtype: str, type: sequence, splitter: ^, max_len: 4}
-              label_col: {name: label, dtype: float}
-            """);
+        tmp.CsvDatasetConfig("mixed", null,
+            "{name: [user, item, noise], active: True, dtype: str, type: categorical}",
+            "{name: price, active: True, dtype: float, type: numeric, normalizer: StandardScaler}",
+            "{name: hist, active: True, dtype: str, type: sequence, splitter: ^, max_len: 4}");
         tmp.File("model_config.yaml", """
             FSDNet_mixed:
                 model: FSDNet

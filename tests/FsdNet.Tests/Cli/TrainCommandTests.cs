@@ -22,18 +22,8 @@ public sealed partial class TrainCommandTests : IDisposable
             var p = (u % 4 == 0) ^ (it % 3 == 0) ? 0.85 : 0.1;
             return string.Create(CultureInfo.InvariantCulture, $"{(rng.NextDouble() < p ? 1 : 0)},u{u},i{it},c{c}");
         }, 3000, 500, 500);
-        tmp.File("dataset_config.yaml", """
-            toy:
-              data_root: .
-              data_format: csv
-              train_data: train.csv
-              valid_data: valid.csv
-              test_data: test.csv
-              min_categr_count: 1
-              feature_cols:
-                - {name: [user, item, ctx], active: True, dtype: str, type: categorical}
-              label_col: {name: label, dtype: float}
-            """);
+        tmp.CsvDatasetConfig("toy", 1,
+            "{name: [user, item, ctx], active: True, dtype: str, type: categorical}");
         tmp.File("model_config.yaml", """
             Base:
                 model: FSDNet

@@ -35,6 +35,29 @@ public sealed class TempDir : IDisposable
         WriteCsvSplits(Path, header, row, train, valid, test);
 
     /// <summary>
+    /// Writes dataset_config.yaml: dataset <paramref name="id"/> over the three CSV splits of <see cref="CsvSplits"/>
+    /// in this folder (data_root "."), label column "label", min_categr_count when given, and one feature_cols entry
+    /// per <paramref name="featureCols"/> item (FuxiCTR's flow mappings, e.g. "{name: [a, b], active: True, dtype: str,
+    /// type: categorical}").
+    /// </summary>
+    public string CsvDatasetConfig(string id, int? minCategrCount, params string[] featureCols)
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.Append(id).Append(":\n  data_root: .\n  data_format: csv\n  train_data: train.csv\n  valid_data: valid.csv\n  test_data: test.csv\n");
+        if (minCategrCount is { } m)
+        {
+            sb.Append("  min_categr_count: ").Append(m).Append('\n');
+        }
+        sb.Append("  feature_cols:\n");
+        foreach (var f in featureCols)
+        {
+            sb.Append("    - ").Append(f).Append('\n');
+        }
+        sb.Append("  label_col: {name: label, dtype: float}\n");
+        return File("dataset_config.yaml", sb.ToString());
+    }
+
+    /// <summary>
     /// Writes train.csv, valid.csv and test.csv in <paramref name="dir"/>: the header line, then row(split, i) for
     /// i = 0 .. rows - 1, the splits made in that order (so a seeded generator draws the same rows every time).
     /// </summary>

@@ -41,20 +41,10 @@ public sealed class ServerFixture : IDisposable
             var p = ((u + it) % 3 == 0 ? 0.8 : 0.15) + (n > 7 ? 0.1 : 0);
             return string.Create(CultureInfo.InvariantCulture, $"{(rng.NextDouble() < p ? 1 : 0)},u{u},i{it},{n:F3},{seq}");
         }, 1500, 300, 300);
-        tmp.File("dataset_config.yaml", """
-            toy:
-              data_root: .
-              data_format: csv
-              train_data: train.csv
-              valid_data: valid.csv
-              test_data: test.csv
-              min_categr_count: 1
-              feature_cols:
-                - {name: [user, item], active: True, dtype: str, type: categorical}
-                - {name: n, active: True, dtype: float, type: numeric, normalizer: StandardScaler}
-                - {name: s, active: True, dtype: str, type: sequence, splitter: ^, max_len: 3}
-              label_col: {name: label, dtype: float}
-            """);
+        tmp.CsvDatasetConfig("toy", 1,
+            "{name: [user, item], active: True, dtype: str, type: categorical}",
+            "{name: n, active: True, dtype: float, type: numeric, normalizer: StandardScaler}",
+            "{name: s, active: True, dtype: str, type: sequence, splitter: ^, max_len: 3}");
         tmp.File("model_config.yaml", """
             FSD_toy:
                 model: FSDNet

@@ -24,18 +24,8 @@ public sealed class ExperimentGridTests : IDisposable
             int u = rng.NextInt(12), it = rng.NextInt(9);
             return string.Create(CultureInfo.InvariantCulture, $"{(rng.NextDouble() < ((u + it) % 3 == 0 ? 0.8 : 0.15) ? 1 : 0)},u{u},i{it}");
         }, 1200, 300, 300);
-        tmp.File("dataset_config.yaml", """
-            toy:
-              data_root: .
-              data_format: csv
-              train_data: train.csv
-              valid_data: valid.csv
-              test_data: test.csv
-              min_categr_count: 1
-              feature_cols:
-                - {name: [user, item], active: True, dtype: str, type: categorical}
-              label_col: {name: label, dtype: float}
-            """);
+        tmp.CsvDatasetConfig("toy", 1,
+            "{name: [user, item], active: True, dtype: str, type: categorical}");
         tmp.File("model_config.yaml", """
             Base:
                 dataset_id: toy
