@@ -1,5 +1,6 @@
 using FsdNet.Data;
 using Xunit;
+using static FsdNet.Tests.Data.BadInputConfigs;
 
 namespace FsdNet.Tests.Data;
 
@@ -9,23 +10,6 @@ namespace FsdNet.Tests.Data;
 /// </summary>
 public sealed class BlankAndQuoteTests
 {
-    private const string CsvYaml = """
-        e:
-          train_data: train.csv
-          feature_cols:
-            - {name: c, type: categorical}
-            - {name: n, type: numeric}
-          label_col: {name: label}
-        """;
-
-    private const string LibFmYaml = """
-        e:
-          data_format: libfm
-          train_data: train.libfm
-          feature_cols: [{name: [a, b], type: categorical}]
-          label_col: {name: label}
-        """;
-
     [Theory]
     [InlineData(OnBadLine.Error)]
     [InlineData(OnBadLine.Skip)]

@@ -1,28 +1,12 @@
 using FsdNet.Data;
 using FsdNet.Tests.Support;
 using Xunit;
+using static FsdNet.Tests.Data.BadInputConfigs;
 
 namespace FsdNet.Tests.Data;
 
 public sealed class ErrorTests
 {
-    private const string CsvYaml = """
-        e:
-          train_data: train.csv
-          feature_cols:
-            - {name: c, type: categorical}
-            - {name: n, type: numeric}
-          label_col: {name: label}
-        """;
-
-    private const string LibFmYaml = """
-        e:
-          data_format: libfm
-          train_data: train.libfm
-          feature_cols: [{name: [a, b], type: categorical}]
-          label_col: {name: label}
-        """;
-
     private static DataFormatException Fails(string yaml, string file, string content, string expected, long line = -1, string? field = null)
     {
         using var tmp = new TempDir();
