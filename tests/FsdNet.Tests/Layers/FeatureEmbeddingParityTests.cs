@@ -38,15 +38,7 @@ public class FeatureEmbeddingParityTests
         ["embedding", "embedding_layer", "s", "weight"] => "emb_s",
         ["embedding", "embedding_layer", var n, "weight"] => $"num_{n}",
         ["embedding", "feature_encoders", "e", "weight"] => "proj_e",
-        ["cross", "cross_layers", var i, "weight"] => $"cross_W{i}",
-        ["cross", "cross_layers", var i, "bias"] => $"cross_b{i}",
-        ["dnn", var i, "linear", "weight"] => $"dnn_W{i}",
-        ["dnn", var i, "linear", "bias"] => $"dnn_b{i}",
-        ["dnn", var i, "batch_norm", "weight"] => $"bn_gamma{i}",
-        ["dnn", var i, "batch_norm", "bias"] => $"bn_beta{i}",
-        ["heads", var i, "weight"] => $"head_W{i}",
-        ["heads", var i, "bias"] => $"head_b{i}",
-        _ => throw new InvalidOperationException($"unmapped parameter {name}"),
+        var parts => FsdNetGoldenNames.Tower(parts) ?? throw new InvalidOperationException($"unmapped parameter {name}"),
     };
 
     private static FsdNetModel Model()

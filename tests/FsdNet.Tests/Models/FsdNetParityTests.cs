@@ -40,23 +40,11 @@ public class FsdNetParityTests
     }
 
     /// <summary>Our parameter path to the golden file's name.</summary>
-    private static string GoldenName(string name)
+    private static string GoldenName(string name) => name.Split('.') switch
     {
-        var parts = name.Split('.');
-        return parts switch
-        {
-            ["embedding", "embedding_layer", var f, "weight"] => $"emb{f[1..]}",
-            ["cross", "cross_layers", var i, "weight"] => $"cross_W{i}",
-            ["cross", "cross_layers", var i, "bias"] => $"cross_b{i}",
-            ["dnn", var i, "linear", "weight"] => $"dnn_W{i}",
-            ["dnn", var i, "linear", "bias"] => $"dnn_b{i}",
-            ["dnn", var i, "batch_norm", "weight"] => $"bn_gamma{i}",
-            ["dnn", var i, "batch_norm", "bias"] => $"bn_beta{i}",
-            ["heads", var i, "weight"] => $"head_W{i}",
-            ["heads", var i, "bias"] => $"head_b{i}",
-            _ => throw new InvalidOperationException($"unmapped parameter {name}"),
-        };
-    }
+        ["embedding", "embedding_layer", var f, "weight"] => $"emb{f[1..]}",
+        var parts => FsdNetGoldenNames.Tower(parts) ?? throw new InvalidOperationException($"unmapped parameter {name}"),
+    };
 
     private static DistillationOptions Options(int choice, SoftLoss soft) => new(
         choice,
