@@ -38,40 +38,67 @@ internal static class ExperimentPlots
         return written;
     }
 
-    /// <summary>Two panels side by side: test AUC and test logloss of every row, with error bars.</summary>
+    /// <summary>Above this many rows the bars lie horizontally, one labelled line per row, and the figure grows in height.</summary>
+    public const int HorizontalAbove = 8;
+
+    /// <summary>The figure's height: <paramref name="height"/>, or for a horizontal chart enough for every row's label.</summary>
+    public static int BarsHeight(int rows, int height = 480) => rows > HorizontalAbove ? Math.Max(height, 120 + (26 * rows)) : height;
+
+    /// <summary>
+    /// Two panels side by side: test AUC and test logloss of every row, with error bars. Up to
+    /// <see cref="HorizontalAbove"/> rows stand as columns with the row names under them; more rows lie as horizontal
+    /// bars, first row on top, so that a 25-row zoo grid keeps readable labels.
+    /// </summary>
     public static void Bars(string path, string title, IReadOnlyList<ResultRow> rows, int width = 1000, int height = 480)
     {
         var multiplot = new Multiplot();
         multiplot.AddPlots(2);
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Columns();
         var panels = new[] { multiplot.GetPlot(0), multiplot.GetPlot(1) };
+        var horizontal = rows.Count > HorizontalAbove;
         try
         {
-            var ticks = rows.Select((r, i) => new Tick(i, Wrap(r.Row))).ToArray();
+            // Horizontal: position 0 is the bottom line, so the first row goes to the top.
+            double Position(int i) => horizontal ? rows.Count - 1 - i : i;
+            var ticks = rows.Select((r, i) => new Tick(Position(i), horizontal ? r.Row : Wrap(r.Row))).ToArray();
+            var labelPixels = horizontal ? 20 + (7 * rows.Max(r => r.Row.Length)) : 80;
             for (var p = 0; p < 2; p++)
             {
                 var plot = panels[p];
                 var list = rows.Select((r, i) => new Bar
                 {
-                    Position = i,
+                    Position = Position(i),
                     Value = p == 0 ? r.AucMean : r.LoglossMean,
                     Error = Finite(p == 0 ? r.AucStd : r.LoglossStd),
                     FillColor = r.IsReference ? Colors.C1 : Colors.C0,
                 }).ToList();
-                plot.Add.Bars(list);
-                plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks);
-                plot.Axes.Bottom.TickLabelStyle.Rotation = rows.Count > 4 ? -30 : 0;
-                plot.Axes.Bottom.TickLabelStyle.Alignment = rows.Count > 4 ? Alignment.MiddleRight : Alignment.UpperCenter;
-                plot.Layout.Fixed(new PixelPadding(left: 80, right: 20, bottom: rows.Count > 4 ? 140 : 60, top: 40));
+                var bars = plot.Add.Bars(list);
+                bars.Horizontal = horizontal;
+                var metric = p == 0 ? "test AUC" : "test logloss";
                 plot.Title(p == 0 ? $"{title}: test AUC" : "test logloss");
-                plot.YLabel(p == 0 ? "test AUC" : "test logloss");
                 // Bars of CTR metrics differ in the third decimal: zoom to the range of mean +- 3 std.
                 var lo = list.Min(b => b.Value - (3 * b.Error));
                 var hi = list.Max(b => b.Value + (3 * b.Error));
                 var pad = Math.Max((hi - lo) * 0.15, 1e-4);
-                plot.Axes.SetLimitsY(lo - pad, hi + pad);
+                if (horizontal)
+                {
+                    plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks);
+                    plot.Layout.Fixed(new PixelPadding(left: labelPixels, right: 20, bottom: 50, top: 40));
+                    plot.XLabel(metric);
+                    plot.Axes.SetLimitsX(lo - pad, hi + pad);
+                    plot.Axes.SetLimitsY(-0.7, rows.Count - 0.3);
+                }
+                else
+                {
+                    plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks);
+                    plot.Axes.Bottom.TickLabelStyle.Rotation = rows.Count > 4 ? -30 : 0;
+                    plot.Axes.Bottom.TickLabelStyle.Alignment = rows.Count > 4 ? Alignment.MiddleRight : Alignment.UpperCenter;
+                    plot.Layout.Fixed(new PixelPadding(left: labelPixels, right: 20, bottom: rows.Count > 4 ? 140 : 60, top: 40));
+                    plot.YLabel(metric);
+                    plot.Axes.SetLimitsY(lo - pad, hi + pad);
+                }
             }
-            multiplot.SavePng(path, width, height);
+            multiplot.SavePng(path, width, BarsHeight(rows.Count, height));
         }
         finally
         {

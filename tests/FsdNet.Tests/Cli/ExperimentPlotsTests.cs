@@ -61,4 +61,18 @@ public sealed class ExperimentPlotsTests : IDisposable
         Assert.Equal([Path.Combine(grid.Output, ExperimentPlots.BarsFile)], files);
         Assert.Equal((1000, 480), PngSize(files[0]));
     }
+
+    [Fact]
+    public void A_grid_of_many_rows_gets_horizontal_bars_tall_enough_for_every_label()
+    {
+        var names = Enumerable.Range(0, 25).Select(i => $"Model{i}_frappe").ToArray();
+        tmp.File("model_config.yaml", "Base:\n    dataset_id: toy\n" + string.Concat(names.Select(n => $"{n}:\n    model: DNN\n")));
+        var grid = ExperimentGrid.Load(tmp.File("grid.yaml", $"config: .\noutput: out\nexperiments: [{string.Join(", ", names)}]\nseeds: [1, 2]\n"));
+        var cells = names.SelectMany((n, i) => Enumerable.Range(1, 2).Select(s => new CellResult(n, n, new Dictionary<string, string>(), s, "/x", "DNN",
+            new Dictionary<string, double> { ["AUC"] = 0.97 + (0.0005 * i) + (0.0001 * s), ["logloss"] = 0.2 - (0.002 * i) }, 3, 5, 1))).ToList();
+        var files = ExperimentPlots.Write(grid, cells);
+        Assert.Equal(120 + (26 * 25), ExperimentPlots.BarsHeight(25));
+        Assert.Equal((1000, 120 + (26 * 25)), PngSize(files[0]));
+        Assert.Equal(480, ExperimentPlots.BarsHeight(ExperimentPlots.HorizontalAbove));
+    }
 }
