@@ -74,6 +74,7 @@ public sealed class Trainer
     private readonly Parameter[] netParams;
     private readonly Parameter[] allParams;
     private readonly (string Name, Tensor Value)[] state;
+    private readonly Parameter[] preNormBiases;
     // One graph for training and evaluation: validation reuses the pooled training buffers instead of its own.
     private readonly Graph graph = new();
 
@@ -86,6 +87,9 @@ public sealed class Trainer
         embeddingParams = [.. allParams.Where(p => p.Kind == ParameterKind.Embedding)];
         netParams = [.. allParams.Where(p => p.Kind == ParameterKind.Net)];
         state = [.. model.State()];
+        preNormBiases = options.ExactPreNormBias
+            ? [.. model.Modules().OfType<Layers.DenseLayer>().Where(d => d.Norm is not null && d.Linear.Bias is { RequiresGrad: true }).Select(d => d.Linear.Bias!)]
+            : [];
         optimizer = options.Optimizer.Create(allParams, options.LearningRate);
     }
 
@@ -209,6 +213,10 @@ public sealed class Trainer
         optimizer.ZeroGrad();
         var loss = model.Loss(g, batch.Input());
         g.Backward(loss);
+        foreach (var b in preNormBiases)
+        {
+            b.ZeroGrad();
+        }
         var reg = Regularizer.ApplyL2(embeddingParams, options.EmbeddingRegularizer) + Regularizer.ApplyL2(netParams, options.NetRegularizer);
         if (options.EmbeddingRegularizerL1 != 0 || options.NetRegularizerL1 != 0)
         {

@@ -21,6 +21,13 @@ public sealed record TrainerOptions
 
     public int Epochs { get; init; } = 100;
 
+    /// <summary>
+    /// Test hook (training-curve parity): gives the bias of every linear layer that feeds a training-mode BatchNorm
+    /// its exact gradient, zero, instead of the float round-off that the chain rule leaves there (and that Adam,
+    /// which normalises gradients, turns into learning-rate-sized steps). Off by default, as in PyTorch.
+    /// </summary>
+    internal bool ExactPreNormBias { get; init; }
+
     public int BatchSize { get; init; } = 10000;
 
     public double LearningRate { get; init; } = 1e-3;

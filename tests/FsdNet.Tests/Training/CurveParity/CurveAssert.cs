@@ -1,0 +1,83 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Xunit;
+
+namespace FsdNet.Tests.Training.CurveParity;
+
+/// <summary>Compares a recorded curve with the mirror's golden curve; the failure lists every difference, first step first.</summary>
+public static class CurveAssert
+{
+    public static void Matches(JsonElement gold, CurveRecord got)
+    {
+        var errors = new StringBuilder();
+        void Fail(string what) => errors.AppendLine(what);
+        static string F(double v) => v.ToString("G7", CultureInfo.InvariantCulture);
+
+        var losses = gold.GetProperty("step_loss").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+        if (losses.Length != got.StepLoss.Count)
+        {
+            Fail($"steps: mirror {losses.Length}, FsdNet {got.StepLoss.Count}");
+        }
+        for (var s = 0; s < Math.Min(losses.Length, got.StepLoss.Count); s++)
+        {
+            if (Math.Abs(losses[s] - got.StepLoss[s]) > CurveParityTests.LossRel * Math.Abs(losses[s]))
+            {
+                Fail($"step {s + 1} loss: mirror {F(losses[s])}, FsdNet {F(got.StepLoss[s])}");
+            }
+        }
+        var epochs = gold.GetProperty("epochs").EnumerateArray().ToArray();
+        if (epochs.Length != got.ValidAuc.Count)
+        {
+            Fail($"validations: mirror {epochs.Length}, FsdNet {got.ValidAuc.Count}");
+        }
+        for (var e = 0; e < Math.Min(epochs.Length, got.ValidAuc.Count); e++)
+        {
+            var ep = epochs[e];
+            var auc = ep.GetProperty("valid_auc").GetDouble();
+            var logloss = ep.GetProperty("valid_logloss").GetDouble();
+            var lr = ep.GetProperty("lr").GetDouble();
+            if (Math.Abs(auc - got.ValidAuc[e]) > CurveParityTests.AucAbs)
+            {
+                Fail($"epoch {e + 1} valid AUC: mirror {F(auc)}, FsdNet {F(got.ValidAuc[e])}");
+            }
+            if (Math.Abs(logloss - got.ValidLogloss[e]) > CurveParityTests.LoglossRel * logloss)
+            {
+                Fail($"epoch {e + 1} valid logloss: mirror {F(logloss)}, FsdNet {F(got.ValidLogloss[e])}");
+            }
+            if (Math.Abs(lr - got.LearningRate[e]) > 1e-9 * lr)
+            {
+                Fail($"epoch {e + 1} learning rate: mirror {F(lr)}, FsdNet {F(got.LearningRate[e])}");
+            }
+            var state = got.State[e];
+            foreach (var t in ep.GetProperty("state").EnumerateObject())
+            {
+                if (!state.TryGetValue(t.Name, out var values))
+                {
+                    Fail($"epoch {e + 1}: FsdNet has no state '{t.Name}'");
+                    continue;
+                }
+                var norm = Math.Sqrt(values.Sum(v => (double)v * v));
+                var goldNorm = t.Value.GetProperty("norm").GetDouble();
+                if (Math.Abs(norm - goldNorm) > (CurveParityTests.NormRel * goldNorm) + 1e-7)
+                {
+                    Fail($"epoch {e + 1} {t.Name}: L2 norm mirror {F(goldNorm)}, FsdNet {F(norm)}");
+                }
+                var scale = t.Value.GetProperty("max_abs").GetDouble();
+                var index = t.Value.GetProperty("index").EnumerateArray().Select(x => x.GetInt32()).ToArray();
+                var expected = t.Value.GetProperty("values").EnumerateArray().Select(x => x.GetDouble()).ToArray();
+                var bad = 0;
+                for (var k = 0; k < index.Length; k++)
+                {
+                    var diff = Math.Abs(values[index[k]] - expected[k]);
+                    if (diff > CurveParityTests.ValueAbs + (CurveParityTests.ValueRel * scale) &&
+                        (++bad > 1 || diff > CurveParityTests.OutlierRel * scale))
+                    {
+                        Fail($"epoch {e + 1} {t.Name}[{index[k]}]: mirror {F(expected[k])}, FsdNet {F(values[index[k]])} (max |value| {F(scale)})");
+                    }
+                }
+            }
+        }
+        Assert.True(errors.Length == 0, $"{gold.GetProperty("case").GetString()}: FsdNet left the mirror's curve:\n{errors}");
+    }
+}

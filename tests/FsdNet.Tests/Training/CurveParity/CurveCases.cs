@@ -1,0 +1,134 @@
+using System.Globalization;
+using FsdNet.Tensors;
+using FsdNet.Tests.Data;
+
+namespace FsdNet.Tests.Training.CurveParity;
+
+/// <summary>
+/// One training-curve parity case: a data set (feature_cols over the shared synthetic CSV splits) and a model
+/// config. FsdNet trains it from its own seeded initialisation; tools/curve_parity/mirror_train.py trains the PyTorch
+/// mirror from the same initial parameters on the same batches, and its curve is the golden file the test replays.
+/// </summary>
+public sealed record CurveCase(string Name, string[] FeatureCols, string ModelYaml, int TrainRows = CurveCases.TrainRows)
+{
+    public override string ToString() => Name;
+}
+
+/// <summary>The cases and the synthetic data they share.</summary>
+public static class CurveCases
+{
+    public const int TrainRows = 1600;
+    public const int ValidRows = 600;
+    public const int Epochs = 3;
+
+    private const string Categorical = "{name: [u, i, c], active: True, dtype: str, type: categorical}";
+    private const string Vec = "{name: vec, active: True, dtype: str, type: embedding, pretrain_dim: 4}";
+
+    private static string Numeric(string normalizer) =>
+        $"{{name: price, active: True, dtype: float, type: numeric, fill_na: 50, normalizer: {normalizer}}}";
+
+    private static string Age(string normalizer) =>
+        $"{{name: age, active: True, dtype: float, type: numeric, normalizer: {normalizer}}}";
+
+    /// <summary>A raw numeric column (no normaliser) of values in [0, 2).</summary>
+    private const string Ratio = "{name: ratio, active: True, dtype: float, type: numeric}";
+
+    private static string Hist(string pooling, string padding = "post") =>
+        $"{{name: hist, active: True, dtype: str, type: sequence, splitter: ^, max_len: 5, padding: {padding}, feature_encoder: \"layers.{pooling}()\"}}";
+
+    /// <summary>
+    /// FSDNet small enough to train in milliseconds, with the FSD loss at its most demanding (choice 2, the soft
+    /// term weighted 0.6 at temperature 1.8, as the official ML-1M settings), Adam at 1e-2 so that three epochs move
+    /// the parameters far, and no dropout (the mirror cannot draw FsdNet's masks).
+    /// </summary>
+    private static string Fsdnet(bool batchNorm) => $$"""
+        model: FSDNet
+        embedding_dim: 4
+        parallel_dnn_hidden_units: [16, 16]
+        num_cross_layers: 2
+        net_dropout: 0
+        batch_norm: {{batchNorm}}
+        learning_rate: 1.e-2
+        embedding_regularizer: 0.01
+        net_regularizer: 0
+        batch_size: 200
+        epochs: {{Epochs}}
+        seed: 2024
+        monitor: AUC
+        monitor_mode: max
+        choice: 2
+        loss_coefficient: 0.4
+        fea_coefficient: 0.01
+        Temp: 1.8
+        early_stop_patience: 10
+        """;
+
+    /// <summary>Every input kind, each with batch_norm on and off.</summary>
+    public static IReadOnlyList<CurveCase> All { get; } = Build();
+
+    public static CurveCase Get(string name) => All.Single(c => c.Name == name);
+
+    private static List<CurveCase> Build()
+    {
+        var inputs = new (string Name, string[] Cols)[]
+        {
+            ("cat", [Categorical]),
+            ("num_std", [Categorical, Numeric("StandardScaler"), Age("StandardScaler")]),
+            ("num_minmax", [Categorical, Numeric("MinMaxScaler"), Age("MinMaxScaler")]),
+            ("num_none", [Categorical, Ratio]),
+            ("seq_mean", [Categorical, Hist("MaskedAveragePooling")]),
+            ("seq_sum_pre", [Categorical, Hist("MaskedSumPooling", "pre")]),
+            ("numseq", [Categorical, Numeric("StandardScaler"), Age("StandardScaler"), Hist("MaskedAveragePooling")]),
+            ("seqnum", [Hist("MaskedAveragePooling"), Categorical, Numeric("StandardScaler"), Age("StandardScaler")]),
+            ("embedding", [Categorical, Vec]),
+            ("all", [Categorical, Numeric("StandardScaler"), Age("StandardScaler"), Hist("MaskedAveragePooling"), Vec]),
+        };
+        var list = new List<CurveCase>();
+        foreach (var (name, cols) in inputs)
+        {
+            foreach (var bn in new[] { true, false })
+            {
+                list.Add(new CurveCase($"fsdnet_{name}_{(bn ? "bn" : "nobn")}", cols, Fsdnet(bn)));
+            }
+        }
+        return list;
+    }
+
+    /// <summary>
+    /// Writes the case's train/valid/test CSVs, dataset_config.yaml and model_config.yaml (experiment id = case
+    /// name) into <paramref name="dir"/>. The data: users u0..u39, items i0..i29, a 5-valued context c, a price
+    /// (log-normal around 100, 5% missing), an age (18..70), a ratio in [0, 2), a history of 0..8 items (max_len 5 keeps the first or
+    /// last 5) and a 4-float vector; the label depends on all of them, so every input matters.
+    /// </summary>
+    public static void Write(CurveCase c, string dir)
+    {
+        var rng = new Rng(20261206);
+        var userBias = Enumerable.Range(0, 40).Select(_ => (rng.NextDouble() * 2) - 1).ToArray();
+        var itemBias = Enumerable.Range(0, 30).Select(_ => (rng.NextDouble() * 2) - 1).ToArray();
+        TempDir.WriteCsvSplits(dir, "label,u,i,c,price,age,ratio,hist,vec", (_, _) =>
+        {
+            int u = rng.NextInt(40), it = rng.NextInt(30), ctx = rng.NextInt(5);
+            var missing = rng.NextDouble() < 0.05;
+            var price = 100 * Math.Exp(rng.NextGaussian() * 0.8);
+            var age = 18 + rng.NextInt(53);
+            var ratio = rng.NextDouble() * 2;
+            var hist = Enumerable.Range(0, rng.NextInt(9)).Select(_ => rng.NextInt(30)).ToArray();
+            var vec = Enumerable.Range(0, 4).Select(_ => rng.NextGaussian()).ToArray();
+            var logit = userBias[u] + itemBias[it] + (ctx == 2 ? 0.7 : 0) + (missing ? 0 : 0.8 * Math.Log(price / 100)) -
+                        (0.03 * (age - 44)) + (0.5 * (ratio - 1)) + (hist.Contains(it) ? 1.2 : 0) + (hist.Length == 0 ? -0.5 : 0) + (0.6 * vec[0]) - (0.4 * vec[2]);
+            var y = rng.NextDouble() < 1 / (1 + Math.Exp(-logit)) ? 1 : 0;
+            return string.Create(CultureInfo.InvariantCulture,
+                $"{y},u{u},i{it},c{ctx},{(missing ? "" : price.ToString("F2", CultureInfo.InvariantCulture))},{age},{ratio:F4},{string.Join('^', hist.Select(h => $"i{h}"))},{string.Join('^', vec.Select(v => v.ToString("F4", CultureInfo.InvariantCulture)))}");
+        }, c.TrainRows, ValidRows, 200);
+        var sb = new System.Text.StringBuilder();
+        sb.Append("curve:\n  data_root: .\n  data_format: csv\n  train_data: train.csv\n  valid_data: valid.csv\n  test_data: test.csv\n  min_categr_count: 1\n  feature_cols:\n");
+        foreach (var f in c.FeatureCols)
+        {
+            sb.Append("    - ").Append(f).Append('\n');
+        }
+        sb.Append("  label_col: {name: label, dtype: float}\n");
+        File.WriteAllText(Path.Combine(dir, "dataset_config.yaml"), sb.ToString());
+        var model = string.Join('\n', c.ModelYaml.Split('\n').Select(l => "    " + l));
+        File.WriteAllText(Path.Combine(dir, "model_config.yaml"), $"{c.Name}:\n    dataset_id: curve\n{model}\n");
+    }
+}
