@@ -63,41 +63,43 @@ class Case:
 class Inputs(nn.Module):
     """FuxiCTR's FeatureEmbedding over the exported fields, parameters named as FsdNet's state."""
 
-    def __init__(self, fields, dim):
+    def __init__(self, fields, dim, prefix="embedding.", lr=False):
         super().__init__()
         self.fields = fields
+        # FuxiCTR's LogisticRegression embeds every field with dim 1, without pretrained tables or sharing, and pools
+        # sequences by masked sum.
+        self.lr = lr
         self.tables = nn.ModuleDict()
         self.linears = nn.ModuleDict()
         self.names = {}
         for f in fields:
-            d = f["embedding_dim"] or dim
+            d = 1 if lr else f["embedding_dim"] or dim
             if f["pretrained"]:
                 raise NotImplementedError("pretrained_emb in the curve mirror")
             if f["kind"] in ("Categorical", "Sequence"):
-                if f["share_embedding"]:
+                if f["share_embedding"] and not lr:
                     continue
                 self.tables[f["name"]] = nn.Embedding(f["vocab_size"], d, padding_idx=0)
-                self.names[f"embedding.embedding_layer.{f['name']}.weight"] = (self.tables[f["name"]].weight, False)
+                self.names[f"{prefix}embedding_layer.{f['name']}.weight"] = (self.tables[f["name"]].weight, False)
             elif f["kind"] == "Numeric":
                 self.linears[f["name"]] = nn.Linear(1, d, bias=False)
                 # FsdNet keeps the vector as [1, d]; torch's Linear(1, d) weight is [d, 1].
-                self.names[f"embedding.embedding_layer.{f['name']}.weight"] = (self.linears[f["name"]].weight, True)
+                self.names[f"{prefix}embedding_layer.{f['name']}.weight"] = (self.linears[f["name"]].weight, True)
             elif f["kind"] == "Embedding":
                 self.linears[f["name"]] = nn.Linear(f["width"], d, bias=False)
-                self.names[f"embedding.feature_encoders.{f['name']}.weight"] = (self.linears[f["name"]].weight, False)
+                self.names[f"{prefix}feature_encoders.{f['name']}.weight"] = (self.linears[f["name"]].weight, False)
             else:
                 raise NotImplementedError(f["kind"])
 
     def table(self, f):
         owner = f["name"]
         by = {g["name"]: g for g in self.fields}
-        while by[owner]["share_embedding"]:
+        while by[owner]["share_embedding"] and not self.lr:
             owner = by[owner]["share_embedding"]
         return self.tables[owner]
 
     def forward(self, x):
         parts = []
-        emb_col = 0
         for f in self.fields:
             c = f["column"]
             if f["kind"] == "Categorical":
@@ -107,14 +109,156 @@ class Inputs(nn.Module):
             elif f["kind"] == "Sequence":
                 e = self.table(f)(x["sequence"][:, c:c + f["max_len"]].long())
                 s = e.sum(dim=1)
-                if f["pooling"] == "Mean":
+                if f["pooling"] == "Mean" and not self.lr:
                     mask = e.sum(dim=-1) != 0
                     s = s / (mask.float().sum(-1, keepdim=True) + 1e-12)
                 parts.append(s)
             else:
                 parts.append(self.linears[f["name"]](x["embedding"][:, c:c + f["width"]]))
-                emb_col += f["width"]
         return torch.cat(parts, dim=1)
+
+
+class MLP(nn.Module):
+    """FuxiCTR's MLP_Block (Linear, BatchNorm1d, ReLU per hidden layer; an optional output Linear), FsdNet's names."""
+
+    def __init__(self, in_dim, units, batch_norm, output_dim=None):
+        super().__init__()
+        self.linears = nn.ModuleList()
+        self.bns = nn.ModuleList()
+        for u in units:
+            self.linears.append(nn.Linear(in_dim, u))
+            if batch_norm:
+                self.bns.append(nn.BatchNorm1d(u))
+            in_dim = u
+        self.batch_norm = batch_norm
+        self.out = nn.Linear(in_dim, output_dim) if output_dim else None
+
+    def names(self, hidden, output=None):
+        out = {}
+        for i, lin in enumerate(self.linears):
+            out[f"{hidden}{i}.linear.weight"] = (lin.weight, False)
+            out[f"{hidden}{i}.linear.bias"] = (lin.bias, False)
+            if self.batch_norm:
+                for k in ("weight", "bias", "running_mean", "running_var"):
+                    out[f"{hidden}{i}.batch_norm.{k}"] = (getattr(self.bns[i], k), False)
+        if self.out is not None:
+            out[f"{output}.weight"] = (self.out.weight, False)
+            out[f"{output}.bias"] = (self.out.bias, False)
+        return out
+
+    def exact_pre_norm_bias(self):
+        if self.batch_norm:
+            for lin in self.linears:
+                lin.bias.grad.zero_()
+
+    def layers(self, x):
+        outs = []
+        for i, lin in enumerate(self.linears):
+            x = lin(x)
+            if self.batch_norm:
+                x = self.bns[i](x)
+            x = torch.relu(x)
+            outs.append(x)
+        return outs
+
+    def forward(self, x):
+        x = self.layers(x)[-1] if len(self.linears) else x
+        return self.out(x) if self.out is not None else x
+
+
+class Plain(nn.Module):
+    """A model with one logit: prediction sigmoid(logit), loss BCE (mean)."""
+
+    def predict(self, x):
+        return torch.sigmoid(self.logit(x).squeeze(1))
+
+    def forward(self, x):
+        return {"y_pred": self.predict(x)}
+
+    def loss(self, out, y):
+        return nn.functional.binary_cross_entropy(out["y_pred"], y)
+
+
+class DNN(Plain):
+    def __init__(self, fields, cfg):
+        super().__init__()
+        dim = int(cfg.get("embedding_dim", 10))
+        self.inputs = Inputs(fields, dim)
+        d0 = sum((f["embedding_dim"] or dim) for f in fields)
+        self.mlp = MLP(d0, [int(u) for u in cfg["hidden_units"]], bool(cfg.get("batch_norm", False)), 1)
+
+    def named_state(self):
+        return {**self.inputs.names, **self.mlp.names("mlp.hidden.", "mlp.output")}
+
+    def exact_pre_norm_bias(self):
+        self.mlp.exact_pre_norm_bias()
+
+    def logit(self, x):
+        return self.mlp(self.inputs(x))
+
+
+class DeepFM(DNN):
+    """FuxiCTR's DeepFM: FactorizationMachine (LogisticRegression + pairwise inner products, summed) + MLP."""
+
+    def __init__(self, fields, cfg):
+        super().__init__(fields, cfg)
+        self.lr_inputs = Inputs(fields, 1, prefix="fm.lr_layer.embedding_layer.", lr=True)
+        self.lr_bias = nn.Parameter(torch.zeros(1))
+        self.dim = int(cfg.get("embedding_dim", 10))
+
+    def named_state(self):
+        return {**super().named_state(), **self.lr_inputs.names, "fm.lr_layer.bias": (self.lr_bias, False)}
+
+    def logit(self, x):
+        x0 = self.inputs(x)
+        e = x0.view(x0.shape[0], -1, self.dim)
+        fm2 = 0.5 * (e.sum(dim=1) ** 2 - (e ** 2).sum(dim=1)).sum(dim=1, keepdim=True)
+        lr = self.lr_inputs(x).sum(dim=1, keepdim=True) + self.lr_bias
+        return lr + fm2 + self.mlp(x0)
+
+
+class DCNv2(Plain):
+    """FuxiCTR's DCNv2 without the low-rank mixture: CrossNetV2 and a DNN, parallel or stacked, then fc."""
+
+    def __init__(self, fields, cfg):
+        super().__init__()
+        dim = int(cfg.get("embedding_dim", 10))
+        self.inputs = Inputs(fields, dim)
+        d0 = sum((f["embedding_dim"] or dim) for f in fields)
+        self.structure = cfg.get("model_structure", "parallel")
+        self.cross = nn.ModuleList(nn.Linear(d0, d0) for _ in range(int(cfg.get("num_cross_layers", 3))))
+        bn = bool(cfg.get("batch_norm", False))
+        if self.structure == "parallel":
+            self.mlp = MLP(d0, [int(u) for u in cfg["parallel_dnn_hidden_units"]], bn)
+            final = d0 + self.mlp.linears[-1].out_features
+        elif self.structure == "stacked":
+            self.mlp = MLP(d0, [int(u) for u in cfg["stacked_dnn_hidden_units"]], bn)
+            final = self.mlp.linears[-1].out_features
+        else:
+            raise NotImplementedError(self.structure)
+        self.fc = nn.Linear(final, 1)
+
+    def named_state(self):
+        out = dict(self.inputs.names)
+        for i, c in enumerate(self.cross):
+            out[f"cross.cross_layers.{i}.weight"] = (c.weight, False)
+            out[f"cross.cross_layers.{i}.bias"] = (c.bias, False)
+        out.update(self.mlp.names("dnn." if self.structure == "parallel" else "stacked_dnn."))
+        out["fc.weight"] = (self.fc.weight, False)
+        out["fc.bias"] = (self.fc.bias, False)
+        return out
+
+    def exact_pre_norm_bias(self):
+        self.mlp.exact_pre_norm_bias()
+
+    def logit(self, x):
+        x0 = self.inputs(x)
+        xc = x0
+        for c in self.cross:
+            xc = xc + x0 * c(xc)
+        if self.structure == "parallel":
+            return self.fc(torch.cat([xc, self.mlp(x0)], dim=1))
+        return self.fc(self.mlp(xc))
 
 
 class FSDNet(nn.Module):
@@ -185,7 +329,7 @@ class FSDNet(nn.Module):
         return M.total_loss(out, y, self.choice, self.mu, self.tau, self.beta, soft="official")
 
 
-MODELS = {"FSDNet": FSDNet}
+MODELS = {"FSDNet": FSDNet, "DNN": DNN, "DeepFM": DeepFM, "DCNv2": DCNv2}
 
 
 def load_state(case, named):
@@ -212,7 +356,11 @@ def digest(named):
 def regularizer(model, named, case):
     emb_lambda = float(case.cfg.get("embedding_regularizer") or 0)
     net_lambda = float(case.cfg.get("net_regularizer") or 0)
-    emb = set(case.meta["embedding_params"])
+    # FuxiCTR: a parameter whose name holds "embedding_layer" takes embedding_regularizer (FsdNet's names follow
+    # FuxiCTR's module paths; the projection of a type-embedding field sits in FuxiCTR 2.3's embedding_layers too).
+    emb = {n for n in named if "embedding_layer" in n or ".feature_encoders." in n}
+    if emb & set(case.meta["trainable"]) != set(case.meta["embedding_params"]):
+        raise SystemExit(f"{case.meta['case']}: FsdNet regularises {sorted(case.meta['embedding_params'])} as embeddings, FuxiCTR {sorted(emb)}")
     trainable = set(case.meta["trainable"])
     reg = 0.0
     for name, (t, _) in named.items():
@@ -224,15 +372,21 @@ def regularizer(model, named, case):
     return reg
 
 
-def main():
-    case_dir, out_path = sys.argv[1], sys.argv[2]
-    torch.manual_seed(0)
-    torch.set_num_threads(1)
-    case = Case(case_dir)
+PERTURB = 1e-5
+PERTURBED_RUNS = 3
+
+
+def train(case, perturb=0.0, seed=0):
+    """One mirror run; with perturb, every initial parameter is first multiplied by (1 + perturb * N(0, 1))."""
     model = MODELS[case.meta["model"]](case.meta["fields"], case.cfg)
     named = model.named_state()
     load_state(case, named)
     trainable = [named[n][0] for n in case.meta["trainable"]]
+    if perturb:
+        gen = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            for t in trainable:
+                t.mul_(1 + perturb * torch.randn(t.shape, generator=gen))
     lr = float(case.cfg.get("learning_rate", 1e-3))
     opt = torch.optim.Adam(trainable, lr=lr)
     valid = case.inputs("valid")
@@ -248,7 +402,7 @@ def main():
             out = model(batch)
             loss = model.loss(out, batch["labels"]) + regularizer(model, named, case)
             loss.backward()
-            if case.meta.get("exact_pre_norm_bias"):
+            if case.meta.get("exact_pre_norm_bias") and hasattr(model, "exact_pre_norm_bias"):
                 model.exact_pre_norm_bias()
             nn.utils.clip_grad_norm_(trainable, 10.0)
             opt.step()
@@ -265,11 +419,33 @@ def main():
         else:
             best = auc
         epochs.append({"valid_auc": auc, "valid_logloss": ll, "lr": opt.param_groups[0]["lr"], "state": digest(named)})
-    doc = {"case": case.meta["case"], "torch": torch.__version__, "step_loss": losses, "epochs": epochs}
+    return losses, epochs
+
+
+def main():
+    case_dir, out_path = sys.argv[1], sys.argv[2]
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    case = Case(case_dir)
+    losses, epochs = train(case)
+    # How far the mirror moves from itself when its start moves by 1e-5 (relative): the test allows FsdNet a
+    # multiple of this, so a case whose dynamics amplify round-off (a ReLU input crossing zero, Adam's first steps
+    # on near-zero gradients) is not mistaken for a fault, while a well-conditioned one stays tight.
+    runs = [train(case, PERTURB, seed) for seed in range(1, PERTURBED_RUNS + 1)]
+    loss_spread = [max(abs(r[0][s] - losses[s]) for r in runs) for s in range(len(losses))]
+    for e, ep in enumerate(epochs):
+        ep["auc_spread"] = max(abs(r[1][e]["valid_auc"] - ep["valid_auc"]) for r in runs)
+        ep["logloss_spread"] = max(abs(r[1][e]["valid_logloss"] - ep["valid_logloss"]) for r in runs)
+        for name, d in ep["state"].items():
+            d["norm_spread"] = max(abs(r[1][e]["state"][name]["norm"] - d["norm"]) for r in runs)
+            d["spread"] = [max(abs(r[1][e]["state"][name]["values"][k] - v) for r in runs) for k, v in enumerate(d["values"])]
+    doc = {"case": case.meta["case"], "torch": torch.__version__, "perturb": PERTURB, "perturbed_runs": PERTURBED_RUNS,
+           "step_loss": losses, "loss_spread": loss_spread, "epochs": epochs}
     with open(out_path, "w") as f:
         json.dump(doc, f, separators=(",", ":"))
         f.write("\n")
-    print(f"{case.meta['case']}: " + ", ".join(f"epoch {i + 1} AUC {e['valid_auc']:.6f} logloss {e['valid_logloss']:.6f}" for i, e in enumerate(epochs)))
+    print(f"{case.meta['case']}: " + ", ".join(f"epoch {i + 1} AUC {e['valid_auc']:.6f} (spread {e['auc_spread']:.1e}) logloss {e['valid_logloss']:.6f}" for i, e in enumerate(epochs))
+          + f"; max step-loss spread {max(loss_spread) / losses[0]:.1e}")
 
 
 if __name__ == "__main__":

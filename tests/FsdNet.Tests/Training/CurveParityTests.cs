@@ -38,6 +38,14 @@ public sealed class CurveParityTests
     /// </summary>
     public const double OutlierRel = 2e-2;
 
+    /// <summary>
+    /// Each tolerance above widens to this many times the mirror's own spread: how far three mirror runs moved from
+    /// the golden run when their initial state was perturbed by 1e-5 (relative). Where the dynamics amplify round-off
+    /// (a ReLU input crossing zero, Adam's first steps on near-zero gradients) the mirror disagrees with itself, and
+    /// FsdNet, whose round-off differs, may too; where they do not, the fixed tolerances hold.
+    /// </summary>
+    public const double SpreadFactor = 4;
+
     public static TheoryData<string> Cases => [.. CurveCases.All.Select(c => c.Name)];
 
     [Theory]

@@ -63,7 +63,30 @@ public static class CurveCases
         early_stop_patience: 10
         """;
 
-    /// <summary>Every input kind, each with batch_norm on and off.</summary>
+    /// <summary>A zoo model with FuxiCTR's keys, as small as the FSDNet cases.</summary>
+    private static string Zoo(string model, bool batchNorm) => model switch
+    {
+        "DNN" or "DeepFM" => $"model: {model}\nhidden_units: [16, 16]\n",
+        "DCNv2_parallel" => "model: DCNv2\nmodel_structure: parallel\nparallel_dnn_hidden_units: [16, 16]\nnum_cross_layers: 2\n",
+        "DCNv2_stacked" => "model: DCNv2\nmodel_structure: stacked\nstacked_dnn_hidden_units: [16, 16]\nnum_cross_layers: 2\n",
+        _ => throw new ArgumentException(model),
+    } + $$"""
+        embedding_dim: 4
+        net_dropout: 0
+        batch_norm: {{batchNorm}}
+        learning_rate: 1.e-2
+        embedding_regularizer: 0.01
+        net_regularizer: 0
+        batch_size: 200
+        epochs: {{Epochs}}
+        seed: 2024
+        monitor: AUC
+        monitor_mode: max
+        early_stop_patience: 10
+        """;
+
+    /// <summary>Every input kind on FSDNet and numeric inputs (each normaliser) with a sequence on DNN, DeepFM and
+    /// DCNv2, each with batch_norm on and off.</summary>
     public static IReadOnlyList<CurveCase> All { get; } = Build();
 
     public static CurveCase Get(string name) => All.Single(c => c.Name == name);
@@ -89,6 +112,21 @@ public static class CurveCases
             foreach (var bn in new[] { true, false })
             {
                 list.Add(new CurveCase($"fsdnet_{name}_{(bn ? "bn" : "nobn")}", cols, Fsdnet(bn)));
+            }
+        }
+        foreach (var model in new[] { "DNN", "DeepFM", "DCNv2_parallel", "DCNv2_stacked" })
+        {
+            foreach (var (name, cols) in new (string, string[])[]
+            {
+                ("numseq", [Categorical, Numeric("StandardScaler"), Age("StandardScaler"), Hist("MaskedAveragePooling")]),
+                ("num_minmax", [Categorical, Numeric("MinMaxScaler"), Age("MinMaxScaler")]),
+                ("num_none", [Categorical, Ratio, Hist("MaskedSumPooling")]),
+            })
+            {
+                foreach (var bn in new[] { true, false })
+                {
+                    list.Add(new CurveCase($"{model.ToLowerInvariant()}_{name}_{(bn ? "bn" : "nobn")}", cols, Zoo(model, bn)));
+                }
             }
         }
         return list;
