@@ -329,7 +329,52 @@ class FSDNet(nn.Module):
         return M.total_loss(out, y, self.choice, self.mu, self.tau, self.beta, soft="official")
 
 
+class Zoo(nn.Module):
+    """A model-zoo mirror (tools/zoo_torch/mirrors/<Model>.py, FuxiCTR's definitions) on categorical fields; its
+    fsdnet_names() already give FsdNet's parameter names."""
+
+    def __init__(self, fields, cfg, model):
+        super().__init__()
+        import importlib
+        import inspect
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "zoo_torch"))
+        if any(f["kind"] != "Categorical" for f in fields):
+            raise SystemExit("the zoo mirrors read categorical fields only")
+        mod = importlib.import_module("mirrors." + model)
+        vocab = [f["vocab_size"] for f in fields]
+        self.field_names = [f["name"] for f in fields]
+        self.m = mod.build(vocab, cfg, self.field_names) if "fields" in inspect.signature(mod.build).parameters else mod.build(vocab, cfg)
+
+    def named_state(self):
+        out = {n: (p, False) for n, p in self.m.fsdnet_names(self.field_names).items()}
+        # BatchNorm buffers beside their weight (the mirrors name parameters only).
+        owner = {id(m.weight): m for m in self.m.modules() if isinstance(m, nn.BatchNorm1d)}
+        for n, (p, _) in list(out.items()):
+            if n.endswith(".weight") and id(p) in owner:
+                out[n[:-6] + "running_mean"] = (owner[id(p)].running_mean, False)
+                out[n[:-6] + "running_var"] = (owner[id(p)].running_var, False)
+        self.pre_norm = [p for n, (p, _) in out.items() if n.endswith(".linear.bias") and n[:-11] + "batch_norm.weight" in out]
+        return out
+
+    def exact_pre_norm_bias(self):
+        for p in self.pre_norm:
+            p.grad.zero_()
+
+    def forward(self, x):
+        return {"y_pred": self.m.predict(x["categorical"].long()).squeeze(1)}
+
+    def step_loss(self, x):
+        """The training loss with one forward pass (BatchNorm's running statistics move once per step)."""
+        return self.m.loss(x["categorical"].long(), x["labels"])
+
+
 MODELS = {"FSDNet": FSDNet, "DNN": DNN, "DeepFM": DeepFM, "DCNv2": DCNv2}
+
+
+def build_model(case):
+    if case.meta["case"].startswith("zoo_"):
+        return Zoo(case.meta["fields"], case.cfg, case.meta["model"])
+    return MODELS[case.meta["model"]](case.meta["fields"], case.cfg)
 
 
 def load_state(case, named):
@@ -354,8 +399,9 @@ def digest(named):
 
 
 def regularizer(model, named, case):
-    emb_lambda = float(case.cfg.get("embedding_regularizer") or 0)
-    net_lambda = float(case.cfg.get("net_regularizer") or 0)
+    # LR and FM take one `regularizer`, which FuxiCTR passes as both.
+    emb_lambda = float(case.cfg.get("embedding_regularizer") or case.cfg.get("regularizer") or 0)
+    net_lambda = float(case.cfg.get("net_regularizer") or case.cfg.get("regularizer") or 0)
     # FuxiCTR: a parameter whose name holds "embedding_layer" takes embedding_regularizer (FsdNet's names follow
     # FuxiCTR's module paths; the projection of a type-embedding field sits in FuxiCTR 2.3's embedding_layers too).
     emb = {n for n in named if "embedding_layer" in n or ".feature_encoders." in n}
@@ -378,7 +424,7 @@ PERTURBED_RUNS = 3
 
 def train(case, perturb=0.0, seed=0):
     """One mirror run; with perturb, every initial parameter is first multiplied by (1 + perturb * N(0, 1))."""
-    model = MODELS[case.meta["model"]](case.meta["fields"], case.cfg)
+    model = build_model(case)
     named = model.named_state()
     load_state(case, named)
     trainable = [named[n][0] for n in case.meta["trainable"]]
@@ -399,8 +445,8 @@ def train(case, perturb=0.0, seed=0):
         for s in range(epoch * per_epoch, (epoch + 1) * per_epoch):
             batch = case.inputs(f"train.{s}")
             opt.zero_grad()
-            out = model(batch)
-            loss = model.loss(out, batch["labels"]) + regularizer(model, named, case)
+            data_loss = model.step_loss(batch) if hasattr(model, "step_loss") else model.loss(model(batch), batch["labels"])
+            loss = data_loss + regularizer(model, named, case)
             loss.backward()
             if case.meta.get("exact_pre_norm_bias") and hasattr(model, "exact_pre_norm_bias"):
                 model.exact_pre_norm_bias()

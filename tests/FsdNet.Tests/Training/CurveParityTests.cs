@@ -40,7 +40,8 @@ public sealed class CurveParityTests
 
     /// <summary>
     /// Each tolerance above widens to this many times the mirror's own spread: how far three mirror runs moved from
-    /// the golden run when their initial state was perturbed by 1e-5 (relative). Where the dynamics amplify round-off
+    /// the golden run when their initial state was perturbed by 1e-5 (relative); for sampled values, the largest
+    /// spread of any sample of the tensor. Where the dynamics amplify round-off
     /// (a ReLU input crossing zero, Adam's first steps on near-zero gradients) the mirror disagrees with itself, and
     /// FsdNet, whose round-off differs, may too; where they do not, the fixed tolerances hold.
     /// </summary>

@@ -33,13 +33,20 @@ public static class CurveAssert
         {
             Fail($"validations: mirror {epochs.Length}, FsdNet {got.ValidAuc.Count}");
         }
+        var bestAuc = double.NegativeInfinity;
+        var lrComparable = true;
         for (var e = 0; e < Math.Min(epochs.Length, got.ValidAuc.Count); e++)
         {
             var ep = epochs[e];
             var auc = ep.GetProperty("valid_auc").GetDouble();
             var logloss = ep.GetProperty("valid_logloss").GetDouble();
             var lr = ep.GetProperty("lr").GetDouble();
-            if (Math.Abs(auc - got.ValidAuc[e]) > Math.Max(CurveParityTests.AucAbs, K * ep.GetProperty("auc_spread").GetDouble()))
+            var aucTol = Math.Max(CurveParityTests.AucAbs, K * ep.GetProperty("auc_spread").GetDouble());
+            // Whether the monitor improved decides the learning rate; when the mirror's improvement is within the AUC
+            // tolerance, FsdNet may decide the other way, and from then on the learning rates need not agree.
+            lrComparable &= Math.Abs(auc - bestAuc) > aucTol || double.IsNegativeInfinity(bestAuc);
+            bestAuc = Math.Max(bestAuc, auc);
+            if (Math.Abs(auc - got.ValidAuc[e]) > aucTol)
             {
                 Fail($"epoch {e + 1} valid AUC: mirror {F(auc)}, FsdNet {F(got.ValidAuc[e])}");
             }
@@ -47,7 +54,7 @@ public static class CurveAssert
             {
                 Fail($"epoch {e + 1} valid logloss: mirror {F(logloss)}, FsdNet {F(got.ValidLogloss[e])}");
             }
-            if (Math.Abs(lr - got.LearningRate[e]) > 1e-9 * lr)
+            if (lrComparable && Math.Abs(lr - got.LearningRate[e]) > 1e-9 * lr)
             {
                 Fail($"epoch {e + 1} learning rate: mirror {F(lr)}, FsdNet {F(got.LearningRate[e])}");
             }
@@ -68,12 +75,14 @@ public static class CurveAssert
                 var scale = t.Value.GetProperty("max_abs").GetDouble();
                 var index = t.Value.GetProperty("index").EnumerateArray().Select(x => x.GetInt32()).ToArray();
                 var expected = t.Value.GetProperty("values").EnumerateArray().Select(x => x.GetDouble()).ToArray();
-                var spread = t.Value.GetProperty("spread").EnumerateArray().Select(x => x.GetDouble()).ToArray();
+                // The mirror's own spread over the whole tensor: where a perturbed start moves some coordinates (a unit
+                // that dies in one run and not in another), FsdNet's round-off can move others.
+                var spread = t.Value.GetProperty("spread").EnumerateArray().Max(x => x.GetDouble());
                 var bad = 0;
                 for (var k = 0; k < index.Length; k++)
                 {
                     var diff = Math.Abs(values[index[k]] - expected[k]);
-                    if (diff > Math.Max(CurveParityTests.ValueAbs + (CurveParityTests.ValueRel * scale), K * spread[k]) &&
+                    if (diff > Math.Max(CurveParityTests.ValueAbs + (CurveParityTests.ValueRel * scale), K * spread) &&
                         (++bad > 1 || diff > CurveParityTests.OutlierRel * scale))
                     {
                         Fail($"epoch {e + 1} {t.Name}[{index[k]}]: mirror {F(expected[k])}, FsdNet {F(values[index[k]])} (max |value| {F(scale)})");

@@ -129,6 +129,23 @@ public static class CurveCases
                 }
             }
         }
+        // Every zoo model with its FuxiCTR defaults (learning rate 1e-3, no dropout; batch_norm only where FuxiCTR
+        // defaults to it, as AFN) on the categorical fields; the mirrors are tools/zoo_torch/mirrors.
+        foreach (var model in new[] { "LR", "FM", "DNN", "WideDeep", "DeepFM", "PNN", "FiBiNET", "AFN", "xDeepFM", "AutoInt", "MaskNet", "FinalMLP", "DCN", "DCNv2", "GDCN", "GDCNP", "EDCN", "FSDNet" })
+        {
+            var reg = model is "LR" or "FM" ? "regularizer: 0.01\n" : "embedding_regularizer: 0.01\nnet_regularizer: 0\n";
+            // FuxiCTR's GDCN builds no deep network without dnn_hidden_units (FsdNet refuses that): its model_zoo config's.
+            reg += model is "GDCN" or "GDCNP" ? "dnn_hidden_units: [400, 400, 400]\n" : "";
+            list.Add(new CurveCase($"zoo_{model.ToLowerInvariant()}", [Categorical], $$"""
+                model: {{model}}
+                {{reg}}batch_size: 200
+                epochs: {{Epochs}}
+                seed: 2024
+                monitor: AUC
+                monitor_mode: max
+                early_stop_patience: 10
+                """));
+        }
         return list;
     }
 
