@@ -15,6 +15,8 @@ Semantics written here from FuxiCTR 2.0.1 (the version the official FSDNet code 
             table; x0 = concatenation in feature-map order.
   FSDNet    CrossNetV2 + parallel MLP (Linear, BatchNorm1d, ReLU) fused per layer, one head per layer, prediction the
             mean of the heads' probabilities; loss tools/fsdnet_torch/fsdnet.py total_loss (the official one).
+  DNN, DeepFM, DCNv2 (parallel, stacked)  on every input kind, written here; every other zoo model (categorical
+            fields only) through tools/zoo_torch/mirrors.
   training  BaseModel.train_step: zero_grad, loss + add_regularization ((lambda/2)||W||^2 for every parameter whose name
             holds "embedding_layer", net_regularizer for the rest), backward, clip_grad_norm_(10), Adam step.
             After every epoch: eval mode, AUC and logloss (sklearn, eps 1e-7) on the validation split, then
@@ -37,8 +39,8 @@ import torch.nn as nn
 import yaml
 from sklearn.metrics import log_loss, roc_auc_score
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fsdnet_torch"))
-import fsdnet as M  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "zoo_torch"))
+from mirrors import _base as B  # noqa: E402
 
 SAMPLES = 32
 
@@ -261,74 +263,6 @@ class DCNv2(Plain):
         return self.fc(self.mlp(xc))
 
 
-class FSDNet(nn.Module):
-    def __init__(self, fields, cfg):
-        super().__init__()
-        dim = int(cfg.get("embedding_dim", 16))
-        units = [int(u) for u in cfg["parallel_dnn_hidden_units"]]
-        self.layers = int(cfg.get("num_cross_layers", 3))
-        assert len(units) == self.layers and len(set(units)) == 1
-        self.batch_norm = bool(cfg.get("batch_norm", False))
-        self.inputs = Inputs(fields, dim)
-        d0 = sum((f["embedding_dim"] or dim) for f in fields)
-        self.cross = nn.ModuleList(nn.Linear(d0, d0) for _ in range(self.layers))
-        self.dnn = nn.ModuleList()
-        self.bns = nn.ModuleList()
-        w = d0
-        for u in units:
-            self.dnn.append(nn.Linear(w, u))
-            if self.batch_norm:
-                self.bns.append(nn.BatchNorm1d(u))
-            w = u
-        self.heads = nn.ModuleList(nn.Linear(d0 + units[-1], 1) for _ in range(self.layers))
-        self.choice = int(cfg.get("choice", 0))
-        self.mu = float(cfg.get("loss_coefficient", 0.3))
-        self.tau = float(cfg.get("Temp", 1))
-        self.beta = float(cfg.get("fea_coefficient", 0.01))
-
-    def named_state(self):
-        """FsdNet's state names -> (tensor, transposed)."""
-        out = dict(self.inputs.names)
-        for i in range(self.layers):
-            out[f"cross.cross_layers.{i}.weight"] = (self.cross[i].weight, False)
-            out[f"cross.cross_layers.{i}.bias"] = (self.cross[i].bias, False)
-            out[f"dnn.{i}.linear.weight"] = (self.dnn[i].weight, False)
-            out[f"dnn.{i}.linear.bias"] = (self.dnn[i].bias, False)
-            if self.batch_norm:
-                bn = self.bns[i]
-                for k in ("weight", "bias", "running_mean", "running_var"):
-                    out[f"dnn.{i}.batch_norm.{k}"] = (getattr(bn, k), False)
-            out[f"heads.{i}.weight"] = (self.heads[i].weight, False)
-            out[f"heads.{i}.bias"] = (self.heads[i].bias, False)
-        return out
-
-    def forward(self, x):
-        x0 = self.inputs(x)
-        xc, xd = x0, x0
-        feats, logits, probs = [], [], []
-        for i in range(self.layers):
-            xc = xc + x0 * self.cross[i](xc)
-            xd = self.dnn[i](xd)
-            if self.batch_norm:
-                xd = self.bns[i](xd)
-            xd = torch.relu(xd)
-            f = torch.cat([xc, xd], dim=1)
-            z = self.heads[i](f).squeeze(1)
-            feats.append(f)
-            logits.append(z)
-            probs.append(torch.sigmoid(z))
-        return {"y_pred": sum(probs) / len(probs), "logits": logits, "probs": probs, "features": feats}
-
-    def exact_pre_norm_bias(self):
-        """The bias of a Linear feeding a training-mode BatchNorm has gradient exactly zero; drop the round-off."""
-        if self.batch_norm:
-            for lin in self.dnn:
-                lin.bias.grad.zero_()
-
-    def loss(self, out, y):
-        return M.total_loss(out, y, self.choice, self.mu, self.tau, self.beta, soft="official")
-
-
 class Zoo(nn.Module):
     """A model-zoo mirror (tools/zoo_torch/mirrors/<Model>.py, FuxiCTR's definitions) on categorical fields; its
     fsdnet_names() already give FsdNet's parameter names."""
@@ -337,7 +271,6 @@ class Zoo(nn.Module):
         super().__init__()
         import importlib
         import inspect
-        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "zoo_torch"))
         if any(f["kind"] != "Categorical" for f in fields):
             raise SystemExit("the zoo mirrors read categorical fields only")
         mod = importlib.import_module("mirrors." + model)
@@ -366,6 +299,47 @@ class Zoo(nn.Module):
     def step_loss(self, x):
         """The training loss with one forward pass (BatchNorm's running statistics move once per step)."""
         return self.m.loss(x["categorical"].long(), x["labels"])
+
+
+class FSDNet(nn.Module):
+    """FSDNet: CrossNetV2 beside the parallel MLP, fused layer by layer into the FSD heads (the zoo mirrors' FsdHeads,
+    whose loss is tools/fsdnet_torch/fsdnet.py's official total_loss)."""
+
+    def __init__(self, fields, cfg):
+        super().__init__()
+        dim = int(cfg.get("embedding_dim", 16))
+        units = [int(u) for u in cfg["parallel_dnn_hidden_units"]]
+        assert len(units) == int(cfg.get("num_cross_layers", 3)) and len(set(units)) == 1
+        self.inputs = Inputs(fields, dim)
+        d0 = sum((f["embedding_dim"] or dim) for f in fields)
+        self.cross = nn.ModuleList(nn.Linear(d0, d0) for _ in units)
+        self.mlp = MLP(d0, units, bool(cfg.get("batch_norm", False)))
+        self.fsd = B.FsdHeads([d0 + units[-1]] * len(units), cfg)
+
+    def named_state(self):
+        out = dict(self.inputs.names)
+        for i, c in enumerate(self.cross):
+            out[f"cross.cross_layers.{i}.weight"] = (c.weight, False)
+            out[f"cross.cross_layers.{i}.bias"] = (c.bias, False)
+        out.update(self.mlp.names("dnn."))
+        out.update({n: (p, False) for n, p in self.fsd.names().items()})
+        return out
+
+    def exact_pre_norm_bias(self):
+        self.mlp.exact_pre_norm_bias()
+
+    def forward(self, x):
+        x0 = self.inputs(x)
+        cs, c = [], x0
+        for lin in self.cross:
+            c = c + x0 * lin(c)
+            cs.append(c)
+        out = self.fsd.run(cs, self.mlp.layers(x0))
+        out["y_pred"] = out["y_pred"].squeeze(1)
+        return out
+
+    def loss(self, out, y):
+        return self.fsd.loss(out, y)
 
 
 MODELS = {"FSDNet": FSDNet, "DNN": DNN, "DeepFM": DeepFM, "DCNv2": DCNv2}

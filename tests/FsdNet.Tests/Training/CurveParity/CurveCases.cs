@@ -41,11 +41,20 @@ public static class CurveCases
     /// term weighted 0.6 at temperature 1.8, as the official ML-1M settings), Adam at 1e-2 so that three epochs move
     /// the parameters far, and no dropout (the mirror cannot draw FsdNet's masks).
     /// </summary>
-    private static string Fsdnet(bool batchNorm) => $$"""
+    private static string Fsdnet(bool batchNorm) => $"""
         model: FSDNet
-        embedding_dim: 4
         parallel_dnn_hidden_units: [16, 16]
         num_cross_layers: 2
+        choice: 2
+        loss_coefficient: 0.4
+        fea_coefficient: 0.01
+        Temp: 1.8
+        {Small(batchNorm)}
+        """;
+
+    /// <summary>The settings the FSDNet and the small zoo cases share.</summary>
+    private static string Small(bool batchNorm) => $$"""
+        embedding_dim: 4
         net_dropout: 0
         batch_norm: {{batchNorm}}
         learning_rate: 1.e-2
@@ -56,10 +65,6 @@ public static class CurveCases
         seed: 2024
         monitor: AUC
         monitor_mode: max
-        choice: 2
-        loss_coefficient: 0.4
-        fea_coefficient: 0.01
-        Temp: 1.8
         early_stop_patience: 10
         """;
 
@@ -70,20 +75,7 @@ public static class CurveCases
         "DCNv2_parallel" => "model: DCNv2\nmodel_structure: parallel\nparallel_dnn_hidden_units: [16, 16]\nnum_cross_layers: 2\n",
         "DCNv2_stacked" => "model: DCNv2\nmodel_structure: stacked\nstacked_dnn_hidden_units: [16, 16]\nnum_cross_layers: 2\n",
         _ => throw new ArgumentException(model),
-    } + $$"""
-        embedding_dim: 4
-        net_dropout: 0
-        batch_norm: {{batchNorm}}
-        learning_rate: 1.e-2
-        embedding_regularizer: 0.01
-        net_regularizer: 0
-        batch_size: 200
-        epochs: {{Epochs}}
-        seed: 2024
-        monitor: AUC
-        monitor_mode: max
-        early_stop_patience: 10
-        """;
+    } + Small(batchNorm);
 
     /// <summary>Every input kind on FSDNet and numeric inputs (each normaliser) with a sequence on DNN, DeepFM and
     /// DCNv2, each with batch_norm on and off.</summary>
