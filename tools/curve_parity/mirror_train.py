@@ -71,6 +71,9 @@ class Inputs(nn.Module):
         # FuxiCTR's LogisticRegression embeds every field with dim 1, without pretrained tables or sharing, and pools
         # sequences by masked sum.
         self.lr = lr
+        self.dim = dim
+        # Width of x0: the fields' dims summed (a field may set its own embedding_dim).
+        self.out_dim = len(fields) if lr else sum((f["embedding_dim"] or dim) for f in fields)
         self.tables = nn.ModuleDict()
         self.linears = nn.ModuleDict()
         self.names = {}
@@ -184,9 +187,8 @@ class Plain(nn.Module):
 class DNN(Plain):
     def __init__(self, fields, cfg):
         super().__init__()
-        dim = int(cfg.get("embedding_dim", 10))
-        self.inputs = Inputs(fields, dim)
-        d0 = sum((f["embedding_dim"] or dim) for f in fields)
+        self.inputs = Inputs(fields, int(cfg.get("embedding_dim", 10)))
+        d0 = self.inputs.out_dim
         self.mlp = MLP(d0, [int(u) for u in cfg["hidden_units"]], bool(cfg.get("batch_norm", False)), 1)
 
     def named_state(self):
@@ -206,14 +208,13 @@ class DeepFM(DNN):
         super().__init__(fields, cfg)
         self.lr_inputs = Inputs(fields, 1, prefix="fm.lr_layer.embedding_layer.", lr=True)
         self.lr_bias = nn.Parameter(torch.zeros(1))
-        self.dim = int(cfg.get("embedding_dim", 10))
 
     def named_state(self):
         return {**super().named_state(), **self.lr_inputs.names, "fm.lr_layer.bias": (self.lr_bias, False)}
 
     def logit(self, x):
         x0 = self.inputs(x)
-        e = x0.view(x0.shape[0], -1, self.dim)
+        e = x0.view(x0.shape[0], -1, self.inputs.dim)
         fm2 = 0.5 * (e.sum(dim=1) ** 2 - (e ** 2).sum(dim=1)).sum(dim=1, keepdim=True)
         lr = self.lr_inputs(x).sum(dim=1, keepdim=True) + self.lr_bias
         return lr + fm2 + self.mlp(x0)
@@ -224,9 +225,8 @@ class DCNv2(Plain):
 
     def __init__(self, fields, cfg):
         super().__init__()
-        dim = int(cfg.get("embedding_dim", 10))
-        self.inputs = Inputs(fields, dim)
-        d0 = sum((f["embedding_dim"] or dim) for f in fields)
+        self.inputs = Inputs(fields, int(cfg.get("embedding_dim", 10)))
+        d0 = self.inputs.out_dim
         self.structure = cfg.get("model_structure", "parallel")
         self.cross = nn.ModuleList(nn.Linear(d0, d0) for _ in range(int(cfg.get("num_cross_layers", 3))))
         bn = bool(cfg.get("batch_norm", False))
@@ -307,11 +307,10 @@ class FSDNet(nn.Module):
 
     def __init__(self, fields, cfg):
         super().__init__()
-        dim = int(cfg.get("embedding_dim", 16))
+        self.inputs = Inputs(fields, int(cfg.get("embedding_dim", 16)))
         units = [int(u) for u in cfg["parallel_dnn_hidden_units"]]
         assert len(units) == int(cfg.get("num_cross_layers", 3)) and len(set(units)) == 1
-        self.inputs = Inputs(fields, dim)
-        d0 = sum((f["embedding_dim"] or dim) for f in fields)
+        d0 = self.inputs.out_dim
         self.cross = nn.ModuleList(nn.Linear(d0, d0) for _ in units)
         self.mlp = MLP(d0, units, bool(cfg.get("batch_norm", False)))
         self.fsd = B.FsdHeads([d0 + units[-1]] * len(units), cfg)

@@ -91,7 +91,6 @@ public static class CurveRecorder
             Write("state." + name, (ReadOnlySpan<float>)t.Span, [.. Enumerable.Range(0, t.Shape.Rank).Select(a => t.Shape[a])]);
             state.Add(name);
         }
-        var map = data.FeatureMap;
         var schema = model.Schema;
         var fields = new JsonArray();
         foreach (var f in schema.Fields)
