@@ -45,7 +45,7 @@ public static class DataReport
                 FeatureType.Embedding => $"pretrain_dim {f.PretrainDim}",
                 FeatureType.Categorical when f.ShareEmbedding is not null => $"shares {f.ShareEmbedding}",
                 FeatureType.Categorical when f.PretrainedEmb is not null => $"pretrained {Path.GetFileName(f.PretrainedEmb)} ({f.PretrainUsage}{(f.FreezeEmb ? ", frozen" : "")})",
-                FeatureType.Numeric => f.Normalizer is null ? "" : $"{f.Normalizer} ({f.NormA:G4}, {f.NormB:G4})",
+                FeatureType.Numeric => f.Normalizer == Scaler.None ? "" : $"{f.Normalizer} ({f.NormA:G4}, {f.NormB:G4})",
                 FeatureType.Meta => "group id",
                 _ => f.Preprocess ?? "",
             };

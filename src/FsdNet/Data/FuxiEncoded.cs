@@ -331,7 +331,7 @@ public static class FuxiEncodedData
                                 var g = new long[n];
                                 for (long i = 0; i < n; i++)
                                 {
-                                    g[i] = a.Kind == ArrayKind.Text ? Segment.GroupId(a.Texts![i]) : a.Kind == ArrayKind.Float ? (long)a.Floats![i] : a.Ints![i];
+                                    g[i] = a.Kind == ArrayKind.Text ? FeatureCodec.GroupId(a.Texts![i]) : a.Kind == ArrayKind.Float ? (long)a.Floats![i] : a.Ints![i];
                                 }
                                 Write(handle, g, layout.GroupOffset + (row0 * 8));
                                 break;

@@ -219,7 +219,7 @@ internal static class Ingest
             }
         }
         throw isHeader
-            ? new DataFormatException(path, 1, name, $"column named in the config is absent from the header (header has: {string.Join(", ", names.Take(50).Select(n => Segment.Clip(n)))}{(names.Count > 50 ? ", ..." : "")})")
+            ? new DataFormatException(path, 1, name, $"column named in the config is absent from the header (header has: {string.Join(", ", names.Take(50).Select(n => FeatureCodec.Clip(n)))}{(names.Count > 50 ? ", ..." : "")})")
             : new DataConfigException($"column '{name}' is not one of the format's columns ({string.Join(", ", names)})");
     }
 
@@ -304,7 +304,7 @@ internal static class Ingest
                         f.MaxLen = Math.Max(1, segs.Max(s => s.MaxSeqLen[j]));
                     }
                     break;
-                case FeatureType.Numeric when f.Normalizer is not null:
+                case FeatureType.Numeric when f.Normalizer != Scaler.None:
                 {
                     // Two sequential passes in file order over the stored float32 values, so the parameters do not
                     // depend on how the file was split across threads.
@@ -326,7 +326,7 @@ internal static class Ingest
                         }
                     }
                     var mean = sum / Math.Max(1, count);
-                    if (f.Normalizer == "StandardScaler")
+                    if (f.Normalizer == Scaler.StandardScaler)
                     {
                         foreach (var seg in segs)
                         {
@@ -406,14 +406,14 @@ internal static class Ingest
                 for (var i = 0; i < t.Count; i++)
                 {
                     var v = t.NumberTokens[i];
-                    ref var e = ref CollectionsMarshal.GetValueRefOrAddDefault(counts, FeatureInfo.NumberKey(v), out _);
+                    ref var e = ref CollectionsMarshal.GetValueRefOrAddDefault(counts, FeatureCodec.NumberKey(v), out _);
                     e = (v, e.Count + c[i]);
                 }
             }
             double? na = f.FillNa is null ? null : double.Parse(f.FillNa, NumberStyles.Float, CultureInfo.InvariantCulture);
             return [.. counts.Values.Where(e => e.Count >= min && e.Value != na)
                 .OrderBy(e => e.Value)
-                .Select(e => FeatureInfo.NumberText(e.Value))];
+                .Select(e => FeatureCodec.NumberText(e.Value))];
         }
         else
         {
@@ -469,22 +469,11 @@ internal static class Ingest
                         {
                             continue;
                         }
-                        var f = map.Features[j];
+                        var codec = map.Features[j].Codec;
                         var m = new int[t.Count];
-                        if (t.NumberKeyed)
+                        for (var i = 0; i < m.Length; i++)
                         {
-                            for (var i = 0; i < m.Length; i++)
-                            {
-                                m[i] = f.IndexOfNumber(t.NumberTokens[i]);
-                            }
-                        }
-                        else
-                        {
-                            var lookup = f.StringLookup();
-                            for (var i = 0; i < m.Length; i++)
-                            {
-                                m[i] = lookup.TryGetValue(t.StringTokens[i], out var idx) ? idx : f.OovIdx;
-                            }
+                            m[i] = t.NumberKeyed ? codec.Code(t.NumberTokens[i]) : codec.Code(t.StringTokens[i]);
                         }
                         maps[j] = m;
                     }
@@ -520,12 +509,12 @@ internal static class Ingest
                         for (var c = 0; c < numFeats.Length; c++)
                         {
                             var col = num[c].AsSpan(0, n);
-                            var f = numFeats[c];
-                            if (f.Normalizer is not null)
+                            var codec = numFeats[c].Codec;
+                            if (codec.Scaler != Scaler.None)
                             {
                                 for (var i = 0; i < col.Length; i++)
                                 {
-                                    col[i] = f.Normalize(col[i]);
+                                    col[i] = codec.Normalize(col[i]);
                                 }
                             }
                             Write(handle, col, layout.NumOffsets[c] + (row0 * 4));
@@ -534,6 +523,7 @@ internal static class Ingest
                         {
                             var (f, j) = seqFeats[s];
                             var m = maps[j];
+                            var codec = f.Codec;
                             var maxLen = f.MaxLen;
                             var outSpan = seqOut[s].AsSpan(0, n * maxLen);
                             outSpan.Clear();
@@ -541,10 +531,9 @@ internal static class Ingest
                             for (var i = 0; i < n; i++)
                             {
                                 var len = sl[s][i];
-                                var keep = Math.Min(len, maxLen);
-                                // post: keep the first tokens, pad at the end; pre: keep the last tokens, pad at the front
-                                var srcStart = f.Padding == "pre" ? pos + len - keep : pos;
-                                var dstStart = (i * maxLen) + (f.Padding == "pre" ? maxLen - keep : 0);
+                                var (skip, offset, keep) = codec.Window(len);
+                                var srcStart = pos + skip;
+                                var dstStart = (i * maxLen) + offset;
                                 for (var t = 0; t < keep; t++)
                                 {
                                     var local = st[s][srcStart + t];

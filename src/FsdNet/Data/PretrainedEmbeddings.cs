@@ -162,14 +162,14 @@ public static class PretrainedEmbeddings
         var list = new List<string>((int)keys.Rows);
         for (long i = 0; i < keys.Rows; i++)
         {
-            if (f.IsNumberToken && keys.Kind != ArrayKind.Text)
+            if (f.Codec.NumberKeyed && keys.Kind != ArrayKind.Text)
             {
-                list.Add(FeatureInfo.NumberText(keys.Float(i)));
+                list.Add(FeatureCodec.NumberText(keys.Float(i)));
             }
-            else if (f.IsNumberToken)
+            else if (f.Codec.NumberKeyed)
             {
                 list.Add(double.TryParse(keys.Texts![i], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d)
-                    ? FeatureInfo.NumberText(d)
+                    ? FeatureCodec.NumberText(d)
                     : throw new DataFormatException(path, 0, "key", $"key '{keys.Texts[i]}' is not a number but feature '{f.Name}' has a numeric dtype"));
             }
             else

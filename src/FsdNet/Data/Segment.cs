@@ -29,9 +29,7 @@ internal sealed class Segment : IDisposable
     private int shift;
     private readonly bool libFm;
     private readonly bool whiteSeparator;
-    private readonly bool[] bucket;
-    private readonly double[] fillNumber;
-    private readonly string[] fillText;
+    private readonly FeatureCodec[] codecs;
     private readonly double[] scratch;
     private readonly int[] catSlot;
     private readonly int[] numSlot;
@@ -62,9 +60,7 @@ internal sealed class Segment : IDisposable
         headerless = map.Format is DataFormat.LibFm or DataFormat.CriteoTsv;
         whiteSeparator = char.IsWhiteSpace(map.Separator);
         var f = feats.Length;
-        bucket = new bool[f];
-        fillNumber = new double[f];
-        fillText = new string[f];
+        codecs = [.. feats.Select(x => x.Codec)];
         scratch = new double[f];
         catSlot = new int[f];
         numSlot = new int[f];
@@ -77,17 +73,15 @@ internal sealed class Segment : IDisposable
         for (var j = 0; j < f; j++)
         {
             var fe = feats[j];
-            bucket[j] = fe.Preprocess == "convert_to_bucket";
-            fillText[j] = fe.FillNa ?? "";
-            fillNumber[j] = fe.FillNa is null ? 0 : double.TryParse(fe.FillNa, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d
-                : fe.IsNumberToken || fe.Type == FeatureType.Numeric
-                    ? throw new DataConfigException($"feature '{fe.Name}': fill_na '{fe.FillNa}' is not a number but the column is numeric")
-                    : 0;
+            if (codecs[j].FillProblem is { } fillProblem)
+            {
+                throw new DataConfigException($"feature '{fe.Name}': {fillProblem}");
+            }
             catSlot[j] = numSlot[j] = seqSlot[j] = embSlot[j] = -1;
             switch (fe.Type)
             {
                 case FeatureType.Categorical:
-                    Tables[j] = new TokenTable(fe.IsNumberToken || bucket[j]);
+                    Tables[j] = new TokenTable(codecs[j].NumberKeyed);
                     catSlot[j] = CatCount++;
                     break;
                 case FeatureType.Sequence:
@@ -177,18 +171,20 @@ internal sealed class Segment : IDisposable
                 case FeatureType.Categorical:
                     if (Tables[j]!.NumberKeyed)
                     {
-                        var v = ParseNumber(s, j, fe);
-                        scratch[j] = bucket[j] ? ConvertToBucket(v) : v;
+                        scratch[j] = codecs[j].NumberToken(ParseNumber(s, j));
                     }
                     break;
                 case FeatureType.Numeric:
-                    scratch[j] = ParseNumber(s, j, fe);
+                    scratch[j] = ParseNumber(s, j);
                     break;
                 case FeatureType.Meta:
-                    scratchGroup = GroupId(s.IsEmpty ? fillText[j] : s);
+                    scratchGroup = FeatureCodec.GroupId(codecs[j].TextToken(s));
                     break;
                 case FeatureType.Embedding:
-                    ParseVector(s, fe, embScratch[j]);
+                    if (codecs[j].ParseVector(s, embScratch[j]) is { } bad)
+                    {
+                        throw new RowException(fe.Name, bad);
+                    }
                     break;
             }
         }
@@ -212,7 +208,7 @@ internal sealed class Segment : IDisposable
                     else
                     {
                         var s = Field(ref row, j);
-                        cat[catSlot[j]][n] = t.Add(s.IsEmpty ? fillText[j] : s);
+                        cat[catSlot[j]][n] = t.Add(codecs[j].TextToken(s));
                     }
                     break;
                 }
@@ -240,36 +236,6 @@ internal sealed class Segment : IDisposable
         if (++n == BlockRows)
         {
             Flush();
-        }
-    }
-
-    /// <summary>A splitter-joined vector of exactly pretrain_dim finite numbers.</summary>
-    private static void ParseVector(ReadOnlySpan<char> s, FeatureInfo fe, float[] dst)
-    {
-        var split = fe.Splitter.AsSpan();
-        var count = 0;
-        while (!s.IsEmpty)
-        {
-            var i = split.IsEmpty ? -1 : s.IndexOf(split);
-            var tok = (i < 0 ? s : s[..i]).Trim();
-            if (count < dst.Length)
-            {
-                if (!TryParseDouble(tok, out var v) || !double.IsFinite(v))
-                {
-                    throw new RowException(fe.Name, $"embedding value {count} is not a finite number: '{Clip(tok)}'");
-                }
-                dst[count] = (float)v;
-            }
-            count++;
-            if (i < 0)
-            {
-                break;
-            }
-            s = s[(i + split.Length)..];
-        }
-        if (count != dst.Length)
-        {
-            throw new RowException(fe.Name, $"embedding vector has {count} values, pretrain_dim is {dst.Length}");
         }
     }
 
@@ -301,25 +267,15 @@ internal sealed class Segment : IDisposable
     {
         var t = Tables[j]!;
         var buf = seqTok[seqSlot[j]];
-        var split = feats[j].Splitter;
-        var na = fillText[j].AsSpan();
-        var len = 0;
-        while (!s.IsEmpty)
+        var codec = codecs[j];
+        // Local ids; -1 = padding (the fill_na token). The codec's tokens are Python's str.split (a trailing splitter
+        // gives an empty last token).
+        var tokens = new TextTokens(s, feats[j].Splitter);
+        var len = s.IsEmpty ? 0 : tokens.Count;
+        for (var i = 0; i < len; i++)
         {
-            var i = split.Length == 0 ? -1 : s.IndexOf(split.AsSpan());
-            var tok = i < 0 ? s : s[..i];
-            buf.Add(tok.SequenceEqual(na) ? -1 : t.Add(tok));
-            len++;
-            if (i < 0)
-            {
-                break;
-            }
-            s = s[(i + split.Length)..];
-            if (s.IsEmpty)
-            {
-                buf.Add(na.IsEmpty ? -1 : t.Add([])); // trailing splitter: an empty token, as Python's str.split gives
-                len++;
-            }
+            var tok = tokens.Next();
+            buf.Add(codec.IsPadding(tok) ? -1 : t.Add(tok));
         }
         seqLen[seqSlot[j]][n] = len;
         if (len > MaxSeqLen[j])
@@ -342,7 +298,7 @@ internal sealed class Segment : IDisposable
             throw new RowException(feats[j].Name, $"token is not idx:val: '{Clip(s)}'");
         }
         var val = s[(i + 1)..];
-        if (!TryParseDouble(val, out var v))
+        if (!FeatureCodec.TryParseDouble(val, out var v))
         {
             throw new RowException(feats[j].Name, $"token is not idx:val: value '{Clip(val)}' is not a number");
         }
@@ -353,22 +309,8 @@ internal sealed class Segment : IDisposable
         return s[..i];
     }
 
-    private double ParseNumber(ReadOnlySpan<char> s, int j, FeatureInfo fe)
-    {
-        if (s.IsEmpty)
-        {
-            return fillNumber[j];
-        }
-        if (!TryParseDouble(s, out var v))
-        {
-            throw new RowException(fe.Name, $"non-numeric value in a numeric column: '{Clip(s)}'");
-        }
-        if (!double.IsFinite(v))
-        {
-            throw new RowException(fe.Name, $"NaN/Inf not allowed: '{Clip(s)}'");
-        }
-        return v;
-    }
+    private double ParseNumber(ReadOnlySpan<char> s, int j) =>
+        codecs[j].ParseNumber(s, out var v) is { } problem ? throw new RowException(feats[j].Name, problem) : v;
 
     private float ParseLabel(ReadOnlySpan<char> s)
     {
@@ -391,7 +333,7 @@ internal sealed class Segment : IDisposable
         {
             throw new RowException(map.LabelName, "label is empty");
         }
-        if (!TryParseDouble(s, out var v))
+        if (!FeatureCodec.TryParseDouble(s, out var v))
         {
             throw new RowException(map.LabelName, $"label is not a number: '{Clip(s)}'");
         }
@@ -403,71 +345,7 @@ internal sealed class Segment : IDisposable
         };
     }
 
-    /// <summary>FuxiCTR's convert_to_bucket: v &gt; 2 -> floor(ln(v)^2), else int(v).</summary>
-    public static double ConvertToBucket(double v) => v > 2 ? Math.Floor(Math.Log(v) * Math.Log(v)) : Math.Truncate(v);
-
-    /// <summary>A meta value as a group id: the integer itself, else a 63-bit FNV-1a hash of the text.</summary>
-    public static long GroupId(ReadOnlySpan<char> s)
-    {
-        if (long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v))
-        {
-            return v;
-        }
-        var h = 14695981039346656037UL;
-        foreach (var c in s)
-        {
-            h = (h ^ c) * 1099511628211UL;
-        }
-        return (long)(h >> 1);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool TryParseDouble(ReadOnlySpan<char> s, out double v)
-    {
-        // Fast path for plain (optionally negative) integers, the common case in CTR data.
-        if (s.Length is > 0 and < 16)
-        {
-            var neg = s[0] == '-';
-            var i = neg ? 1 : 0;
-            if (i < s.Length)
-            {
-                long acc = 0;
-                for (; i < s.Length; i++)
-                {
-                    var d = (uint)(s[i] - '0');
-                    if (d > 9)
-                    {
-                        goto Slow;
-                    }
-                    acc = acc * 10 + d;
-                }
-                v = neg ? -acc : acc;
-                return true;
-            }
-        }
-    Slow:
-        // .NET's parser ignores trailing NUL characters ("1\0" reads as 1); a NUL is never part of a number here.
-        if (s.Length > 0 && (char.IsWhiteSpace(s[0]) || char.IsWhiteSpace(s[^1]) || s.Contains('\0')))
-        {
-            v = 0;
-            return false;
-        }
-        if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out v))
-        {
-            return true;
-        }
-        // Python spellings of non-finite values, so they are reported as NaN/Inf rather than as text.
-        var t = s.TrimStart("+-");
-        if (t.Equals("nan", StringComparison.OrdinalIgnoreCase) || t.Equals("inf", StringComparison.OrdinalIgnoreCase) ||
-            t.Equals("infinity", StringComparison.OrdinalIgnoreCase))
-        {
-            v = double.NaN;
-            return true;
-        }
-        return false;
-    }
-
-    public static string Clip(ReadOnlySpan<char> s) => s.Length <= 40 ? s.ToString() : string.Concat(s[..40], "...");
+    private static string Clip(ReadOnlySpan<char> s) => FeatureCodec.Clip(s);
 
     public void Finish()
     {

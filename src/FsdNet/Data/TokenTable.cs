@@ -76,7 +76,7 @@ internal sealed class TokenTable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int Add(double value) => AddPacked((ulong)FeatureInfo.NumberKey(value), NumberTag, default, value == 0 ? 0.0 : value);
+    public int Add(double value) => AddPacked((ulong)FeatureCodec.NumberKey(value), NumberTag, default, value == 0 ? 0.0 : value);
 
     /// <summary>Packs up to 15 ASCII chars (7 in K0's low bytes... all 8 bytes of K0, 7 of K1) plus the length.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

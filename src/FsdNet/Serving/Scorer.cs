@@ -74,9 +74,9 @@ public sealed class Scorer
         {
             map.LabelName,
         };
-        Features = [.. map.Features.Where(f => f.Type != FeatureType.Meta).Select((f, k) => new FeatureCodec(f, k))];
+        Features = [.. map.Features.Where(f => f.Type != FeatureType.Meta).Select((f, k) => new ScoredFeature(f, k))];
         ColumnFeatures = [.. Inputs.Select(c => Features.Where(f => f.Info.SourceName == c.Name).ToArray())];
-        anyMissingError = Features.Any(f => f.MissingError is not null);
+        anyMissingError = Features.Any(f => f.Codec.MissingProblem is not null);
         oov = new long[Features.Length];
         missing = new long[Features.Length];
         HeadCount = bundle.Model is FsdCapableModel { HeadCount: { } h } ? h : null;
@@ -139,10 +139,10 @@ public sealed class Scorer
     internal FeatureMap Map { get; }
 
     /// <summary>The encoded (non-meta) features, in feature-map order; their index is their slot in the counts.</summary>
-    internal FeatureCodec[] Features { get; }
+    internal ScoredFeature[] Features { get; }
 
     /// <summary>Per input column (as <see cref="Inputs"/>): the features that read it (several with copy_from).</summary>
-    internal FeatureCodec[][] ColumnFeatures { get; }
+    internal ScoredFeature[][] ColumnFeatures { get; }
 
     /// <summary>A reusable batch of up to <paramref name="capacity"/> rows for this scorer.</summary>
     public RowBatch CreateBatch(int capacity) => new(this, capacity);
@@ -187,7 +187,7 @@ public sealed class Scorer
             {
                 for (var k = 0; k < f; k++)
                 {
-                    if (state[(r * f) + k] == RowBatch.Missing && Features[k].MissingError is { } problem)
+                    if (state[(r * f) + k] == RowBatch.Missing && Features[k].Codec.MissingProblem is { } problem)
                     {
                         throw new ScoringException(r, Features[k].Info.SourceName, problem);
                     }
@@ -298,92 +298,17 @@ public sealed class Scorer
     }
 }
 
-/// <summary>
-/// How one feature is encoded from raw values, as <see cref="FeatureMap.EncodeRow(Func{string, string?}, Span{int}, Span{float}, Span{int}, Span{float}, out long)"/>
-/// does: the token lookups (by <see cref="ReadOnlySpan{T}"/> of char, no strings), the fill value of a missing
-/// value and the slots of the encoded row.
-/// </summary>
-internal sealed class FeatureCodec
+/// <summary>One encoded feature of a scorer: its codec (the rules, shared with training) and its slot in the counts and batch state.</summary>
+internal sealed class ScoredFeature(FeatureInfo info, int index)
 {
-    public FeatureCodec(FeatureInfo info, int index)
-    {
-        Info = info;
-        Index = index;
-        Type = info.Type;
-        NumberToken = info.Type == FeatureType.Categorical && info.IsNumberToken;
-        Bucket = info.Preprocess == "convert_to_bucket";
-        OovIdx = info.OovIdx;
-        NaToken = info.FillNa ?? "";
-        if (info.Type is FeatureType.Categorical or FeatureType.Sequence)
-        {
-            Lookup = info.StringLookup().GetAlternateLookup<ReadOnlySpan<char>>();
-            if (NumberToken)
-            {
-                _ = info.NumberLookup(); // built now: scoring threads only read it
-            }
-        }
-        switch (info.Type)
-        {
-            case FeatureType.Categorical:
-                MissingCode = NumberToken
-                    ? (Segment.TryParseDouble(info.FillNa ?? "0", out var fill) && double.IsFinite(fill) ? info.IndexOfNumber(Bucket ? Segment.ConvertToBucket(fill) : fill) : OovIdx)
-                    : Lookup.TryGetValue(NaToken, out var i) ? i : OovIdx;
-                break;
-            case FeatureType.Numeric:
-            {
-                var t = info.FillNa ?? "0";
-                if (!Segment.TryParseDouble(t, out var v))
-                {
-                    MissingError = $"missing, and its fill_na is not a number: non-numeric value in a numeric column: '{Segment.Clip(t)}'";
-                }
-                else if (!double.IsFinite(v))
-                {
-                    MissingError = $"missing, and its fill_na is not finite: NaN/Inf not allowed: '{Segment.Clip(t)}'";
-                }
-                else
-                {
-                    MissingNumber = info.Normalize((float)v);
-                }
-                break;
-            }
-            case FeatureType.Embedding:
-                MissingError = $"missing: embedding vector has 0 values, pretrain_dim is {info.EmbeddingWidth}";
-                break;
-        }
-    }
+    public FeatureInfo Info { get; } = info;
 
-    public FeatureInfo Info { get; }
+    public FeatureCodec Codec { get; } = info.Codec;
 
     /// <summary>Position among the scorer's features (the counts' and the batch state's slot).</summary>
-    public int Index { get; }
+    public int Index { get; } = index;
 
-    public FeatureType Type { get; }
-
-    /// <summary>A categorical feature whose tokens are numbers ("260" == "260.0").</summary>
-    public bool NumberToken { get; }
-
-    public bool Bucket { get; }
-
-    public int OovIdx { get; }
-
-    /// <summary>The fill_na text ("" when none): a missing categorical's token, and a sequence token that counts as padding.</summary>
-    public string NaToken { get; }
-
-    public Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> Lookup { get; }
-
-    /// <summary>The code a missing categorical value gets.</summary>
-    public int MissingCode { get; }
-
-    /// <summary>The (normalised) value a missing numeric value gets.</summary>
-    public float MissingNumber { get; }
-
-    /// <summary>Why a missing value cannot be scored (no usable fill value), else null.</summary>
-    public string? MissingError { get; }
-
-    public int StringCode(ReadOnlySpan<char> token) => Lookup.TryGetValue(token, out var i) ? i : OovIdx;
-
-    public int NumberCode(double v) =>
-        double.IsFinite(v) ? Info.IndexOfNumber(Bucket ? Segment.ConvertToBucket(v) : v) : OovIdx;
+    public FeatureType Type => Info.Type;
 }
 
 /// <summary>
@@ -398,8 +323,8 @@ public sealed class RowBatch
     internal const byte Oov = 1;
     internal const byte Missing = 2;
 
-    private readonly FeatureCodec[] features;
-    private readonly FeatureCodec[][] columnFeatures;
+    private readonly ScoredFeature[] features;
+    private readonly ScoredFeature[][] columnFeatures;
     private readonly int catWidth, numWidth, seqWidth, embWidth;
 
     internal RowBatch(Scorer owner, int capacity)
@@ -454,7 +379,7 @@ public sealed class RowBatch
     }
 
     /// <summary>The features a column feeds (none for the label and meta columns), checking the row.</summary>
-    private FeatureCodec[] Column(int row, string column)
+    private ScoredFeature[] Column(int row, string column)
     {
         ArgumentNullException.ThrowIfNull(column);
         if ((uint)row >= (uint)Count)
@@ -677,16 +602,16 @@ public sealed class RowBatch
         }
     }
 
-    private void SetMissing(int row, FeatureCodec f)
+    private void SetMissing(int row, ScoredFeature f)
     {
         var info = f.Info;
         switch (f.Type)
         {
             case FeatureType.Categorical:
-                Cat[(row * catWidth) + info.TypeIndex] = f.MissingCode;
+                Cat[(row * catWidth) + info.TypeIndex] = f.Codec.MissingCode;
                 break;
             case FeatureType.Numeric:
-                Num[(row * numWidth) + info.TypeIndex] = f.MissingNumber;
+                Num[(row * numWidth) + info.TypeIndex] = f.Codec.MissingNumber;
                 break;
             case FeatureType.Sequence:
                 Seq.AsSpan((row * seqWidth) + info.SequenceOffset, info.MaxLen).Clear();
@@ -698,7 +623,7 @@ public sealed class RowBatch
         State[(row * features.Length) + f.Index] = Missing;
     }
 
-    private void SetText(int row, FeatureCodec f, ReadOnlySpan<char> text)
+    private void SetText(int row, ScoredFeature f, ReadOnlySpan<char> text)
     {
         var info = f.Info;
         var state = Value;
@@ -706,24 +631,16 @@ public sealed class RowBatch
         {
             case FeatureType.Categorical:
             {
-                int code;
-                if (f.NumberToken)
-                {
-                    code = Segment.TryParseDouble(text, out var v) ? f.NumberCode(v) : f.OovIdx;
-                }
-                else
-                {
-                    code = f.StringCode(text);
-                }
+                var code = f.Codec.CategoricalCode(text);
                 Cat[(row * catWidth) + info.TypeIndex] = code;
-                state = code == f.OovIdx ? Oov : Value;
+                state = code == f.Codec.OovIdx ? Oov : Value;
                 break;
             }
             case FeatureType.Numeric:
             {
-                if (!Segment.TryParseDouble(text, out var v))
+                if (f.Codec.ParseNumber(text, out var v) is { } problem)
                 {
-                    throw new ScoringException(row, info.SourceName, $"non-numeric value in a numeric column: '{Segment.Clip(text)}'");
+                    throw new ScoringException(row, info.SourceName, problem);
                 }
                 SetNumber(row, f, v);
                 return;
@@ -732,24 +649,16 @@ public sealed class RowBatch
                 state = EncodeSequence(row, f, new TextTokens(text, info.Splitter));
                 break;
             case FeatureType.Embedding:
-            {
-                var splitter = info.Splitter.AsSpan();
-                var count = splitter.IsEmpty ? 1 : text.Count(splitter) + 1;
-                var dst = EmbeddingSlots(row, f, count);
-                var rest = text;
-                for (var i = 0; i < count; i++)
+                if (f.Codec.ParseVector(text, Emb.AsSpan((row * embWidth) + info.EmbeddingOffset, info.EmbeddingWidth)) is { } bad)
                 {
-                    var cut = splitter.IsEmpty ? -1 : rest.IndexOf(splitter);
-                    dst[i] = EmbeddingValue(row, f, i, cut < 0 ? rest : rest[..cut]);
-                    rest = cut < 0 ? [] : rest[(cut + splitter.Length)..];
+                    throw new ScoringException(row, info.SourceName, bad);
                 }
                 break;
-            }
         }
         State[(row * features.Length) + f.Index] = state;
     }
 
-    private void SetNumber(int row, FeatureCodec f, double v)
+    private void SetNumber(int row, ScoredFeature f, double v)
     {
         var info = f.Info;
         switch (f.Type)
@@ -759,14 +668,14 @@ public sealed class RowBatch
                 {
                     throw new ScoringException(row, info.SourceName, $"NaN/Inf not allowed: '{v.ToString(CultureInfo.InvariantCulture)}'");
                 }
-                Num[(row * numWidth) + info.TypeIndex] = info.Normalize((float)v);
+                Num[(row * numWidth) + info.TypeIndex] = f.Codec.Normalize((float)v);
                 State[(row * features.Length) + f.Index] = Value;
                 break;
-            case FeatureType.Categorical when f.NumberToken:
+            case FeatureType.Categorical when f.Codec.NumberKeyed:
             {
-                var code = f.NumberCode(v);
+                var code = f.Codec.NumberCode(v);
                 Cat[(row * catWidth) + info.TypeIndex] = code;
-                State[(row * features.Length) + f.Index] = code == f.OovIdx ? Oov : Value;
+                State[(row * features.Length) + f.Index] = code == f.Codec.OovIdx ? Oov : Value;
                 break;
             }
             default:
@@ -783,104 +692,27 @@ public sealed class RowBatch
         }
     }
 
-    private void SetTokens(int row, FeatureCodec f, ReadOnlySpan<string> tokens) =>
+    private void SetTokens(int row, ScoredFeature f, ReadOnlySpan<string> tokens) =>
         State[(row * features.Length) + f.Index] = EncodeSequence(row, f, new ListTokens(tokens));
 
-    /// <summary>
-    /// max_len codes as training encodes them: post padding keeps the first tokens and pads at the end, pre padding
-    /// keeps the last tokens and pads at the front; the fill_na token is padding (0); unseen tokens are OOV.
-    /// </summary>
-    private byte EncodeSequence<TTokens>(int row, FeatureCodec f, TTokens tokens)
-        where TTokens : struct, ITokens, allows ref struct
+    /// <summary>max_len codes as training encodes them (the feature's codec); the state is OOV when a token was unseen.</summary>
+    private byte EncodeSequence<TTokens>(int row, ScoredFeature f, TTokens tokens)
+        where TTokens : ITokens, allows ref struct
     {
         var info = f.Info;
-        var dst = Seq.AsSpan((row * seqWidth) + info.SequenceOffset, info.MaxLen);
-        dst.Clear();
-        var n = tokens.Count;
-        var keep = Math.Min(n, info.MaxLen);
-        var pre = info.Padding == "pre";
-        var skip = pre ? n - keep : 0;
-        var off = pre ? info.MaxLen - keep : 0;
-        var na = f.NaToken.AsSpan();
-        var state = Value;
-        for (var i = 0; i < skip + keep; i++)
-        {
-            var tok = tokens.Next();
-            if (i < skip)
-            {
-                continue;
-            }
-            int code;
-            if (tok.SequenceEqual(na))
-            {
-                code = 0;
-            }
-            else
-            {
-                code = f.StringCode(tok);
-                if (code == f.OovIdx)
-                {
-                    state = Oov;
-                }
-            }
-            dst[off + i - skip] = code;
-        }
-        return state;
+        return f.Codec.EncodeSequence(tokens, Seq.AsSpan((row * seqWidth) + info.SequenceOffset, info.MaxLen)) ? Oov : Value;
     }
 
-    private Span<float> EmbeddingSlots(int row, FeatureCodec f, int count)
+    private Span<float> EmbeddingSlots(int row, ScoredFeature f, int count)
     {
         var info = f.Info;
         if (count != info.EmbeddingWidth)
         {
-            throw new ScoringException(row, info.SourceName, $"embedding vector has {count} values, pretrain_dim is {info.EmbeddingWidth}");
+            throw new ScoringException(row, info.SourceName, f.Codec.VectorLengthProblem(count));
         }
         return Emb.AsSpan((row * embWidth) + info.EmbeddingOffset, info.EmbeddingWidth);
     }
 
-    private static float EmbeddingValue(int row, FeatureCodec f, int i, ReadOnlySpan<char> text) =>
-        Segment.TryParseDouble(text, out var v) && double.IsFinite(v)
-            ? (float)v
-            : throw new ScoringException(row, f.Info.SourceName, $"embedding value {i} is not a finite number: '{Segment.Clip(text)}'");
-
-    private interface ITokens
-    {
-        int Count { get; }
-
-        ReadOnlySpan<char> Next();
-    }
-
-    /// <summary>The tokens of a splitter-joined text, as <c>string.Split</c> gives them (a trailing splitter gives an empty last token).</summary>
-    private ref struct TextTokens : ITokens
-    {
-        private readonly ReadOnlySpan<char> splitter;
-        private ReadOnlySpan<char> rest;
-
-        public TextTokens(ReadOnlySpan<char> text, string splitter)
-        {
-            this.splitter = splitter;
-            rest = text;
-            Count = splitter.Length == 0 ? 1 : text.Count(splitter.AsSpan()) + 1;
-        }
-
-        public int Count { get; }
-
-        public ReadOnlySpan<char> Next()
-        {
-            var cut = splitter.IsEmpty ? -1 : rest.IndexOf(splitter);
-            var tok = cut < 0 ? rest : rest[..cut];
-            rest = cut < 0 ? [] : rest[(cut + splitter.Length)..];
-            return tok;
-        }
-    }
-
-    private ref struct ListTokens(ReadOnlySpan<string> tokens) : ITokens
-    {
-        private readonly ReadOnlySpan<string> tokens = tokens;
-        private int next;
-
-        public readonly int Count => tokens.Length;
-
-        public ReadOnlySpan<char> Next() => tokens[next++].AsSpan();
-    }
+    private static float EmbeddingValue(int row, ScoredFeature f, int i, ReadOnlySpan<char> text) =>
+        FeatureCodec.ParseVectorValue(i, text, out var v) is { } problem ? throw new ScoringException(row, f.Info.SourceName, problem) : v;
 }

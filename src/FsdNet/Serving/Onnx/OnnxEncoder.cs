@@ -67,11 +67,11 @@ internal static class OnnxEncoder
             foreach (var f in map.Categorical)
             {
                 WriteColumnHead(w, f, used);
-                var number = f.Dtype != "str";
-                w.WriteString("dtype", f.Dtype);
-                w.WriteString("match", number ? "number" : "string");
-                w.WriteString("missing", f.FillNa ?? (number ? "0" : ""));
-                w.WriteBoolean("convert_to_bucket", number && f.Preprocess == "convert_to_bucket");
+                var codec = f.Codec;
+                w.WriteString("dtype", codec.NumberKeyed && f.Dtype == "str" ? "float" : f.Dtype);
+                w.WriteString("match", codec.NumberKeyed ? "number" : "string");
+                w.WriteString("missing", codec.NumberKeyed ? FeatureCodec.NumberText(codec.FillNumber) : codec.NaToken);
+                w.WriteBoolean("convert_to_bucket", codec.Bucket);
                 w.WriteNumber("padding_idx", f.PaddingIdx);
                 w.WriteNumber("oov_idx", f.OovIdx);
                 w.WriteNumber("vocab_size", f.VocabSize);
@@ -96,21 +96,19 @@ internal static class OnnxEncoder
             foreach (var f in map.Numeric)
             {
                 WriteColumnHead(w, f, used);
-                w.WriteString("missing", f.FillNa ?? "0");
-                if (f.Normalizer is null)
+                var codec = f.Codec;
+                w.WriteString("missing", FeatureCodec.NumberText(codec.FillNumber));
+                if (EncodingNames.Name(codec.Scaler) is not { } scaler)
                 {
                     w.WriteNull("normalizer");
                 }
                 else
                 {
+                    // value' = (value - shift) / scale, the divisor 1 where the fitted spread is 0 (the codec's rule).
                     w.WriteStartObject("normalizer");
-                    w.WriteString("type", f.Normalizer);
-                    // value' = (value - shift) / scale, the divisor 1 where the fitted spread is 0.
-                    var (shift, scale) = f.Normalizer == "StandardScaler"
-                        ? (f.NormA, f.NormB == 0 ? 1 : f.NormB)
-                        : (f.NormA, f.NormB - f.NormA == 0 ? 1 : f.NormB - f.NormA);
-                    w.WriteNumber("shift", shift);
-                    w.WriteNumber("scale", scale);
+                    w.WriteString("type", scaler);
+                    w.WriteNumber("shift", codec.Shift);
+                    w.WriteNumber("scale", codec.Scale);
                     w.WriteEndObject();
                 }
                 w.WriteEndObject();

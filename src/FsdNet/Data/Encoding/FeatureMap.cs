@@ -6,165 +6,6 @@ using System.Text.Json;
 
 namespace FsdNet.Data;
 
-/// <summary>One encoded feature: its spec, its fitted vocabulary (categorical/sequence) or normaliser (numeric).</summary>
-public sealed class FeatureInfo
-{
-    private Dictionary<string, int>? stringLookup;
-    private Dictionary<long, int>? numberLookup;
-
-    public required string Name { get; init; }
-    public required FeatureType Type { get; init; }
-
-    /// <summary><c>str</c>, <c>int</c> or <c>float</c>; numeric dtypes make categorical tokens numbers ("260" == "260.0").</summary>
-    public string Dtype { get; init; } = "str";
-
-    public string? FillNa { get; init; }
-    public string? Preprocess { get; init; }
-    public string Splitter { get; init; } = "^";
-    public string Padding { get; init; } = "post";
-    public int MinCategrCount { get; init; } = 1;
-
-    /// <summary>Index 0 is padding (categorical/sequence).</summary>
-    public int PaddingIdx => 0;
-
-    /// <summary>Sequence length (sequence features), else 0.</summary>
-    public int MaxLen { get; set; }
-
-    /// <summary>Known tokens in index order: token <c>Vocab[i]</c> has index <c>i + 1</c>.</summary>
-    public IReadOnlyList<string> Vocab
-    {
-        get => vocab;
-        set
-        {
-            vocab = value;
-            stringLookup = null;
-            numberLookup = null;
-        }
-    }
-
-    private IReadOnlyList<string> vocab = [];
-
-    /// <summary>OOV index = number of known tokens + 1 (for FuxiCTR-encoded data: FuxiCTR's <c>oov_idx</c>, else vocab_size - 1).</summary>
-    public int OovIdx => FixedOovIdx ?? (FixedVocabSize is { } v ? v - 1 : Vocab.Count + 1);
-
-    /// <summary>
-    /// Embedding rows: PAD + known tokens + OOV (categorical/sequence; FuxiCTR-encoded data: FuxiCTR's <c>vocab_size</c>);
-    /// 1 for numeric; 0 for meta and embedding features.
-    /// </summary>
-    public int VocabSize => Type switch
-    {
-        FeatureType.Categorical or FeatureType.Sequence => FixedVocabSize ?? Vocab.Count + 2,
-        FeatureType.Numeric => 1,
-        _ => 0,
-    };
-
-    /// <summary>Set for features of FuxiCTR-encoded data: the vocabulary size without tokens (codes are FuxiCTR's).</summary>
-    internal int? FixedVocabSize { get; set; }
-
-    internal int? FixedOovIdx { get; set; }
-
-    /// <summary>FuxiCTR's <c>source</c> tag (user, item, context...), kept as given; null when none.</summary>
-    public string? Source { get; init; }
-
-    /// <summary><c>StandardScaler</c> (A = mean, B = std), <c>MinMaxScaler</c> (A = min, B = max) or null.</summary>
-    public string? Normalizer { get; init; }
-    public double NormA { get; set; }
-    public double NormB { get; set; }
-
-    /// <summary>Per-feature <c>embedding_dim</c> (null: the model's).</summary>
-    public int? EmbeddingDim { get; init; }
-
-    /// <summary><c>share_embedding</c>: the feature whose table this one uses.</summary>
-    public string? ShareEmbedding { get; init; }
-
-    /// <summary><c>pretrained_emb</c> file (resolved path), <c>freeze_emb</c>, <c>pretrain_usage</c>, <c>pretrain_dim</c>.</summary>
-    public string? PretrainedEmb { get; init; }
-    public bool FreezeEmb { get; init; } = true;
-    public string PretrainUsage { get; init; } = "init";
-    public int? PretrainDim { get; init; }
-
-    /// <summary>
-    /// Sequence pooling as FuxiCTR's <c>feature_encoder</c>: <c>layers.MaskedAveragePooling()</c> (the default for
-    /// sequences), <c>layers.MaskedSumPooling()</c>, or null (no pooling; always null for other types).
-    /// </summary>
-    public string? FeatureEncoder { get; init; }
-
-    /// <summary>Floats per row of a <see cref="FeatureType.Embedding"/> feature (its pretrain_dim), else 0.</summary>
-    public int EmbeddingWidth => Type == FeatureType.Embedding ? PretrainDim ?? 0 : 0;
-
-    /// <summary>The default <see cref="FeatureEncoder"/> of a feature type (what an absent key means).</summary>
-    internal static string? DefaultEncoder(FeatureType t) => t == FeatureType.Sequence ? "layers.MaskedAveragePooling()" : null;
-
-    /// <summary>For <see cref="FeatureType.Embedding"/>: offset of this feature in a row of Batch.Embedding.</summary>
-    public int EmbeddingOffset { get; internal set; }
-
-    /// <summary>Position of this feature among features of its type (column in Batch.Categorical etc.).</summary>
-    public int TypeIndex { get; internal set; }
-
-    /// <summary>For sequences: offset of this feature in a row of Batch.Sequence.</summary>
-    public int SequenceOffset { get; internal set; }
-
-    internal bool IsNumberToken => Dtype != "str";
-
-    /// <summary>The raw column this feature reads: the <c>copy_from(column)</c> argument, else its own name.</summary>
-    public string SourceName => Preprocess is { } p && p.StartsWith("copy_from(", StringComparison.Ordinal) ? p[10..^1] : Name;
-
-    /// <summary>Index of a raw token (after fill_na/preprocess): 1..n for known tokens, <see cref="OovIdx"/> otherwise.</summary>
-    public int IndexOf(string token)
-    {
-        if (IsNumberToken)
-        {
-            return double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? IndexOfNumber(d) : OovIdx;
-        }
-        return StringLookup().TryGetValue(token, out var i) ? i : OovIdx;
-    }
-
-    internal Dictionary<string, int> StringLookup()
-    {
-        if (stringLookup is null)
-        {
-            var d = new Dictionary<string, int>(Vocab.Count, StringComparer.Ordinal);
-            for (var i = 0; i < Vocab.Count; i++)
-            {
-                d[Vocab[i]] = i + 1;
-            }
-            stringLookup = d;
-        }
-        return stringLookup;
-    }
-
-    internal int IndexOfNumber(double d) =>
-        NumberLookup().TryGetValue(NumberKey(d), out var i) ? i : OovIdx;
-
-    internal Dictionary<long, int> NumberLookup()
-    {
-        if (numberLookup is null)
-        {
-            var d = new Dictionary<long, int>(Vocab.Count);
-            for (var i = 0; i < Vocab.Count; i++)
-            {
-                d[NumberKey(double.Parse(Vocab[i], NumberStyles.Float, CultureInfo.InvariantCulture))] = i + 1;
-            }
-            numberLookup = d;
-        }
-        return numberLookup;
-    }
-
-    internal static long NumberKey(double d) => BitConverter.DoubleToInt64Bits(d == 0 ? 0.0 : d);
-
-    internal static string NumberText(double d) => d.ToString("R", CultureInfo.InvariantCulture);
-
-    /// <summary>How a numeric token is written in the vocabulary (round-trip invariant format).</summary>
-    public static string NumberTextForTests(double d) => NumberText(d);
-
-    internal float Normalize(float v) => Normalizer switch
-    {
-        "StandardScaler" => (float)((v - NormA) / (NormB == 0 ? 1 : NormB)),
-        "MinMaxScaler" => (float)((v - NormA) / (NormB - NormA == 0 ? 1 : NormB - NormA)),
-        _ => v,
-    };
-}
-
 /// <summary>
 /// The fitted encoder of a dataset: features in order with their vocabularies, the label name, the source format
 /// and a schema hash. Saved as readable JSON and reloaded by evaluate/predict.
@@ -231,6 +72,7 @@ public sealed class FeatureMap
         HasGroupId = false;
         foreach (var f in Features)
         {
+            f.ResetCodec();
             switch (f.Type)
             {
                 case FeatureType.Categorical: f.TypeIndex = c++; break;
@@ -387,13 +229,13 @@ public sealed class FeatureMap
             {
                 w.WriteNumber("max_len", f.MaxLen);
                 w.WriteString("splitter", f.Splitter);
-                w.WriteString("padding", f.Padding);
+                w.WriteString("padding", EncodingNames.Name(f.Padding));
             }
-            if (f.Normalizer is not null)
+            if (EncodingNames.Name(f.Normalizer) is { } scaler)
             {
                 w.WriteStartObject("normalizer");
-                w.WriteString("type", f.Normalizer);
-                var (a, b) = f.Normalizer == "StandardScaler" ? ("mean", "std") : ("min", "max");
+                w.WriteString("type", scaler);
+                var (a, b) = EncodingNames.ParameterNames(f.Normalizer);
                 w.WriteNumber(a, f.NormA);
                 w.WriteNumber(b, f.NormB);
                 w.WriteEndObject();
@@ -467,14 +309,17 @@ public sealed class FeatureMap
                     FillNa = Opt("fill_na"),
                     Preprocess = Opt("preprocess"),
                     Splitter = Opt("splitter") ?? "^",
-                    Padding = Opt("padding") ?? "post",
+                    Padding = EncodingNames.Padding(Opt("padding")) ?? throw new FormatException($"feature '{name}': padding '{Opt("padding")}' is not post or pre"),
                     MinCategrCount = fe.TryGetProperty("min_categr_count", out var mc) ? mc.GetInt32() : 1,
                     MaxLen = fe.TryGetProperty("max_len", out var ml) ? ml.GetInt32() : 0,
-                    Normalizer = fe.TryGetProperty("normalizer", out var nz) ? nz.GetProperty("type").GetString() : null,
+                    Normalizer = fe.TryGetProperty("normalizer", out var nz)
+                        ? EncodingNames.ScalerOf(nz.GetProperty("type").GetString()) is { } scaler and not Scaler.None ? scaler
+                            : throw new FormatException($"feature '{name}': normalizer '{nz.GetProperty("type").GetString()}' is not StandardScaler or MinMaxScaler")
+                        : Scaler.None,
                 };
-                if (info.Normalizer is not null)
+                if (info.Normalizer != Scaler.None)
                 {
-                    var (a, b) = info.Normalizer == "StandardScaler" ? ("mean", "std") : ("min", "max");
+                    var (a, b) = EncodingNames.ParameterNames(info.Normalizer);
                     info.NormA = nz.GetProperty(a).GetDouble();
                     info.NormB = nz.GetProperty(b).GetDouble();
                 }
@@ -557,86 +402,45 @@ public sealed class FeatureMap
         groupId = 0;
         foreach (var f in Features)
         {
-            var text = raw(f.SourceName) ?? "";
+            var text = (raw(f.SourceName) ?? "").AsSpan();
+            var codec = f.Codec;
             switch (f.Type)
             {
                 case FeatureType.Categorical:
-                    if (f.IsNumberToken)
-                    {
-                        var t = text.Length == 0 ? f.FillNa ?? "0" : text;
-                        if (!Segment.TryParseDouble(t, out var v) || !double.IsFinite(v))
-                        {
-                            categorical[f.TypeIndex] = f.OovIdx;
-                            break;
-                        }
-                        categorical[f.TypeIndex] = f.IndexOfNumber(f.Preprocess == "convert_to_bucket" ? Segment.ConvertToBucket(v) : v);
-                    }
-                    else
-                    {
-                        categorical[f.TypeIndex] = StringIndex(f, text.Length == 0 ? f.FillNa ?? "" : text);
-                    }
+                    categorical[f.TypeIndex] = codec.CategoricalCode(text);
                     break;
                 case FeatureType.Numeric:
                 {
-                    var t = text.Length == 0 ? f.FillNa ?? "0" : text;
-                    if (!Segment.TryParseDouble(t, out var v))
+                    if (codec.ParseNumber(text, out var v) is { } problem)
                     {
-                        throw new DataFormatException("(row)", 0, f.Name, $"non-numeric value in a numeric column: '{Segment.Clip(t)}'");
+                        throw new DataFormatException("(row)", 0, f.Name, problem);
                     }
-                    if (!double.IsFinite(v))
-                    {
-                        throw new DataFormatException("(row)", 0, f.Name, $"NaN/Inf not allowed: '{Segment.Clip(t)}'");
-                    }
-                    numeric[f.TypeIndex] = f.Normalize((float)v);
+                    numeric[f.TypeIndex] = codec.Normalize((float)v);
                     break;
                 }
                 case FeatureType.Sequence:
                 {
                     var dst = sequence.Slice(f.SequenceOffset, f.MaxLen);
-                    dst.Clear();
-                    if (text.Length == 0)
+                    if (text.IsEmpty)
                     {
+                        dst.Clear();
                         break;
                     }
-                    var parts = f.Splitter.Length == 0 ? [text] : text.Split(f.Splitter);
-                    var keep = Math.Min(parts.Length, f.MaxLen);
-                    var src = f.Padding == "pre" ? parts.Length - keep : 0;
-                    var off = f.Padding == "pre" ? f.MaxLen - keep : 0;
-                    var na = f.FillNa ?? "";
-                    for (var i = 0; i < keep; i++)
-                    {
-                        var tok = parts[src + i];
-                        dst[off + i] = tok == na ? 0 : StringIndex(f, tok);
-                    }
+                    codec.EncodeSequence(new TextTokens(text, f.Splitter), dst);
                     break;
                 }
                 case FeatureType.Meta:
-                    groupId = Segment.GroupId(text.Length == 0 ? f.FillNa ?? "" : text);
+                    groupId = FeatureCodec.GroupId(codec.TextToken(text));
                     break;
                 case FeatureType.Embedding:
-                {
-                    var dst = embedding.Slice(f.EmbeddingOffset, f.EmbeddingWidth);
-                    var parts = text.Length == 0 ? [] : f.Splitter.Length == 0 ? [text] : text.Split(f.Splitter);
-                    if (parts.Length != dst.Length)
+                    if (codec.ParseVector(text, embedding.Slice(f.EmbeddingOffset, f.EmbeddingWidth)) is { } bad)
                     {
-                        throw new DataFormatException("(row)", 0, f.Name, $"embedding vector has {parts.Length} values, pretrain_dim is {dst.Length}");
-                    }
-                    for (var i = 0; i < parts.Length; i++)
-                    {
-                        if (!Segment.TryParseDouble(parts[i], out var v) || !double.IsFinite(v))
-                        {
-                            throw new DataFormatException("(row)", 0, f.Name, $"embedding value {i} is not a finite number: '{Segment.Clip(parts[i])}'");
-                        }
-                        dst[i] = (float)v;
+                        throw new DataFormatException("(row)", 0, f.Name, bad);
                     }
                     break;
-                }
             }
         }
     }
-
-    private static int StringIndex(FeatureInfo f, string token) =>
-        f.StringLookup().TryGetValue(token, out var i) ? i : f.OovIdx;
 
     /// <summary>An empty (unfitted) map from a config: vocabularies are filled by fitting.</summary>
     internal static FeatureMap FromConfig(DatasetConfig cfg)
@@ -649,10 +453,10 @@ public sealed class FeatureMap
             FillNa = c.FillNa,
             Preprocess = c.Preprocess,
             Splitter = c.Splitter,
-            Padding = c.Padding,
+            Padding = EncodingNames.Padding(c.Padding) ?? throw new DataConfigException($"feature '{c.Name}': padding must be 'post' or 'pre'"),
             MinCategrCount = c.MinCategrCount ?? cfg.MinCategrCount,
             MaxLen = c.MaxLen,
-            Normalizer = c.Normalizer,
+            Normalizer = EncodingNames.ScalerOf(c.Normalizer) ?? throw new DataConfigException($"feature '{c.Name}': normalizer '{c.Normalizer}' is not supported (StandardScaler, MinMaxScaler)"),
             EmbeddingDim = c.EmbeddingDim,
             ShareEmbedding = c.ShareEmbedding,
             PretrainedEmb = c.PretrainedEmb is null ? null : cfg.ResolveExisting(c.PretrainedEmb, $"feature '{c.Name}': pretrained_emb"),
