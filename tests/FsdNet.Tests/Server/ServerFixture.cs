@@ -6,6 +6,7 @@ using FsdNet.Server;
 using FsdNet.Serving;
 using FsdNet.Tensors;
 using FsdNet.Tests.Data;
+using FsdNet.Tests.Support;
 using FsdNet.Training;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -63,7 +64,7 @@ public sealed class ServerFixture : IDisposable
                 seed: 5
                 monitor: {'AUC': 1, 'logloss': -1}
             """);
-        Run = TrainingRun.Execute(new RunSpec { ConfigDir = tmp.Path, ExpId = "FSD_toy", RunDir = tmp.Sub("run"), CacheDir = tmp.Sub("cache") }, _ => new Quiet());
+        Run = TrainingRun.Execute(new RunSpec { ConfigDir = tmp.Path, ExpId = "FSD_toy", RunDir = tmp.Sub("run"), CacheDir = tmp.Sub("cache") }, _ => new QuietReporter());
         Scorer = Scorer.Load(Run.RunDir);
     }
 
@@ -176,26 +177,6 @@ public sealed class ServerFixture : IDisposable
         return p;
     }
 
-    private sealed class Quiet : IRunReporter
-    {
-        public void Message(string line)
-        {
-        }
-
-        public T Run<T>(Func<T> training) => training();
-
-        public void OnEvaluation(EpochRecord record)
-        {
-        }
-
-        public void Complete(TrainResult result, IReadOnlyDictionary<string, double>? test)
-        {
-        }
-
-        public void Dispose()
-        {
-        }
-    }
 }
 
 /// <summary>A started in-process server and its client.</summary>

@@ -234,7 +234,11 @@ public sealed class OnnxExportTests(OnnxExportData fixture) : IClassFixture<Onnx
         var enc = doc.RootElement;
         Assert.Equal("fsdnet-onnx-encoder", enc.GetProperty("format").GetString());
         Assert.Equal(fixture.Map.SchemaHash, enc.GetProperty("schema_hash").GetString());
-        Assert.Equal(["s"], enc.GetProperty("ignored_features").EnumerateArray().Select(e => e.GetString()));
+        Assert.Empty(enc.GetProperty("ignored_features").EnumerateArray());
+        // The model was trained without s (use_features): the encoder still says how to encode it, and that nothing reads it.
+        var s = Assert.Single(enc.GetProperty("sequence").EnumerateArray());
+        Assert.Equal("s", s.GetProperty("feature").GetString());
+        Assert.False(s.GetProperty("used_by_model").GetBoolean());
         var map = fixture.Map;
         var cat = new int[map.CategoricalCount];
         var num = new float[map.NumericCount];
@@ -295,13 +299,6 @@ public sealed class OnnxExportTests(OnnxExportData fixture) : IClassFixture<Onnx
         Assert.False(File.Exists(onnx));
     }
 
-    [Fact]
-    public void A_sequence_feature_is_refused_by_name()
-    {
-        var run = TrainRun(Config("DNN", "hidden_units: [4]", useFeatures: false), "sequence");
-        var e = Assert.Throws<NotSupportedException>(() => OnnxExporter.Export(run, Path.Combine(fixture.Tmp.Sub("sequence-export"), "m.onnx")));
-        Assert.Contains("sequence features yet (field 's')", e.Message, StringComparison.Ordinal);
-    }
 
     // ---- FsdNet's side ----
 
@@ -324,93 +321,15 @@ public sealed class OnnxExportTests(OnnxExportData fixture) : IClassFixture<Onnx
         return p.Span.ToArray();
     }
 
-    // ---- a client's side: the encoder JSON and ONNX Runtime only ----
+    // ---- a client's side: the encoder JSON and ONNX Runtime only (OnnxReferenceClient) ----
 
-    private static float[] OrtScores(string onnx, JsonElement encoder, IReadOnlyList<Dictionary<string, string?>> rows)
-    {
-        var c = encoder.GetProperty("categorical").GetArrayLength();
-        var n = encoder.GetProperty("numeric").GetArrayLength();
-        var codes = new long[rows.Count * c];
-        var values = new float[rows.Count * n];
-        for (var r = 0; r < rows.Count; r++)
-        {
-            var (rc, rv) = Encode(encoder, rows[r]);
-            rc.CopyTo(codes, r * c);
-            rv.CopyTo(values, r * n);
-        }
-        using var options = new SessionOptions { IntraOpNumThreads = 1 };
-        using var session = new InferenceSession(onnx, options);
-        var inputs = new List<NamedOnnxValue>();
-        foreach (var input in encoder.GetProperty("inputs").EnumerateArray())
-        {
-            var name = input.GetProperty("name").GetString()!;
-            inputs.Add(name == "categorical"
-                ? NamedOnnxValue.CreateFromTensor(name, new DenseTensor<long>(codes, [rows.Count, c]))
-                : NamedOnnxValue.CreateFromTensor(name, new DenseTensor<float>(values, [rows.Count, n])));
-        }
-        using var results = session.Run(inputs);
-        var output = results.Single(v => v.Name == encoder.GetProperty("output").GetProperty("name").GetString());
-        var t = output.AsTensor<float>();
-        Assert.Equal([rows.Count, 1], t.Dimensions.ToArray());
-        return t.ToArray();
-    }
+    private static float[] OrtScores(string onnx, JsonElement encoder, IReadOnlyList<Dictionary<string, string?>> rows) =>
+        OnnxReferenceClient.Score(onnx, encoder, [.. rows.Select(r => (Func<string, string?>)r.GetValueOrDefault)]);
 
-    /// <summary>One raw row as the graph's inputs, following docs/ONNX.md's rules with nothing but the encoder JSON.</summary>
     private static (long[] Codes, float[] Values) Encode(JsonElement enc, Dictionary<string, string?> row)
     {
-        var cats = enc.GetProperty("categorical").EnumerateArray().ToList();
-        var codes = new long[cats.Count];
-        foreach (var f in cats)
-        {
-            var text = row.GetValueOrDefault(f.GetProperty("source_column").GetString()!) ?? "";
-            if (text.Length == 0)
-            {
-                text = f.GetProperty("missing").GetString()!;
-            }
-            var vocab = f.GetProperty("vocab");
-            var oov = f.GetProperty("oov_idx").GetInt64();
-            long code;
-            if (f.GetProperty("match").GetString() == "string")
-            {
-                code = vocab.TryGetProperty(text, out var v) ? v.GetInt64() : oov;
-            }
-            else if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) || !double.IsFinite(d))
-            {
-                code = oov;
-            }
-            else
-            {
-                if (f.GetProperty("convert_to_bucket").GetBoolean())
-                {
-                    d = d > 2 ? Math.Floor(Math.Log(d) * Math.Log(d)) : Math.Truncate(d);
-                }
-                code = oov;
-                foreach (var p in vocab.EnumerateObject())
-                {
-                    if (double.Parse(p.Name, CultureInfo.InvariantCulture) == d)
-                    {
-                        code = p.Value.GetInt64();
-                    }
-                }
-            }
-            codes[f.GetProperty("column").GetInt32()] = code;
-        }
-        var nums = enc.GetProperty("numeric").EnumerateArray().ToList();
-        var values = new float[nums.Count];
-        foreach (var f in nums)
-        {
-            var text = row.GetValueOrDefault(f.GetProperty("source_column").GetString()!) ?? "";
-            if (text.Length == 0)
-            {
-                text = f.GetProperty("missing").GetString()!;
-            }
-            var v = (float)double.Parse(text, CultureInfo.InvariantCulture);
-            var norm = f.GetProperty("normalizer");
-            values[f.GetProperty("column").GetInt32()] = norm.ValueKind == JsonValueKind.Null
-                ? v
-                : (float)((v - norm.GetProperty("shift").GetDouble()) / norm.GetProperty("scale").GetDouble());
-        }
-        return (codes, values);
+        var e = OnnxReferenceClient.Encode(enc, row.GetValueOrDefault);
+        return (e.Categorical, e.Numeric);
     }
 }
 

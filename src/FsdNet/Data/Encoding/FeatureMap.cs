@@ -231,6 +231,11 @@ public sealed class FeatureMap
                 w.WriteString("splitter", f.Splitter);
                 w.WriteString("padding", EncodingNames.Name(f.Padding));
             }
+            else if (f.Type == FeatureType.Embedding && f.Splitter != "^")
+            {
+                // The vector's splitter (written only when not the default, so older maps keep their schema hash).
+                w.WriteString("splitter", f.Splitter);
+            }
             if (EncodingNames.Name(f.Normalizer) is { } scaler)
             {
                 w.WriteStartObject("normalizer");

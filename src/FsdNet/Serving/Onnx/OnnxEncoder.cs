@@ -53,6 +53,14 @@ internal static class OnnxEncoder
             {
                 Input(w, OnnxExporter.NumericInput, "float32", schema.NumericCount);
             }
+            if (schema.SequenceWidth > 0)
+            {
+                Input(w, OnnxExporter.SequenceInput, "int64", schema.SequenceWidth);
+            }
+            if (schema.EmbeddingWidth > 0)
+            {
+                Input(w, OnnxExporter.EmbeddingInput, "float32", schema.EmbeddingWidth);
+            }
             w.WriteEndArray();
             w.WriteStartObject("output");
             w.WriteString("name", OnnxExporter.Output);
@@ -75,19 +83,7 @@ internal static class OnnxEncoder
                 w.WriteNumber("padding_idx", f.PaddingIdx);
                 w.WriteNumber("oov_idx", f.OovIdx);
                 w.WriteNumber("vocab_size", f.VocabSize);
-                if (map.FuxiEncoded)
-                {
-                    w.WriteNull("vocab");
-                }
-                else
-                {
-                    w.WriteStartObject("vocab");
-                    for (var i = 0; i < f.Vocab.Count; i++)
-                    {
-                        w.WriteNumber(f.Vocab[i], i + 1);
-                    }
-                    w.WriteEndObject();
-                }
+                WriteVocab(w, f, map.FuxiEncoded);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -115,7 +111,36 @@ internal static class OnnxEncoder
             }
             w.WriteEndArray();
 
-            var ignored = map.Features.Where(f => f.Type is not (FeatureType.Categorical or FeatureType.Numeric)).ToList();
+            w.WriteStartArray("sequence");
+            foreach (var f in map.Sequence)
+            {
+                // Columns [offset, offset + max_len) of the sequence input.
+                WriteColumnHead(w, f, used, f.SequenceOffset);
+                var codec = f.Codec;
+                w.WriteNumber("max_len", codec.MaxLen);
+                w.WriteString("splitter", codec.Splitter);
+                w.WriteString("padding", EncodingNames.Name(codec.Padding));
+                w.WriteString("padding_token", codec.NaToken);
+                w.WriteNumber("padding_idx", f.PaddingIdx);
+                w.WriteNumber("oov_idx", f.OovIdx);
+                w.WriteNumber("vocab_size", f.VocabSize);
+                WriteVocab(w, f, map.FuxiEncoded);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+
+            w.WriteStartArray("embedding");
+            foreach (var f in map.Embedding)
+            {
+                // Columns [offset, offset + width) of the embedding input.
+                WriteColumnHead(w, f, used, f.EmbeddingOffset);
+                w.WriteNumber("width", f.EmbeddingWidth);
+                w.WriteString("splitter", f.Codec.Splitter);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+
+            var ignored = map.Features.Where(f => f.Type == FeatureType.Meta).ToList();
             w.WriteStartArray("ignored_features");
             foreach (var f in ignored)
             {
@@ -139,11 +164,26 @@ internal static class OnnxEncoder
         w.WriteEndObject();
     }
 
+    private static void WriteVocab(Utf8JsonWriter w, FeatureInfo f, bool fuxiEncoded)
+    {
+        if (fuxiEncoded)
+        {
+            w.WriteNull("vocab");
+            return;
+        }
+        w.WriteStartObject("vocab");
+        for (var i = 0; i < f.Vocab.Count; i++)
+        {
+            w.WriteNumber(f.Vocab[i], i + 1);
+        }
+        w.WriteEndObject();
+    }
+
     /// <summary>Opens an input column's object with what every column says: its place, feature, raw column and use.</summary>
-    private static void WriteColumnHead(Utf8JsonWriter w, FeatureInfo f, HashSet<string> used)
+    private static void WriteColumnHead(Utf8JsonWriter w, FeatureInfo f, HashSet<string> used, int? column = null)
     {
         w.WriteStartObject();
-        w.WriteNumber("column", f.TypeIndex);
+        w.WriteNumber("column", column ?? f.TypeIndex);
         w.WriteString("feature", f.Name);
         w.WriteString("source_column", f.SourceName);
         w.WriteBoolean("used_by_model", used.Contains(f.Name));

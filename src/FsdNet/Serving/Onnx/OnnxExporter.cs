@@ -28,6 +28,12 @@ public static class OnnxExporter
     /// <summary>Name of the graph's numeric input (float [N, numeric columns]), present when the feature map has numeric features.</summary>
     public const string NumericInput = "numeric";
 
+    /// <summary>Name of the graph's sequence input (int64 [N, sum of max_len]), present when the model reads sequence features.</summary>
+    public const string SequenceInput = "sequence";
+
+    /// <summary>Name of the graph's embedding-vector input (float [N, sum of pretrain_dim]), present when the model reads <c>type: embedding</c> features.</summary>
+    public const string EmbeddingInput = "embedding";
+
     /// <summary>Name of the graph's output (float [N, 1], the click probability).</summary>
     public const string Output = "probability";
 
@@ -103,6 +109,8 @@ public static class OnnxExporter
         private readonly Dictionary<string, Tensor> state;
         private readonly string? categorical;
         private readonly string? numeric;
+        private readonly string? sequence;
+        private readonly string? embedding;
 
         public Translator(ModelBundle bundle)
         {
@@ -118,6 +126,14 @@ public static class OnnxExporter
             if (schema.NumericCount > 0)
             {
                 numeric = Graph.Input(NumericInput, DataType.Float, schema.NumericCount);
+            }
+            if (schema.SequenceWidth > 0)
+            {
+                sequence = Graph.Input(SequenceInput, DataType.Int64, schema.SequenceWidth);
+            }
+            if (schema.EmbeddingWidth > 0)
+            {
+                embedding = Graph.Input(EmbeddingInput, DataType.Float, schema.EmbeddingWidth);
             }
         }
 
@@ -252,6 +268,8 @@ public static class OnnxExporter
         {
             InputKind.Categorical => Table("embedding.", f, null, plain: false, model.Schema.Fields.ToDictionary(x => x.Name, StringComparer.Ordinal)).Shape[1],
             InputKind.Numeric => Param($"embedding.embedding_layer.{f.Name}.weight").Shape[1],
+            InputKind.Sequence => Table("embedding.", f, null, plain: false, model.Schema.Fields.ToDictionary(x => x.Name, StringComparer.Ordinal)).Shape[1],
+            InputKind.Embedding => Param($"embedding.feature_encoders.{f.Name}.weight").Shape[0],
             _ => 0,
         };
 
@@ -277,14 +295,21 @@ public static class OnnxExporter
                     j++;
                 }
                 var run = fields.Skip(i).Take(j - i).ToList();
-                parts.Add(f.Kind switch
+                switch (f.Kind)
                 {
-                    InputKind.Categorical => CategoricalRun(prefix, run, dim, plain, byName),
-                    InputKind.Numeric => NumericRun(prefix, run, dim),
-                    _ => throw new NotSupportedException(
-                        $"ONNX export does not cover {f.Kind.ToString().ToLowerInvariant()} features yet (field '{f.Name}'); " +
-                        "it covers categorical and numeric features (train without this field, e.g. with use_features, or serve the model as a bundle)."),
-                });
+                    case InputKind.Categorical:
+                        parts.Add(CategoricalRun(prefix, run, dim, plain, byName));
+                        break;
+                    case InputKind.Numeric:
+                        parts.Add(NumericRun(prefix, run, dim));
+                        break;
+                    case InputKind.Sequence:
+                        parts.AddRange(run.Select(x => SequenceField(prefix, x, dim, plain, byName)));
+                        break;
+                    default:
+                        parts.AddRange(run.Select(x => VectorField(prefix, x, dim)));
+                        break;
+                }
                 i = j;
             }
             return parts.Count == 1 ? parts[0] : Graph.Node("Concat", [.. parts], null, OnnxGraph.Int("axis", 1));
@@ -365,6 +390,41 @@ public static class OnnxExporter
                 Graph.Node("Unsqueeze", [values, Graph.Longs("axis2", 2)]),
                 Graph.Const($"{prefix}numeric_{run[0].Name}", weights, run.Count, dim)]);
             return Graph.Node("Reshape", [scaled, Graph.Longs("flat_shape", -1, run.Count * dim)]);
+        }
+
+        /// <summary>
+        /// A sequence field pooled over its non-padding codes (code 0 is padding): the sum, or for mean pooling the sum
+        /// over max(count, 1), as FsdNet's FieldEmbedding; codes outside the table are refused by ONNX Runtime.
+        /// </summary>
+        private string SequenceField(string prefix, InputField f, int dim, bool plain, Dictionary<string, InputField> byName)
+        {
+            var t = Table(prefix, f, dim, plain, byName);
+            var rows = t.Shape[0];
+            var table = Graph.Const($"{prefix}{(plain ? "lr_weights" : "embeddings")}_{f.Name}", t.Span[..(rows * dim)], rows, dim);
+            var codes = Graph.Node("Slice", [sequence!, Graph.Longs("seq_start", f.Column), Graph.Longs("seq_end", f.Column + f.MaxLen), Graph.Longs("axis1", 1)]);
+            var valid = Graph.Node("And", [
+                Graph.Node("GreaterOrEqual", [codes, Graph.Const("zero", new long[1])]),
+                Graph.Node("Less", [codes, Graph.Const("rows", new long[] { rows })])]);
+            var index = Graph.Node("Where", [valid, codes, Graph.Const("out_of_range", new[] { -(long)rows - 1 })]);
+            var vectors = Graph.Node("Gather", [table, index], null, OnnxGraph.Int("axis", 0));
+            var mask = Graph.Node("Cast", [Graph.Node("Not", [Graph.Node("Equal", [codes, Graph.Const("pad", new long[1])])])], null, OnnxGraph.Int("to", (long)DataType.Float));
+            var masked = Graph.Node("Mul", [vectors, Graph.Node("Unsqueeze", [mask, Graph.Longs("axis2", 2)])]);
+            var sum = Graph.Node("ReduceSum", [masked, Graph.Longs("axis1", 1)], null, OnnxGraph.Int("keepdims", 0));
+            var pooling = plain ? SequencePooling.Sum : f.Pooling;
+            if (pooling != SequencePooling.Mean)
+            {
+                return sum;
+            }
+            var count = Graph.Node("ReduceSum", [mask, Graph.Longs("axis1", 1)], null, OnnxGraph.Int("keepdims", 1));
+            return Graph.Node("Div", [sum, Graph.Node("Max", [count, Graph.Scalar("one", 1f)])]);
+        }
+
+        /// <summary>A <c>type: embedding</c> field: its slice of the embedding input projected by Linear(pretrain_dim, dim, bias=False).</summary>
+        private string VectorField(string prefix, InputField f, int dim)
+        {
+            var w = Param($"{prefix}feature_encoders.{f.Name}.weight");
+            var values = Graph.Node("Slice", [embedding!, Graph.Longs("emb_start", f.Column), Graph.Longs("emb_end", f.Column + f.Width), Graph.Longs("axis1", 1)]);
+            return Graph.Gemm(values, $"{prefix}feature_encoders.{f.Name}", w.Span, new float[dim], dim, f.Width);
         }
 
         /// <summary>FuxiCTR's LogisticRegression: the sum of every field's weight plus a bias, [N, 1].</summary>
