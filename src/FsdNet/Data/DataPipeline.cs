@@ -313,13 +313,13 @@ public static class DataPipeline
     {
         var map = FeatureMap.FromConfig(config);
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        var segs = Ingest.Parse(map, trainPath, options.OnBadLine, TempDir(cacheFile), options.Threads, map.SourceColumns);
+        var segs = FormatReaders.ReadRows(map, trainPath, new RowReadOptions { OnBadLine = options.OnBadLine, TempDir = TempDir(cacheFile), Threads = options.Threads });
         try
         {
             var parsed = sw.Elapsed.TotalSeconds;
-            Ingest.Fit(map, segs);
+            VocabularyFit.Fit(map, segs);
             var fitted = sw.Elapsed.TotalSeconds;
-            Ingest.WriteCache(map, segs, cacheFile, fp, options.Threads);
+            CacheWriter.WriteCache(map, segs, cacheFile, fp, options.Threads);
             options.Log?.Invoke(string.Create(CultureInfo.InvariantCulture,
                 $"{Path.GetFileName(trainPath)}: {segs.Sum(s => s.Rows)} rows in {segs.Count} segment(s): parse {parsed:F2} s, fit {fitted - parsed:F2} s, write cache {sw.Elapsed.TotalSeconds - fitted:F2} s"));
             var report = Report(segs, trainPath, options);
@@ -355,10 +355,13 @@ public static class DataPipeline
             FuxiEncodedData.WriteCache(map, files, cacheFile, FilesFingerprint(files, map.SchemaHash));
             return (EncodedDataset.Open(cacheFile, map, verifyChecksum: false), new BadLineReport());
         }
-        var segs = Ingest.Parse(map, rawPath, options.OnBadLine, TempDir(cacheFile), options.Threads, map.SourceColumns, options.LabelOptional);
+        var segs = FormatReaders.ReadRows(map, rawPath, new RowReadOptions
+        {
+            OnBadLine = options.OnBadLine, TempDir = TempDir(cacheFile), Threads = options.Threads, LabelOptional = options.LabelOptional,
+        });
         try
         {
-            Ingest.WriteCache(map, segs, cacheFile, fp, options.Threads);
+            CacheWriter.WriteCache(map, segs, cacheFile, fp, options.Threads);
             return (EncodedDataset.Open(cacheFile, map, verifyChecksum: false), Report(segs, rawPath, options));
         }
         finally

@@ -25,7 +25,7 @@ namespace FsdNet.Tests.Serving;
 /// catch a second copy of an encoding rule: unseen and rare tokens, missing values, numbers written 1 / 1.0 / 1e0,
 /// sequences longer than max_len, trailing splitters and padding tokens.
 /// <list type="number">
-/// <item><c>fsdnet predict</c> on the CSV (the cache path: Segment and Ingest);</item>
+/// <item><c>fsdnet predict</c> on the CSV (the cache path: the format reader, Segment and CacheWriter);</item>
 /// <item>the in-process <see cref="Scorer"/> with the CSV's cells as text;</item>
 /// <item>the HTTP server (<c>POST /v1/predict</c>) with the cells as JSON strings, numbers, arrays or null;</item>
 /// <item>ONNX Runtime on the exported model, the rows encoded by <see cref="OnnxReferenceClient"/> from the encoder JSON alone.</item>

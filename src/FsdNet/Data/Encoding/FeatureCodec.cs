@@ -6,7 +6,7 @@ namespace FsdNet.Data;
 /// <summary>
 /// How a raw value of one feature becomes model input: the one definition of the rules, read from the fitted
 /// <see cref="FeatureInfo"/> into typed fields once. Every path that encodes calls it: cache building
-/// (<see cref="Segment"/>, <see cref="Ingest"/>), <see cref="FeatureMap.EncodeRow(Func{string, string?}, Span{int}, Span{float}, Span{int}, Span{float}, out long)"/>,
+/// (<see cref="Segment"/>, <see cref="CacheWriter"/>), <see cref="FeatureMap.EncodeRow(Func{string, string?}, Span{int}, Span{float}, Span{int}, Span{float}, out long)"/>,
 /// the Scorer's row batches (and so the HTTP server) and the ONNX encoder JSON.
 /// <list type="bullet">
 /// <item>A missing value (empty text) takes <c>fill_na</c>: its token, or for numbers its value (0 when none).</item>

@@ -222,37 +222,12 @@ public static class FuxiEncodedData
         throw new DataFormatException(path, 0, null, "file not found");
     }
 
-    internal static string Extension(DataFormat f) => f switch
-    {
-        DataFormat.H5 => ".h5",
-        DataFormat.Npz => ".npz",
-        DataFormat.Parquet => ".parquet",
-        _ => throw new ArgumentOutOfRangeException(nameof(f), f, "not a FuxiCTR encoded format"),
-    };
+    internal static string Extension(DataFormat f) => FormatReaders.Arrays(f).Extension;
 
-    /// <summary>One file's arrays by name (loaded lazily, one at a time).</summary>
-    private sealed class Source
-    {
-        public required string Path { get; init; }
-        public required Func<string, NdArray> Read { get; init; }
-        public required IReadOnlyList<string> Names { get; init; }
-    }
-
-    private static Source OpenSource(string path, DataFormat format)
+    private static ArrayFile OpenSource(string path, DataFormat format)
     {
         RawFiles.CheckExists(path);
-        switch (format)
-        {
-            case DataFormat.Npz:
-                return new Source { Path = path, Names = Npy.Names(path), Read = n => Npy.ReadNpz(path, n) };
-            case DataFormat.H5:
-                return new Source { Path = path, Names = H5Arrays.Names(path), Read = n => H5Arrays.Read(path, n) };
-            default:
-            {
-                var (names, read, _) = ParquetArrays.Open(path);
-                return new Source { Path = path, Names = names, Read = read };
-            }
-        }
+        return FormatReaders.Arrays(format).Open(path);
     }
 
     /// <summary>
@@ -341,7 +316,7 @@ public static class FuxiEncodedData
                     row0 += n;
                 }
             }
-            Ingest.FinishCache(tmp, layout, map, sourceFp);
+            CacheWriter.FinishCache(tmp, layout, map, sourceFp);
             File.Move(tmp, outPath, overwrite: true);
         }
         finally
@@ -353,7 +328,7 @@ public static class FuxiEncodedData
         }
     }
 
-    private static NdArray Expect(Source src, string name, long rows, int cols)
+    private static NdArray Expect(ArrayFile src, string name, long rows, int cols)
     {
         var a = src.Read(name);
         if (a.Rows != rows)
@@ -369,7 +344,7 @@ public static class FuxiEncodedData
         return a;
     }
 
-    private static int[] Codes(Source src, FeatureInfo f, long rows, int cols)
+    private static int[] Codes(ArrayFile src, FeatureInfo f, long rows, int cols)
     {
         var a = Expect(src, f.Name, rows, cols);
         var vocab = f.VocabSize;
@@ -404,7 +379,7 @@ public static class FuxiEncodedData
         return codes;
     }
 
-    private static float[] Floats(Source src, FeatureInfo f, long rows, int cols)
+    private static float[] Floats(ArrayFile src, FeatureInfo f, long rows, int cols)
     {
         var a = Expect(src, f.Name, rows, cols);
         if (a.Kind == ArrayKind.Text)

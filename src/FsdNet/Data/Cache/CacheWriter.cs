@@ -1,0 +1,174 @@
+using System.Runtime.InteropServices;
+
+namespace FsdNet.Data;
+
+/// <summary>Writes the encoded cache of parsed segments with a fitted map: codes through each feature's codec, atomically.</summary>
+internal static class CacheWriter
+{
+    /// <summary>Writes the cache for <paramref name="segs"/> encoded with the sealed <paramref name="map"/> (atomically).</summary>
+    public static void WriteCache(FeatureMap map, IReadOnlyList<Segment> segs, string outPath, byte[] sourceFp, int threads)
+    {
+        var rows = segs.Sum(s => s.Rows);
+        var seqFeats = map.Features.Select((f, j) => (f, j)).Where(x => x.f.Type == FeatureType.Sequence).ToArray();
+        var catFeats = map.Features.Select((f, j) => (f, j)).Where(x => x.f.Type == FeatureType.Categorical).ToArray();
+        var numFeats = map.Features.Where(f => f.Type == FeatureType.Numeric).ToArray();
+        var embDims = map.Embedding.Select(f => f.EmbeddingWidth).ToArray();
+        var layout = new CacheLayout(rows, map.CategoricalCount, map.NumericCount, [.. seqFeats.Select(x => x.f.MaxLen)], map.HasGroupId, embDims);
+        var dir = Path.GetDirectoryName(Path.GetFullPath(outPath))!;
+        Directory.CreateDirectory(dir);
+        var tmp = outPath + $".{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            using (var handle = File.OpenHandle(tmp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None))
+            {
+                RandomAccess.SetLength(handle, layout.TotalBytes);
+                var starts = new long[segs.Count];
+                for (var k = 1; k < segs.Count; k++)
+                {
+                    starts[k] = starts[k - 1] + segs[k - 1].Rows;
+                }
+                Parallel.For(0, segs.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, k =>
+                {
+                    var seg = segs[k];
+                    // local id -> final code, per categorical/sequence feature
+                    var maps = new int[map.Features.Count][];
+                    for (var j = 0; j < map.Features.Count; j++)
+                    {
+                        var t = seg.Tables[j];
+                        if (t is null)
+                        {
+                            continue;
+                        }
+                        var codec = map.Features[j].Codec;
+                        var m = new int[t.Count];
+                        for (var i = 0; i < m.Length; i++)
+                        {
+                            m[i] = t.NumberKeyed ? codec.Code(t.NumberTokens[i]) : codec.Code(t.StringTokens[i]);
+                        }
+                        maps[j] = m;
+                    }
+                    var br = Segment.BlockRows;
+                    var lab = new float[br];
+                    var grp = new long[layout.HasGroup ? br : 0];
+                    var cat = Enumerable.Range(0, layout.Cat).Select(_ => new int[br]).ToArray();
+                    var num = Enumerable.Range(0, layout.Num).Select(_ => new float[br]).ToArray();
+                    var sl = seqFeats.Select(_ => new int[br]).ToArray();
+                    var st = seqFeats.Select(_ => new int[br]).ToArray();
+                    var seqOut = seqFeats.Select(x => new int[br * x.f.MaxLen]).ToArray();
+                    var em = embDims.Select(d => new float[br * d]).ToArray();
+                    var row0 = starts[k];
+                    for (var b = 0; b < seg.Blocks.Count; b++)
+                    {
+                        var n = seg.Blocks[b].Rows;
+                        seg.ReadBlock(b, lab, grp, cat, num, sl, st, em);
+                        Write(handle, lab.AsSpan(0, n), layout.LabelsOffset + (row0 * 4));
+                        if (layout.HasGroup)
+                        {
+                            Write(handle, grp.AsSpan(0, n), layout.GroupOffset + (row0 * 8));
+                        }
+                        for (var c = 0; c < catFeats.Length; c++)
+                        {
+                            var m = maps[catFeats[c].j];
+                            var col = cat[c].AsSpan(0, n);
+                            for (var i = 0; i < col.Length; i++)
+                            {
+                                col[i] = m[col[i]];
+                            }
+                            Write(handle, col, layout.CatOffsets[c] + (row0 * 4));
+                        }
+                        for (var c = 0; c < numFeats.Length; c++)
+                        {
+                            var col = num[c].AsSpan(0, n);
+                            var codec = numFeats[c].Codec;
+                            if (codec.Scaler != Scaler.None)
+                            {
+                                for (var i = 0; i < col.Length; i++)
+                                {
+                                    col[i] = codec.Normalize(col[i]);
+                                }
+                            }
+                            Write(handle, col, layout.NumOffsets[c] + (row0 * 4));
+                        }
+                        for (var s = 0; s < seqFeats.Length; s++)
+                        {
+                            var (f, j) = seqFeats[s];
+                            var m = maps[j];
+                            var codec = f.Codec;
+                            var maxLen = f.MaxLen;
+                            var outSpan = seqOut[s].AsSpan(0, n * maxLen);
+                            outSpan.Clear();
+                            var pos = 0;
+                            for (var i = 0; i < n; i++)
+                            {
+                                var len = sl[s][i];
+                                var (skip, offset, keep) = codec.Window(len);
+                                var srcStart = pos + skip;
+                                var dstStart = (i * maxLen) + offset;
+                                for (var t = 0; t < keep; t++)
+                                {
+                                    var local = st[s][srcStart + t];
+                                    outSpan[dstStart + t] = local < 0 ? 0 : m[local];
+                                }
+                                pos += len;
+                            }
+                            Write(handle, (ReadOnlySpan<int>)outSpan, layout.SeqOffsets[s] + (row0 * maxLen * 4));
+                        }
+                        for (var e = 0; e < embDims.Length; e++)
+                        {
+                            Write(handle, em[e].AsSpan(0, n * embDims[e]), layout.EmbOffsets[e] + (row0 * embDims[e] * 4));
+                        }
+                        row0 += n;
+                    }
+                });
+            }
+            FinishCache(tmp, layout, map, sourceFp);
+            File.Move(tmp, outPath, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(tmp))
+            {
+                File.Delete(tmp);
+            }
+        }
+    }
+
+    /// <summary>Computes the payload checksum of a written cache file and writes its header.</summary>
+    internal static void FinishCache(string tmp, CacheLayout layout, FeatureMap map, byte[] sourceFp)
+    {
+        // Checksum by plain reads (page cache), not through a mapping, so the build's RSS does not grow by the cache size.
+        ulong checksum = 0;
+        using (var handle = File.OpenHandle(tmp, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan))
+        {
+            var buf = new byte[Checksum.ChunkSize];
+            long k = 0;
+            for (long off = layout.HeaderSize; off < layout.TotalBytes; off += Checksum.ChunkSize, k++)
+            {
+                var len = (int)Math.Min(Checksum.ChunkSize, layout.TotalBytes - off);
+                var span = buf.AsSpan(0, len);
+                var got = 0;
+                while (got < len)
+                {
+                    var n = RandomAccess.Read(handle, span[got..], off + got);
+                    if (n <= 0)
+                    {
+                        throw new IOException($"{tmp}: short read while computing the checksum");
+                    }
+                    got += n;
+                }
+                checksum += Checksum.Term(span, k);
+            }
+        }
+        var header = layout.Header(Convert.FromHexString(map.SchemaHash), sourceFp, checksum);
+        using (var handle = File.OpenHandle(tmp, FileMode.Open, FileAccess.Write))
+        {
+            RandomAccess.Write(handle, header, 0);
+        }
+    }
+
+    private static void Write<T>(Microsoft.Win32.SafeHandles.SafeFileHandle h, ReadOnlySpan<T> data, long offset) where T : struct =>
+        RandomAccess.Write(h, MemoryMarshal.AsBytes(data), offset);
+
+    private static void Write<T>(Microsoft.Win32.SafeHandles.SafeFileHandle h, Span<T> data, long offset) where T : struct =>
+        RandomAccess.Write(h, MemoryMarshal.AsBytes((ReadOnlySpan<T>)data), offset);
+}
