@@ -30,6 +30,7 @@ internal sealed class Segment : IDisposable
     private readonly bool libFm;
     private readonly bool whiteSeparator;
     private readonly FeatureCodec[] codecs;
+    private readonly bool[] bucket;
     private readonly double[] scratch;
     private readonly int[] catSlot;
     private readonly int[] numSlot;
@@ -61,6 +62,7 @@ internal sealed class Segment : IDisposable
         whiteSeparator = char.IsWhiteSpace(map.Separator);
         var f = feats.Length;
         codecs = [.. feats.Select(x => x.Codec)];
+        bucket = [.. codecs.Select(c => c.Bucket)];
         scratch = new double[f];
         catSlot = new int[f];
         numSlot = new int[f];
@@ -171,7 +173,8 @@ internal sealed class Segment : IDisposable
                 case FeatureType.Categorical:
                     if (Tables[j]!.NumberKeyed)
                     {
-                        scratch[j] = codecs[j].NumberToken(ParseNumber(s, j));
+                        var v = ParseNumber(s, j);
+                        scratch[j] = bucket[j] ? FeatureCodec.ConvertToBucket(v) : v;
                     }
                     break;
                 case FeatureType.Numeric:
@@ -309,8 +312,12 @@ internal sealed class Segment : IDisposable
         return s[..i];
     }
 
-    private double ParseNumber(ReadOnlySpan<char> s, int j) =>
-        codecs[j].ParseNumber(s, out var v) is { } problem ? throw new RowException(feats[j].Name, problem) : v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private double ParseNumber(ReadOnlySpan<char> s, int j)
+    {
+        var codec = codecs[j];
+        return codec.TryParseNumber(s, out var v) ? v : throw new RowException(feats[j].Name, codec.NumberProblem(s));
+    }
 
     private float ParseLabel(ReadOnlySpan<char> s)
     {

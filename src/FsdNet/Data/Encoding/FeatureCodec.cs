@@ -24,6 +24,7 @@ internal sealed class FeatureCodec
 {
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> strings;
     private readonly Dictionary<long, int> numbers;
+    private readonly string naToken;
 
     public FeatureCodec(FeatureInfo info)
     {
@@ -34,7 +35,7 @@ internal sealed class FeatureCodec
         Padding = info.Padding;
         MaxLen = info.MaxLen;
         Splitter = info.Splitter;
-        NaToken = info.FillNa ?? "";
+        NaToken = naToken = info.FillNa ?? "";
         OovIdx = info.OovIdx;
         Scaler = info.Type == FeatureType.Numeric ? info.Normalizer : Scaler.None;
         (Shift, Scale) = Scaler switch
@@ -137,22 +138,30 @@ internal sealed class FeatureCodec
     public double NumberToken(double v) => Bucket ? ConvertToBucket(v) : v;
 
     /// <summary>A number cell (numeric or number-keyed categorical): empty = fill_na; else it must parse and be finite.</summary>
-    public string? ParseNumber(ReadOnlySpan<char> text, out double v)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryParseNumber(ReadOnlySpan<char> text, out double v)
     {
         if (text.IsEmpty)
         {
             v = FillNumber;
-            return FillProblem;
+            return FillProblem is null;
         }
-        if (!TryParseDouble(text, out v))
-        {
-            return $"non-numeric value in a numeric column: '{Clip(text)}'";
-        }
-        return double.IsFinite(v) ? null : $"NaN/Inf not allowed: '{Clip(text)}'";
+        return TryParseDouble(text, out v) && double.IsFinite(v);
     }
 
+    /// <summary>Why <see cref="TryParseNumber"/> refused <paramref name="text"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public string NumberProblem(ReadOnlySpan<char> text) =>
+        text.IsEmpty ? FillProblem ?? "missing"
+        : !TryParseDouble(text, out _) ? $"non-numeric value in a numeric column: '{Clip(text)}'"
+        : $"NaN/Inf not allowed: '{Clip(text)}'";
+
+    /// <summary><see cref="TryParseNumber"/> with the problem as text (null when fine).</summary>
+    public string? ParseNumber(ReadOnlySpan<char> text, out double v) => TryParseNumber(text, out v) ? null : NumberProblem(text);
+
     /// <summary>A string-keyed categorical cell as its token: empty = the fill_na token.</summary>
-    public ReadOnlySpan<char> TextToken(ReadOnlySpan<char> text) => text.IsEmpty ? NaToken : text;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ReadOnlySpan<char> TextToken(ReadOnlySpan<char> text) => text.IsEmpty ? naToken : text;
 
     /// <summary>Whether a sequence token is padding (the fill_na token; "" when none).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -269,6 +278,7 @@ internal sealed class FeatureCodec
     // ---- shared number rules ----
 
     /// <summary>FuxiCTR's convert_to_bucket: v &gt; 2 -> floor(ln(v)^2), else int(v).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double ConvertToBucket(double v) => v > 2 ? Math.Floor(Math.Log(v) * Math.Log(v)) : Math.Truncate(v);
 
     /// <summary>The dictionary key of a number token: its bits, with -0 as 0.</summary>
