@@ -278,6 +278,33 @@ public sealed class EncodingTests
         Assert.Equal("n", e.Field);
     }
 
+    /// <summary>
+    /// An embedding feature's splitter survives the feature map's save and load: a reloaded model (predict, serve)
+    /// splits vectors as training did. It was lost once, and served vectors were split on '^'.
+    /// </summary>
+    [Fact]
+    public void An_embedding_splitter_round_trips_through_the_feature_map()
+    {
+        using var tmp = new TempDir();
+        tmp.File("train.csv", "label,c,e\n1,a,0.5|1.5|-2\n0,b,1|2|3\n");
+        using var data = Helpers.PrepareYaml(tmp, """
+            r:
+              train_data: train.csv
+              feature_cols:
+                - {name: c, type: categorical}
+                - {name: e, type: embedding, splitter: '|', pretrain_dim: 3}
+              label_col: {name: label}
+            """);
+        var path = tmp.Sub("feature_map.json");
+        data.FeatureMap.Save(path);
+        var loaded = FeatureMap.Load(path);
+        Assert.Equal("|", loaded["e"].Splitter);
+        Assert.Equal(data.FeatureMap.SchemaHash, loaded.SchemaHash);
+        var emb = new float[3];
+        loaded.EncodeRow(name => name == "e" ? "0.25|-1|4e0" : "a", new int[1], [], [], emb, out _);
+        Assert.Equal([0.25f, -1f, 4f], emb);
+    }
+
     public sealed class PqRow
     {
         public int label { get; set; }

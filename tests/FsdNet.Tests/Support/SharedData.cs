@@ -57,3 +57,16 @@ public sealed class DataFactAttribute : FactAttribute
 
     public string Dataset { get; }
 }
+
+/// <summary>A theory that needs a real data set (as <see cref="DataFactAttribute"/>): skipped, with the same message, without it.</summary>
+public sealed class DataTheoryAttribute : TheoryAttribute
+{
+    public DataTheoryAttribute(string dataset)
+    {
+        if (!SharedData.Has(dataset))
+        {
+            Skip = $"needs the '{dataset}' data set in {SharedData.Dir(dataset)} (absent; set FSDNET_DATA to another " +
+                   "folder holding it); see ../shared/data/README.md and docs/DATA.md for where to get it.";
+        }
+    }
+}

@@ -11,9 +11,11 @@ namespace FsdNet.Serving.Onnx;
 
 /// <summary>
 /// Exports a trained model's inference graph as ONNX (opset 17, IR version 8) with its encoder as JSON beside it
-/// (<c>model.encoder.json</c> for <c>model.onnx</c>). Inputs: <c>categorical</c> int64 [N, categorical columns] (the
-/// codes of the feature map, column i = the i-th categorical feature) and, when the feature map has numeric features,
-/// <c>numeric</c> float [N, numeric columns] (normalised values); output: <c>probability</c> float [N, 1]. The graph is
+/// (<c>model.encoder.json</c> for <c>model.onnx</c>). Inputs, each present when the feature map has such features:
+/// <c>categorical</c> int64 [N, categorical columns] (the codes of the feature map, column i = the i-th categorical
+/// feature), <c>numeric</c> float [N, numeric columns] (normalised values), <c>sequence</c> int64 [N, sum of max_len]
+/// (each sequence feature's codes) and <c>embedding</c> float [N, sum of pretrain_dim] (type: embedding vectors);
+/// output: <c>probability</c> float [N, 1]. The graph is
 /// the evaluation-mode forward pass: BatchNorm folded into the Gemm before it (running statistics), dropout gone.
 /// Covered: <see cref="SupportedModels"/>; anything else is refused with an error naming the model or option.
 /// </summary>

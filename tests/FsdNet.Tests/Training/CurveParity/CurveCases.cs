@@ -11,6 +11,9 @@ namespace FsdNet.Tests.Training.CurveParity;
 /// </summary>
 public sealed record CurveCase(string Name, string[] FeatureCols, string ModelYaml, int TrainRows = CurveCases.TrainRows)
 {
+    /// <summary>The data: null for the synthetic CSV splits, else a shared data set sliced by <see cref="CurveCases.Write"/> ("frappe").</summary>
+    public string? Dataset { get; init; }
+
     public override string ToString() => Name;
 }
 
@@ -77,6 +80,32 @@ public static class CurveCases
         _ => throw new ArgumentException(model),
     } + Small(batchNorm);
 
+    public static readonly string[] ZooModels =
+        ["LR", "FM", "DNN", "WideDeep", "DeepFM", "PNN", "FiBiNET", "AFN", "xDeepFM", "AutoInt", "MaskNet", "FinalMLP", "DCN", "DCNv2", "GDCN", "GDCNP", "EDCN", "FSDNet"];
+
+    public const int FrappeTrainRows = 8000, FrappeValidRows = 3000, FrappeEpochs = 2;
+
+    /// <summary>Frappe's ten fields as the libFM files give them (numbers as tokens, as FuxiCTR's frappe_x1 config).</summary>
+    private const string FrappeFields =
+        "{name: [user, item, daytime, weekday, isweekend, homework, cost, weather, country, city], active: True, dtype: float, type: categorical}";
+
+    /// <summary>A zoo model at FuxiCTR's defaults (its model_zoo settings where FsdNet needs one).</summary>
+    private static string ZooDefaults(string model, int epochs)
+    {
+        var reg = model is "LR" or "FM" ? "regularizer: 0.01\n" : "embedding_regularizer: 0.01\nnet_regularizer: 0\n";
+        // FuxiCTR's GDCN builds no deep network without dnn_hidden_units (FsdNet refuses that): its model_zoo config's.
+        reg += model is "GDCN" or "GDCNP" ? "dnn_hidden_units: [400, 400, 400]\n" : "";
+        return $$"""
+            model: {{model}}
+            {{reg}}batch_size: 200
+            epochs: {{epochs}}
+            seed: 2024
+            monitor: AUC
+            monitor_mode: max
+            early_stop_patience: 10
+            """;
+    }
+
     /// <summary>Every input kind on FSDNet and numeric inputs (each normaliser) with a sequence on DNN, DeepFM and
     /// DCNv2, each with batch_norm on and off.</summary>
     public static IReadOnlyList<CurveCase> All { get; } = Build();
@@ -122,21 +151,12 @@ public static class CurveCases
             }
         }
         // Every zoo model with its FuxiCTR defaults (learning rate 1e-3, no dropout; batch_norm only where FuxiCTR
-        // defaults to it, as AFN) on the categorical fields; the mirrors are tools/zoo_torch/mirrors.
-        foreach (var model in new[] { "LR", "FM", "DNN", "WideDeep", "DeepFM", "PNN", "FiBiNET", "AFN", "xDeepFM", "AutoInt", "MaskNet", "FinalMLP", "DCN", "DCNv2", "GDCN", "GDCNP", "EDCN", "FSDNet" })
+        // defaults to it, as AFN) on the categorical fields; the mirrors are tools/zoo_torch/mirrors. Again on a slice
+        // of the real Frappe data (its ten fields, 8,000 train and 3,000 valid rows, 2 epochs).
+        foreach (var model in ZooModels)
         {
-            var reg = model is "LR" or "FM" ? "regularizer: 0.01\n" : "embedding_regularizer: 0.01\nnet_regularizer: 0\n";
-            // FuxiCTR's GDCN builds no deep network without dnn_hidden_units (FsdNet refuses that): its model_zoo config's.
-            reg += model is "GDCN" or "GDCNP" ? "dnn_hidden_units: [400, 400, 400]\n" : "";
-            list.Add(new CurveCase($"zoo_{model.ToLowerInvariant()}", [Categorical], $$"""
-                model: {{model}}
-                {{reg}}batch_size: 200
-                epochs: {{Epochs}}
-                seed: 2024
-                monitor: AUC
-                monitor_mode: max
-                early_stop_patience: 10
-                """));
+            list.Add(new CurveCase($"zoo_{model.ToLowerInvariant()}", [Categorical], ZooDefaults(model, Epochs)));
+            list.Add(new CurveCase($"frappe_{model.ToLowerInvariant()}", [FrappeFields], ZooDefaults(model, FrappeEpochs), FrappeTrainRows) { Dataset = "frappe" });
         }
         return list;
     }
@@ -149,6 +169,11 @@ public static class CurveCases
     /// </summary>
     public static void Write(CurveCase c, string dir)
     {
+        if (c.Dataset == "frappe")
+        {
+            WriteFrappeSlice(c, dir);
+            return;
+        }
         var rng = new Rng(20261206);
         var userBias = Enumerable.Range(0, 40).Select(_ => (rng.NextDouble() * 2) - 1).ToArray();
         var itemBias = Enumerable.Range(0, 30).Select(_ => (rng.NextDouble() * 2) - 1).ToArray();
@@ -175,7 +200,41 @@ public static class CurveCases
         }
         sb.Append("  label_col: {name: label, dtype: float}\n");
         File.WriteAllText(Path.Combine(dir, "dataset_config.yaml"), sb.ToString());
+        WriteModelConfig(c, dir);
+    }
+
+    private static void WriteModelConfig(CurveCase c, string dir)
+    {
         var model = string.Join('\n', c.ModelYaml.Split('\n').Select(l => "    " + l));
         File.WriteAllText(Path.Combine(dir, "model_config.yaml"), $"{c.Name}:\n    dataset_id: curve\n{model}\n");
+    }
+
+    /// <summary>
+    /// The first rows of ../shared/data/frappe's libFM splits (the files are shuffled, so a prefix is a sample): the
+    /// case's train rows, <see cref="FrappeValidRows"/> valid rows, 1,000 test rows.
+    /// </summary>
+    private static void WriteFrappeSlice(CurveCase c, string dir)
+    {
+        var source = Support.SharedData.Dir("frappe");
+        foreach (var (file, split, rows) in new[] { ("frappe.train.libfm.gz", "train", c.TrainRows), ("frappe.validation.libfm.gz", "valid", FrappeValidRows), ("frappe.test.libfm.gz", "test", 1000) })
+        {
+            using var gz = new System.IO.Compression.GZipStream(File.OpenRead(Path.Combine(source, file)), System.IO.Compression.CompressionMode.Decompress);
+            using var reader = new StreamReader(gz);
+            using var writer = new StreamWriter(Path.Combine(dir, split + ".libfm"));
+            for (var i = 0; i < rows && reader.ReadLine() is { } line; i++)
+            {
+                writer.Write(line);
+                writer.Write('\n');
+            }
+        }
+        var sb = new System.Text.StringBuilder();
+        sb.Append("curve:\n  data_root: .\n  data_format: libfm\n  train_data: train.libfm\n  valid_data: valid.libfm\n  test_data: test.libfm\n  min_categr_count: 1\n  feature_cols:\n");
+        foreach (var f in c.FeatureCols)
+        {
+            sb.Append("    - ").Append(f).Append('\n');
+        }
+        sb.Append("  label_col: {name: label, dtype: float}\n");
+        File.WriteAllText(Path.Combine(dir, "dataset_config.yaml"), sb.ToString());
+        WriteModelConfig(c, dir);
     }
 }
