@@ -345,7 +345,7 @@ MODELS = {"FSDNet": FSDNet, "DNN": DNN, "DeepFM": DeepFM, "DCNv2": DCNv2}
 
 
 def build_model(case):
-    if case.meta["case"].startswith("zoo_"):
+    if case.meta["case"].startswith(("zoo_", "frappe_")):
         return Zoo(case.meta["fields"], case.cfg, case.meta["model"])
     return MODELS[case.meta["model"]](case.meta["fields"], case.cfg)
 
