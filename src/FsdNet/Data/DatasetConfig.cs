@@ -748,15 +748,8 @@ public static class DatasetConfigLoader
             _ => throw new DataConfigException($"{source}:{line}: 'name' must be a string or a list of strings"),
         };
         var typeText = (Scalar(cm, "type", source) ?? "categorical").ToLowerInvariant();
-        var type = typeText switch
-        {
-            "categorical" => FeatureType.Categorical,
-            "numeric" => FeatureType.Numeric,
-            "sequence" => FeatureType.Sequence,
-            "meta" => FeatureType.Meta,
-            "embedding" => FeatureType.Embedding,
-            _ => throw new DataConfigException($"{source}:{line}: type '{typeText}' is not one of categorical, numeric, sequence, meta, embedding"),
-        };
+        var type = EncodingNames.TypeOf(typeText)
+            ?? throw new DataConfigException($"{source}:{line}: type '{typeText}' is not one of {EncodingNames.TypeNames}");
         var dtype = (Scalar(cm, "dtype", source) ?? (type is FeatureType.Numeric or FeatureType.Embedding ? "float" : "str")).ToLowerInvariant();
         if (dtype is not ("str" or "float" or "int" or "float32" or "float64" or "int32" or "int64") && !(type == FeatureType.Embedding && dtype == "list"))
         {
@@ -780,12 +773,12 @@ public static class DatasetConfigLoader
                                           "Compute it in the raw data (write the result as a column) and list that column instead");
         }
         var norm = Scalar(cm, "normalizer", source);
-        if (norm is not null && norm is not ("StandardScaler" or "MinMaxScaler"))
+        if (EncodingNames.ScalerOf(norm) is null)
         {
             throw new DataConfigException($"{source}:{line}: normalizer '{norm}' is not supported (StandardScaler, MinMaxScaler)");
         }
         var padding = Scalar(cm, "padding", source) ?? "post";
-        if (padding is not ("post" or "pre"))
+        if (EncodingNames.Padding(padding) is null)
         {
             throw new DataConfigException($"{source}:{line}: padding must be 'post' or 'pre'");
         }

@@ -31,6 +31,19 @@ internal static class EncodingNames
 {
     public const string ConvertToBucket = "convert_to_bucket";
 
+    /// <summary>A feature's <c>type</c> as FuxiCTR writes it (lower case); null when it is none of them.</summary>
+    public static FeatureType? TypeOf(string text) => text switch
+    {
+        "categorical" => FeatureType.Categorical,
+        "numeric" => FeatureType.Numeric,
+        "sequence" => FeatureType.Sequence,
+        "meta" => FeatureType.Meta,
+        "embedding" => FeatureType.Embedding,
+        _ => null,
+    };
+
+    public const string TypeNames = "categorical, numeric, sequence, meta, embedding";
+
     public static string Name(SequencePadding p) => p == SequencePadding.Pre ? "pre" : "post";
 
     public static SequencePadding? Padding(string? text) => text switch

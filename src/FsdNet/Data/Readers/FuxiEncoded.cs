@@ -116,15 +116,8 @@ public static class FuxiEncodedData
                 : throw new DataFormatException(path, 0, name, $"'{k}' must be a non-negative integer, got '{s}'");
         }
         var typeText = Str("type") ?? throw new DataFormatException(path, 0, name, "feature has no 'type'");
-        var type = typeText switch
-        {
-            "categorical" => FeatureType.Categorical,
-            "numeric" => FeatureType.Numeric,
-            "sequence" => FeatureType.Sequence,
-            "meta" => FeatureType.Meta,
-            "embedding" => FeatureType.Embedding,
-            _ => throw new DataFormatException(path, 0, name, $"feature type '{typeText}' is not one of categorical, numeric, sequence, meta, embedding"),
-        };
+        var type = EncodingNames.TypeOf(typeText)
+            ?? throw new DataFormatException(path, 0, name, $"feature type '{typeText}' is not one of {EncodingNames.TypeNames}");
         if (Str("category_processor") is { } cp)
         {
             throw new DataFormatException(path, 0, name, $"category_processor '{cp}' is not supported");

@@ -80,9 +80,6 @@ internal static class OnnxEncoder
                 w.WriteString("match", codec.NumberKeyed ? "number" : "string");
                 w.WriteString("missing", codec.NumberKeyed ? FeatureCodec.NumberText(codec.FillNumber) : codec.NaToken);
                 w.WriteBoolean("convert_to_bucket", codec.Bucket);
-                w.WriteNumber("padding_idx", f.PaddingIdx);
-                w.WriteNumber("oov_idx", f.OovIdx);
-                w.WriteNumber("vocab_size", f.VocabSize);
                 WriteVocab(w, f, map.FuxiEncoded);
                 w.WriteEndObject();
             }
@@ -121,9 +118,6 @@ internal static class OnnxEncoder
                 w.WriteString("splitter", codec.Splitter);
                 w.WriteString("padding", EncodingNames.Name(codec.Padding));
                 w.WriteString("padding_token", codec.NaToken);
-                w.WriteNumber("padding_idx", f.PaddingIdx);
-                w.WriteNumber("oov_idx", f.OovIdx);
-                w.WriteNumber("vocab_size", f.VocabSize);
                 WriteVocab(w, f, map.FuxiEncoded);
                 w.WriteEndObject();
             }
@@ -164,8 +158,12 @@ internal static class OnnxEncoder
         w.WriteEndObject();
     }
 
+    /// <summary>padding_idx, oov_idx, vocab_size and the vocabulary (token -> code; null for FuxiCTR-encoded data).</summary>
     private static void WriteVocab(Utf8JsonWriter w, FeatureInfo f, bool fuxiEncoded)
     {
+        w.WriteNumber("padding_idx", f.PaddingIdx);
+        w.WriteNumber("oov_idx", f.OovIdx);
+        w.WriteNumber("vocab_size", f.VocabSize);
         if (fuxiEncoded)
         {
             w.WriteNull("vocab");

@@ -192,19 +192,20 @@ public static class CurveCases
             return string.Create(CultureInfo.InvariantCulture,
                 $"{y},u{u},i{it},c{ctx},{(missing ? "" : price.ToString("F2", CultureInfo.InvariantCulture))},{age},{ratio:F4},{string.Join('^', hist.Select(h => $"i{h}"))},{string.Join('^', vec.Select(v => v.ToString("F4", CultureInfo.InvariantCulture)))}");
         }, c.TrainRows, ValidRows, 200);
+        WriteConfigs(c, dir, "csv", "csv");
+    }
+
+    /// <summary>dataset_config.yaml (dataset "curve" over train/valid/test.<paramref name="ext"/>) and model_config.yaml.</summary>
+    private static void WriteConfigs(CurveCase c, string dir, string format, string ext)
+    {
         var sb = new System.Text.StringBuilder();
-        sb.Append("curve:\n  data_root: .\n  data_format: csv\n  train_data: train.csv\n  valid_data: valid.csv\n  test_data: test.csv\n  min_categr_count: 1\n  feature_cols:\n");
+        sb.Append(CultureInfo.InvariantCulture, $"curve:\n  data_root: .\n  data_format: {format}\n  train_data: train.{ext}\n  valid_data: valid.{ext}\n  test_data: test.{ext}\n  min_categr_count: 1\n  feature_cols:\n");
         foreach (var f in c.FeatureCols)
         {
             sb.Append("    - ").Append(f).Append('\n');
         }
         sb.Append("  label_col: {name: label, dtype: float}\n");
         File.WriteAllText(Path.Combine(dir, "dataset_config.yaml"), sb.ToString());
-        WriteModelConfig(c, dir);
-    }
-
-    private static void WriteModelConfig(CurveCase c, string dir)
-    {
         var model = string.Join('\n', c.ModelYaml.Split('\n').Select(l => "    " + l));
         File.WriteAllText(Path.Combine(dir, "model_config.yaml"), $"{c.Name}:\n    dataset_id: curve\n{model}\n");
     }
@@ -227,14 +228,6 @@ public static class CurveCases
                 writer.Write('\n');
             }
         }
-        var sb = new System.Text.StringBuilder();
-        sb.Append("curve:\n  data_root: .\n  data_format: libfm\n  train_data: train.libfm\n  valid_data: valid.libfm\n  test_data: test.libfm\n  min_categr_count: 1\n  feature_cols:\n");
-        foreach (var f in c.FeatureCols)
-        {
-            sb.Append("    - ").Append(f).Append('\n');
-        }
-        sb.Append("  label_col: {name: label, dtype: float}\n");
-        File.WriteAllText(Path.Combine(dir, "dataset_config.yaml"), sb.ToString());
-        WriteModelConfig(c, dir);
+        WriteConfigs(c, dir, "libfm", "libfm");
     }
 }
