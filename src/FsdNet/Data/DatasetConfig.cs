@@ -59,6 +59,12 @@ public sealed record ColumnSpec
     /// <summary>Per-column override of the dataset's <c>min_categr_count</c>.</summary>
     public int? MinCategrCount { get; init; }
 
+    /// <summary><c>max_vocab_size</c> (an FsdNet key): keep at most this many tokens, the most frequent; overrides the dataset's.</summary>
+    public int? MaxVocabSize { get; init; }
+
+    /// <summary><c>hash_buckets</c> (an FsdNet key): no vocabulary; a token's code is 1 + FNV-1a(token) mod N.</summary>
+    public int? HashBuckets { get; init; }
+
     public string Splitter { get; init; } = "^";
 
     /// <summary>Sequence length; 0 = the longest sequence seen in train.</summary>
@@ -105,6 +111,9 @@ public sealed class DatasetConfig
     public string? ValidData { get; set; }
     public string? TestData { get; set; }
     public int MinCategrCount { get; set; } = 1;
+
+    /// <summary>Dataset-wide <c>max_vocab_size</c> (an FsdNet key; a column's own value overrides it); null: no cap.</summary>
+    public int? MaxVocabSize { get; set; }
     public List<ColumnSpec> FeatureCols { get; } = [];
     public string LabelName { get; set; } = "label";
 
@@ -213,6 +222,10 @@ public sealed class DatasetConfig
     {
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"{DatasetId}|{Format}|{(int)Separator}|{MinCategrCount}|{LabelName}|{FuxiEncoded}\n");
+        if (MaxVocabSize is { } mv)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"max_vocab_size={mv}\n");
+        }
         foreach (var (name, keys) in FeatureSpecs)
         {
             sb.Append(name).Append(':').AppendJoin(',', keys.Select(k => k.Key + "=" + k.Value)).Append('\n');
@@ -232,14 +245,14 @@ public static class DatasetConfigLoader
     {
         "dataset_id", "data_root", "data_format", "train_data", "valid_data", "test_data", "min_categr_count",
         "feature_cols", "label_col", "sep", "rebuild_dataset", "group_id", "data_block_size", "streaming",
-        "num_buckets", "feature_specs",
+        "num_buckets", "feature_specs", "max_vocab_size",
     };
 
     private static readonly HashSet<string> ColumnKeys = new(StringComparer.Ordinal)
     {
         "name", "active", "dtype", "type", "fill_na", "preprocess", "min_categr_count", "splitter", "max_len",
         "padding", "normalizer", "source", "embedding_dim", "feature_encoder", "remap", "emb_output_dim",
-        "share_embedding", "pretrained_emb", "freeze_emb", "pretrain_usage", "pretrain_dim",
+        "share_embedding", "pretrained_emb", "freeze_emb", "pretrain_usage", "pretrain_dim", "max_vocab_size", "hash_buckets",
     };
 
     /// <summary>FuxiCTR's spellings of "no feature encoder".</summary>
@@ -361,7 +374,7 @@ public static class DatasetConfigLoader
             cfg.FeatureCols.Add(new ColumnSpec
             {
                 Name = "I" + i.ToString(CultureInfo.InvariantCulture), Dtype = "float", Type = FeatureType.Categorical,
-                FillNa = "0", Preprocess = "convert_to_bucket",
+                FillNa = "0", Preprocess = EncodingNames.ConvertToBucket,
             });
         }
         for (var i = 1; i <= 26; i++)
@@ -576,6 +589,11 @@ public static class DatasetConfigLoader
             throw new DataConfigException($"{source}: dataset '{id}' is missing the required key 'train_data'");
         }
         cfg.MinCategrCount = IntValue(node, "min_categr_count", source) ?? 1;
+        cfg.MaxVocabSize = IntValue(node, "max_vocab_size", source);
+        if (cfg.MaxVocabSize is < 1)
+        {
+            throw new DataConfigException($"{source}: dataset '{id}': max_vocab_size must be at least 1, got {cfg.MaxVocabSize}");
+        }
         if (cfg.MinCategrCount < 1)
         {
             throw new DataConfigException($"{source}: dataset '{id}': min_categr_count must be at least 1, got {cfg.MinCategrCount}");
@@ -682,7 +700,7 @@ public static class DatasetConfigLoader
     }
 
     private static string TokenKind(ColumnSpec c) =>
-        c.Type == FeatureType.Categorical && (c.IsNumericDtype || c.Preprocess == "convert_to_bucket") ? "number" : "text";
+        c.Type == FeatureType.Categorical && (c.IsNumericDtype || c.Preprocess == EncodingNames.ConvertToBucket) ? "number" : "text";
 
     private static void ParseFeatureSpecs(YamlMappingNode node, string source, DatasetConfig cfg)
     {
@@ -762,9 +780,9 @@ public static class DatasetConfigLoader
         pre = pre?.Replace(" ", "", StringComparison.Ordinal);
         if (pre is "convert_to_bucket()" || (pre is not null && pre.StartsWith("convert_to_bucket(", StringComparison.Ordinal)))
         {
-            pre = "convert_to_bucket";
+            pre = EncodingNames.ConvertToBucket;
         }
-        if (pre is not null && pre != "convert_to_bucket" &&
+        if (pre is not null && pre != EncodingNames.ConvertToBucket &&
             !(pre.StartsWith("copy_from(", StringComparison.Ordinal) && pre.EndsWith(')') && pre.Length > "copy_from()".Length))
         {
             var fn = pre.Split('(')[0];
@@ -786,6 +804,24 @@ public static class DatasetConfigLoader
         if (minCount is < 1)
         {
             throw new DataConfigException($"{source}:{line}: feature '{string.Join(", ", names)}': min_categr_count must be at least 1, got {minCount}");
+        }
+        var maxVocab = IntValue(cm, "max_vocab_size", source);
+        var buckets = IntValue(cm, "hash_buckets", source);
+        if (maxVocab is < 1 || buckets is < 1)
+        {
+            throw new DataConfigException($"{source}:{line}: feature '{colName}': {(maxVocab is < 1 ? "max_vocab_size" : "hash_buckets")} must be at least 1");
+        }
+        if ((maxVocab is not null || buckets is not null) && type is not (FeatureType.Categorical or FeatureType.Sequence))
+        {
+            throw new DataConfigException($"{source}:{line}: feature '{colName}': {(buckets is not null ? "hash_buckets" : "max_vocab_size")} is for categorical or sequence columns, not {typeText}");
+        }
+        if (buckets is not null && (maxVocab is not null || minCount is not null))
+        {
+            throw new DataConfigException($"{source}:{line}: feature '{colName}': hash_buckets builds no vocabulary, so {(maxVocab is not null ? "max_vocab_size" : "min_categr_count")} would have no effect; give one or the other");
+        }
+        if (buckets is not null && Scalar(cm, "pretrained_emb", source) is not null)
+        {
+            throw new DataConfigException($"{source}:{line}: feature '{colName}': hash_buckets cannot be combined with pretrained_emb (a pretrained table is indexed by its keys' vocabulary)");
         }
         var maxLen = IntValue(cm, "max_len", source) ?? 0;
         if (maxLen < 0)
@@ -844,6 +880,8 @@ public static class DatasetConfigLoader
                 FillNa = fill,
                 Preprocess = pre,
                 MinCategrCount = minCount,
+                MaxVocabSize = maxVocab,
+                HashBuckets = buckets,
                 Splitter = Scalar(cm, "splitter", source) ?? "^",
                 MaxLen = maxLen,
                 Padding = padding,

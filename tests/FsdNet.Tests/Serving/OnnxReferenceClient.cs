@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -30,10 +31,12 @@ internal static class OnnxReferenceClient
             }
             var vocab = f.GetProperty("vocab");
             var oov = f.GetProperty("oov_idx").GetInt64();
+            var buckets = Buckets(f);
             long code;
             if (f.GetProperty("match").GetString() == "string")
             {
-                code = vocab.TryGetProperty(text, out var v) ? v.GetInt64() : oov;
+                code = buckets > 0 ? (text == f.GetProperty("oov_token").GetString() ? oov : 1 + (long)(Fnv(Encoding.UTF8.GetBytes(text)) % buckets))
+                    : vocab.TryGetProperty(text, out var v) ? v.GetInt64() : oov;
             }
             else if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) || !double.IsFinite(d))
             {
@@ -46,7 +49,14 @@ internal static class OnnxReferenceClient
                     d = d > 2 ? Math.Floor(Math.Log(d) * Math.Log(d)) : Math.Truncate(d);
                 }
                 code = oov;
-                foreach (var p in vocab.EnumerateObject())
+                if (buckets > 0)
+                {
+                    var oovToken = f.GetProperty("oov_token");
+                    code = oovToken.ValueKind == JsonValueKind.String && double.Parse(oovToken.GetString()!, CultureInfo.InvariantCulture) == d
+                        ? oov
+                        : 1 + (long)(Fnv(BitConverter.GetBytes(d == 0 ? 0.0 : d)) % buckets);
+                }
+                foreach (var p in buckets > 0 ? [] : vocab.EnumerateObject())
                 {
                     if (double.Parse(p.Name, CultureInfo.InvariantCulture) == d)
                     {
@@ -95,7 +105,9 @@ internal static class OnnxReferenceClient
                 for (var i = 0; i < keep; i++)
                 {
                     var tok = tokens[from + i];
+                    var buckets = Buckets(f);
                     sequence[to + i] = tok == pad ? f.GetProperty("padding_idx").GetInt64()
+                        : buckets > 0 ? 1 + (long)(Fnv(Encoding.UTF8.GetBytes(tok)) % buckets)
                         : vocab.TryGetProperty(tok, out var v) ? v.GetInt64() : f.GetProperty("oov_idx").GetInt64();
                 }
             }
@@ -115,6 +127,21 @@ internal static class OnnxReferenceClient
             }
         }
         return new Encoded(codes, values, sequence, embedding);
+    }
+
+    /// <summary>hash_buckets of an entry (0: a vocabulary).</summary>
+    private static ulong Buckets(JsonElement f) =>
+        f.TryGetProperty("hash_buckets", out var h) && h.ValueKind == JsonValueKind.Number ? h.GetUInt64() : 0;
+
+    /// <summary>FNV-1a, 64 bits (offset basis 14695981039346656037, prime 1099511628211), as docs/ONNX.md names it.</summary>
+    private static ulong Fnv(byte[] bytes)
+    {
+        var h = 14695981039346656037UL;
+        foreach (var b in bytes)
+        {
+            h = (h ^ b) * 1099511628211UL;
+        }
+        return h;
     }
 
     /// <summary>The width of a graph input from the encoder's "inputs" (0 when the graph has none).</summary>

@@ -34,7 +34,7 @@ namespace FsdNet.Tests.Serving;
 [Collection(ThreadingCollection.Name)]
 public sealed class TrainServeSkewTests : IDisposable
 {
-    private const string Header = "label,u,c,d,n,m,r,s,p,e";
+    private const string Header = "label,u,c,d,n,m,r,s,p,e,h,k";
 
     private readonly TempDir tmp = new();
 
@@ -94,11 +94,11 @@ public sealed class TrainServeSkewTests : IDisposable
         }
         // The rows reach the rules that matter, and the model tells them apart.
         var counts = scorer.Counts().ToDictionary(c => c.Feature);
-        foreach (var f in new[] { "u", "c", "d", "s", "p" })
+        foreach (var f in new[] { "u", "c", "d", "s", "k" })
         {
             Assert.True(counts[f].Oov > 5, $"feature {f}: only {counts[f].Oov} OOV values");
         }
-        foreach (var f in new[] { "u", "c", "n", "r", "s" })
+        foreach (var f in new[] { "u", "c", "n", "r", "s", "h", "k" })
         {
             Assert.True(counts[f].Missing > 5, $"feature {f}: only {counts[f].Missing} missing values");
         }
@@ -129,15 +129,17 @@ public sealed class TrainServeSkewTests : IDisposable
         var rng = new Random(3);
         tmp.CsvSplits(Header, (_, _) => TrainRow(rng), 900, 200, 50);
         tmp.CsvDatasetConfig("skew", 2,
-            "{name: u, active: True, dtype: str, type: categorical}",
+            "{name: u, active: True, dtype: str, type: categorical, max_vocab_size: 20}",
             "{name: c, active: True, dtype: int, type: categorical, fill_na: 0}",
             "{name: d, active: True, dtype: float, type: categorical, preprocess: convert_to_bucket}",
             "{name: n, active: True, dtype: float, type: numeric, normalizer: StandardScaler, fill_na: 1.5}",
             "{name: m, active: True, dtype: float, type: numeric, normalizer: MinMaxScaler}",
             "{name: r, active: True, dtype: float, type: numeric, fill_na: -1}",
             "{name: s, active: True, dtype: str, type: sequence, splitter: ^, max_len: 3, fill_na: x0}",
-            "{name: p, active: True, dtype: str, type: sequence, splitter: ^, max_len: 2, padding: pre, feature_encoder: \"layers.MaskedSumPooling()\"}",
-            "{name: e, active: True, type: embedding, splitter: '|', pretrain_dim: 3}");
+            "{name: p, active: True, dtype: str, type: sequence, splitter: ^, max_len: 2, padding: pre, feature_encoder: \"layers.MaskedSumPooling()\", hash_buckets: 5}",
+            "{name: e, active: True, type: embedding, splitter: '|', pretrain_dim: 3}",
+            "{name: h, active: True, dtype: str, type: categorical, hash_buckets: 7}",
+            "{name: k, active: True, dtype: int, type: categorical, fill_na: 0, hash_buckets: 11}");
         tmp.File("model_config.yaml", $"""
             skew_{model}:
                 model: {model}
@@ -164,8 +166,11 @@ public sealed class TrainServeSkewTests : IDisposable
         var e = string.Join('|', Enumerable.Range(0, 3).Select(_ => ((rng.NextDouble() * 2) - 1).ToString("F3", CultureInfo.InvariantCulture)));
         var logit = (u % 3 == 0 ? 1.2 : -0.6) + (c % 4 == 1 ? 0.8 : 0) + (0.3 * n) + (s.Contains("t1", StringComparison.Ordinal) ? 0.7 : 0) +
                     (p.EndsWith("q2", StringComparison.Ordinal) ? 0.9 : -0.2) + (t > 5 ? 0.4 : 0);
+        var h = rng.Next(40);
+        var k = rng.Next(25);
+        logit += (h % 5 == 0 ? 0.8 : 0) + (k % 3 == 0 ? -0.7 : 0);
         var label = rng.NextDouble() < 1 / (1 + Math.Exp(-logit)) ? 1 : 0;
-        return string.Create(CultureInfo.InvariantCulture, $"{label},u{u},{c},{d},{n:R},{m:R},{r:R},{s},{p},{e}");
+        return string.Create(CultureInfo.InvariantCulture, $"{label},u{u},{c},{d},{n:R},{m:R},{r:R},{s},{p},{e},h{h},{k}");
     }
 
     /// <summary>Raw scoring rows (cells in <see cref="Header"/> order, label empty) that exercise every rule.</summary>
@@ -198,6 +203,8 @@ public sealed class TrainServeSkewTests : IDisposable
                 k == 5 ? "" : string.Join('^', tokens) + (rng.Next(6) == 0 ? "^" : ""),
                 k == 6 ? "" : string.Join('^', pre),
                 string.Join('|', Enumerable.Range(0, 3).Select(_ => Spell(Math.Round((rng.NextDouble() * 2) - 1, 3)))),
+                k == 7 ? "" : rng.Next(5) == 0 ? "hé-ü-😀" : $"h{rng.Next(60)}",
+                k == 8 ? "" : Spell(rng.Next(4) == 0 ? 0 : rng.Next(40)), // 0 written 0, 0.0, 0e0 ...: the fill_na token, OOV
             ]);
         }
         return rows;

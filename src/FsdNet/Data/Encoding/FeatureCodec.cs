@@ -25,6 +25,8 @@ internal sealed class FeatureCodec
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> strings;
     private readonly Dictionary<long, int> numbers;
     private readonly string naToken;
+    private readonly ulong buckets;
+    private readonly bool explicitNumberFill;
 
     public FeatureCodec(FeatureInfo info)
     {
@@ -37,6 +39,9 @@ internal sealed class FeatureCodec
         Splitter = info.Splitter;
         NaToken = naToken = info.FillNa ?? "";
         OovIdx = info.OovIdx;
+        HashBuckets = info.Type is FeatureType.Categorical or FeatureType.Sequence ? info.HashBuckets : null;
+        buckets = (ulong)(HashBuckets ?? 0);
+        explicitNumberFill = NumberKeyed && info.FillNa is not null;
         Scaler = info.Type == FeatureType.Numeric ? info.Normalizer : Scaler.None;
         (Shift, Scale) = Scaler switch
         {
@@ -108,6 +113,9 @@ internal sealed class FeatureCodec
     public string NaToken { get; }
 
     public int OovIdx { get; }
+
+    /// <summary><c>hash_buckets</c>: codes are 1 + FNV-1a 64 mod N instead of a vocabulary lookup; null for a vocabulary.</summary>
+    public int? HashBuckets { get; }
 
     public Scaler Scaler { get; }
 
@@ -219,13 +227,61 @@ internal sealed class FeatureCodec
 
     // ---- token to code (the fitted vocabulary) ----
 
-    /// <summary>The code of a string token: 1..n when known, else OOV.</summary>
+    /// <summary>The code of a string token: 1..n when known, else OOV (hashed: its bucket; the fill_na token is OOV).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int Code(ReadOnlySpan<char> token) => strings.TryGetValue(token, out var i) ? i : OovIdx;
+    public int Code(ReadOnlySpan<char> token) =>
+        buckets != 0 ? HashedCode(token) : strings.TryGetValue(token, out var i) ? i : OovIdx;
 
-    /// <summary>The code of a number token (after <see cref="NumberToken"/>): 1..n when known, else OOV.</summary>
+    /// <summary>The code of a number token (after <see cref="NumberToken"/>): 1..n when known, else OOV (hashed: its bucket).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int Code(double token) => numbers.TryGetValue(NumberKey(token), out var i) ? i : OovIdx;
+    public int Code(double token) =>
+        buckets != 0 ? HashedCode(token) : numbers.TryGetValue(NumberKey(token), out var i) ? i : OovIdx;
+
+    private int HashedCode(ReadOnlySpan<char> token) =>
+        token.SequenceEqual(naToken) ? OovIdx : 1 + (int)(HashUtf8(token) % buckets);
+
+    private int HashedCode(double token) =>
+        explicitNumberFill && token == FillNumber ? OovIdx : 1 + (int)(HashNumber(token) % buckets);
+
+    private const ulong FnvOffset = 14695981039346656037UL, FnvPrime = 1099511628211UL;
+
+    /// <summary>FNV-1a 64 of a token's UTF-8 bytes (hash_buckets of string tokens).</summary>
+    public static ulong HashUtf8(ReadOnlySpan<char> token)
+    {
+        var h = FnvOffset;
+        Span<byte> utf8 = stackalloc byte[4];
+        for (var i = 0; i < token.Length; i++)
+        {
+            var c = token[i];
+            if (c < 0x80)
+            {
+                h = (h ^ c) * FnvPrime;
+                continue;
+            }
+            // A surrogate pair is one code point (4 bytes); a lone surrogate is U+FFFD, as UTF-8 encoders write it.
+            var rune = char.IsHighSurrogate(c) && i + 1 < token.Length && char.IsLowSurrogate(token[i + 1])
+                ? new System.Text.Rune(c, token[++i])
+                : System.Text.Rune.TryCreate(c, out var r) ? r : System.Text.Rune.ReplacementChar;
+            var n = rune.EncodeToUtf8(utf8);
+            for (var k = 0; k < n; k++)
+            {
+                h = (h ^ utf8[k]) * FnvPrime;
+            }
+        }
+        return h;
+    }
+
+    /// <summary>FNV-1a 64 of a number token's IEEE-754 double, 8 bytes little-endian, -0 as 0 (hash_buckets of number tokens).</summary>
+    public static ulong HashNumber(double v)
+    {
+        var bits = (ulong)NumberKey(v);
+        var h = FnvOffset;
+        for (var k = 0; k < 8; k++)
+        {
+            h = (h ^ ((bits >> (8 * k)) & 0xFF)) * FnvPrime;
+        }
+        return h;
+    }
 
     /// <summary>A categorical number as served: bucketed and looked up; a non-finite number is OOV.</summary>
     public int NumberCode(double v) => double.IsFinite(v) ? Code(NumberToken(v)) : OovIdx;

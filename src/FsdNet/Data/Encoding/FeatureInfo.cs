@@ -22,6 +22,15 @@ public sealed class FeatureInfo
     public SequencePadding Padding { get; init; }
     public int MinCategrCount { get; init; } = 1;
 
+    /// <summary><c>max_vocab_size</c>: at most this many known tokens, the most frequent in train; null: no cap.</summary>
+    public int? MaxVocabSize { get; init; }
+
+    /// <summary>
+    /// <c>hash_buckets</c>: no vocabulary; a token's code is 1 + FNV-1a 64(token) mod N (see <see cref="FeatureCodec"/>),
+    /// the fill_na token is OOV (N + 1); null: a fitted vocabulary.
+    /// </summary>
+    public int? HashBuckets { get; init; }
+
     /// <summary>Index 0 is padding (categorical/sequence).</summary>
     public int PaddingIdx => 0;
 
@@ -50,7 +59,7 @@ public sealed class FeatureInfo
     }
 
     /// <summary>OOV index = number of known tokens + 1 (for FuxiCTR-encoded data: FuxiCTR's <c>oov_idx</c>, else vocab_size - 1).</summary>
-    public int OovIdx => FixedOovIdx ?? (FixedVocabSize is { } v ? v - 1 : Vocab.Count + 1);
+    public int OovIdx => FixedOovIdx ?? (FixedVocabSize is { } v ? v - 1 : (HashBuckets ?? Vocab.Count) + 1);
 
     /// <summary>
     /// Embedding rows: PAD + known tokens + OOV (categorical/sequence; FuxiCTR-encoded data: FuxiCTR's <c>vocab_size</c>);
@@ -58,7 +67,7 @@ public sealed class FeatureInfo
     /// </summary>
     public int VocabSize => Type switch
     {
-        FeatureType.Categorical or FeatureType.Sequence => FixedVocabSize ?? Vocab.Count + 2,
+        FeatureType.Categorical or FeatureType.Sequence => FixedVocabSize ?? (HashBuckets ?? Vocab.Count) + 2,
         FeatureType.Numeric => 1,
         _ => 0,
     };

@@ -224,6 +224,15 @@ public sealed class FeatureMap
                 w.WriteNumber("padding_idx", 0);
                 w.WriteNumber("oov_idx", f.OovIdx);
                 w.WriteNumber("min_categr_count", f.MinCategrCount);
+                // Written only when set, so maps written before these keys existed keep their schema hash.
+                if (f.MaxVocabSize is { } mv)
+                {
+                    w.WriteNumber("max_vocab_size", mv);
+                }
+                if (f.HashBuckets is { } hb)
+                {
+                    w.WriteNumber("hash_buckets", hb);
+                }
             }
             if (f.Type == FeatureType.Sequence)
             {
@@ -245,7 +254,7 @@ public sealed class FeatureMap
                 w.WriteNumber(b, f.NormB);
                 w.WriteEndObject();
             }
-            if (f.Type is FeatureType.Categorical or FeatureType.Sequence && f.FixedVocabSize is null)
+            if (f.Type is FeatureType.Categorical or FeatureType.Sequence && f.FixedVocabSize is null && f.HashBuckets is null)
             {
                 w.WriteStartObject("vocab");
                 w.WriteNumber("__PAD__", 0);
@@ -316,6 +325,8 @@ public sealed class FeatureMap
                     Splitter = Opt("splitter") ?? "^",
                     Padding = EncodingNames.Padding(Opt("padding")) ?? throw new FormatException($"feature '{name}': padding '{Opt("padding")}' is not post or pre"),
                     MinCategrCount = fe.TryGetProperty("min_categr_count", out var mc) ? mc.GetInt32() : 1,
+                    MaxVocabSize = OptInt("max_vocab_size"),
+                    HashBuckets = OptInt("hash_buckets"),
                     MaxLen = fe.TryGetProperty("max_len", out var ml) ? ml.GetInt32() : 0,
                     Normalizer = fe.TryGetProperty("normalizer", out var nz)
                         ? EncodingNames.ScalerOf(nz.GetProperty("type").GetString()) is { } scaler and not Scaler.None ? scaler
@@ -333,7 +344,7 @@ public sealed class FeatureMap
                     info.FixedVocabSize = fe.GetProperty("vocab_size").GetInt32();
                     info.FixedOovIdx = fe.GetProperty("oov_idx").GetInt32();
                 }
-                else if (type is FeatureType.Categorical or FeatureType.Sequence)
+                else if (type is FeatureType.Categorical or FeatureType.Sequence && info.HashBuckets is null)
                 {
                     var vocab = new List<string>();
                     foreach (var p in fe.GetProperty("vocab").EnumerateObject())
@@ -460,6 +471,8 @@ public sealed class FeatureMap
             Splitter = c.Splitter,
             Padding = EncodingNames.Padding(c.Padding) ?? throw new DataConfigException($"feature '{c.Name}': padding must be 'post' or 'pre'"),
             MinCategrCount = c.MinCategrCount ?? cfg.MinCategrCount,
+            MaxVocabSize = c.Type is FeatureType.Categorical or FeatureType.Sequence && c.HashBuckets is null ? c.MaxVocabSize ?? cfg.MaxVocabSize : null,
+            HashBuckets = c.HashBuckets,
             MaxLen = c.MaxLen,
             Normalizer = EncodingNames.ScalerOf(c.Normalizer) ?? throw new DataConfigException($"feature '{c.Name}': normalizer '{c.Normalizer}' is not supported (StandardScaler, MinMaxScaler)"),
             EmbeddingDim = c.EmbeddingDim,

@@ -18,7 +18,7 @@ internal static class VocabularyFit
             switch (f.Type)
             {
                 case FeatureType.Categorical or FeatureType.Sequence:
-                    f.Vocab = BuildVocab(f, segs, j);
+                    f.Vocab = f.HashBuckets is null ? BuildVocab(f, segs, j) : [];
                     if (f.Type == FeatureType.Sequence && f.MaxLen == 0)
                     {
                         f.MaxLen = Math.Max(1, segs.Max(s => s.MaxSeqLen[j]));
@@ -96,6 +96,11 @@ internal static class VocabularyFit
         {
             var target = map.Features.FirstOrDefault(t => t.Name == f.ShareEmbedding)
                 ?? throw new DataConfigException($"feature '{f.Name}': share_embedding '{f.ShareEmbedding}' is not an active feature");
+            if (f.HashBuckets != target.HashBuckets)
+            {
+                throw new DataConfigException($"feature '{f.Name}': share_embedding '{target.Name}' needs the same hash_buckets on both " +
+                                              $"({f.HashBuckets?.ToString(CultureInfo.InvariantCulture) ?? "none"} and {target.HashBuckets?.ToString(CultureInfo.InvariantCulture) ?? "none"}): they read one table");
+            }
             var known = new HashSet<string>(target.Vocab, StringComparer.Ordinal);
             var added = f.Vocab.Where(known.Add).ToList();
             if (added.Count > 0)
@@ -111,7 +116,8 @@ internal static class VocabularyFit
 
     /// <summary>
     /// Tokens with train count &gt;= min_categr_count, except the fill_na token, sorted by token value ascending
-    /// (numeric order for int/float dtypes, ordinal for str), as FuxiCTR 2.0.x's Tokenizer does.
+    /// (numeric order for int/float dtypes, ordinal for str), as FuxiCTR 2.0.x's Tokenizer does. With max_vocab_size
+    /// only the most frequent of them are kept (ties: the smaller token), then sorted the same way.
     /// </summary>
     private static List<string> BuildVocab(FeatureInfo f, IReadOnlyList<Segment> segs, int j)
     {
@@ -131,9 +137,12 @@ internal static class VocabularyFit
                 }
             }
             double? na = f.FillNa is null ? null : double.Parse(f.FillNa, NumberStyles.Float, CultureInfo.InvariantCulture);
-            return [.. counts.Values.Where(e => e.Count >= min && e.Value != na)
-                .OrderBy(e => e.Value)
-                .Select(e => FeatureCodec.NumberText(e.Value))];
+            var kept = counts.Values.Where(e => e.Count >= min && e.Value != na);
+            if (f.MaxVocabSize is { } cap)
+            {
+                kept = kept.OrderByDescending(e => e.Count).ThenBy(e => e.Value).Take(cap);
+            }
+            return [.. kept.OrderBy(e => e.Value).Select(e => FeatureCodec.NumberText(e.Value))];
         }
         else
         {
@@ -149,9 +158,12 @@ internal static class VocabularyFit
                 }
             }
             var na = f.FillNa ?? "";
-            return [.. counts.Where(e => e.Value >= min && e.Key != na)
-                .OrderBy(e => e.Key, StringComparer.Ordinal)
-                .Select(e => e.Key)];
+            var kept = counts.Where(e => e.Value >= min && e.Key != na);
+            if (f.MaxVocabSize is { } cap)
+            {
+                kept = kept.OrderByDescending(e => e.Value).ThenBy(e => e.Key, StringComparer.Ordinal).Take(cap);
+            }
+            return [.. kept.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => e.Key)];
         }
     }
 }

@@ -164,6 +164,32 @@ internal static class OnnxEncoder
         w.WriteNumber("padding_idx", f.PaddingIdx);
         w.WriteNumber("oov_idx", f.OovIdx);
         w.WriteNumber("vocab_size", f.VocabSize);
+        if (f.HashBuckets is { } buckets)
+        {
+            // No vocabulary: code = 1 + FNV-1a 64 (UTF-8 bytes of a string token, or the 8 little-endian bytes of a number
+            // token's double) mod hash_buckets; the padding token of a string feature is oov_idx (docs/ONNX.md).
+            w.WriteNumber("hash_buckets", buckets);
+            if (f.Type == FeatureType.Categorical)
+            {
+                // The one token that is oov_idx rather than a bucket: the fill_na token (a number feature's only when fill_na is given).
+                var codec = f.Codec;
+                if (!codec.NumberKeyed)
+                {
+                    w.WriteString("oov_token", codec.NaToken);
+                }
+                else if (f.FillNa is not null)
+                {
+                    w.WriteString("oov_token", FeatureCodec.NumberText(codec.FillNumber));
+                }
+                else
+                {
+                    w.WriteNull("oov_token");
+                }
+            }
+            w.WriteNull("vocab");
+            return;
+        }
+        w.WriteNull("hash_buckets");
         if (fuxiEncoded)
         {
             w.WriteNull("vocab");
