@@ -41,8 +41,10 @@ public static class DataReport
         {
             var notes = f.Type switch
             {
-                FeatureType.Sequence => $"max_len {f.MaxLen}" + (f.ShareEmbedding is null ? "" : $", shares {f.ShareEmbedding}") + (f.FeatureEncoder is null ? ", no pooling" : ""),
+                FeatureType.Sequence => $"max_len {f.MaxLen}" + (f.HashBuckets is { } seqBuckets ? $", hashed into {seqBuckets} buckets" : "") + (f.ShareEmbedding is null ? "" : $", shares {f.ShareEmbedding}") + (f.FeatureEncoder is null ? ", no pooling" : ""),
                 FeatureType.Embedding => $"pretrain_dim {f.PretrainDim}",
+                FeatureType.Categorical when f.HashBuckets is { } hb => $"hashed into {hb} buckets",
+                FeatureType.Categorical when f.MaxVocabSize is { } mv && f.Vocab.Count == mv => $"capped at max_vocab_size {mv}",
                 FeatureType.Categorical when f.ShareEmbedding is not null => $"shares {f.ShareEmbedding}",
                 FeatureType.Categorical when f.PretrainedEmb is not null => $"pretrained {Path.GetFileName(f.PretrainedEmb)} ({f.PretrainUsage}{(f.FreezeEmb ? ", frozen" : "")})",
                 FeatureType.Numeric => f.Normalizer == Scaler.None ? "" : $"{f.Normalizer} ({f.NormA:G4}, {f.NormB:G4})",
