@@ -22,6 +22,18 @@ public sealed class Rng
         s3 = SplitMix(ref x);
     }
 
+    /// <summary>The generator's whole state (checkpoints: a resumed run draws what the interrupted one would have).</summary>
+    internal ulong[] SaveState() => [s0, s1, s2, s3, hasSpare ? 1UL : 0UL, BitConverter.DoubleToUInt64Bits(spare)];
+
+    internal void RestoreState(ReadOnlySpan<ulong> state)
+    {
+        if (state.Length != 6)
+        {
+            throw new ArgumentException($"a generator state has 6 words, got {state.Length}");
+        }
+        (s0, s1, s2, s3, hasSpare, spare) = (state[0], state[1], state[2], state[3], state[4] != 0, BitConverter.UInt64BitsToDouble(state[5]));
+    }
+
     /// <summary>A generator for an independent stream, derived from a seed and a stream id (e.g. the epoch).</summary>
     public static Rng Derive(ulong seed, ulong stream) => new(seed ^ (0x9E3779B97F4A7C15UL * (stream + 1)));
 

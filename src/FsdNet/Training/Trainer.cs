@@ -112,10 +112,15 @@ public sealed class Trainer
         long totalSteps = 0;
         var startEpoch = 0;
         var stop = false;
+        var running = 0.0;
+        var runningSteps = 0;
+        CheckpointState? midEpoch = null;
         if (resume && checkpointPath is not null && File.Exists(checkpointPath))
         {
             var ck = ReadCheckpoint(checkpointPath);
-            startEpoch = ck.Epoch + 1;
+            startEpoch = ck.Step > 0 ? ck.Epoch : ck.Epoch + 1;
+            midEpoch = ck.Step > 0 ? ck : null;
+            (running, runningSteps) = (ck.Running, ck.RunningSteps);
             monitor.Best = ck.Best;
             bestEpoch = ck.BestEpoch;
             monitor.StoppingSteps = ck.StoppingSteps;
@@ -123,11 +128,12 @@ public sealed class Trainer
             bestState = ck.BestState;
             history.AddRange(ck.History);
             stop = ck.Stopped;
-            observer.OnMessage($"Resumed from {checkpointPath} after epoch {startEpoch} (lr {optimizer.LearningRate:G3}, best {monitor.Best:F6}).");
+            observer.OnMessage(midEpoch is null
+                ? $"Resumed from {checkpointPath} after epoch {startEpoch} (lr {optimizer.LearningRate:G3}, best {monitor.Best:F6})."
+                : $"Resumed from {checkpointPath} in epoch {startEpoch + 1} after step {midEpoch.Step} of {stepsPerEpoch} (lr {optimizer.LearningRate:G3}, best {monitor.Best:F6}).");
         }
         observer.OnStart(new TrainingPlan(options.Epochs, startEpoch, stepsPerEpoch, train.RowCount, valid.RowCount, model.ParameterCount()));
-        var running = 0.0;
-        var runningSteps = 0;
+        var checkpointClock = Stopwatch.StartNew();
         for (var epoch = startEpoch; epoch < options.Epochs && !stop; epoch++)
         {
             loader.StartEpoch(epoch);
@@ -136,6 +142,14 @@ public sealed class Trainer
             var trainSeconds = 0.0;
             long rows = 0;
             long step = 0;
+            if (midEpoch is not null)
+            {
+                // Where the interrupted run stopped: the same rows next, the same dropout draws.
+                loader.Skip(midEpoch.Step);
+                graph.Random.RestoreState(midEpoch.RandomState!);
+                step = midEpoch.Step;
+                midEpoch = null;
+            }
             while (loader.Next(batch))
             {
                 var loss = TrainStep(batch);
@@ -190,10 +204,24 @@ public sealed class Trainer
                     trainSeconds = 0;
                     rows = 0;
                 }
+                if (checkpointPath is not null && step < stepsPerEpoch &&
+                    ((options.CheckpointEverySteps is { } every && step % every == 0) ||
+                     (options.CheckpointEveryMinutes is { } minutes && checkpointClock.Elapsed.TotalMinutes >= minutes)))
+                {
+                    WriteCheckpoint(checkpointPath, new CheckpointState(epoch, monitor.Best, bestEpoch, monitor.StoppingSteps, totalSteps, stop, history, bestState)
+                    {
+                        Step = step, Running = running, RunningSteps = runningSteps, RandomState = graph.Random.SaveState(),
+                    });
+                    checkpointClock.Restart();
+                }
             }
             if (checkpointPath is not null)
             {
-                WriteCheckpoint(checkpointPath, new CheckpointState(epoch, monitor.Best, bestEpoch, monitor.StoppingSteps, totalSteps, stop, history, bestState));
+                WriteCheckpoint(checkpointPath, new CheckpointState(epoch, monitor.Best, bestEpoch, monitor.StoppingSteps, totalSteps, stop, history, bestState)
+                {
+                    Running = running, RunningSteps = runningSteps,
+                });
+                checkpointClock.Restart();
             }
         }
         if (bestState is not null)
@@ -256,8 +284,22 @@ public sealed class Trainer
         }
     }
 
+    /// <summary>
+    /// What a checkpoint holds besides the tensors. <see cref="Step"/> 0: written at the end of <see cref="Epoch"/>; else
+    /// inside it, after that many steps, with the dropout generator's state. <see cref="Running"/> and
+    /// <see cref="RunningSteps"/>: the train-loss average not yet reported (validation may come mid-epoch or later).
+    /// </summary>
     private sealed record CheckpointState(
-        int Epoch, double Best, int BestEpoch, int StoppingSteps, long TotalSteps, bool Stopped, IReadOnlyList<EpochRecord> History, float[][]? BestState);
+        int Epoch, double Best, int BestEpoch, int StoppingSteps, long TotalSteps, bool Stopped, IReadOnlyList<EpochRecord> History, float[][]? BestState)
+    {
+        public long Step { get; init; }
+
+        public double Running { get; init; }
+
+        public int RunningSteps { get; init; }
+
+        public ulong[]? RandomState { get; init; }
+    }
 
     private void WriteCheckpoint(string path, CheckpointState s)
     {
@@ -293,6 +335,10 @@ public sealed class Trainer
             ["optimizer_step"] = optimizer.StepCount,
             ["seed"] = options.Seed,
             ["history"] = s.History,
+            ["step"] = s.Step,
+            ["running_loss"] = s.Running.ToString("R", CultureInfo.InvariantCulture),
+            ["running_steps"] = s.RunningSteps,
+            ["random_state"] = s.RandomState?.Select(v => v.ToString(CultureInfo.InvariantCulture)).ToArray(),
         }, Json);
         TensorFile.Write(path, meta, tensors);
     }
@@ -342,6 +388,15 @@ public sealed class Trainer
             bestState = [.. state.Select(s => byName.TryGetValue("best." + s.Name, out var t) ? t.ToArray() : throw new ModelFileException($"{path}: best weights incomplete."))];
         }
         var history = root.GetProperty("history").Deserialize<List<EpochRecord>>(Json) ?? [];
+        // Checkpoints before mid-epoch checkpoints existed are all end-of-epoch ones, with nothing pending.
+        var epochStep = root.TryGetProperty("step", out var sp) ? sp.GetInt64() : 0;
+        ulong[]? random = root.TryGetProperty("random_state", out var rs) && rs.ValueKind == JsonValueKind.Array
+            ? [.. rs.EnumerateArray().Select(e => ulong.Parse(e.GetString()!, CultureInfo.InvariantCulture))]
+            : null;
+        if (epochStep > 0 && random is not { Length: 6 })
+        {
+            throw new ModelFileException($"{path}: a mid-epoch checkpoint (step {epochStep}) without the dropout generator's state; it is damaged.");
+        }
         return new CheckpointState(
             root.GetProperty("epoch").GetInt32(),
             double.Parse(root.GetProperty("best").GetString()!, CultureInfo.InvariantCulture),
@@ -350,7 +405,13 @@ public sealed class Trainer
             root.GetProperty("total_steps").GetInt64(),
             root.GetProperty("stopped").GetBoolean(),
             history,
-            bestState);
+            bestState)
+        {
+            Step = epochStep,
+            Running = root.TryGetProperty("running_loss", out var rl) ? double.Parse(rl.GetString()!, CultureInfo.InvariantCulture) : 0,
+            RunningSteps = root.TryGetProperty("running_steps", out var rn) ? rn.GetInt32() : 0,
+            RandomState = random,
+        };
     }
 
     /// <summary>

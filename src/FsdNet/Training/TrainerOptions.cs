@@ -88,6 +88,15 @@ public sealed record TrainerOptions
     /// </summary>
     public bool SaveBestOnly { get; init; } = true;
 
+    /// <summary>
+    /// <c>checkpoint_every_steps</c> (an FsdNet key): also checkpoint inside an epoch, every this many steps, so a
+    /// killed run resumes mid-epoch (the end of every epoch is always checkpointed); null: only at epoch ends.
+    /// </summary>
+    public int? CheckpointEverySteps { get; init; }
+
+    /// <summary><c>checkpoint_every_minutes</c> (an FsdNet key): also checkpoint inside an epoch when this much time has passed since the last checkpoint.</summary>
+    public double? CheckpointEveryMinutes { get; init; }
+
     /// <summary>FuxiCTR's model_root: where runs go when no run directory is given (null: <c>runs/</c>).</summary>
     public string? ModelRoot { get; init; }
 
@@ -178,6 +187,8 @@ public sealed record TrainerOptions
             Optimizer = OptimizerSpec.From(cfg),
             SaveBestOnly = cfg.GetBool("save_best_only", true),
             ModelRoot = cfg.GetString("model_root"),
+            CheckpointEverySteps = cfg.GetNullableInt("checkpoint_every_steps", min: 1),
+            CheckpointEveryMinutes = cfg.Has("checkpoint_every_minutes") ? cfg.GetDouble("checkpoint_every_minutes", 0, min: 0, minExclusive: true) : null,
         };
     }
 }

@@ -123,6 +123,13 @@ public sealed unsafe class BatchLoader
         }
     }
 
+    /// <summary>Moves past the next <paramref name="batches"/> batches without reading them (a run resumed mid-epoch).</summary>
+    public void Skip(long batches)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(batches);
+        cursor = Math.Min(data.RowCount, cursor + (batches * Options.BatchSize));
+    }
+
     /// <summary>Fills <paramref name="batch"/> with the next rows; false when the epoch is done.</summary>
     public bool Next(Batch batch)
     {
