@@ -16,9 +16,11 @@ internal static class ServeCommand
         var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body in bytes (more: 413).", DefaultValueFactory = _ => defaults.MaxBodyBytes };
         var threads = new Option<int?>("--threads") { Description = "Threads for the engine (default: all cores)." };
         var drain = new Option<double>("--shutdown-timeout") { Description = "Seconds a stopping server waits for in-flight requests.", DefaultValueFactory = _ => defaults.ShutdownTimeout.TotalSeconds };
+        var watch = new Option<bool>("--watch") { Description = "Reload the model when its file changes (the bundle, or the run directory's model.fsdm); a model that fails to load leaves the old one serving." };
+        var adminToken = new Option<string?>("--admin-token") { Description = "Secret for POST /v1/admin/reload (Authorization: Bearer <token>), which then answers on every interface; without it, loopback only. Also read from $FSDNET_ADMIN_TOKEN." };
         var cmd = new Command("serve", "Serve a trained model over HTTP; Ctrl+C or SIGTERM drains in-flight requests and exits.")
         {
-            model, port, host, maxRows, maxBody, threads, drain,
+            model, port, host, maxRows, maxBody, threads, drain, watch, adminToken,
         };
         cmd.SetAction(r => CliSupport.Guard(() =>
         {
@@ -39,6 +41,8 @@ internal static class ServeCommand
                 MaxRows = r.GetValue(maxRows),
                 MaxBodyBytes = r.GetValue(maxBody),
                 ShutdownTimeout = TimeSpan.FromSeconds(seconds),
+                Watch = r.GetValue(watch),
+                AdminToken = r.GetValue(adminToken) ?? (Environment.GetEnvironmentVariable("FSDNET_ADMIN_TOKEN") is { Length: > 0 } env ? env : null),
             };
             ServerApp.RunAsync(options).GetAwaiter().GetResult();
             return 0;

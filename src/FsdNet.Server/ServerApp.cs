@@ -34,7 +34,7 @@ public static class ServerApp
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        var scorer = options.Scorer ?? Scorer.Load(options.ModelPath!);
+        var served = options.Scorer is { } given ? new ServedModel(given, options.MaxRows) : ServedModel.Load(options.ModelPath!, options.MaxRows);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
             Args = [],
@@ -74,7 +74,7 @@ public static class ServerApp
                 throw new ArgumentException($"--host must be an IP address, localhost or *, got '{options.Host}'.");
             }
         });
-        var state = new ServerState(scorer, options);
+        var state = new ServerState(served, options);
         builder.Services.AddSingleton(state);
         configure?.Invoke(builder);
 
@@ -110,8 +110,9 @@ public static class ServerApp
         app.MapGet("/v1/model", (RequestDelegate)(async http =>
         {
             http.Response.ContentType = "application/json; charset=utf-8";
-            await http.Response.Body.WriteAsync(state.ModelJson, http.RequestAborted);
+            await http.Response.Body.WriteAsync(state.Current.ModelJson, http.RequestAborted);
         }));
+        app.MapPost(ServerMetrics.Reload, (RequestDelegate)(http => Reload(http, state, log)));
         app.MapGet("/healthz", (RequestDelegate)(http =>
         {
             http.Response.ContentType = "text/plain; charset=utf-8";
@@ -119,6 +120,17 @@ public static class ServerApp
         }));
         app.MapMetrics("/metrics", state.Metrics.Registry);
         extraRoutes?.Invoke(app);
+        if (options.Watch)
+        {
+            var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+            ModelWatcher? watcher = null;
+            lifetime.ApplicationStarted.Register(() =>
+            {
+                watcher = new ModelWatcher(state, line => LogLine(log, line));
+                LogLine(log, $"watching {watcher.Watching}: a change reloads the model");
+            });
+            lifetime.ApplicationStopping.Register(() => watcher?.Dispose());
+        }
         return app;
     }
 
@@ -134,7 +146,7 @@ public static class ServerApp
         var state = app.Services.GetRequiredService<ServerState>();
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         lifetime.ApplicationStarted.Register(() => log.WriteLine(
-            $"serving {state.Scorer.Bundle.Model.ModelName} ({state.Scorer.Bundle.Config.ExpId}) on {string.Join(", ", Urls(app))} " +
+            $"serving {state.Current.Describe()} on {string.Join(", ", Urls(app))} " +
             $"(at most {options.MaxRows} rows and {options.MaxBodyBytes} bytes per request); Ctrl+C stops"));
         lifetime.ApplicationStopping.Register(() => log.WriteLine("stopping: draining in-flight requests"));
         await ((IHost)app).RunAsync(cancel);
@@ -145,15 +157,16 @@ public static class ServerApp
     public static IReadOnlyList<string> Urls(WebApplication app) =>
         [.. app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? []];
 
-    private static async Task Predict(HttpContext http, ServerState s)
+    private static async Task Predict(HttpContext http, ServerState state)
     {
         byte[]? body = null;
         PredictContext? ctx = null;
+        var s = state.Current; // this request's model, whatever a reload does meanwhile
         try
         {
             int length;
-            (body, length) = await ReadBody(http, s.Options.MaxBodyBytes);
-            ctx = ParseAndScore(s, body, length);
+            (body, length) = await ReadBody(http, state.Options.MaxBodyBytes);
+            ctx = ParseAndScore(s, state.Metrics, state.Options.MaxRows, body, length);
             http.Response.ContentType = "application/json; charset=utf-8";
             var w = ctx.Writer ??= new Utf8JsonWriter(http.Response.BodyWriter);
             w.Reset(http.Response.BodyWriter);
@@ -174,6 +187,7 @@ public static class ServerApp
             }
             w.WriteString("model"u8, s.ModelName);
             w.WriteString("expid"u8, s.ExpId);
+            w.WriteString("checksum"u8, s.Checksum);
             w.WriteEndObject();
             w.Flush();
             w.Reset(Stream.Null); // drop the reference to this response's writer
@@ -204,16 +218,16 @@ public static class ServerApp
         }
     }
 
-    private static PredictContext ParseAndScore(ServerState s, byte[] body, int length)
+    private static PredictContext ParseAndScore(ServedModel s, ServerMetrics metrics, int maxRows, byte[] body, int length)
     {
         var span = body.AsSpan(0, length);
-        var rows = PredictParser.CountRows(span, s.Options.MaxRows);
+        var rows = PredictParser.CountRows(span, maxRows);
         var ctx = s.Pool.Rent(Math.Max(rows, 1));
         try
         {
             ctx.Head = s.Parser.Fill(span, ctx);
             s.Scorer.Score(ctx.Batch, ctx.Probabilities, ctx.Head);
-            s.Metrics.RowsScored(ctx.Batch.Count);
+            metrics.RowsScored(ctx.Batch.Count);
             return ctx;
         }
         catch
@@ -301,16 +315,68 @@ public static class ServerApp
         await http.Response.BodyWriter.FlushAsync(http.RequestAborted);
     }
 
-    /// <summary>The body of <c>GET /v1/model</c>, built once.</summary>
-    internal static byte[] ModelJson(Scorer scorer)
+    /// <summary>
+    /// <c>POST /v1/admin/reload</c>: from the loopback interface only, unless the server has an admin token, which
+    /// the request then must carry (<c>Authorization: Bearer &lt;token&gt;</c>). 200 when the new model serves, 200 with
+    /// <c>"reloaded": false</c> when the file is unchanged, 422 when it cannot be served (the old one keeps serving).
+    /// </summary>
+    private static async Task Reload(HttpContext http, ServerState state, ILogger log)
     {
+        if (!AdminAllowed(http, state.Options.AdminToken))
+        {
+            await WriteError(http, new RequestException(403, state.Options.AdminToken is null
+                ? "admin endpoints answer only on the loopback interface (start the server with --admin-token to allow others)."
+                : "admin endpoints need 'Authorization: Bearer <the server's --admin-token>'."));
+            return;
+        }
+        var result = await state.ReloadAsync(m => LogLine(log, m));
+        http.Response.StatusCode = result.Reloaded || result.Unchanged ? 200 : 422;
+        http.Response.ContentType = "application/json; charset=utf-8";
+        using (var w = new Utf8JsonWriter(http.Response.BodyWriter, ErrorJson))
+        {
+            w.WriteStartObject();
+            w.WriteBoolean("reloaded", result.Reloaded);
+            w.WriteString(result.Reloaded || result.Unchanged ? "message" : "error", result.Message);
+            w.WriteNumber("seconds", Math.Round(result.Seconds, 4));
+            w.WriteStartObject("serving");
+            result.Serving.WriteIdentity(w);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        await http.Response.BodyWriter.FlushAsync(http.RequestAborted);
+    }
+
+    private static void LogLine(ILogger log, string line)
+    {
+        if (log.IsEnabled(LogLevel.Information))
+        {
+            log.LogInformation("{Line}", line);
+        }
+    }
+
+    private static bool AdminAllowed(HttpContext http, string? token)
+    {
+        if (token is null)
+        {
+            // TestServer has no connection address: an in-process caller.
+            return http.Connection.RemoteIpAddress is not { } ip || IPAddress.IsLoopback(ip);
+        }
+        var header = http.Request.Headers.Authorization.ToString();
+        var given = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header[7..].Trim() : "";
+        return System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+            System.Text.Encoding.UTF8.GetBytes(given), System.Text.Encoding.UTF8.GetBytes(token));
+    }
+
+    /// <summary>The body of <c>GET /v1/model</c>, built once per served model.</summary>
+    internal static byte[] ModelJson(ServedModel served)
+    {
+        var scorer = served.Scorer;
         var bundle = scorer.Bundle;
         var buffer = new ArrayBufferWriter<byte>();
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
-            w.WriteString("model", bundle.Model.ModelName);
-            w.WriteString("expid", bundle.Config.ExpId);
+            served.WriteIdentity(w);
             w.WriteString("fsdnet_version", ModelBundle.CurrentFsdNetVersion);
             w.WriteString("source", bundle.IsBundleFile ? "bundle" : "run directory");
             w.WriteNumber("format_version", bundle.FileFormatVersion);
@@ -387,34 +453,75 @@ public static class ServerApp
     }
 }
 
-/// <summary>What every request shares: the scorer, its parser, the batch pool, metrics and the model description.</summary>
+/// <summary>
+/// What every request shares: the options, the metrics, and the model being served (<see cref="Current"/>), which a
+/// reload replaces in one reference write. A request reads it once and uses that model to its end, so in-flight
+/// requests finish on the model they started with and no answer mixes two models.
+/// </summary>
 internal sealed class ServerState
 {
-    public ServerState(Scorer scorer, ServerOptions options)
+    private readonly Lock reloading = new();
+    private ServedModel current;
+
+    public ServerState(ServedModel served, ServerOptions options)
     {
-        Scorer = scorer;
         Options = options;
-        Parser = new PredictParser(scorer);
-        Pool = new ContextPool(scorer, options.MaxRows);
-        Metrics = new ServerMetrics(scorer);
-        ModelJson = ServerApp.ModelJson(scorer);
-        ModelName = scorer.Bundle.Model.ModelName;
-        ExpId = scorer.Bundle.Config.ExpId;
+        current = served;
+        Metrics = new ServerMetrics(() => Current);
     }
 
-    public Scorer Scorer { get; }
+    public ServedModel Current => Volatile.Read(ref current);
 
     public ServerOptions Options { get; }
 
-    public PredictParser Parser { get; }
-
-    public ContextPool Pool { get; }
-
     public ServerMetrics Metrics { get; }
 
-    public byte[] ModelJson { get; }
+    /// <summary>Where a reload reads the new model: <see cref="ServerOptions.ModelPath"/>, else the file the served one came from.</summary>
+    public string ReloadPath => Options.ModelPath ?? Current.Scorer.Bundle.SourcePath;
 
-    public string ModelName { get; }
+    /// <summary>
+    /// Loads the model at <see cref="ReloadPath"/> fully (checksums, the scorer with BatchNorm folded, a warm-up row
+    /// that must score a finite probability) and only then swaps it in. Any failure leaves the served model as it
+    /// was and is reported (result, log line, metric). One reload at a time; an unchanged file is not reloaded.
+    /// </summary>
+    public Task<ReloadResult> ReloadAsync(Action<string> log) => Task.Run(() => Reload(log));
 
-    public string ExpId { get; }
+    private ReloadResult Reload(Action<string> log)
+    {
+        lock (reloading)
+        {
+            var old = Current;
+            var path = ReloadPath;
+            var clock = Stopwatch.StartNew();
+            ServedModel next;
+            try
+            {
+                next = ServedModel.Load(path, Options.MaxRows);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                Metrics.Reloaded(ok: false);
+                var reason = e is ModelFileException or DataFormatException or DataConfigException or IOException or UnauthorizedAccessException or ReloadException
+                    ? e.Message
+                    : $"{e.GetType().Name}: {e.Message}";
+                log($"reload of {path} failed, still serving {old.Describe()}: {reason}");
+                return new ReloadResult(false, $"the model at {path} could not be loaded: {reason}", old, clock.Elapsed.TotalSeconds);
+            }
+            if (next.Checksum == old.Checksum)
+            {
+                return new ReloadResult(false, "unchanged: the file holds the model being served", old, clock.Elapsed.TotalSeconds, Unchanged: true);
+            }
+            Metrics.ModelChanging(old);
+            Volatile.Write(ref current, next);
+            Metrics.Reloaded(ok: true, next);
+            log($"reloaded {path}: now serving {next.Describe()} (was {old.Describe()}) after {clock.Elapsed.TotalSeconds:F2} s");
+            return new ReloadResult(true, "reloaded", next, clock.Elapsed.TotalSeconds);
+        }
+    }
 }
+
+/// <summary>The outcome of a reload: whether the new model serves now, why not, and the model that serves.</summary>
+internal sealed record ReloadResult(bool Reloaded, string Message, ServedModel Serving, double Seconds, bool Unchanged = false);
+
+/// <summary>A new model that loaded but must not be served (its warm-up row did not score).</summary>
+internal sealed class ReloadException(string message) : Exception(message);

@@ -12,15 +12,23 @@ internal sealed class ServerMetrics
 {
     public const string Predict = "/v1/predict";
 
-    private static readonly string[] Endpoints = [Predict, "/v1/model", "/healthz", "/metrics"];
+    public const string Reload = "/v1/admin/reload";
+
+    private static readonly string[] Endpoints = [Predict, "/v1/model", "/healthz", "/metrics", Reload];
 
     private readonly Counter requests;
     private readonly Counter errors;
     private readonly Histogram latency;
     private readonly Counter rows;
     private readonly Gauge inFlight;
+    private readonly Gauge modelInfo;
+    private readonly Gauge loadedAt;
+    private readonly Counter reloads;
+    private readonly Dictionary<string, (long Oov, long Missing)> retired = new(StringComparer.Ordinal);
+    private readonly Lock retiredLock = new();
 
-    public ServerMetrics(Scorer scorer)
+    /// <param name="served">The model being served now (read at every scrape: a reload changes it).</param>
+    public ServerMetrics(Func<ServedModel> served)
     {
         Registry = Prometheus.Metrics.NewCustomRegistry();
         var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
@@ -32,17 +40,56 @@ internal sealed class ServerMetrics
         inFlight = factory.CreateGauge("fsdnet_http_requests_in_flight", "Requests being handled now.");
         var oov = factory.CreateCounter("fsdnet_feature_oov_total", "Values scored as out-of-vocabulary (unseen in training), by feature.", "feature");
         var missing = factory.CreateCounter("fsdnet_feature_missing_total", "Values missing from a row (scored as the feature's fill value), by feature.", "feature");
-        var bundle = scorer.Bundle;
-        factory.CreateGauge("fsdnet_model_info", "The served model (always 1).", "model", "expid")
-            .WithLabels(bundle.Model.ModelName, bundle.Config.ExpId).Set(1);
+        modelInfo = factory.CreateGauge("fsdnet_model_info", "The served model (always 1).", "model", "expid", "checksum");
+        loadedAt = factory.CreateGauge("fsdnet_model_loaded_timestamp_seconds", "When the served model was loaded (Unix time).");
+        reloads = factory.CreateCounter("fsdnet_model_reloads_total", "Model reloads, by result (ok: the new model serves; failed: the old one still does).", "result");
+        reloads.WithLabels("ok");
+        reloads.WithLabels("failed");
+        Show(served());
         Registry.AddBeforeCollectCallback(() =>
         {
-            foreach (var c in scorer.Counts())
+            // Counts of models served before a reload are kept, so the counters never go down.
+            var now = served();
+            lock (retiredLock)
             {
-                oov.WithLabels(c.Feature).IncTo(c.Oov);
-                missing.WithLabels(c.Feature).IncTo(c.Missing);
+                foreach (var c in now.Scorer.Counts())
+                {
+                    var (o, m) = retired.GetValueOrDefault(c.Feature);
+                    oov.WithLabels(c.Feature).IncTo(o + c.Oov);
+                    missing.WithLabels(c.Feature).IncTo(m + c.Missing);
+                }
             }
         });
+    }
+
+    private void Show(ServedModel m)
+    {
+        modelInfo.WithLabels(m.ModelName, m.ExpId, m.Checksum).Set(1);
+        loadedAt.Set(m.LoadedAt.ToUnixTimeMilliseconds() / 1000.0);
+    }
+
+    /// <summary>Before <paramref name="old"/> is replaced: keep its feature counts and retire its info series.</summary>
+    public void ModelChanging(ServedModel old)
+    {
+        lock (retiredLock)
+        {
+            foreach (var c in old.Scorer.Counts())
+            {
+                var (o, m) = retired.GetValueOrDefault(c.Feature);
+                retired[c.Feature] = (o + c.Oov, m + c.Missing);
+            }
+        }
+        modelInfo.RemoveLabelled(old.ModelName, old.ExpId, old.Checksum);
+    }
+
+    /// <summary>After a reload attempt (ok: the new model serves now, whose info series this shows).</summary>
+    public void Reloaded(bool ok, ServedModel? now = null)
+    {
+        reloads.WithLabels(ok ? "ok" : "failed").Inc();
+        if (now is not null)
+        {
+            Show(now);
+        }
     }
 
     public CollectorRegistry Registry { get; }

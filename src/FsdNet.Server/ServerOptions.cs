@@ -26,6 +26,15 @@ public sealed record ServerOptions
     /// <summary>How long a stopping server waits for in-flight requests before it cuts them off.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// A secret that admin endpoints (<c>POST /v1/admin/reload</c>) require as <c>Authorization: Bearer &lt;token&gt;</c>;
+    /// with it they answer on every interface the server listens on. Null: they answer on the loopback interface only.
+    /// </summary>
+    public string? AdminToken { get; init; }
+
+    /// <summary>Reload the model when its file changes (the bundle file, or a run directory's model.fsdm).</summary>
+    public bool Watch { get; init; }
+
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first setting out of range.</summary>
     public void Validate()
     {
@@ -48,6 +57,10 @@ public sealed record ServerOptions
         if (ShutdownTimeout < TimeSpan.Zero)
         {
             throw new ArgumentException($"the shutdown timeout must not be negative, got {ShutdownTimeout}.");
+        }
+        if (AdminToken is { } token && (token.Length < 16 || token.Any(char.IsWhiteSpace)))
+        {
+            throw new ArgumentException("--admin-token must be at least 16 characters without spaces (it guards model reloads).");
         }
         var host = Host?.Trim() ?? "";
         if (host is not ("localhost" or "*" or "+") && !System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _))

@@ -288,7 +288,8 @@ public sealed class ServerTests(ServerFixture f)
         Assert.Equal(2, Metric(after, "fsdnet_http_request_duration_seconds_count{endpoint=\"/v1/predict\"}"));
         Assert.True(Metric(after, "fsdnet_http_request_duration_seconds_sum{endpoint=\"/v1/predict\"}") > 0);
         Assert.Equal(1, Metric(after, "fsdnet_http_requests_total{endpoint=\"/metrics\",status=\"200\"}"));
-        Assert.Equal(1, Metric(after, "fsdnet_model_info{model=\"FSDNet\",expid=\"FSD_toy\"}"));
+        Assert.Equal(1, Metric(after, $"fsdnet_model_info{{model=\"FSDNet\",expid=\"FSD_toy\",checksum=\"{host.State.Current.Checksum}\"}}"));
+        Assert.Equal(64, host.State.Current.Checksum.Length);
     }
 
     [Fact]
@@ -327,9 +328,9 @@ public sealed class ServerTests(ServerFixture f)
         {
             Assert.Equal(200, (await host.Post(body)).Status);
         }
-        Assert.Equal(1, host.State.Pool.Created);
+        Assert.Equal(1, host.State.Current.Pool.Created);
         Assert.Equal(200, (await host.Post(ServerFixture.Body(ServerFixture.Rows(100, seed: 12)))).Status); // a bigger tier
-        Assert.Equal(2, host.State.Pool.Created);
+        Assert.Equal(2, host.State.Current.Pool.Created);
         Assert.Equal(0, host.State.Metrics.InFlight);
     }
 
