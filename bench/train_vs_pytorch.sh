@@ -5,6 +5,9 @@
 # Debian's build defaults to one thread). Prints training seconds per epoch, validation seconds, samples/s and peak
 # RSS for both, and as its last line: "train epoch speedup vs pytorch: <x>" (PyTorch s/epoch / FsdNet s/epoch).
 # Needs Debian's python3-torch and python3-sklearn for the PyTorch side (apt-get install python3-torch python3-sklearn).
+# The rival runs at its best: on a CPU with AVX-512 its command alone gets OPENBLAS_CORETYPE=SkylakeX and
+# OPENBLAS_L2_SIZE unset (Debian's OpenBLAS falls back to SSE3 kernels on CPUs it does not know, e.g. Xeon family 6
+# model 207); the kernel OpenBLAS ran is printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 epochs="${EPOCHS:-3}"
@@ -18,8 +21,15 @@ dotnet build bench/FsdNet.Bench -c Release --artifacts-path "$artifacts" -nologo
 echo "== FsdNet ($threads threads, $epochs epochs)"
 dotnet "$artifacts/bin/FsdNet.Bench/release/FsdNet.Bench.dll" train --dataset frappe --data-root "$(dirname "$data")" \
   --cache-dir "$out/cache" --epochs "$epochs" --threads "$threads" --json "$out/fsdnet.json"
-echo "== PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)') ($threads threads, $epochs epochs)"
-OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" /usr/bin/python3 tools/fsdnet_torch/train_frappe.py \
+torch_env=(env)
+kernel_note="environment as given"
+if grep -q avx512f /proc/cpuinfo; then
+  torch_env=(env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=SkylakeX)
+  kernel_note="OPENBLAS_CORETYPE=SkylakeX, OPENBLAS_L2_SIZE unset"
+fi
+kernel="$("${torch_env[@]}" /usr/bin/python3 -c 'import sys; sys.path.insert(0, "tools/zoo_torch"); import torch; torch.ones(64, 64) @ torch.ones(64, 64); from train_zoo import blas_info; i = blas_info(); print(i["openblas_core"] or i["blas"])')"
+echo "== PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)') ($threads threads, $epochs epochs; $kernel_note; OpenBLAS kernel: $kernel)"
+"${torch_env[@]}" OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" /usr/bin/python3 tools/fsdnet_torch/train_frappe.py \
   --data "$data" --epochs "$epochs" --threads "$threads" --json "$out/torch.json" | grep -vE '^\s*$'
 /usr/bin/python3 - "$out/fsdnet.json" "$out/torch.json" <<'PY'
 import json, sys
