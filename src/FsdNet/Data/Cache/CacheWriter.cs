@@ -22,10 +22,13 @@ internal static class CacheWriter
             using (var handle = File.OpenHandle(tmp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None))
             {
                 RandomAccess.SetLength(handle, layout.TotalBytes);
-                var starts = new long[segs.Count];
-                for (var k = 1; k < segs.Count; k++)
+                // Each block's first row in the file: blocks in file order (chunk order), rows counted up.
+                var starts = segs.Select(seg => new long[seg.Blocks.Count]).ToArray();
+                long next = 0;
+                foreach (var (k, b) in Segment.InFileOrder(segs))
                 {
-                    starts[k] = starts[k - 1] + segs[k - 1].Rows;
+                    starts[k][b] = next;
+                    next += segs[k].Blocks[b].Rows;
                 }
                 Parallel.For(0, segs.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, k =>
                 {
@@ -56,9 +59,9 @@ internal static class CacheWriter
                     var st = seqFeats.Select(_ => new int[br]).ToArray();
                     var seqOut = seqFeats.Select(x => new int[br * x.f.MaxLen]).ToArray();
                     var em = embDims.Select(d => new float[br * d]).ToArray();
-                    var row0 = starts[k];
                     for (var b = 0; b < seg.Blocks.Count; b++)
                     {
+                        var row0 = starts[k][b];
                         var n = seg.Blocks[b].Rows;
                         seg.ReadBlock(b, lab, grp, cat, num, sl, st, em);
                         Write(handle, lab.AsSpan(0, n), layout.LabelsOffset + (row0 * 4));
@@ -117,7 +120,6 @@ internal static class CacheWriter
                         {
                             Write(handle, em[e].AsSpan(0, n * embDims[e]), layout.EmbOffsets[e] + (row0 * embDims[e] * 4));
                         }
-                        row0 += n;
                     }
                 });
             }

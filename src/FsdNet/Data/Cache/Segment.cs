@@ -131,7 +131,30 @@ internal sealed class Segment : IDisposable
 
     /// <summary>Lines holding only whitespace, skipped (not rows, not errors).</summary>
     public long BlankLines { get; private set; }
-    public List<(int Rows, long Offset, int[] SeqTotals)> Blocks { get; } = [];
+    /// <summary>Spilled blocks in parse order; <c>Chunk</c>: the piece of the file they came from (see <see cref="InFileOrder"/>).</summary>
+    public List<(int Rows, long Offset, int[] SeqTotals, int Chunk)> Blocks { get; } = [];
+
+    /// <summary>
+    /// The piece of the file the next rows belong to. A segment that parses one byte range has one chunk (its range's
+    /// index); the workers of a gzip stream parse interleaved chunks of lines into their segments, so a block
+    /// records its chunk, and the file order is chunk order.
+    /// </summary>
+    public int Chunk { get; set; }
+
+    /// <summary>Ends the current chunk: its last rows become a block of their own (the next chunk may belong elsewhere in the file).</summary>
+    public void EndChunk()
+    {
+        if (n > 0)
+        {
+            Flush();
+        }
+    }
+
+    /// <summary>Every block of <paramref name="segs"/> in file order: by chunk, then segment, then block.</summary>
+    public static List<(int Segment, int Block)> InFileOrder(IReadOnlyList<Segment> segs) =>
+        [.. segs.SelectMany((s, k) => s.Blocks.Select((b, i) => (Segment: k, Block: i, b.Chunk)))
+            .OrderBy(x => x.Chunk).ThenBy(x => x.Segment).ThenBy(x => x.Block)
+            .Select(x => (x.Segment, x.Block))];
 
     /// <summary>Parses and stores one row; throws <see cref="RowException"/> (before storing anything) when it is bad.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -391,7 +414,7 @@ internal sealed class Segment : IDisposable
         {
             spill.Write(MemoryMarshal.AsBytes(emb[e].AsSpan(0, n * EmbDims[e])));
         }
-        Blocks.Add((n, offset, totals));
+        Blocks.Add((n, offset, totals, Chunk));
         Rows += n;
         n = 0;
     }
@@ -399,7 +422,7 @@ internal sealed class Segment : IDisposable
     /// <summary>Reads numeric column <paramref name="slot"/> of spilled block <paramref name="b"/> (raw, before normalising).</summary>
     public void ReadNumeric(int b, int slot, float[] dst)
     {
-        var (rows, offset, _) = Blocks[b];
+        var (rows, offset, _, _) = Blocks[b];
         var pos = offset + (rows * 4L) + (HasGroup ? rows * 8L : 0) + (CatCount * rows * 4L) + (slot * rows * 4L);
         var bytes = MemoryMarshal.AsBytes(dst.AsSpan(0, rows));
         while (bytes.Length > 0)
@@ -420,7 +443,7 @@ internal sealed class Segment : IDisposable
     /// <summary>Reads a spilled block back into the given buffers (same shapes as the writer's).</summary>
     public void ReadBlock(int b, float[] lab, long[] grp, int[][] c, float[][] nu, int[][] sl, int[][] st, float[][] em)
     {
-        var (rows, offset, totals) = Blocks[b];
+        var (rows, offset, totals, _) = Blocks[b];
         var h = spill.SafeFileHandle;
         var pos = offset;
         void Read<T>(Span<T> dst) where T : struct

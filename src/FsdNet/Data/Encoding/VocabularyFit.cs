@@ -26,37 +26,34 @@ internal static class VocabularyFit
                     break;
                 case FeatureType.Numeric when f.Normalizer != Scaler.None:
                 {
-                    // Two sequential passes in file order over the stored float32 values, so the parameters do not
-                    // depend on how the file was split across threads.
+                    // Two sequential passes in file order (chunk order) over the stored float32 values, so the
+                    // parameters do not depend on how the file was split across threads.
                     double min = double.PositiveInfinity, max = double.NegativeInfinity, sum = 0, sq = 0;
                     long count = 0;
                     var buf = new float[Segment.BlockRows];
-                    foreach (var seg in segs)
+                    var order = Segment.InFileOrder(segs);
+                    foreach (var (k, b) in order)
                     {
-                        for (var b = 0; b < seg.Blocks.Count; b++)
+                        var seg = segs[k];
+                        seg.ReadNumeric(b, seg.NumericSlot(j), buf);
+                        foreach (var v in buf.AsSpan(0, seg.Blocks[b].Rows))
                         {
-                            seg.ReadNumeric(b, seg.NumericSlot(j), buf);
-                            foreach (var v in buf.AsSpan(0, seg.Blocks[b].Rows))
-                            {
-                                sum += v;
-                                min = Math.Min(min, v);
-                                max = Math.Max(max, v);
-                            }
-                            count += seg.Blocks[b].Rows;
+                            sum += v;
+                            min = Math.Min(min, v);
+                            max = Math.Max(max, v);
                         }
+                        count += seg.Blocks[b].Rows;
                     }
                     var mean = sum / Math.Max(1, count);
                     if (f.Normalizer == Scaler.StandardScaler)
                     {
-                        foreach (var seg in segs)
+                        foreach (var (k, b) in order)
                         {
-                            for (var b = 0; b < seg.Blocks.Count; b++)
+                            var seg = segs[k];
+                            seg.ReadNumeric(b, seg.NumericSlot(j), buf);
+                            foreach (var v in buf.AsSpan(0, seg.Blocks[b].Rows))
                             {
-                                seg.ReadNumeric(b, seg.NumericSlot(j), buf);
-                                foreach (var v in buf.AsSpan(0, seg.Blocks[b].Rows))
-                                {
-                                    sq += (v - mean) * (v - mean);
-                                }
+                                sq += (v - mean) * (v - mean);
                             }
                         }
                         f.NormA = mean;

@@ -41,6 +41,11 @@ internal abstract class DelimitedTextReader : IRowReader
             sourceCol = [.. map.Features.Select(f => IndexOf(names, f.SourceName, path, isHeader: true))];
             expected = names.Count;
         }
+        if (threads > 1 && RawFiles.IsGzip(path) &&
+            ParseChunked(map, path, options, sep, headerless, () => new Segment(map, sourceCol, labelCol, expected, Path.Combine(tempDir, $"spill-{Guid.NewGuid():N}.tmp"), labelOptional)) is { } chunked)
+        {
+            return chunked;
+        }
         // Headerless formats never quote; a delimited file with a header is split across threads only when it holds
         // no quote character at all (then no record can span lines).
         var quoteFree = headerless || (threads > 1 && !RawFiles.IsGzip(path) && !RawFiles.Contains(path, (byte)'"'));
@@ -88,6 +93,22 @@ internal abstract class DelimitedTextReader : IRowReader
         var (start, length) = range;
         var baseLine = new Lazy<long>(() => start == 0 ? 0 : RawFiles.CountLines(path, start));
         var stream = rangeCount == 1 ? RawFiles.OpenText(path) : new RangeStream(path, start, length);
+        var error = ParseStream(seg, stream, path, baseLine, sep, hasHeader, quoteFree, onBad);
+        if (error is null)
+        {
+            seg.Finish();
+        }
+        return error;
+    }
+
+    /// <summary>
+    /// Parses the rows of <paramref name="stream"/> (disposed here) into <paramref name="seg"/>; errors name the file and
+    /// the line (<paramref name="baseLine"/> lines come before the stream's first); returns the first error in error mode.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static DataFormatException? ParseStream(Segment seg, Stream stream, string path, Lazy<long> baseLine, Sep sep,
+        bool hasHeader, bool quoteFree, OnBadLine onBad)
+    {
         var nextLine = hasHeader ? 2L : 1L; // line (within the range) where the next row starts
         try
         {
@@ -136,8 +157,152 @@ internal abstract class DelimitedTextReader : IRowReader
             // Sep holds a whole row in memory and stops at 16 Mi characters: binary data, or a quote that never closes.
             return new DataFormatException(path, baseLine.Value + nextLine, null, LineTooLong);
         }
-        seg.Finish();
         return null;
+    }
+
+    /// <summary>Bytes of decompressed text handed to a worker at a time (whole lines).</summary>
+    internal static int ChunkBytes { get; set; } = 4 << 20;
+
+    /// <summary>
+    /// A gzip file on several threads: one thread decompresses (verifying the CRC as it goes) and cuts the text into
+    /// chunks of whole lines; the workers parse the chunks into their own segments, each block tagged with its chunk,
+    /// so the cache holds the rows in file order. Null when the file turns out to hold a quote character (a quoted
+    /// field may span lines, so lines cannot be cut apart): the caller then parses it on one thread.
+    /// </summary>
+    private static List<Segment>? ParseChunked(FeatureMap map, string path, RowReadOptions options, Sep sep, bool headerless, Func<Segment> newSegment)
+    {
+        var threads = options.Threads;
+        var segments = new Segment[threads];
+        using var queue = new System.Collections.Concurrent.BlockingCollection<(int Index, byte[] Bytes, int Length, long BaseLine)>(2 * threads);
+        using var stop = new CancellationTokenSource();
+        var errors = new System.Collections.Concurrent.ConcurrentBag<DataFormatException>();
+        var quoted = false;
+        var firstBad = int.MaxValue; // the earliest chunk with an error (error mode): later chunks need not be parsed
+        try
+        {
+            var workers = Enumerable.Range(0, threads).Select(k => Task.Run(() =>
+            {
+                var seg = segments[k] = newSegment();
+                foreach (var chunk in queue.GetConsumingEnumerable())
+                {
+                    if (chunk.Index > Volatile.Read(ref firstBad) || Volatile.Read(ref quoted))
+                    {
+                        continue; // drain: past the first error, or the file must be parsed on one thread
+                    }
+                    seg.Chunk = chunk.Index;
+                    var baseLine = new Lazy<long>(() => chunk.BaseLine);
+                    var error = ParseStream(seg, new MemoryStream(chunk.Bytes, 0, chunk.Length, writable: false), path, baseLine, sep, hasHeader: false, quoteFree: true, options.OnBadLine);
+                    seg.EndChunk();
+                    if (error is not null)
+                    {
+                        // Every chunk before this one was taken earlier and is parsed to its end.
+                        errors.Add(error);
+                        var seen = Volatile.Read(ref firstBad);
+                        while (chunk.Index < seen && Interlocked.CompareExchange(ref firstBad, chunk.Index, seen) != seen)
+                        {
+                            seen = Volatile.Read(ref firstBad);
+                        }
+                        stop.Cancel();
+                    }
+                }
+                seg.Finish();
+            })).ToArray();
+            try
+            {
+                using var text = RawFiles.OpenText(path);
+                var buffer = new byte[ChunkBytes];
+                var filled = 0;
+                long line = 0;
+                var index = 0;
+                var header = !headerless;
+                while (!stop.IsCancellationRequested)
+                {
+                    if (filled == buffer.Length)
+                    {
+                        if (buffer.Length >= 64 << 20)
+                        {
+                            throw new DataFormatException(path, line + 1, null, LineTooLong);
+                        }
+                        Array.Resize(ref buffer, buffer.Length * 2); // a line longer than the chunk
+                    }
+                    var n = text.Read(buffer, filled, buffer.Length - filled);
+                    filled += n;
+                    var end = n == 0 ? filled : buffer.AsSpan(0, filled).LastIndexOf((byte)'\n') + 1;
+                    if (end <= 0)
+                    {
+                        if (n == 0)
+                        {
+                            break;
+                        }
+                        continue;
+                    }
+                    var start = 0;
+                    if (header)
+                    {
+                        // The header was read already; the first chunk starts after it.
+                        start = buffer.AsSpan(0, end).IndexOf((byte)'\n') + 1;
+                        line = 1;
+                        header = false;
+                    }
+                    var piece = buffer.AsSpan(start, end - start);
+                    if (!headerless && piece.Contains((byte)'"'))
+                    {
+                        Volatile.Write(ref quoted, true);
+                        break;
+                    }
+                    if (piece.Length > 0)
+                    {
+                        queue.Add((index++, piece.ToArray(), piece.Length, line));
+                        line += piece.Count((byte)'\n');
+                    }
+                    buffer.AsSpan(end, filled - end).CopyTo(buffer);
+                    filled -= end;
+                    if (n == 0)
+                    {
+                        break;
+                    }
+                }
+            }
+            catch (InvalidDataException e)
+            {
+                Volatile.Write(ref firstBad, -1);
+                errors.Add(new DataFormatException(path, 0, null, $"corrupt gzip stream: {e.Message}"));
+            }
+            finally
+            {
+                queue.CompleteAdding();
+                Task.WaitAll(workers);
+            }
+            if (quoted)
+            {
+                foreach (var s in segments)
+                {
+                    s?.Dispose();
+                }
+                return null;
+            }
+            var first = errors.OrderBy(e => e.Line).FirstOrDefault();
+            if (first is not null)
+            {
+                throw first;
+            }
+            if (segments.Sum(s => s.Rows) == 0)
+            {
+                var dropped = segments.Sum(s => s.BadLines.Dropped);
+                var blank = segments.Sum(s => s.BlankLines);
+                throw new DataFormatException(path, 0, null, dropped > 0 ? $"no usable rows (all {dropped} lines were bad)"
+                    : blank > 0 ? $"empty file (no data rows, {blank} blank lines)" : "empty file (no data rows)");
+            }
+            return [.. segments];
+        }
+        catch
+        {
+            foreach (var s in segments)
+            {
+                s?.Dispose();
+            }
+            throw;
+        }
     }
 
     private const string LineTooLong = "line too long: more than 16,777,216 characters in one row (is this a line-based text file?)";
