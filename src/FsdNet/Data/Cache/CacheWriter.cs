@@ -30,11 +30,12 @@ internal static class CacheWriter
                     starts[k][b] = next;
                     next += segs[k].Blocks[b].Rows;
                 }
+                // local id -> final code, per segment and categorical/sequence feature (one lookup per distinct token)
+                var maps = new int[segs.Count][][];
                 Parallel.For(0, segs.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, k =>
                 {
                     var seg = segs[k];
-                    // local id -> final code, per categorical/sequence feature
-                    var maps = new int[map.Features.Count][];
+                    var segMaps = new int[map.Features.Count][];
                     for (var j = 0; j < map.Features.Count; j++)
                     {
                         var t = seg.Tables[j];
@@ -48,18 +49,18 @@ internal static class CacheWriter
                         {
                             m[i] = t.NumberKeyed ? codec.Code(t.NumberTokens[i]) : codec.Code(t.StringTokens[i]);
                         }
-                        maps[j] = m;
+                        segMaps[j] = m;
                     }
-                    var br = Segment.BlockRows;
-                    var lab = new float[br];
-                    var grp = new long[layout.HasGroup ? br : 0];
-                    var cat = Enumerable.Range(0, layout.Cat).Select(_ => new int[br]).ToArray();
-                    var num = Enumerable.Range(0, layout.Num).Select(_ => new float[br]).ToArray();
-                    var sl = seqFeats.Select(_ => new int[br]).ToArray();
-                    var st = seqFeats.Select(_ => new int[br]).ToArray();
-                    var seqOut = seqFeats.Select(x => new int[br * x.f.MaxLen]).ToArray();
-                    var em = embDims.Select(d => new float[br * d]).ToArray();
-                    for (var b = 0; b < seg.Blocks.Count; b++)
+                    maps[k] = segMaps;
+                });
+                // Blocks in file order, shared out to the threads: their writes move through the file together, whichever
+                // segment (or gzip chunk) a block came from.
+                var order = Segment.InFileOrder(segs);
+                Parallel.For(0, order.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, () => new BlockBuffers(layout, seqFeats.Select(x => x.f.MaxLen).ToArray(), embDims), (index, _, buffers) =>
+                {
+                    var (k, b) = order[index];
+                    var seg = segs[k];
+                    var (lab, grp, cat, num, sl, st, seqOut, em) = (buffers.Lab, buffers.Grp, buffers.Cat, buffers.Num, buffers.Sl, buffers.St, buffers.SeqOut, buffers.Em);
                     {
                         var row0 = starts[k][b];
                         var n = seg.Blocks[b].Rows;
@@ -71,7 +72,7 @@ internal static class CacheWriter
                         }
                         for (var c = 0; c < catFeats.Length; c++)
                         {
-                            var m = maps[catFeats[c].j];
+                            var m = maps[k][catFeats[c].j];
                             var col = cat[c].AsSpan(0, n);
                             for (var i = 0; i < col.Length; i++)
                             {
@@ -95,7 +96,7 @@ internal static class CacheWriter
                         for (var s = 0; s < seqFeats.Length; s++)
                         {
                             var (f, j) = seqFeats[s];
-                            var m = maps[j];
+                            var m = maps[k][j];
                             var codec = f.Codec;
                             var maxLen = f.MaxLen;
                             var outSpan = seqOut[s].AsSpan(0, n * maxLen);
@@ -121,7 +122,8 @@ internal static class CacheWriter
                             Write(handle, em[e].AsSpan(0, n * embDims[e]), layout.EmbOffsets[e] + (row0 * embDims[e] * 4));
                         }
                     }
-                });
+                    return buffers;
+                }, _ => { });
             }
             FinishCache(tmp, layout, map, sourceFp);
             File.Move(tmp, outPath, overwrite: true);
@@ -133,6 +135,27 @@ internal static class CacheWriter
                 File.Delete(tmp);
             }
         }
+    }
+
+    /// <summary>One thread's buffers for reading a spilled block back and encoding it.</summary>
+    private sealed class BlockBuffers(CacheLayout layout, int[] maxLens, int[] embDims)
+    {
+        public float[] Lab { get; } = new float[Segment.BlockRows];
+
+        public long[] Grp { get; } = new long[layout.HasGroup ? Segment.BlockRows : 0];
+
+        public int[][] Cat { get; } = [.. Enumerable.Range(0, layout.Cat).Select(_ => new int[Segment.BlockRows])];
+
+        public float[][] Num { get; } = [.. Enumerable.Range(0, layout.Num).Select(_ => new float[Segment.BlockRows])];
+
+        public int[][] Sl { get; } = [.. maxLens.Select(_ => new int[Segment.BlockRows])];
+
+        /// <summary>Sequence tokens of a block (grown by <see cref="Segment.ReadBlock"/> when a block holds more).</summary>
+        public int[][] St { get; } = [.. maxLens.Select(_ => new int[Segment.BlockRows])];
+
+        public int[][] SeqOut { get; } = [.. maxLens.Select(l => new int[Segment.BlockRows * l])];
+
+        public float[][] Em { get; } = [.. embDims.Select(d => new float[Segment.BlockRows * d])];
     }
 
     /// <summary>Computes the payload checksum of a written cache file and writes its header.</summary>

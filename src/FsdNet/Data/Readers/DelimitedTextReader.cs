@@ -225,7 +225,8 @@ internal abstract class DelimitedTextReader : IRowReader
                         }
                         Array.Resize(ref buffer, buffer.Length * 2); // a line longer than the chunk
                     }
-                    var n = text.Read(buffer, filled, buffer.Length - filled);
+                    // Fill the buffer (a decompressing stream hands out a few KiB a call), so chunks are ChunkBytes long.
+                    var n = text.ReadAtLeast(buffer.AsSpan(filled), buffer.Length - filled, throwOnEndOfStream: false);
                     filled += n;
                     var end = n == 0 ? filled : buffer.AsSpan(0, filled).LastIndexOf((byte)'\n') + 1;
                     if (end <= 0)
