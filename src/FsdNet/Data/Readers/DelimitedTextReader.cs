@@ -60,19 +60,7 @@ internal abstract class DelimitedTextReader : IRowReader
                 segments[k] = seg;
                 errors[k] = ParseRange(seg, path, ranges[k], ranges.Count, sep, hasHeader: !headerless && k == 0, quoteFree, onBad);
             });
-            var first = errors.Where(e => e is not null).OrderBy(e => e!.Line).FirstOrDefault();
-            if (first is not null)
-            {
-                throw first;
-            }
-            if (segments.Sum(s => s.Rows) == 0)
-            {
-                var dropped = segments.Sum(s => s.BadLines.Dropped);
-                var blank = segments.Sum(s => s.BlankLines);
-                throw new DataFormatException(path, 0, null, dropped > 0 ? $"no usable rows (all {dropped} lines were bad)"
-                    : blank > 0 ? $"empty file (no data rows, {blank} blank lines)" : "empty file (no data rows)");
-            }
-            return [.. segments];
+            return Result(path, segments, errors);
         }
         catch
         {
@@ -282,19 +270,7 @@ internal abstract class DelimitedTextReader : IRowReader
                 }
                 return null;
             }
-            var first = errors.OrderBy(e => e.Line).FirstOrDefault();
-            if (first is not null)
-            {
-                throw first;
-            }
-            if (segments.Sum(s => s.Rows) == 0)
-            {
-                var dropped = segments.Sum(s => s.BadLines.Dropped);
-                var blank = segments.Sum(s => s.BlankLines);
-                throw new DataFormatException(path, 0, null, dropped > 0 ? $"no usable rows (all {dropped} lines were bad)"
-                    : blank > 0 ? $"empty file (no data rows, {blank} blank lines)" : "empty file (no data rows)");
-            }
-            return [.. segments];
+            return Result(path, segments, errors);
         }
         catch
         {
@@ -304,6 +280,24 @@ internal abstract class DelimitedTextReader : IRowReader
             }
             throw;
         }
+    }
+
+    /// <summary>The parsed segments, or the first error in file order, or "no usable rows" / "empty file".</summary>
+    private static List<Segment> Result(string path, Segment[] segments, IEnumerable<DataFormatException?> errors)
+    {
+        var first = errors.Where(e => e is not null).OrderBy(e => e!.Line).FirstOrDefault();
+        if (first is not null)
+        {
+            throw first;
+        }
+        if (segments.Sum(s => s.Rows) == 0)
+        {
+            var dropped = segments.Sum(s => s.BadLines.Dropped);
+            var blank = segments.Sum(s => s.BlankLines);
+            throw new DataFormatException(path, 0, null, dropped > 0 ? $"no usable rows (all {dropped} lines were bad)"
+                : blank > 0 ? $"empty file (no data rows, {blank} blank lines)" : "empty file (no data rows)");
+        }
+        return [.. segments];
     }
 
     private const string LineTooLong = "line too long: more than 16,777,216 characters in one row (is this a line-based text file?)";
