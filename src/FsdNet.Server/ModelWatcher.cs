@@ -7,18 +7,20 @@ namespace FsdNet.Server;
 /// </summary>
 internal sealed class ModelWatcher : IDisposable
 {
-    private readonly ServerState state;
+    private readonly Func<Task> reload;
     private readonly Action<string> log;
     private readonly FileSystemWatcher watcher;
     private readonly Timer debounce;
     private readonly TimeSpan quiet;
 
-    public ModelWatcher(ServerState state, Action<string> log, TimeSpan? quiet = null)
+    /// <param name="modelPath">The bundle file or run directory (its model.fsdm is watched).</param>
+    /// <param name="reload">Loads the model again (failures are the caller's to report).</param>
+    public ModelWatcher(string modelPath, Func<Task> reload, Action<string> log, TimeSpan? quiet = null)
     {
-        this.state = state;
+        this.reload = reload;
         this.log = log;
         this.quiet = quiet ?? TimeSpan.FromMilliseconds(500);
-        var path = Path.GetFullPath(state.ReloadPath);
+        var path = Path.GetFullPath(modelPath);
         var file = Directory.Exists(path) ? Path.Combine(path, Serving.ModelBundle.ModelFile) : path;
         debounce = new Timer(_ => _ = Reload(), null, Timeout.Infinite, Timeout.Infinite);
         watcher = new FileSystemWatcher(Path.GetDirectoryName(file)!, Path.GetFileName(file))
@@ -41,7 +43,7 @@ internal sealed class ModelWatcher : IDisposable
     {
         try
         {
-            await state.ReloadAsync(log);
+            await reload();
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

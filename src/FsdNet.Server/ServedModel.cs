@@ -20,7 +20,7 @@ internal sealed class ServedModel
         ModelName = scorer.Bundle.Model.ModelName;
         ExpId = scorer.Bundle.Config.ExpId;
         Path = scorer.Bundle.SourcePath;
-        Checksum = FileChecksum(Path);
+        Checksum = ScorerHolder.FileChecksum(Path);
         LoadedAt = loadedAt ?? DateTimeOffset.UtcNow;
         ModelJson = ServerApp.ModelJson(this);
     }
@@ -49,26 +49,7 @@ internal sealed class ServedModel
     /// Loads a bundle or run directory and checks it can serve: the bundle's own checksums, the scorer (BatchNorm
     /// folded), and one warm-up row of missing values that must score a finite probability.
     /// </summary>
-    public static ServedModel Load(string path, int maxRows)
-    {
-        var scorer = Scorer.Load(path);
-        var batch = scorer.CreateBatch(1);
-        batch.AddRow();
-        var p = new float[1];
-        try
-        {
-            scorer.Score(batch, p);
-        }
-        catch (ScoringException e)
-        {
-            throw new ReloadException($"its warm-up row (every value missing) cannot be scored: {e.Message}");
-        }
-        if (!float.IsFinite(p[0]))
-        {
-            throw new ReloadException("its warm-up row (every value missing) scores no finite probability.");
-        }
-        return new ServedModel(scorer, maxRows);
-    }
+    public static ServedModel Load(string path, int maxRows) => new(ScorerHolder.Load(path, new ScorerOptions()).Scorer, maxRows);
 
     /// <summary>"FSDNet (expid, sha256 1a2b3c4d5e6f)" for log lines.</summary>
     public string Describe() => $"{ModelName} ({ExpId}, sha256 {Checksum[..Math.Min(12, Checksum.Length)]})";
@@ -83,13 +64,4 @@ internal sealed class ServedModel
         w.WriteString("loaded_at", LoadedAt.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture));
     }
 
-    private static string FileChecksum(string path)
-    {
-        if (!File.Exists(path))
-        {
-            return "";
-        }
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
-    }
 }

@@ -126,7 +126,7 @@ public static class ServerApp
             ModelWatcher? watcher = null;
             lifetime.ApplicationStarted.Register(() =>
             {
-                watcher = new ModelWatcher(state, line => LogLine(log, line));
+                watcher = new ModelWatcher(state.ReloadPath, () => state.ReloadAsync(line => LogLine(log, line)), line => LogLine(log, line));
                 LogLine(log, $"watching {watcher.Watching}: a change reloads the model");
             });
             lifetime.ApplicationStopping.Register(() => watcher?.Dispose());
