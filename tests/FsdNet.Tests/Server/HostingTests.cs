@@ -25,30 +25,6 @@ public sealed class HostingTests(ServerFixture f) : IDisposable
 
     private static readonly Dictionary<string, object?> Row = new() { ["user"] = "u3", ["item"] = "i2", ["n"] = 4.5, ["s"] = "t1^t2" };
 
-    private (string A, string B) Bundles()
-    {
-        var a = tmp.Sub("a.fsdb");
-        BundleFile.Export(f.RunDir, a);
-        var other = ModelBundle.Load(f.RunDir);
-        foreach (var (_, t) in other.Model.State().Where(p => p.Name.EndsWith(".bias", StringComparison.Ordinal)))
-        {
-            foreach (ref var v in t.Span)
-            {
-                v -= 0.3f;
-            }
-        }
-        ModelBundle.Save(tmp.Sub("run-b"), other.Model, other.FeatureMap, other.Config);
-        var b = tmp.Sub("b.fsdb");
-        BundleFile.Export(tmp.Sub("run-b"), b);
-        return (a, b);
-    }
-
-    private static void Deploy(string from, string to)
-    {
-        File.Copy(from, to + ".incoming", overwrite: true);
-        File.Move(to + ".incoming", to, overwrite: true);
-    }
-
     private static async Task<WebApplication> Host(string model, bool watch)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -70,9 +46,9 @@ public sealed class HostingTests(ServerFixture f) : IDisposable
     [Fact]
     public async Task The_holder_scores_reloads_and_reports_its_health()
     {
-        var (a, b) = Bundles();
+        var (a, b) = ModelFiles.Pair(f, tmp, -0.3f);
         var served = tmp.Sub("served.fsdb");
-        Deploy(a, served);
+        ModelFiles.Deploy(a, served);
         await using var app = await Host(served, watch: false);
         using var client = app.GetTestClient();
         var holder = app.Services.GetRequiredService<ScorerHolder>();
@@ -85,7 +61,7 @@ public sealed class HostingTests(ServerFixture f) : IDisposable
         Assert.Equal("Healthy", await client.GetStringAsync("/health"));
         Assert.False(holder.Reload().Reloaded); // unchanged
 
-        Deploy(b, served);
+        ModelFiles.Deploy(b, served);
         Assert.True(holder.Reload().Reloaded);
         Assert.Equal(scoreB, Score());
 
@@ -101,13 +77,13 @@ public sealed class HostingTests(ServerFixture f) : IDisposable
     [Fact]
     public async Task The_watch_reloads_a_replaced_bundle()
     {
-        var (a, b) = Bundles();
+        var (a, b) = ModelFiles.Pair(f, tmp, -0.3f);
         var served = tmp.Sub("watched.fsdb");
-        Deploy(a, served);
+        ModelFiles.Deploy(a, served);
         await using var app = await Host(served, watch: true);
         var holder = app.Services.GetRequiredService<ScorerHolder>();
         var before = holder.Checksum;
-        Deploy(b, served);
+        ModelFiles.Deploy(b, served);
         for (var i = 0; i < 200 && holder.Checksum == before; i++)
         {
             await Task.Delay(50);

@@ -18,34 +18,6 @@ public sealed class ReloadTests(ServerFixture f) : IDisposable
 
     public void Dispose() => tmp.Dispose();
 
-    /// <summary>The fixture's model as a bundle (A) and the same model with every bias moved (B: other scores).</summary>
-    private (string A, string B) Bundles()
-    {
-        var a = tmp.Sub("a.fsdb");
-        BundleFile.Export(f.RunDir, a);
-        var other = ModelBundle.Load(f.RunDir);
-        foreach (var (name, t) in other.Model.State().Where(p => p.Name.EndsWith(".bias", StringComparison.Ordinal)))
-        {
-            foreach (ref var v in t.Span)
-            {
-                v += 0.25f;
-            }
-        }
-        var runB = tmp.Sub("run-b");
-        ModelBundle.Save(runB, other.Model, other.FeatureMap, other.Config);
-        var b = tmp.Sub("b.fsdb");
-        BundleFile.Export(runB, b);
-        return (a, b);
-    }
-
-    /// <summary>Copies <paramref name="from"/> over <paramref name="to"/> atomically (temp file + rename), as a deployment should.</summary>
-    private static void Deploy(string from, string to)
-    {
-        var temp = to + ".incoming";
-        File.Copy(from, temp, overwrite: true);
-        File.Move(temp, to, overwrite: true);
-    }
-
     private static async Task<(int Status, JsonElement Body)> Reload(TestHost host, string? token = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/admin/reload");
@@ -61,9 +33,9 @@ public sealed class ReloadTests(ServerFixture f) : IDisposable
     [Fact]
     public async Task A_hundred_reloads_under_load_fail_no_request_and_never_mix_two_models()
     {
-        var (a, b) = Bundles();
+        var (a, b) = ModelFiles.Pair(f, tmp);
         var served = tmp.Sub("served.fsdb");
-        Deploy(a, served);
+        ModelFiles.Deploy(a, served);
         var rows = ServerFixture.Rows(40, seed: 77);
         var body = ServerFixture.Body(rows);
         var expected = new Dictionary<string, float[]>();
@@ -115,7 +87,7 @@ public sealed class ReloadTests(ServerFixture f) : IDisposable
         var reloads = 0;
         for (var i = 0; i < 100; i++)
         {
-            Deploy(i % 2 == 0 ? b : a, served);
+            ModelFiles.Deploy(i % 2 == 0 ? b : a, served);
             var (status, json) = await Reload(host);
             Assert.True(status == 200 && json.GetProperty("reloaded").GetBoolean(), $"reload {i}: {status} {json}");
             reloads++;
@@ -132,9 +104,9 @@ public sealed class ReloadTests(ServerFixture f) : IDisposable
     [Fact]
     public async Task A_damaged_or_unchanged_bundle_leaves_the_old_model_serving()
     {
-        var (a, _) = Bundles();
+        var (a, _) = ModelFiles.Pair(f, tmp);
         var served = tmp.Sub("served.fsdb");
-        Deploy(a, served);
+        ModelFiles.Deploy(a, served);
         await using var host = await f.Host(o => o with { Scorer = null, ModelPath = served });
         var before = await host.Get("/v1/model");
         var rows = ServerFixture.Body(ServerFixture.Rows(5, seed: 3));
@@ -168,12 +140,12 @@ public sealed class ReloadTests(ServerFixture f) : IDisposable
     [Fact]
     public async Task With_an_admin_token_a_reload_needs_it()
     {
-        var (a, b) = Bundles();
+        var (a, b) = ModelFiles.Pair(f, tmp);
         var served = tmp.Sub("served.fsdb");
-        Deploy(a, served);
+        ModelFiles.Deploy(a, served);
         const string token = "0123456789abcdef-secret";
         await using var host = await f.Host(o => o with { Scorer = null, ModelPath = served, AdminToken = token });
-        Deploy(b, served);
+        ModelFiles.Deploy(b, served);
         Assert.Equal(403, (await Reload(host)).Status);
         Assert.Equal(403, (await Reload(host, "wrong-token-0123456789")).Status);
         var (status, json) = await Reload(host, token);
@@ -185,12 +157,12 @@ public sealed class ReloadTests(ServerFixture f) : IDisposable
     [Fact]
     public async Task Watch_reloads_when_the_bundle_file_changes()
     {
-        var (a, b) = Bundles();
+        var (a, b) = ModelFiles.Pair(f, tmp);
         var served = tmp.Sub("served.fsdb");
-        Deploy(a, served);
+        ModelFiles.Deploy(a, served);
         await using var host = await f.Host(o => o with { Scorer = null, ModelPath = served, Watch = true });
         var before = JsonDocument.Parse(await host.Get("/v1/model")).RootElement.GetProperty("checksum").GetString();
-        Deploy(b, served);
+        ModelFiles.Deploy(b, served);
         string? now = before;
         for (var i = 0; i < 200 && now == before; i++)
         {
