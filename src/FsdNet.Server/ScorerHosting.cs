@@ -31,8 +31,7 @@ public sealed record ReloadOutcome(bool Reloaded, string Message);
 /// </summary>
 public sealed class ScorerHolder
 {
-    private readonly Lock reloading = new();
-    private Loaded current;
+    private readonly ModelSlot<Loaded> slot;
 
     /// <summary>Loads <paramref name="path"/> (throws when it cannot serve: nothing to hold yet).</summary>
     public ScorerHolder(string path, ScorerOptions? options = null)
@@ -40,7 +39,7 @@ public sealed class ScorerHolder
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         Path = path;
         Options = options ?? new ScorerOptions();
-        current = Load(path, Options);
+        slot = new ModelSlot<Loaded>(Load(path, Options), m => m.Checksum);
     }
 
     /// <summary>Where the model is loaded from (and reloaded).</summary>
@@ -49,12 +48,12 @@ public sealed class ScorerHolder
     public ScorerOptions Options { get; }
 
     /// <summary>The model to score with now.</summary>
-    public Scorer Scorer => Volatile.Read(ref current).Scorer;
+    public Scorer Scorer => slot.Current.Scorer;
 
     /// <summary>SHA-256 (hex) of the file the current model came from.</summary>
-    public string Checksum => Volatile.Read(ref current).Checksum;
+    public string Checksum => slot.Current.Checksum;
 
-    public DateTimeOffset LoadedAt => Volatile.Read(ref current).LoadedAt;
+    public DateTimeOffset LoadedAt => slot.Current.LoadedAt;
 
     /// <summary>Why the last reload failed (the old model kept serving); null after a successful one.</summary>
     public string? LastReloadError { get; private set; }
@@ -62,26 +61,14 @@ public sealed class ScorerHolder
     /// <summary>Loads <see cref="Path"/> again; swaps it in when it serves and differs from the current file.</summary>
     public ReloadOutcome Reload()
     {
-        lock (reloading)
+        var result = slot.Swap(() => Load(Path, Options));
+        LastReloadError = result.Error;
+        return result.Kind switch
         {
-            Loaded next;
-            try
-            {
-                next = Load(Path, Options);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                LastReloadError = e.Message;
-                return new ReloadOutcome(false, $"the model at {Path} could not be loaded: {e.Message}");
-            }
-            LastReloadError = null;
-            if (next.Checksum == Checksum)
-            {
-                return new ReloadOutcome(false, "unchanged: the file holds the model being served");
-            }
-            Volatile.Write(ref current, next);
-            return new ReloadOutcome(true, "reloaded");
-        }
+            SwapKind.Failed => new ReloadOutcome(false, $"the model at {Path} could not be loaded: {result.Error}"),
+            SwapKind.Unchanged => new ReloadOutcome(false, "unchanged: the file holds the model being served"),
+            _ => new ReloadOutcome(true, "reloaded"),
+        };
     }
 
     /// <summary>A scorer that can serve: the bundle's checksums, the scorer, and a warm-up row of missing values scoring a finite probability.</summary>

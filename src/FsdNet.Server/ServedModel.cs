@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.Json;
 using FsdNet.Serving;
 
@@ -12,16 +10,23 @@ namespace FsdNet.Server;
 /// </summary>
 internal sealed class ServedModel
 {
-    public ServedModel(Scorer scorer, int maxRows, DateTimeOffset? loadedAt = null)
+    /// <summary>A scorer the host built itself (its file is hashed here).</summary>
+    public ServedModel(Scorer scorer, int maxRows)
+        : this(new ScorerHolder.Loaded(scorer, ScorerHolder.FileChecksum(scorer.Bundle.SourcePath), DateTimeOffset.UtcNow), maxRows)
     {
+    }
+
+    private ServedModel(ScorerHolder.Loaded loaded, int maxRows)
+    {
+        var scorer = loaded.Scorer;
         Scorer = scorer;
         Parser = new PredictParser(scorer);
         Pool = new ContextPool(scorer, maxRows);
         ModelName = scorer.Bundle.Model.ModelName;
         ExpId = scorer.Bundle.Config.ExpId;
         Path = scorer.Bundle.SourcePath;
-        Checksum = ScorerHolder.FileChecksum(Path);
-        LoadedAt = loadedAt ?? DateTimeOffset.UtcNow;
+        Checksum = loaded.Checksum;
+        LoadedAt = loaded.LoadedAt;
         ModelJson = ServerApp.ModelJson(this);
     }
 
@@ -49,7 +54,7 @@ internal sealed class ServedModel
     /// Loads a bundle or run directory and checks it can serve: the bundle's own checksums, the scorer (BatchNorm
     /// folded), and one warm-up row of missing values that must score a finite probability.
     /// </summary>
-    public static ServedModel Load(string path, int maxRows) => new(ScorerHolder.Load(path, new ScorerOptions()).Scorer, maxRows);
+    public static ServedModel Load(string path, int maxRows) => new(ScorerHolder.Load(path, new ScorerOptions()), maxRows);
 
     /// <summary>"FSDNet (expid, sha256 1a2b3c4d5e6f)" for log lines.</summary>
     public string Describe() => $"{ModelName} ({ExpId}, sha256 {Checksum[..Math.Min(12, Checksum.Length)]})";

@@ -460,17 +460,16 @@ public static class ServerApp
 /// </summary>
 internal sealed class ServerState
 {
-    private readonly Lock reloading = new();
-    private ServedModel current;
+    private readonly ModelSlot<ServedModel> slot;
 
     public ServerState(ServedModel served, ServerOptions options)
     {
         Options = options;
-        current = served;
+        slot = new ModelSlot<ServedModel>(served, m => m.Checksum);
         Metrics = new ServerMetrics(() => Current);
     }
 
-    public ServedModel Current => Volatile.Read(ref current);
+    public ServedModel Current => slot.Current;
 
     public ServerOptions Options { get; }
 
@@ -481,47 +480,33 @@ internal sealed class ServerState
 
     /// <summary>
     /// Loads the model at <see cref="ReloadPath"/> fully (checksums, the scorer with BatchNorm folded, a warm-up row
-    /// that must score a finite probability) and only then swaps it in. Any failure leaves the served model as it
-    /// was and is reported (result, log line, metric). One reload at a time; an unchanged file is not reloaded.
+    /// that must score a finite probability) and only then swaps it in (<see cref="ModelSlot{T}"/>). Any failure
+    /// leaves the served model as it was and is reported (result, log line, metric).
     /// </summary>
     public Task<ReloadResult> ReloadAsync(Action<string> log) => Task.Run(() => Reload(log));
 
     private ReloadResult Reload(Action<string> log)
     {
-        lock (reloading)
+        var path = ReloadPath;
+        var clock = Stopwatch.StartNew();
+        var old = Current;
+        var result = slot.Swap(() => ServedModel.Load(path, Options.MaxRows), (was, _) => Metrics.ModelChanging(was));
+        var seconds = clock.Elapsed.TotalSeconds;
+        switch (result.Kind)
         {
-            var old = Current;
-            var path = ReloadPath;
-            var clock = Stopwatch.StartNew();
-            ServedModel next;
-            try
-            {
-                next = ServedModel.Load(path, Options.MaxRows);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
+            case SwapKind.Failed:
                 Metrics.Reloaded(ok: false);
-                var reason = e is ModelFileException or DataFormatException or DataConfigException or IOException or UnauthorizedAccessException or ReloadException
-                    ? e.Message
-                    : $"{e.GetType().Name}: {e.Message}";
-                log($"reload of {path} failed, still serving {old.Describe()}: {reason}");
-                return new ReloadResult(false, $"the model at {path} could not be loaded: {reason}", old, clock.Elapsed.TotalSeconds);
-            }
-            if (next.Checksum == old.Checksum)
-            {
-                return new ReloadResult(false, "unchanged: the file holds the model being served", old, clock.Elapsed.TotalSeconds, Unchanged: true);
-            }
-            Metrics.ModelChanging(old);
-            Volatile.Write(ref current, next);
-            Metrics.Reloaded(ok: true, next);
-            log($"reloaded {path}: now serving {next.Describe()} (was {old.Describe()}) after {clock.Elapsed.TotalSeconds:F2} s");
-            return new ReloadResult(true, "reloaded", next, clock.Elapsed.TotalSeconds);
+                log($"reload of {path} failed, still serving {result.Serving.Describe()}: {result.Error}");
+                return new ReloadResult(false, $"the model at {path} could not be loaded: {result.Error}", result.Serving, seconds);
+            case SwapKind.Unchanged:
+                return new ReloadResult(false, "unchanged: the file holds the model being served", result.Serving, seconds, Unchanged: true);
+            default:
+                Metrics.Reloaded(ok: true, result.Serving);
+                log($"reloaded {path}: now serving {result.Serving.Describe()} (was {old.Describe()}) after {seconds:F2} s");
+                return new ReloadResult(true, "reloaded", result.Serving, seconds);
         }
     }
 }
 
 /// <summary>The outcome of a reload: whether the new model serves now, why not, and the model that serves.</summary>
 internal sealed record ReloadResult(bool Reloaded, string Message, ServedModel Serving, double Seconds, bool Unchanged = false);
-
-/// <summary>A new model that loaded but must not be served (its warm-up row did not score).</summary>
-internal sealed class ReloadException(string message) : Exception(message);

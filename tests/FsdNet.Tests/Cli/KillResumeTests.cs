@@ -71,7 +71,9 @@ public sealed class KillResumeTests : IDisposable
             var checkpoint = Path.Combine(killed, "checkpoint.fsdc");
             var clock = Stopwatch.StartNew();
             long step = 0;
-            while (!process.HasExited && clock.Elapsed < TimeSpan.FromMinutes(2))
+            // Look at the checkpoint every 5 ms until the run writes one inside an epoch (WaitForExit returns early
+            // when the run ends first, and the assertion below then fails).
+            while (!process.WaitForExit(5) && clock.Elapsed < TimeSpan.FromMinutes(2))
             {
                 if (File.Exists(checkpoint) && Step(checkpoint) is > 100 and var s)
                 {
@@ -79,7 +81,6 @@ public sealed class KillResumeTests : IDisposable
                     process.Kill(); // SIGKILL
                     break;
                 }
-                Thread.Sleep(5);
             }
             process.WaitForExit();
             Assert.True(step > 0, "the run ended before a mid-epoch checkpoint could be caught");

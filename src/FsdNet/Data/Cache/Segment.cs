@@ -30,7 +30,6 @@ internal sealed class Segment : IDisposable
     private readonly bool libFm;
     private readonly bool whiteSeparator;
     private readonly FeatureCodec[] codecs;
-    private readonly bool[] bucket;
     private readonly double[] scratch;
     private readonly int[] catSlot;
     private readonly int[] numSlot;
@@ -62,7 +61,6 @@ internal sealed class Segment : IDisposable
         whiteSeparator = char.IsWhiteSpace(map.Separator);
         var f = feats.Length;
         codecs = [.. feats.Select(x => x.Codec)];
-        bucket = [.. codecs.Select(c => c.Bucket)];
         scratch = new double[f];
         catSlot = new int[f];
         numSlot = new int[f];
@@ -197,7 +195,7 @@ internal sealed class Segment : IDisposable
                     if (Tables[j]!.NumberKeyed)
                     {
                         var v = ParseNumber(s, j);
-                        scratch[j] = bucket[j] ? FeatureCodec.ConvertToBucket(v) : v;
+                        scratch[j] = codecs[j].NumberToken(v);
                     }
                     break;
                 case FeatureType.Numeric:

@@ -25,6 +25,7 @@ internal sealed class FeatureCodec
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> strings;
     private readonly Dictionary<long, int> numbers;
     private readonly string naToken;
+    /// <summary><c>hash_buckets</c> N: codes are 1 + FNV-1a 64 mod N instead of a vocabulary lookup; 0 for a vocabulary.</summary>
     private readonly ulong buckets;
     private readonly bool explicitNumberFill;
 
@@ -39,8 +40,7 @@ internal sealed class FeatureCodec
         Splitter = info.Splitter;
         NaToken = naToken = info.FillNa ?? "";
         OovIdx = info.OovIdx;
-        HashBuckets = info.Type is FeatureType.Categorical or FeatureType.Sequence ? info.HashBuckets : null;
-        buckets = (ulong)(HashBuckets ?? 0);
+        buckets = (ulong)(info.Type is FeatureType.Categorical or FeatureType.Sequence ? info.HashBuckets ?? 0 : 0);
         explicitNumberFill = NumberKeyed && info.FillNa is not null;
         Scaler = info.Type == FeatureType.Numeric ? info.Normalizer : Scaler.None;
         (Shift, Scale) = Scaler switch
@@ -114,8 +114,6 @@ internal sealed class FeatureCodec
 
     public int OovIdx { get; }
 
-    /// <summary><c>hash_buckets</c>: codes are 1 + FNV-1a 64 mod N instead of a vocabulary lookup; null for a vocabulary.</summary>
-    public int? HashBuckets { get; }
 
     public Scaler Scaler { get; }
 

@@ -12,6 +12,7 @@ internal static class VocabularyFit
     /// <summary>Fits vocabularies (train counts), sequence lengths and normalisers into <paramref name="map"/>, then seals it.</summary>
     public static void Fit(FeatureMap map, IReadOnlyList<Segment> segs)
     {
+        var order = Segment.InFileOrder(segs);
         for (var j = 0; j < map.Features.Count; j++)
         {
             var f = map.Features[j];
@@ -31,7 +32,6 @@ internal static class VocabularyFit
                     double min = double.PositiveInfinity, max = double.NegativeInfinity, sum = 0, sq = 0;
                     long count = 0;
                     var buf = new float[Segment.BlockRows];
-                    var order = Segment.InFileOrder(segs);
                     foreach (var (k, b) in order)
                     {
                         var seg = segs[k];
