@@ -162,7 +162,6 @@ internal abstract class DelimitedTextReader : IRowReader
         var threads = options.Threads;
         var segments = new Segment[threads];
         using var queue = new System.Collections.Concurrent.BlockingCollection<(int Index, byte[] Bytes, int Length, long BaseLine)>(2 * threads);
-        using var stop = new CancellationTokenSource();
         var errors = new System.Collections.Concurrent.ConcurrentBag<DataFormatException>();
         var quoted = false;
         var firstBad = int.MaxValue; // the earliest chunk with an error (error mode): later chunks need not be parsed
@@ -190,7 +189,6 @@ internal abstract class DelimitedTextReader : IRowReader
                         {
                             seen = Volatile.Read(ref firstBad);
                         }
-                        stop.Cancel();
                     }
                 }
                 seg.Finish();
@@ -203,7 +201,7 @@ internal abstract class DelimitedTextReader : IRowReader
                 long line = 0;
                 var index = 0;
                 var header = !headerless;
-                while (!stop.IsCancellationRequested)
+                while (Volatile.Read(ref firstBad) == int.MaxValue) // no error yet: later chunks are still needed
                 {
                     if (filled == buffer.Length)
                     {
