@@ -3,12 +3,16 @@
 // Categories are Zipf-like (P(rank r) ~ 1/r, sampled as floor((K+1)^u) - 1) over the per-column cardinalities of the
 // Criteo Kaggle training set, scaled to the requested row count; tokens are 8-hex hashes like the real data.
 // Usage: dotnet run tools/synth_criteo.cs -- --rows 10000000 --seed 1 --out /tmp/criteo_10m.txt
+//        dotnet run tools/synth_criteo.cs -- --rows 45840617 --seed 1 --split-dir /data/criteo
+// --split-dir writes train.txt, valid.txt and test.txt in Criteo_x4's 8:1:1 split (36,672,493 / 4,584,062 / 4,584,062
+// rows at full size; valid and test get floor(rows / 10) each, train the rest), one stream of rows cut in that order.
 using System.Globalization;
 using System.Text;
 
 var rows = 1_000_000L;
 var seed = 1UL;
 string? output = null;
+string? splitDir = null;
 for (var i = 0; i < args.Length - 1; i++)
 {
     switch (args[i])
@@ -16,14 +20,24 @@ for (var i = 0; i < args.Length - 1; i++)
         case "--rows": rows = long.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--seed": seed = ulong.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--out": output = args[++i]; break;
+        case "--split-dir": splitDir = args[++i]; break;
         default: break;
     }
 }
-if (output is null)
+if ((output is null) == (splitDir is null))
 {
-    Console.Error.WriteLine("usage: dotnet run tools/synth_criteo.cs -- --rows N --seed S --out FILE");
+    Console.Error.WriteLine("usage: dotnet run tools/synth_criteo.cs -- --rows N --seed S (--out FILE | --split-dir DIR)");
     return 2;
 }
+var tenth = rows / 10;
+(string Path, long Rows)[] parts = splitDir is null
+    ? [(output!, rows)]
+    : [(Path.Combine(splitDir, "train.txt"), rows - (2 * tenth)), (Path.Combine(splitDir, "valid.txt"), tenth), (Path.Combine(splitDir, "test.txt"), tenth)];
+if (splitDir is not null)
+{
+    Directory.CreateDirectory(splitDir);
+}
+var started = System.Diagnostics.Stopwatch.StartNew();
 
 // Cardinalities of C1..C26 in the Criteo Kaggle train set (45.8M rows); large ones scale with rows.
 long[] fullCard = [1460, 583, 10131227, 2202608, 305, 24, 12517, 633, 3, 93145, 5683, 8351593, 3194, 27, 14992, 5461306, 10, 5652, 2173, 4, 7046547, 18, 15, 286181, 105, 142572];
@@ -33,12 +47,23 @@ double[] intScale = [3, 100, 20, 7, 18000, 100, 15, 12, 100, 0.6, 2.5, 1, 8];
 var card = fullCard.Select(c => Math.Max(2, c > 100_000 ? (long)(c * Math.Min(1.0, rows / 45_840_617.0)) : c)).ToArray();
 
 var rng = new SplitMix(seed);
-using var fs = new FileStream(output, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
 var buf = new byte[1 << 22];
 var pos = 0;
 var pos1 = 0L;
+var part = 0;
+var partEnd = parts[0].Rows;
+var fs = new FileStream(parts[0].Path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
 for (long r = 0; r < rows; r++)
 {
+    if (r == partEnd)
+    {
+        fs.Write(buf, 0, pos);
+        pos = 0;
+        fs.Dispose();
+        part++;
+        partEnd += parts[part].Rows;
+        fs = new FileStream(parts[part].Path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+    }
     var label = rng.NextDouble() < 0.256 ? '1' : '0';
     if (pos > buf.Length - 1024)
     {
@@ -79,7 +104,12 @@ for (long r = 0; r < rows; r++)
     pos1 += label == '1' ? 1 : 0;
 }
 fs.Write(buf, 0, pos);
-Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {rows:N0} rows ({pos1 * 100.0 / rows:F1}% positive) to {output}: {new FileInfo(output).Length / 1e6:F0} MB"));
+fs.Dispose();
+foreach (var (path, n) in parts)
+{
+    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {n:N0} rows to {path}: {new FileInfo(path).Length / 1e6:F0} MB"));
+}
+Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{rows:N0} rows, {pos1 * 100.0 / rows:F1}% positive, in {started.Elapsed.TotalSeconds:F0} s"));
 return 0;
 
 internal struct SplitMix(ulong seed)

@@ -225,6 +225,8 @@ public sealed partial class Graph
     private Span<float> GradFor(Tensor t, out bool fresh)
     {
         var g = EnsureGrad(t);
+        // A dense write to a row-sparse table: its untouched rows become zeros, and the step's gradient dense.
+        t.Touched?.MakeAll(g.Span, t.GradLive);
         fresh = !t.GradLive;
         t.GradLive = true;
         return g.Span;

@@ -33,11 +33,37 @@ public sealed class Parameter : Tensor
     public Span<float> GradSpan => Grad!.Span;
 
     /// <summary>Marks the gradient as zero without touching memory: the next write overwrites it.</summary>
-    public void ZeroGrad() => GradLive = false;
+    public void ZeroGrad()
+    {
+        GradLive = false;
+        Touched?.Reset();
+    }
+
+    /// <summary>
+    /// Row-sparse gradients (lazy embedding updates): only the rows in <see cref="TouchedRows"/> hold a gradient when
+    /// <see cref="SparseGrad"/> is true. Enabled by the trainer on embedding tables; optimizers, clipping and the
+    /// regularizers then work on those rows alone.
+    /// </summary>
+    internal void EnableRowSparseGrad()
+    {
+        if (Shape.Rank != 2)
+        {
+            throw new InvalidOperationException($"Row-sparse gradients need a table [rows, width]; {Name} has shape {Shape}.");
+        }
+        Touched ??= new TouchedRows(Shape.D0, Shape.D1);
+    }
+
+    /// <summary>Whether this step's gradient is row-sparse (only <see cref="TouchedRows"/>'s rows are valid).</summary>
+    internal bool SparseGrad => Touched is { All: false };
+
+    /// <summary>The rows with a gradient this step, when <see cref="SparseGrad"/>.</summary>
+    internal ReadOnlySpan<int> TouchedRowList => Touched!.Rows;
+
 
     /// <summary>Makes the gradient live, filling it with zeros if it was not.</summary>
     public Span<float> LiveGrad()
     {
+        Touched?.MakeAll(Grad!.Span, GradLive);
         if (!GradLive)
         {
             Grad!.Span.Clear();

@@ -53,6 +53,9 @@ public class Tensor
 
     public string? Name { get; set; }
 
+    /// <summary>For a table parameter with row-sparse gradients: the rows written this step (else null).</summary>
+    internal Autodiff.TouchedRows? Touched { get; set; }
+
     /// <summary>
     /// This weight [out, in] packed once for Sgemm (a scoring model's constant weight): Linear products read it
     /// instead of packing the weight every call. Set only on a model copy that never trains.

@@ -8,7 +8,8 @@ public static class GradClip
 {
     /// <summary>
     /// Scales all gradients by min(1, maxNorm / (norm + 1e-6)) where norm is the L2 norm over all of them, and returns
-    /// that norm (before clipping). Parameters without a gradient count as zero.
+    /// that norm (before clipping). Parameters without a gradient count as zero; a row-sparse gradient (lazy embedding
+    /// updates) counts its touched rows only.
     /// </summary>
     public static double ClipGradNorm(IReadOnlyList<Parameter> parameters, double maxNorm)
     {
@@ -16,7 +17,14 @@ public static class GradClip
         for (var i = 0; i < parameters.Count; i++)
         {
             var p = parameters[i];
-            if (p.HasGrad)
+            if (p.SparseGrad)
+            {
+                foreach (var r in p.TouchedRowList)
+                {
+                    sumSq += TensorPrimitives.SumOfSquares<float>(p.GradSpan.Slice(r * p.Shape.Last, p.Shape.Last));
+                }
+            }
+            else if (p.HasGrad)
             {
                 double s = TensorPrimitives.SumOfSquares<float>(p.GradSpan);
                 sumSq += s;
@@ -30,7 +38,15 @@ public static class GradClip
             for (var i = 0; i < parameters.Count; i++)
             {
                 var p = parameters[i];
-                if (p.HasGrad)
+                if (p.SparseGrad)
+                {
+                    foreach (var r in p.TouchedRowList)
+                    {
+                        var g = p.GradSpan.Slice(r * p.Shape.Last, p.Shape.Last);
+                        TensorPrimitives.Multiply(g, c, g);
+                    }
+                }
+                else if (p.HasGrad)
                 {
                     TensorPrimitives.Multiply(p.GradSpan, c, p.GradSpan);
                 }

@@ -9,6 +9,8 @@ namespace FsdNet.Training;
 /// p = 2). Instead of building graph nodes, it adds the penalty's gradient lambda * W straight into the gradients
 /// (before clipping, exactly as if the term had been part of the loss) and returns the penalty value. The L1 penalty
 /// lambda * sum(|W|) (FuxiCTR's l1(x), p = 1) adds lambda * sign(W), with sign(0) = 0 as torch's norm gradient.
+/// A table with row-sparse gradients (lazy embedding updates) is penalised on the rows the batch touched only: the
+/// rows that move get exactly the dense gradient, and untouched rows are not read.
 /// </summary>
 public static class Regularizer
 {
@@ -23,6 +25,15 @@ public static class Regularizer
         for (var i = 0; i < parameters.Count; i++)
         {
             var p = parameters[i];
+            if (p.SparseGrad)
+            {
+                penalty += ApplyRows(p, l, static (w, l, g) =>
+                {
+                    TensorPrimitives.MultiplyAdd(w, l, g, g);
+                    return TensorPrimitives.SumOfSquares<float>(w);
+                });
+                continue;
+            }
             var w = p.Span;
             penalty += TensorPrimitives.SumOfSquares<float>(w);
             if (p.HasGrad)
@@ -45,29 +56,59 @@ public static class Regularizer
         }
         double penalty = 0;
         var l = (float)lambda;
-        var vl = new Vector<float>(l);
         for (var i = 0; i < parameters.Count; i++)
         {
             var p = parameters[i];
+            if (p.SparseGrad)
+            {
+                penalty += ApplyRows(p, l, static (w, l, g) =>
+                {
+                    AddSign(w, l, g);
+                    return TensorPrimitives.SumOfMagnitudes<float>(w);
+                });
+                continue;
+            }
             var w = p.Span;
             penalty += TensorPrimitives.SumOfMagnitudes<float>(w);
-            var g = p.LiveGrad();
-            var j = 0;
-            if (Vector.IsHardwareAccelerated)
-            {
-                for (; j <= w.Length - Vector<float>.Count; j += Vector<float>.Count)
-                {
-                    var x = new Vector<float>(w[j..]);
-                    var sign = Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<float>.Zero), vl, Vector<float>.Zero)
-                               - Vector.ConditionalSelect(Vector.LessThan(x, Vector<float>.Zero), vl, Vector<float>.Zero);
-                    (new Vector<float>(g[j..]) + sign).CopyTo(g[j..]);
-                }
-            }
-            for (; j < w.Length; j++)
-            {
-                g[j] += w[j] > 0 ? l : w[j] < 0 ? -l : 0;
-            }
+            AddSign(w, l, p.LiveGrad());
         }
         return lambda * penalty;
+    }
+
+    /// <summary>The rows of a row-sparse table with a gradient this step (lazy embedding updates): penalty and gradient there only.</summary>
+    private static double ApplyRows(Parameter p, float lambda, RowRule rule)
+    {
+        var width = p.Shape.Last;
+        var values = p.Span;
+        var grads = p.GradSpan;
+        double penalty = 0;
+        foreach (var r in p.TouchedRowList)
+        {
+            penalty += rule(values.Slice(r * width, width), lambda, grads.Slice(r * width, width));
+        }
+        return penalty;
+    }
+
+    private delegate float RowRule(ReadOnlySpan<float> w, float lambda, Span<float> g);
+
+    /// <summary>g += lambda * sign(w), sign(0) = 0.</summary>
+    private static void AddSign(ReadOnlySpan<float> w, float l, Span<float> g)
+    {
+        var vl = new Vector<float>(l);
+        var j = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; j <= w.Length - Vector<float>.Count; j += Vector<float>.Count)
+            {
+                var x = new Vector<float>(w[j..]);
+                var sign = Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<float>.Zero), vl, Vector<float>.Zero)
+                           - Vector.ConditionalSelect(Vector.LessThan(x, Vector<float>.Zero), vl, Vector<float>.Zero);
+                (new Vector<float>(g[j..]) + sign).CopyTo(g[j..]);
+            }
+        }
+        for (; j < w.Length; j++)
+        {
+            g[j] += w[j] > 0 ? l : w[j] < 0 ? -l : 0;
+        }
     }
 }

@@ -91,6 +91,15 @@ public sealed class Trainer
             ? [.. model.Modules().OfType<Layers.DenseLayer>().Where(d => d.Norm is not null && d.Linear.Bias is { RequiresGrad: true }).Select(d => d.Linear.Bias!)]
             : [];
         optimizer = options.Optimizer.Create(allParams, options.LearningRate);
+        if (options.LazyEmbeddingUpdates)
+        {
+            // Tables read through lookups get row-sparse gradients; a table an op writes densely (a projection
+            // weight) falls back to a dense gradient for that step by itself.
+            foreach (var p in embeddingParams.Where(p => p.Shape.Rank == 2))
+            {
+                p.EnableRowSparseGrad();
+            }
+        }
     }
 
     public Optimizer Optimizer => optimizer;

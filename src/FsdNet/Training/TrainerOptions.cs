@@ -97,6 +97,14 @@ public sealed record TrainerOptions
     /// <summary><c>checkpoint_every_minutes</c> (an FsdNet key): also checkpoint inside an epoch when this much time has passed since the last checkpoint.</summary>
     public double? CheckpointEveryMinutes { get; init; }
 
+    /// <summary>
+    /// <c>lazy_embedding_updates</c> (an FsdNet key, default false): the optimizer moves only the embedding rows a
+    /// batch touched, with their optimizer state (TensorFlow's LazyAdam, torch's sparse embeddings). A step then costs
+    /// time in the touched rows, not in the table. Results differ from the dense default: untouched rows keep their
+    /// Adam moments instead of decaying them, and the embedding regularizer and gradient clipping see touched rows only.
+    /// </summary>
+    public bool LazyEmbeddingUpdates { get; init; }
+
     /// <summary>FuxiCTR's model_root: where runs go when no run directory is given (null: <c>runs/</c>).</summary>
     public string? ModelRoot { get; init; }
 
@@ -188,6 +196,7 @@ public sealed record TrainerOptions
             SaveBestOnly = cfg.GetBool("save_best_only", true),
             ModelRoot = cfg.GetString("model_root"),
             CheckpointEverySteps = cfg.GetNullableInt("checkpoint_every_steps", min: 1),
+            LazyEmbeddingUpdates = cfg.GetBool("lazy_embedding_updates", false),
             CheckpointEveryMinutes = cfg.Has("checkpoint_every_minutes") ? cfg.GetDouble("checkpoint_every_minutes", 0, min: 0, minExclusive: true) : null,
         };
     }

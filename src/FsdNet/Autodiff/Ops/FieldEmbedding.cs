@@ -232,10 +232,22 @@ public sealed partial class Graph
             {
                 continue;
             }
-            var g = GradFor(src, out var fresh);
-            if (fresh)
+            // A row-sparse table (lazy embedding updates) clears and records each row as it is first touched;
+            // otherwise the whole gradient is cleared once per step.
+            var touched = src.Touched is { All: false } t ? t : null;
+            Span<float> g;
+            if (touched is not null)
             {
-                g.Clear();
+                g = src.Grad!.Span;
+                src.GradLive = true;
+            }
+            else
+            {
+                g = GradFor(src, out var fresh);
+                if (fresh)
+                {
+                    g.Clear();
+                }
             }
             int off = plan.Offsets[s], w = plan.Widths[s], col = plan.Columns[s];
             switch (kind)
@@ -246,14 +258,14 @@ public sealed partial class Graph
                         var code = x.Categorical[(r * x.CategoricalCount) + col];
                         if (code != 0)
                         {
-                            var gr = g.Slice(code * w, w);
+                            var gr = touched is null ? g.Slice(code * w, w) : touched.Touch(g, code);
                             TensorPrimitives.Add(gr, dy.Row(r).Slice(off, w), gr);
                         }
                     }
                     break;
                 case SlotKind.Scaled:
                 {
-                    var gr = g[..w];
+                    var gr = touched is null ? g[..w] : touched.Touch(g, 0);
                     for (var r = 0; r < rows; r++)
                     {
                         TensorPrimitives.MultiplyAdd(dy.Row(r).Slice(off, w), x.Numeric[(r * x.NumericCount) + col], gr, gr);
@@ -286,7 +298,7 @@ public sealed partial class Graph
                         {
                             if (code != 0)
                             {
-                                var gr = g.Slice(code * w, w);
+                                var gr = touched is null ? g.Slice(code * w, w) : touched.Touch(g, code);
                                 TensorPrimitives.MultiplyAdd(d, scale, gr, gr);
                             }
                         }

@@ -60,8 +60,8 @@ public sealed class Adagrad : Optimizer
                 {
                     d += p * wd;
                 }
-                var s = new Vector<float>(sum, i) + (d * d);
-                s.CopyTo(sum, i);
+                var s = new Vector<float>(sum[i..]) + (d * d);
+                s.CopyTo(sum[i..]);
                 (p - (d / (Vector.SquareRoot(s) + new Vector<float>(eps)) * step)).CopyTo(param[i..]);
             }
         }

@@ -55,10 +55,10 @@ public sealed class AdamW : Optimizer
             {
                 var g = new Vector<float>(grad[i..]);
                 var p = new Vector<float>(param[i..]) * decay;
-                var mv = (new Vector<float>(m, i) * b1) + (g * c1);
-                var vv = (new Vector<float>(v, i) * b2) + (g * g * c2);
-                mv.CopyTo(m, i);
-                vv.CopyTo(v, i);
+                var mv = (new Vector<float>(m[i..]) * b1) + (g * c1);
+                var vv = (new Vector<float>(v[i..]) * b2) + (g * g * c2);
+                mv.CopyTo(m[i..]);
+                vv.CopyTo(v[i..]);
                 var denom = (Vector.SquareRoot(vv) / sqrtBc2) + new Vector<float>(eps);
                 (p - (mv / denom * stepSize)).CopyTo(param[i..]);
             }

@@ -13,6 +13,8 @@ public abstract class Optimizer
 {
     private readonly Parameter[] parameters;
     private readonly (string Name, float[][] Values)[] buffers;
+    private int rowOffset;
+    private int rowLength;
 
     protected Optimizer(IEnumerable<Parameter> parameters, double learningRate, params string[] bufferNames)
     {
@@ -56,7 +58,29 @@ public abstract class Optimizer
         for (var i = 0; i < parameters.Length; i++)
         {
             var p = parameters[i];
+            if (p.Touched is { } touched)
+            {
+                // Lazy embedding updates: only the rows with a gradient this step move (and their state).
+                if (!touched.All)
+                {
+                    StepRows(i, p, touched);
+                    continue;
+                }
+            }
+            (rowOffset, rowLength) = (0, p.Length);
             Update(i, p.Span, p.HasGrad ? p.GradSpan : AcceptsMissingGrad ? default : p.LiveGrad());
+        }
+    }
+
+    private void StepRows(int index, Parameter p, Autodiff.TouchedRows touched)
+    {
+        var w = touched.Width;
+        var values = p.Span;
+        var grads = p.GradSpan;
+        foreach (var row in touched.Rows)
+        {
+            (rowOffset, rowLength) = (row * w, w);
+            Update(index, values.Slice(rowOffset, w), grads.Slice(rowOffset, w));
         }
     }
 
@@ -82,8 +106,11 @@ public abstract class Optimizer
         StepCount = step;
     }
 
-    /// <summary>The buffer <paramref name="index"/> (in constructor order) of parameter <paramref name="param"/>.</summary>
-    protected float[] Buffer(int index, int param) => buffers[index].Values[param];
+    /// <summary>
+    /// The buffer <paramref name="index"/> (in constructor order) of parameter <paramref name="param"/>, over the
+    /// elements the current <see cref="Update"/> call is given (the whole parameter, or one row of a lazily updated table).
+    /// </summary>
+    protected Span<float> Buffer(int index, int param) => buffers[index].Values[param].AsSpan(rowOffset, rowLength);
 
     /// <summary>Called once per step after <see cref="StepCount"/> is incremented (bias corrections and the like).</summary>
     protected virtual void BeginStep()
@@ -96,7 +123,10 @@ public abstract class Optimizer
     /// </summary>
     protected virtual bool AcceptsMissingGrad => false;
 
-    /// <summary>Updates parameter <paramref name="index"/>; <paramref name="grad"/> is empty when it has no gradient (= zeros).</summary>
+    /// <summary>
+    /// Updates parameter <paramref name="index"/> (or a row of it, see <see cref="Buffer"/>); <paramref name="grad"/>
+    /// is empty when it has no gradient (= zeros).
+    /// </summary>
     protected abstract void Update(int index, Span<float> param, ReadOnlySpan<float> grad);
 
     /// <summary>Parameter validation for the constructors, in torch's terms.</summary>

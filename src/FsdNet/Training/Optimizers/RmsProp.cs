@@ -56,13 +56,13 @@ public sealed class RmsProp : Optimizer
                 {
                     d += p * wd;
                 }
-                var s = (new Vector<float>(sq, i) * a) + (d * d * c);
-                s.CopyTo(sq, i);
+                var s = (new Vector<float>(sq[i..]) * a) + (d * d * c);
+                s.CopyTo(sq[i..]);
                 Vector<float> avg;
                 if (centered)
                 {
-                    var gv = (new Vector<float>(ga, i) * a) + (d * c);
-                    gv.CopyTo(ga, i);
+                    var gv = (new Vector<float>(ga[i..]) * a) + (d * c);
+                    gv.CopyTo(ga[i..]);
                     avg = Vector.SquareRoot(s - (gv * gv)) + new Vector<float>(eps);
                 }
                 else
@@ -71,8 +71,8 @@ public sealed class RmsProp : Optimizer
                 }
                 if (hasMomentum)
                 {
-                    var b = (new Vector<float>(buf, i) * mom) + (d / avg);
-                    b.CopyTo(buf, i);
+                    var b = (new Vector<float>(buf[i..]) * mom) + (d / avg);
+                    b.CopyTo(buf[i..]);
                     (p - (b * lr)).CopyTo(param[i..]);
                 }
                 else

@@ -36,7 +36,7 @@ public sealed class Sgd : Optimizer
     {
         float lr = (float)LearningRate, wd = (float)WeightDecay, mom = (float)Momentum, keep = (float)(1 - Dampening);
         var hasBuf = Momentum != 0;
-        var buf = hasBuf ? Buffer(0, index) : [];
+        var buf = hasBuf ? Buffer(0, index) : default;
         var first = StepCount == 1;
         var i = 0;
         var w = Vector<float>.Count;
@@ -52,8 +52,8 @@ public sealed class Sgd : Optimizer
                 }
                 if (hasBuf)
                 {
-                    var b = first ? d : (new Vector<float>(buf, i) * mom) + (d * keep);
-                    b.CopyTo(buf, i);
+                    var b = first ? d : (new Vector<float>(buf[i..]) * mom) + (d * keep);
+                    b.CopyTo(buf[i..]);
                     d = Nesterov ? d + (b * mom) : b;
                 }
                 (p - (d * lr)).CopyTo(param[i..]);
