@@ -9,9 +9,10 @@ namespace FsdNet.Cli.Reporting;
 
 /// <summary>
 /// Shows and records a training run. On a terminal (<c>interactive</c>) the epoch in progress is a Spectre.Console
-/// progress bar (step, running loss, samples/s, ETA) with a line per validation above it; with the output
-/// redirected it prints plain lines only (no ANSI codes): the plan, progress at most every 10 s, one line per
-/// validation and the trainer's messages. Either way the run directory gets <c>train.log</c> (every line, with UTC
+/// progress bar (step, running loss, samples/s, ETA) with a line per validation above it, and validation and test
+/// scoring get a bar of their own (rows, rows/s, ETA); with the output redirected it prints plain lines only (no ANSI
+/// codes): the plan, progress at most every 10 s (training and scoring), one line per validation and the trainer's
+/// messages. Either way the run directory gets <c>train.log</c> (every line, with UTC
 /// timestamps), <c>metrics.csv</c> / <c>metrics.json</c> (rewritten atomically after every validation) and, on
 /// <see cref="Complete"/>, <c>curves.png</c>.
 /// </summary>
@@ -25,7 +26,7 @@ public sealed class RunReporter : IRunReporter
 
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
     private static readonly long BarInterval = Stopwatch.Frequency / 10;
-    private static readonly long LineInterval = Stopwatch.Frequency * 10;
+    private readonly long lineInterval;
 
     private readonly object gate = new();
     private readonly bool interactive;
@@ -38,12 +39,22 @@ public sealed class RunReporter : IRunReporter
     private ProgressTask? bar;
     private StepStatus? barStatus;
     private int barEpoch = -1;
+    private ProgressTask? scoring;
+    private StepStatus? scoringStatus;
+    private string? scoringSplit;
     private long lastBar;
     private long lastLine;
     private bool disposed;
 
     public RunReporter(string runDir, bool interactive, TextWriter? console = null)
+        : this(runDir, interactive, console, TimeSpan.FromSeconds(10))
     {
+    }
+
+    /// <param name="lineInterval">The least time between two plain progress lines (tests shorten it).</param>
+    internal RunReporter(string runDir, bool interactive, TextWriter? console, TimeSpan lineInterval)
+    {
+        this.lineInterval = (long)(lineInterval.TotalSeconds * Stopwatch.Frequency);
         RunDir = Path.GetFullPath(runDir);
         Directory.CreateDirectory(RunDir);
         this.interactive = interactive;
@@ -97,8 +108,10 @@ public sealed class RunReporter : IRunReporter
                     finally
                     {
                         bar?.StopTask();
+                        scoring?.StopTask();
                         progress = null;
                         bar = null;
+                        scoring = null;
                         barStatus = null;
                         barEpoch = -1;
                     }
@@ -128,13 +141,45 @@ public sealed class RunReporter : IRunReporter
             lastBar = now;
             UpdateBar(epoch, stepInEpoch, stepsPerEpoch, runningLoss, samplesPerSecond);
         }
-        if (now - lastLine >= LineInterval)
+        if (now - lastLine >= lineInterval)
         {
             lastLine = now;
             var pct = stepsPerEpoch > 0 ? 100.0 * stepInEpoch / stepsPerEpoch : 0;
             Emit(string.Create(Inv,
                 $"epoch {epoch + 1}/{EpochsText()} step {stepInEpoch}/{stepsPerEpoch} ({pct:F1}%) loss {runningLoss:F6} {samplesPerSecond:F0} samples/s eta {Eta(stepInEpoch, stepsPerEpoch, samplesPerSecond)}"),
                 toConsole: !interactive, style: null);
+        }
+    }
+
+    public void OnScoring(string split, long rowsDone, long totalRows, double rowsPerSecond)
+    {
+        var now = Stopwatch.GetTimestamp();
+        var done = rowsDone >= totalRows;
+        var eta = rowsPerSecond > 0 ? FormatDuration((totalRows - rowsDone) / rowsPerSecond) : "?";
+        if (progress is { } ctx && (done || now - lastBar >= BarInterval))
+        {
+            lastBar = now;
+            if (scoring is null || scoringSplit != split)
+            {
+                scoring?.StopTask();
+                scoringSplit = split;
+                scoringStatus = new StepStatus();
+                scoring = ctx.AddTask(split == "valid" ? "validating" : "scoring " + split, autoStart: true, maxValue: Math.Max(totalRows, 1));
+                scoring.Tag = scoringStatus;
+            }
+            scoringStatus!.Text = string.Create(Inv, $"{rowsDone}/{totalRows} rows {rowsPerSecond,8:F0} rows/s eta {eta}");
+            scoring.Value = rowsDone;
+            if (done)
+            {
+                scoring.StopTask();
+                scoring = null;
+            }
+        }
+        if (now - lastLine >= lineInterval && !done)
+        {
+            lastLine = now;
+            var pct = totalRows > 0 ? 100.0 * rowsDone / totalRows : 0;
+            Emit(string.Create(Inv, $"{split}: {rowsDone}/{totalRows} rows ({pct:F1}%) {rowsPerSecond:F0} rows/s eta {eta}"), toConsole: !interactive, style: null);
         }
     }
 

@@ -7,8 +7,10 @@ namespace FsdNet.Serving;
 /// <summary>Batched inference over an encoded split (evaluation mode: running BatchNorm statistics, no dropout).</summary>
 public static class Predictor
 {
-    public static (float[] Predictions, float[] Labels, long[]? Groups) PredictAll(CtrModel model, Graph graph, EncodedDataset data, int batchSize)
+    public static (float[] Predictions, float[] Labels, long[]? Groups) PredictAll(
+        CtrModel model, Graph graph, EncodedDataset data, int batchSize, Action<long, long, double>? progress = null)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         graph.Training = false;
         graph.GradEnabled = false;
         var loader = new BatchLoader(data, new BatchLoaderOptions { BatchSize = batchSize, Shuffle = false });
@@ -30,6 +32,7 @@ public static class Predictor
                 batch.GroupIds.AsSpan(0, batch.Size).CopyTo(groups.AsSpan(offset));
             }
             offset += batch.Size;
+            progress?.Invoke(offset, n, offset / Math.Max(clock.Elapsed.TotalSeconds, 1e-9));
         }
         return (predictions, labels, groups);
     }

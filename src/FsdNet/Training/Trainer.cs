@@ -40,6 +40,14 @@ public interface ITrainingObserver
     {
     }
 
+    /// <summary>
+    /// Progress of a scoring pass over a split (<paramref name="split"/>: "valid" or "test"), after every batch:
+    /// rows scored so far, the split's rows and the rate so far.
+    /// </summary>
+    void OnScoring(string split, long rowsDone, long totalRows, double rowsPerSecond)
+    {
+    }
+
     void OnMessage(string message)
     {
     }
@@ -265,15 +273,15 @@ public sealed class Trainer
     }
 
     /// <summary>Metrics over a whole split (running BatchNorm statistics, no dropout).</summary>
-    public Dictionary<string, double> Evaluate(EncodedDataset data, IEnumerable<string>? metrics = null)
+    public Dictionary<string, double> Evaluate(EncodedDataset data, IEnumerable<string>? metrics = null, string split = "valid")
     {
-        var (predictions, labels, groups) = Predict(data);
+        var (predictions, labels, groups) = Predict(data, split);
         return TrainingMetrics.Compute(metrics ?? options.Metrics, labels, predictions, groups);
     }
 
     /// <summary>Predicted probabilities for every row of a split, in file order, with its labels and group ids.</summary>
-    public (float[] Predictions, float[] Labels, long[]? Groups) Predict(EncodedDataset data) =>
-        Predictor.PredictAll(model, graph, data, options.BatchSize);
+    public (float[] Predictions, float[] Labels, long[]? Groups) Predict(EncodedDataset data, string split = "valid") =>
+        Predictor.PredictAll(model, graph, data, options.BatchSize, (done, total, rate) => observer.OnScoring(split, done, total, rate));
 
     private float[][] Snapshot(float[][]? into)
     {

@@ -140,7 +140,7 @@ public static class TrainingRun
         }
         var result = report.Run(() => trainer.Fit(data.Train, data.Valid, checkpoint, spec.Resume));
         ModelBundle.Save(dir, model, data.FeatureMap, cfg);
-        var test = trainer.Evaluate(data.Test, options.Metrics);
+        var test = report.Run(() => trainer.Evaluate(data.Test, options.Metrics, "test"));
         File.WriteAllText(Path.Combine(dir, TestMetricsFile), JsonSerializer.Serialize(test, Trainer.Json));
         report.Complete(result, test);
         return new RunResult(Path.GetFullPath(dir), cfg.ExpId, model.ModelName, model.ParameterCount(), result, test);

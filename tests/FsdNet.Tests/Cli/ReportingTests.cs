@@ -219,4 +219,44 @@ public sealed class ReportingTests : IDisposable
         }
         Assert.Contains("error: InvalidOperationException: Training diverged", File.ReadAllText(Path.Combine(dir, "train.log")), StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// Plain progress lines (here with no least interval): training steps give rows/s and the epoch's ETA, scoring
+    /// passes give rows, rows/s and the split's ETA; a finished pass prints no progress line (its result line follows).
+    /// Both go through the interval gate, so a 45M-row log keeps one line per interval.
+    /// </summary>
+    [Fact]
+    public void PlainProgressGivesRatesAndEtasForTrainingAndScoring()
+    {
+        var dir = Path.Combine(root, "progress");
+        var console = new StringWriter();
+        using (var reporter = new RunReporter(dir, interactive: false, console, TimeSpan.Zero))
+        {
+            reporter.OnStart(Plan);
+            reporter.OnStep(0, 1, 4, 0.5, 100);
+            reporter.OnScoring("valid", 25, 100, 5);
+            reporter.OnScoring("valid", 100, 100, 5);
+            reporter.OnScoring("test", 40, 100, 20);
+        }
+        var lines = console.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(
+            [
+                "epoch 1/3 step 1/4 (25.0%) loss 0.500000 100 samples/s eta 0:03",
+                "valid: 25/100 rows (25.0%) 5 rows/s eta 0:15",
+                "test: 40/100 rows (40.0%) 20 rows/s eta 0:03",
+            ],
+            lines[1..]);
+
+        // With the default 10 s interval, a burst of calls prints nothing beyond the plan.
+        var quiet = new StringWriter();
+        using (var reporter = new RunReporter(Path.Combine(root, "quiet"), interactive: false, quiet))
+        {
+            reporter.OnStart(Plan);
+            for (var i = 1; i <= 1000; i++)
+            {
+                reporter.OnScoring("valid", i, 1000, 1e6);
+            }
+        }
+        Assert.Single(quiet.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+    }
 }

@@ -161,6 +161,31 @@ public sealed class TrainerTests : IDisposable
         }
     }
 
+    /// <summary>Validation and test passes report their progress after every batch, ending at the split's row count.</summary>
+    [Fact]
+    public void Scoring_passes_report_progress_per_batch()
+    {
+        using var data = MakeData(600);
+        var cfg = Set(Config(), ("epochs", "1"));
+        var seen = new List<(string Split, long Done, long Total)>();
+        var model = ModelRegistry.Create(ModelInputs.Schema(data.FeatureMap, cfg), cfg, new Rng(7));
+        var trainer = new Trainer(model, TrainerOptions.From(cfg), new ScoringRecorder(seen));
+        trainer.Fit(data.Train, data.Valid!);
+        trainer.Evaluate(data.Test!, split: "test");
+        Assert.Equal([256L, 512, 768, 800, 256, 512, 768, 800], seen.Select(s => s.Done));
+        Assert.Equal(["valid", "valid", "valid", "valid", "test", "test", "test", "test"], seen.Select(s => s.Split));
+        Assert.All(seen, s => Assert.Equal(800, s.Total));
+    }
+
+    private sealed class ScoringRecorder(List<(string, long, long)> into) : ITrainingObserver
+    {
+        public void OnScoring(string split, long rowsDone, long totalRows, double rowsPerSecond)
+        {
+            Assert.True(rowsPerSecond > 0);
+            into.Add((split, rowsDone, totalRows));
+        }
+    }
+
     [Fact]
     public void Plateau_monitor_decays_the_learning_rate_on_every_miss_and_stops_after_patience()
     {
