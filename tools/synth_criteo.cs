@@ -5,7 +5,8 @@
 // Usage: dotnet run tools/synth_criteo.cs -- --rows 10000000 --seed 1 --out /tmp/criteo_10m.txt
 //        dotnet run tools/synth_criteo.cs -- --rows 45840617 --seed 1 --split-dir /data/criteo
 // --split-dir writes train.txt, valid.txt and test.txt in Criteo_x4's 8:1:1 split (36,672,493 / 4,584,062 / 4,584,062
-// rows at full size; valid and test get floor(rows / 10) each, train the rest), one stream of rows cut in that order.
+// rows at full size; valid and test get rows / 10 rounded each, train the rest), one stream of rows cut in that order.
+// --cardinality-rows N draws the large columns' categories as for an N-row file (a slice with full-size tables).
 using System.Globalization;
 using System.Text;
 
@@ -13,6 +14,7 @@ var rows = 1_000_000L;
 var seed = 1UL;
 string? output = null;
 string? splitDir = null;
+long? cardinalityRows = null;
 for (var i = 0; i < args.Length - 1; i++)
 {
     switch (args[i])
@@ -21,6 +23,7 @@ for (var i = 0; i < args.Length - 1; i++)
         case "--seed": seed = ulong.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--out": output = args[++i]; break;
         case "--split-dir": splitDir = args[++i]; break;
+        case "--cardinality-rows": cardinalityRows = long.Parse(args[++i], CultureInfo.InvariantCulture); break;
         default: break;
     }
 }
@@ -29,7 +32,7 @@ if ((output is null) == (splitDir is null))
     Console.Error.WriteLine("usage: dotnet run tools/synth_criteo.cs -- --rows N --seed S (--out FILE | --split-dir DIR)");
     return 2;
 }
-var tenth = rows / 10;
+var tenth = (rows + 5) / 10;
 (string Path, long Rows)[] parts = splitDir is null
     ? [(output!, rows)]
     : [(Path.Combine(splitDir, "train.txt"), rows - (2 * tenth)), (Path.Combine(splitDir, "valid.txt"), tenth), (Path.Combine(splitDir, "test.txt"), tenth)];
@@ -44,7 +47,7 @@ long[] fullCard = [1460, 583, 10131227, 2202608, 305, 24, 12517, 633, 3, 93145, 
 double[] catMissing = [0, 0, 0.03, 0.03, 0, 0.12, 0, 0, 0, 0.03, 0, 0.03, 0, 0, 0, 0.03, 0, 0, 0.44, 0.44, 0.03, 0.76, 0, 0.03, 0.44, 0.44];
 double[] intMissing = [0.45, 0, 0.21, 0.22, 0.03, 0.22, 0.04, 0, 0.04, 0.45, 0.04, 0.77, 0.22];
 double[] intScale = [3, 100, 20, 7, 18000, 100, 15, 12, 100, 0.6, 2.5, 1, 8];
-var card = fullCard.Select(c => Math.Max(2, c > 100_000 ? (long)(c * Math.Min(1.0, rows / 45_840_617.0)) : c)).ToArray();
+var card = fullCard.Select(c => Math.Max(2, c > 100_000 ? (long)(c * Math.Min(1.0, (cardinalityRows ?? rows) / 45_840_617.0)) : c)).ToArray();
 
 var rng = new SplitMix(seed);
 var buf = new byte[1 << 22];

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO.Compression;
 using FsdNet.Data;
+using FsdNet.Training;
 
 namespace FsdNet.Bench;
 
@@ -68,7 +69,7 @@ public static class IngestBenchmark
             Console.WriteLine(string.Create(inv, $"reload_s={reload:F5}"));
             Console.WriteLine(string.Create(inv, $"cache_bytes={new FileInfo(cacheFile).Length}"));
             Console.WriteLine(string.Create(inv, $"total_features={map.TotalFeatures}"));
-            Console.WriteLine(string.Create(inv, $"peak_rss_mb={PeakRssMb():F0}"));
+            Console.WriteLine(string.Create(inv, $"peak_rss_mb={ProcessMemory.PeakRssMiB():F0}"));
             return 0;
         }
         if (phase == "iterate")
@@ -88,7 +89,7 @@ public static class IngestBenchmark
             Console.WriteLine(string.Create(inv, $"iter_rows={n}"));
             Console.WriteLine(string.Create(inv, $"iter_s={sw.Elapsed.TotalSeconds:F3}"));
             Console.WriteLine(string.Create(inv, $"iter_checksum={sum}"));
-            Console.WriteLine(string.Create(inv, $"peak_rss_mb={PeakRssMb():F0}"));
+            Console.WriteLine(string.Create(inv, $"peak_rss_mb={ProcessMemory.PeakRssMiB():F0}"));
             return 0;
         }
         Console.Error.WriteLine($"unknown phase '{phase}' (build|iterate)");
@@ -113,18 +114,5 @@ public static class IngestBenchmark
             total += k;
         }
         return total;
-    }
-
-    /// <summary>VmHWM (peak resident set) of this process in MB, from /proc/self/status.</summary>
-    private static double PeakRssMb()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-            {
-                return long.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
-            }
-        }
-        return double.NaN;
     }
 }

@@ -75,6 +75,19 @@ internal static class TrainBenchmark
         {
             overrides["batch_size"] = batchSize;
         }
+        for (var i = 0; i < args.Length - 1; i++)
+        {
+            if (args[i] == "--set")
+            {
+                var kv = args[i + 1].Split('=', 2);
+                if (kv.Length != 2)
+                {
+                    Console.Error.WriteLine($"train: --set takes key=value, got '{args[i + 1]}'.");
+                    return 2;
+                }
+                overrides[kv[0]] = kv[1];
+            }
+        }
         var cfg = baseCfg.With(overrides, "FsdNet.Bench train");
         var options = TrainerOptions.From(cfg);
         var model = ModelRegistry.Create(ModelInputs.Schema(data.FeatureMap, cfg), cfg, new Rng((ulong)options.Seed));
@@ -113,7 +126,8 @@ internal static class TrainBenchmark
             }
         }
         var allocPerStep = AllocPerStep(allocSteps);
-        var rssMb = PeakRssMb();
+        var rssMb = ProcessMemory.PeakRssMiB();
+        var profile = args.Contains("--profile") ? StepProfile(trainer, loader, batch, data.Train.RowCount, options.BatchSize) : null;
         var train = recorder.Records.Select(r => r.TrainSeconds).ToArray();
         var valid = recorder.Records.Select(r => r.ValidSeconds).ToArray();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -139,9 +153,113 @@ internal static class TrainBenchmark
                 gc_gen1 = gc.Item2,
                 gc_gen2 = gc.Item3,
                 alloc_bytes_per_step = allocPerStep,
+                profile,
             }));
         }
         return 0;
+    }
+
+    /// <summary>
+    /// Where a step's time goes (--profile), over 30 steady-state steps: reading the batch, forward, backward,
+    /// regularizer and clipping, the optimizer; inside forward and backward, matrix products (Sgemm) and the embedding
+    /// gather/scatter, the rest being elementwise work (activations, BatchNorm, dropout, losses). The fp32 floor of an
+    /// epoch is its matrix-product FLOPs over the best Sgemm rate measured here on the model's largest layer shape.
+    /// </summary>
+    private static Dictionary<string, double> StepProfile(Trainer trainer, BatchLoader loader, Batch batch, long trainRows, int batchSize)
+    {
+        const int steps = 30;
+        loader.StartEpoch(200);
+        long loadTicks = 0;
+        Profile.Reset();
+        Profile.Enabled = true;
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < steps; i++)
+        {
+            var t = Stopwatch.GetTimestamp();
+            if (!loader.Next(batch))
+            {
+                loader.StartEpoch(201);
+                loader.Next(batch);
+            }
+            Profile.Lap(ref loadTicks, t);
+            trainer.TrainStep(batch);
+        }
+        var total = clock.Elapsed.TotalSeconds;
+        Profile.Enabled = false;
+        double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency / steps;
+        var shape = LargestLinear(trainer, batchSize);
+        var gflops = SgemmRate(shape.M, shape.K, shape.N);
+        var flopsPerStep = (double)Profile.GemmFlops / steps;
+        var stepsPerEpoch = (double)trainRows / batchSize;
+        var r = new Dictionary<string, double>
+        {
+            ["step_ms"] = total * 1000 / steps,
+            ["load_ms"] = Ms(loadTicks),
+            ["forward_ms"] = Ms(Profile.ForwardTicks),
+            ["backward_ms"] = Ms(Profile.BackwardTicks),
+            ["regularize_clip_ms"] = Ms(Profile.RegularizeClipTicks),
+            ["optimizer_ms"] = Ms(Profile.OptimizerTicks),
+            ["sgemm_ms"] = Ms(Profile.GemmTicks),
+            ["embedding_ms"] = Ms(Profile.EmbeddingTicks),
+            ["elementwise_ms"] = Ms(Profile.ForwardTicks + Profile.BackwardTicks - Profile.GemmTicks - Profile.EmbeddingTicks),
+            ["gemm_gflop_per_step"] = flopsPerStep / 1e9,
+            ["sgemm_gflops_in_training"] = flopsPerStep / (Ms(Profile.GemmTicks) / 1000) / 1e9,
+            ["sgemm_gflops_best"] = gflops,
+            ["floor_s_per_epoch"] = flopsPerStep * stepsPerEpoch / (gflops * 1e9),
+            ["profiled_s_per_epoch"] = total / steps * stepsPerEpoch,
+        };
+        var inv = CultureInfo.InvariantCulture;
+        Console.WriteLine(string.Create(inv,
+            $"profile ({steps} steps, batch {batchSize}): step {r["step_ms"]:F1} ms = load {r["load_ms"]:F1} + forward {r["forward_ms"]:F1} + backward {r["backward_ms"]:F1} + regularizer/clip {r["regularize_clip_ms"]:F1} + optimizer {r["optimizer_ms"]:F1}"));
+        Console.WriteLine(string.Create(inv,
+            $"profile: forward+backward = sgemm {r["sgemm_ms"]:F1} ms ({r["sgemm_gflops_in_training"]:F0} GFLOP/s in training) + embedding gather/scatter {r["embedding_ms"]:F1} ms + elementwise and the rest {r["elementwise_ms"]:F1} ms"));
+        Console.WriteLine(string.Create(inv,
+            $"profile: fp32 floor {r["floor_s_per_epoch"]:F1} s/epoch ({r["gemm_gflop_per_step"]:F2} GFLOP/step at the best Sgemm rate {gflops:F0} GFLOP/s on {shape.M}x{shape.K}x{shape.N}); this step rate gives {r["profiled_s_per_epoch"]:F1} s/epoch = {r["profiled_s_per_epoch"] / r["floor_s_per_epoch"]:F2}x the floor"));
+        return r;
+    }
+
+    /// <summary>The model's largest Linear layer as an Sgemm shape at this batch size (M = batch, K = in, N = out).</summary>
+    private static (int M, int K, int N) LargestLinear(Trainer trainer, int batchSize)
+    {
+        var best = (M: batchSize, K: 256, N: 256);
+        foreach (var p in trainer.Optimizer.Parameters)
+        {
+            if (p.Shape.Rank == 2 && p.Kind == FsdNet.Autodiff.ParameterKind.Net && (long)p.Shape.D0 * p.Shape.D1 > (long)best.K * best.N)
+            {
+                best = (batchSize, p.Shape.D1, p.Shape.D0);
+            }
+        }
+        return best;
+    }
+
+    /// <summary>Best of 7 rates (GFLOP/s) of Sgemm over the three products training runs on one layer shape.</summary>
+    private static unsafe double SgemmRate(int m, int k, int n)
+    {
+        var a = GC.AllocateArray<float>(m * k, pinned: true);
+        var w = GC.AllocateArray<float>(n * k, pinned: true);
+        var c = GC.AllocateArray<float>(Math.Max(m * n, n * k), pinned: true);
+        Random.Shared.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan()));
+        for (var i = 0; i < a.Length; i++)
+        {
+            a[i] = (i % 17) * 0.01f;
+        }
+        for (var i = 0; i < w.Length; i++)
+        {
+            w[i] = (i % 13) * 0.01f;
+        }
+        var best = 0.0;
+        fixed (float* pa = a, pw = w, pc = c)
+        {
+            for (var rep = 0; rep < 7; rep++)
+            {
+                var t = Stopwatch.StartNew();
+                Sgemm.Multiply(false, true, m, n, k, 1f, pa, k, pw, k, 0f, pc, n);      // Y = X W^T
+                Sgemm.Multiply(false, false, m, k, n, 1f, pc, n, pw, k, 0f, pa, k);     // dX = dY W
+                Sgemm.Multiply(true, false, n, k, m, 1f, pc, n, pa, k, 0f, pw, k);      // dW = dY^T X
+                best = Math.Max(best, 3.0 * 2 * m * n * k / t.Elapsed.TotalSeconds / 1e9);
+            }
+        }
+        return best;
     }
 
     /// <summary>
@@ -163,19 +281,6 @@ internal static class TrainBenchmark
             dataCfg.DataRoot = dataRoot;
         }
         return (cfg, dataCfg);
-    }
-
-    /// <summary>Peak resident set size of this process (VmHWM), in MiB.</summary>
-    internal static double PeakRssMb()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-            {
-                return double.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024;
-            }
-        }
-        return double.NaN;
     }
 
     internal static string? Arg(string[] args, string name)

@@ -231,6 +231,12 @@ public static class DataPipeline
             (var map, train) = loadTrain();
             valid = loadSplit("valid", config.ValidData);
             test = loadSplit("test", config.TestData);
+            if (reused.ContainsValue(false))
+            {
+                // Parsing and the fit's token tables (gigabytes at Criteo size) are garbage now: give their memory back
+                // to the system before training instead of keeping it in the GC heap for the whole run.
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            }
             return new PreparedData
             {
                 Config = config,

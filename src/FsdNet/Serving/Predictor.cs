@@ -34,6 +34,7 @@ public static class Predictor
             offset += batch.Size;
             progress?.Invoke(offset, n, offset / Math.Max(clock.Elapsed.TotalSeconds, 1e-9));
         }
+        data.ReleasePages();
         return (predictions, labels, groups);
     }
 }

@@ -114,6 +114,20 @@ public static unsafe partial class Sgemm
     public static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
     {
+        if (Profile.Enabled)
+        {
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
+            MultiplyCore(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            Profile.Lap(ref Profile.GemmTicks, start);
+            Profile.GemmFlops += 2L * m * n * k;
+            return;
+        }
+        MultiplyCore(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+
+    private static void MultiplyCore(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+    {
         CheckDims(transA, transB, m, n, k, lda, ldb, ldc);
         if (m == 0 || n == 0)
         {

@@ -188,6 +188,11 @@ public sealed class Trainer
                         : step % withinEpoch == 0;
                 if (validate)
                 {
+                    if (step == stepsPerEpoch)
+                    {
+                        // The epoch has read every row: its pages leave the resident set while validation reads its own.
+                        train.ReleasePages();
+                    }
                     trainSeconds += clock.Elapsed.TotalSeconds;
                     var evalClock = Stopwatch.StartNew();
                     var metrics = Evaluate(valid, [.. options.Metrics.Union(options.Monitor.Keys)]);
@@ -252,12 +257,16 @@ public sealed class Trainer
     public double TrainStep(Batch batch)
     {
         var g = graph;
+        var profile = Profile.Enabled;
+        var t = profile ? Stopwatch.GetTimestamp() : 0;
         g.Training = true;
         g.GradEnabled = true;
         g.Reset();
         optimizer.ZeroGrad();
         var loss = model.Loss(g, batch.Input());
+        t = profile ? Profile.Lap(ref Profile.ForwardTicks, t) : 0;
         g.Backward(loss);
+        t = profile ? Profile.Lap(ref Profile.BackwardTicks, t) : 0;
         foreach (var b in preNormBiases)
         {
             b.ZeroGrad();
@@ -268,7 +277,12 @@ public sealed class Trainer
             reg += Regularizer.ApplyL1(embeddingParams, options.EmbeddingRegularizerL1) + Regularizer.ApplyL1(netParams, options.NetRegularizerL1);
         }
         GradClip.ClipGradNorm(allParams, options.MaxGradientNorm);
+        t = profile ? Profile.Lap(ref Profile.RegularizeClipTicks, t) : 0;
         optimizer.Step();
+        if (profile)
+        {
+            Profile.Lap(ref Profile.OptimizerTicks, t);
+        }
         return loss.Span[0] + reg;
     }
 

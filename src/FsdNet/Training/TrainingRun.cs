@@ -143,6 +143,10 @@ public static class TrainingRun
         var test = report.Run(() => trainer.Evaluate(data.Test, options.Metrics, "test"));
         File.WriteAllText(Path.Combine(dir, TestMetricsFile), JsonSerializer.Serialize(test, Trainer.Json));
         report.Complete(result, test);
+        if (double.IsFinite(ProcessMemory.PeakRssMiB()))
+        {
+            report.Message(string.Create(CultureInfo.InvariantCulture, $"peak RSS {ProcessMemory.PeakRssMiB():F0} MiB"));
+        }
         return new RunResult(Path.GetFullPath(dir), cfg.ExpId, model.ModelName, model.ParameterCount(), result, test);
     }
 

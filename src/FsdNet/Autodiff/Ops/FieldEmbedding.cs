@@ -97,7 +97,12 @@ public sealed partial class Graph
         var y = Output(new Shape(rows, plan.OutWidth), track);
         var call = NextFieldCall();
         (call.Plan, call.Tables, call.Dense, call.Input) = (plan, tables, dense, x);
+        var start = Profile.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         FieldGather(call, y);
+        if (Profile.Enabled)
+        {
+            Profile.Lap(ref Profile.EmbeddingTicks, start);
+        }
         if (track)
         {
             Record<FieldEmbeddingOp>(y).Call = call;
@@ -217,7 +222,15 @@ public sealed partial class Graph
     {
         public FieldEmbeddingCall Call = null!;
 
-        public override void Backward(Graph g) => g.FieldEmbeddingBackward(Call, Out.Grad!);
+        public override void Backward(Graph g)
+        {
+            var start = Profile.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+            g.FieldEmbeddingBackward(Call, Out.Grad!);
+            if (Profile.Enabled)
+            {
+                Profile.Lap(ref Profile.EmbeddingTicks, start);
+            }
+        }
     }
 
     private void FieldEmbeddingBackward(FieldEmbeddingCall call, Tensor dy)

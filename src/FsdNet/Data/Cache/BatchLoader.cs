@@ -149,11 +149,7 @@ public sealed unsafe class BatchLoader
         var labels = (float*)data.Pointer(layout.LabelsOffset);
         var groups = (long*)data.Pointer(layout.GroupOffset);
         int c = layout.Cat, nu = layout.Num, sw = batch.SequenceWidth, ew = batch.EmbeddingWidth;
-        Span<long> cat = stackalloc long[c];
-        for (var f = 0; f < c; f++)
-        {
-            cat[f] = layout.CatOffsets[f];
-        }
+        var basePtr = (byte*)data.Pointer(0);
         for (var i = 0; i < size; i++)
         {
             long r = Options.Shuffle ? perm[cursor + i] : cursor + i;
@@ -166,7 +162,7 @@ public sealed unsafe class BatchLoader
             var co = i * c;
             for (var f = 0; f < c; f++)
             {
-                batch.Categorical[co + f] = ((int*)data.Pointer(cat[f]))[r];
+                batch.Categorical[co + f] = layout.Code(basePtr, f, r);
             }
             for (var f = 0; f < nu; f++)
             {

@@ -13,7 +13,7 @@ internal static class CacheWriter
         var catFeats = map.Features.Select((f, j) => (f, j)).Where(x => x.f.Type == FeatureType.Categorical).ToArray();
         var numFeats = map.Features.Where(f => f.Type == FeatureType.Numeric).ToArray();
         var embDims = map.Embedding.Select(f => f.EmbeddingWidth).ToArray();
-        var layout = new CacheLayout(rows, map.CategoricalCount, map.NumericCount, [.. seqFeats.Select(x => x.f.MaxLen)], map.HasGroupId, embDims);
+        var layout = new CacheLayout(rows, map.CategoricalCount, map.NumericCount, [.. seqFeats.Select(x => x.f.MaxLen)], map.HasGroupId, embDims, EncodedDataset.CodeWidths(map));
         var dir = Path.GetDirectoryName(Path.GetFullPath(outPath))!;
         Directory.CreateDirectory(dir);
         var tmp = outPath + $".{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
@@ -36,6 +36,7 @@ internal static class CacheWriter
                 {
                     var seg = segs[k];
                     var segMaps = new int[map.Features.Count][];
+                    Span<char> buf = stackalloc char[15];
                     for (var j = 0; j < map.Features.Count; j++)
                     {
                         var t = seg.Tables[j];
@@ -47,7 +48,7 @@ internal static class CacheWriter
                         var m = new int[t.Count];
                         for (var i = 0; i < m.Length; i++)
                         {
-                            m[i] = t.NumberKeyed ? codec.Code(t.NumberTokens[i]) : codec.Code(t.StringTokens[i]);
+                            m[i] = t.NumberKeyed ? codec.Code(t.NumberTokens[i]) : codec.Code(t.TokenSpan(i, buf));
                         }
                         segMaps[j] = m;
                     }
@@ -78,7 +79,7 @@ internal static class CacheWriter
                             {
                                 col[i] = m[col[i]];
                             }
-                            Write(handle, col, layout.CatOffsets[c] + (row0 * 4));
+                            WriteCodes(handle, col, layout.CatWidths[c], layout.CatOffsets[c] + (row0 * layout.CatWidths[c]), buffers.Narrow);
                         }
                         for (var c = 0; c < numFeats.Length; c++)
                         {
@@ -142,6 +143,9 @@ internal static class CacheWriter
     {
         public float[] Lab { get; } = new float[Segment.BlockRows];
 
+        /// <summary>A block's codes narrowed to 1 or 2 bytes before writing.</summary>
+        public byte[] Narrow { get; } = new byte[Segment.BlockRows * 2];
+
         public long[] Grp { get; } = new long[layout.HasGroup ? Segment.BlockRows : 0];
 
         public int[][] Cat { get; } = [.. Enumerable.Range(0, layout.Cat).Select(_ => new int[Segment.BlockRows])];
@@ -188,6 +192,32 @@ internal static class CacheWriter
         using (var handle = File.OpenHandle(tmp, FileMode.Open, FileAccess.Write))
         {
             RandomAccess.Write(handle, header, 0);
+        }
+    }
+
+    /// <summary>Writes codes narrowed to <paramref name="width"/> bytes each (the column's width in the cache).</summary>
+    internal static void WriteCodes(Microsoft.Win32.SafeHandles.SafeFileHandle h, ReadOnlySpan<int> codes, byte width, long offset, byte[] scratch)
+    {
+        switch (width)
+        {
+            case 1:
+                for (var i = 0; i < codes.Length; i++)
+                {
+                    scratch[i] = (byte)codes[i];
+                }
+                RandomAccess.Write(h, scratch.AsSpan(0, codes.Length), offset);
+                break;
+            case 2:
+                var wide = MemoryMarshal.Cast<byte, ushort>(scratch.AsSpan(0, codes.Length * 2));
+                for (var i = 0; i < codes.Length; i++)
+                {
+                    wide[i] = (ushort)codes[i];
+                }
+                RandomAccess.Write(h, scratch.AsSpan(0, codes.Length * 2), offset);
+                break;
+            default:
+                Write(h, codes, offset);
+                break;
         }
     }
 

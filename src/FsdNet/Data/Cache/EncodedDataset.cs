@@ -14,7 +14,7 @@ internal sealed class CacheLayout
     public const int FixedHeader = 128;
     public static readonly byte[] Magic = "FSDNETC1"u8.ToArray();
 
-    public CacheLayout(long rows, int cat, int num, int[] seqLens, bool hasGroup, int[]? embDims = null)
+    public CacheLayout(long rows, int cat, int num, int[] seqLens, bool hasGroup, int[]? embDims = null, byte[]? catWidths = null)
     {
         Rows = rows;
         Cat = cat;
@@ -22,7 +22,12 @@ internal sealed class CacheLayout
         SeqLens = seqLens;
         EmbDims = embDims ?? [];
         HasGroup = hasGroup;
-        HeaderSize = Align(FixedHeader + (4 * seqLens.Length) + (4 * EmbDims.Length));
+        CatWidths = catWidths ?? [.. Enumerable.Repeat((byte)4, cat)];
+        if (CatWidths.Length != cat || CatWidths.Any(w => w is not (1 or 2 or 4)))
+        {
+            throw new ArgumentException("one code width (1, 2 or 4 bytes) per categorical column is needed", nameof(catWidths));
+        }
+        HeaderSize = Align(FixedHeader + (4 * seqLens.Length) + (4 * EmbDims.Length) + cat);
         long off = HeaderSize;
         LabelsOffset = off;
         off += Align(rows * 4);
@@ -35,7 +40,7 @@ internal sealed class CacheLayout
         for (var i = 0; i < cat; i++)
         {
             CatOffsets[i] = off;
-            off += Align(rows * 4);
+            off += Align(rows * CatWidths[i]);
         }
         NumOffsets = new long[num];
         for (var i = 0; i < num; i++)
@@ -70,6 +75,24 @@ internal sealed class CacheLayout
     public long LabelsOffset { get; }
     public long GroupOffset { get; }
     public long[] CatOffsets { get; }
+
+    /// <summary>
+    /// Bytes per code of each categorical column: 1, 2 or 4, the fewest that hold the column's largest code (its
+    /// table's rows - 1), so a 45M-row Criteo split maps about half the bytes of 4-byte codes.
+    /// </summary>
+    public byte[] CatWidths { get; }
+
+    /// <summary>The code width for a table of <paramref name="tableRows"/> rows (codes 0 .. rows - 1).</summary>
+    public static byte CodeWidth(int tableRows) => tableRows <= 1 << 8 ? (byte)1 : tableRows <= 1 << 16 ? (byte)2 : (byte)4;
+
+    /// <summary>Code <paramref name="row"/> of categorical column <paramref name="column"/> at <paramref name="basePtr"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public unsafe int Code(byte* basePtr, int column, long row) => CatWidths[column] switch
+    {
+        1 => basePtr[CatOffsets[column] + row],
+        2 => ((ushort*)(basePtr + CatOffsets[column]))[row],
+        _ => ((int*)(basePtr + CatOffsets[column]))[row],
+    };
     public long[] NumOffsets { get; }
     public long[] SeqOffsets { get; }
     public long TotalBytes { get; }
@@ -101,6 +124,7 @@ internal sealed class CacheLayout
         {
             BitConverter.TryWriteBytes(h.AsSpan(FixedHeader + (4 * (SeqLens.Length + i))), EmbDims[i]);
         }
+        CatWidths.CopyTo(h, FixedHeader + (4 * (SeqLens.Length + EmbDims.Length)));
         BitConverter.TryWriteBytes(h.AsSpan(112), HeaderChecksum(h));
         return h;
     }
@@ -191,7 +215,7 @@ internal static class Checksum
 public sealed unsafe class EncodedDataset : IDisposable
 {
     /// <summary>2: embedding blocks (version 1 caches are rebuilt, never misread).</summary>
-    public const int FormatVersion = 2;
+    public const int FormatVersion = 3;
 
     private readonly MemoryMappedFile mmf;
     private readonly MemoryMappedViewAccessor view;
@@ -246,8 +270,23 @@ public sealed unsafe class EncodedDataset : IDisposable
     /// <summary>Group ids of the meta column (empty if none).</summary>
     public ReadOnlySpan<long> GroupIds => layout.HasGroup ? Span<long>(layout.GroupOffset, layout.Rows) : default;
 
-    /// <summary>Codes of categorical feature <paramref name="index"/> (its position among categorical features).</summary>
-    public ReadOnlySpan<int> Categorical(int index) => Span<int>(layout.CatOffsets[index], layout.Rows);
+    /// <summary>
+    /// A copy of the codes of categorical feature <paramref name="index"/> (its position among categorical features),
+    /// widened to int (the cache stores each column in 1, 2 or 4 bytes).
+    /// </summary>
+    public int[] Categorical(int index)
+    {
+        var codes = new int[layout.Rows];
+        for (var r = 0; r < codes.Length; r++)
+        {
+            codes[r] = layout.Code(basePtr, index, r);
+        }
+        return codes;
+    }
+
+    /// <summary>The cache's code width of each categorical feature of <paramref name="map"/>, from its table size.</summary>
+    internal static byte[] CodeWidths(FeatureMap map) =>
+        [.. map.Features.Where(f => f.Type == FeatureType.Categorical).OrderBy(f => f.TypeIndex).Select(f => CacheLayout.CodeWidth(f.VocabSize))];
 
     /// <summary>Values of numeric feature <paramref name="index"/> (after fill_na and normaliser).</summary>
     public ReadOnlySpan<float> Numeric(int index) => Span<float>(layout.NumOffsets[index], layout.Rows);
@@ -302,7 +341,7 @@ public sealed unsafe class EncodedDataset : IDisposable
         var hasGroup = BitConverter.ToInt32(fixedHeader[36..]) == 1;
         var emb = BitConverter.ToInt32(fixedHeader[120..]);
         if (headerSize < CacheLayout.FixedHeader || headerSize > 1 << 20 || rows < 0 || cat < 0 || num < 0 || seq < 0 || seq > 1 << 16 ||
-            emb < 0 || emb > 1 << 16 || headerSize > fileLength || CacheLayout.FixedHeader + (4L * (seq + emb)) > headerSize)
+            emb < 0 || emb > 1 << 16 || cat > 1 << 16 || headerSize > fileLength || CacheLayout.FixedHeader + (4L * (seq + emb)) + cat > headerSize)
         {
             throw new DataFormatException(path, 0, null, "cache header is corrupt; delete it to rebuild");
         }
@@ -325,7 +364,12 @@ public sealed unsafe class EncodedDataset : IDisposable
         {
             embDims[i] = BitConverter.ToInt32(header, CacheLayout.FixedHeader + (4 * (seq + i)));
         }
-        var layout = new CacheLayout(rows, cat, num, seqLens, hasGroup, embDims);
+        var catWidths = header.AsSpan(CacheLayout.FixedHeader + (4 * (seq + emb)), cat).ToArray();
+        if (catWidths.Any(w => w is not (1 or 2 or 4)))
+        {
+            throw new DataFormatException(path, 0, null, "cache header is corrupt (a code width is not 1, 2 or 4 bytes); delete it to rebuild");
+        }
+        var layout = new CacheLayout(rows, cat, num, seqLens, hasGroup, embDims, catWidths);
         if (layout.TotalBytes != fileLength)
         {
             throw new DataFormatException(path, 0, null, $"cache file has {fileLength} bytes, its header says {layout.TotalBytes} (truncated or corrupt); delete it to rebuild");
@@ -338,7 +382,7 @@ public sealed unsafe class EncodedDataset : IDisposable
                 throw new DataFormatException(path, 0, null, "cache was encoded with a different feature map (schema hash mismatch); delete it to rebuild");
             }
             if (map.CategoricalCount != cat || map.NumericCount != num || map.Sequence.Count() != seq || map.HasGroupId != hasGroup ||
-                !map.Embedding.Select(f => f.EmbeddingWidth).SequenceEqual(embDims))
+                !map.Embedding.Select(f => f.EmbeddingWidth).SequenceEqual(embDims) || !CodeWidths(map).AsSpan().SequenceEqual(catWidths))
             {
                 throw new DataFormatException(path, 0, null, "cache columns do not match the feature map");
             }
@@ -357,9 +401,30 @@ public sealed unsafe class EncodedDataset : IDisposable
                 ds.Dispose();
                 throw new DataFormatException(path, 0, null, "cache payload checksum mismatch (corrupt file); delete it to rebuild");
             }
+            ds.ReleasePages();
         }
         return ds;
     }
+
+    /// <summary>
+    /// Drops this process's mapping of the file's pages (madvise DONTNEED): they leave the resident set and stay in
+    /// the page cache, so the next read is a minor fault, not disk. Called after a pass over the whole split (the
+    /// checksum at open, a validation or test pass, an epoch), so a split held open but not in use costs no memory.
+    /// </summary>
+    internal void ReleasePages()
+    {
+        if (!OperatingSystem.IsLinux() || disposed)
+        {
+            return;
+        }
+        // The view starts at a page boundary (offset 0 of the file); the length is rounded up by the kernel.
+        _ = Madvise((nint)basePtr, (nuint)layout.TotalBytes, MadvDontNeed);
+    }
+
+    private const int MadvDontNeed = 4;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "madvise", SetLastError = true)]
+    private static extern int Madvise(nint address, nuint length, int advice);
 
     /// <summary>Reads only the header's source fingerprint and schema hash (cheap check for cache reuse).</summary>
     internal static (byte[] SourceFp, string SchemaHash)? PeekHeader(string path)

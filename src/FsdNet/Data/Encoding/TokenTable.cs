@@ -7,7 +7,9 @@ namespace FsdNet.Data;
 /// Provisional token ids for one field of one segment: distinct tokens get ids 0,1,2... in order of first appearance
 /// and are counted. Short ASCII tokens (up to 15 chars, e.g. Criteo's 8-hex ids) and numbers are packed into a
 /// 128-bit key in an open-addressing table that also holds the id and the count, so a lookup touches one cache line;
-/// longer or non-ASCII tokens go through a span-keyed Dictionary. Strings are allocated only for new tokens.
+/// longer or non-ASCII tokens go through a span-keyed Dictionary. A packed token is kept only as its key (16 bytes by
+/// id, no string): at Criteo size the fit meets tens of millions of distinct tokens and keeps about a million, so
+/// strings are made only for the tokens that are read back (<see cref="StringToken"/>).
 /// </summary>
 internal sealed class TokenTable
 {
@@ -29,8 +31,12 @@ internal sealed class TokenTable
 
     public int Count { get; private set; }
 
-    /// <summary>Tokens by provisional id (strings).</summary>
-    public List<string> StringTokens { get; } = [];
+    /// <summary>Marks an id's key as a long token: K0 is its index in <see cref="longTokens"/>.</summary>
+    private const ulong LongTag = 0xFD00_0000_0000_0000UL;
+
+    private readonly List<string> longTokens = [];
+    private ulong[] idK0 = [];
+    private ulong[] idK1 = [];
 
     /// <summary>Tokens by provisional id (numbers).</summary>
     public List<double> NumberTokens { get; } = [];
@@ -54,6 +60,41 @@ internal sealed class TokenTable
             }
             return c;
         }
+    }
+
+    /// <summary>
+    /// The key of provisional id <paramref name="id"/> of a string table: equal keys are equal tokens across tables,
+    /// except long tokens (<see cref="IsLong"/>), whose key is local to this table.
+    /// </summary>
+    public (ulong K0, ulong K1) Key(int id) => (idK0[id], idK1[id]);
+
+    /// <summary>Whether provisional id <paramref name="id"/> is a long or non-ASCII token (kept as a string).</summary>
+    public bool IsLong(int id) => idK1[id] == LongTag;
+
+    /// <summary>The token of provisional id <paramref name="id"/> of a string table, as a new string.</summary>
+    public string StringToken(int id)
+    {
+        if (IsLong(id))
+        {
+            return longTokens[(int)idK0[id]];
+        }
+        Span<char> buf = stackalloc char[15];
+        return new string(buf[..Unpack(idK0[id], idK1[id], buf)]);
+    }
+
+    /// <summary>The token of provisional id <paramref name="id"/> written into <paramref name="buf"/> (15 chars suffice for a packed one).</summary>
+    public ReadOnlySpan<char> TokenSpan(int id, Span<char> buf) =>
+        IsLong(id) ? longTokens[(int)idK0[id]] : buf[..Unpack(idK0[id], idK1[id], buf)];
+
+    /// <summary>The token of a packed key (<see cref="Pack"/>'s inverse) written into <paramref name="buf"/>; returns its length.</summary>
+    public static int Unpack(ulong k0, ulong k1, Span<char> buf)
+    {
+        var n = (int)(k1 >> 56);
+        for (var i = 0; i < n; i++)
+        {
+            buf[i] = (char)(i < 8 ? (k0 >> (i * 8)) & 0xFF : (k1 >> ((i - 8) * 8)) & 0xFF);
+        }
+        return n;
     }
 
     [StructLayout(LayoutKind.Sequential)]
@@ -149,7 +190,7 @@ internal sealed class TokenTable
         }
         else
         {
-            StringTokens.Add(token.ToString());
+            KeepKey(id, k0, k1);
         }
         return id;
     }
@@ -182,7 +223,8 @@ internal sealed class TokenTable
             id = NewId();
             var s = token.ToString();
             strings.Add(s, id);
-            StringTokens.Add(s);
+            KeepKey(id, (ulong)longTokens.Count, LongTag);
+            longTokens.Add(s);
         }
         if (id >= longCounts.Length)
         {
@@ -193,6 +235,18 @@ internal sealed class TokenTable
     }
 
     private int NewId() => Count++;
+
+    private void KeepKey(int id, ulong k0, ulong k1)
+    {
+        if (id == idK0.Length)
+        {
+            var size = Math.Max(1024, id * 2);
+            Array.Resize(ref idK0, size);
+            Array.Resize(ref idK1, size);
+        }
+        idK0[id] = k0;
+        idK1[id] = k1;
+    }
 }
 
 /// <summary>Growable int buffer (no List overhead on the hot path).</summary>

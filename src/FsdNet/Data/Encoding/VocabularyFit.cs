@@ -143,17 +143,33 @@ internal static class VocabularyFit
         }
         else
         {
-            var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+            // Counts merged by packed key (no string per token: tens of millions at Criteo size); strings are made for
+            // the tokens that pass min_categr_count only. Long tokens merge by their text.
+            var packed = new Dictionary<(ulong, ulong), long>();
+            var longCounts = new Dictionary<string, long>(StringComparer.Ordinal);
             foreach (var s in segs)
             {
                 var t = s.Tables[j]!;
                 var c = t.Counts;
                 for (var i = 0; i < t.Count; i++)
                 {
-                    ref var e = ref CollectionsMarshal.GetValueRefOrAddDefault(counts, t.StringTokens[i], out _);
+                    ref var e = ref t.IsLong(i)
+                        ? ref CollectionsMarshal.GetValueRefOrAddDefault(longCounts, t.StringToken(i), out _)
+                        : ref CollectionsMarshal.GetValueRefOrAddDefault(packed, t.Key(i), out _);
                     e += c[i];
                 }
             }
+            var counts = new List<KeyValuePair<string, long>>();
+            Span<char> buf = stackalloc char[15];
+            foreach (var (key, count) in packed)
+            {
+                if (count >= min)
+                {
+                    counts.Add(new(new string(buf[..TokenTable.Unpack(key.Item1, key.Item2, buf)]), count));
+                }
+            }
+            packed = null;
+            counts.AddRange(longCounts.Where(e => e.Value >= min));
             var na = f.FillNa ?? "";
             var kept = counts.Where(e => e.Value >= min && e.Key != na);
             if (f.MaxVocabSize is { } cap)

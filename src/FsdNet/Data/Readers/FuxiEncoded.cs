@@ -250,7 +250,7 @@ public static class FuxiEncodedData
         }
         var seq = map.Sequence.ToArray();
         var emb = map.Embedding.ToArray();
-        var layout = new CacheLayout(rows, map.CategoricalCount, map.NumericCount, [.. seq.Select(f => f.MaxLen)], map.HasGroupId, [.. emb.Select(f => f.EmbeddingWidth)]);
+        var layout = new CacheLayout(rows, map.CategoricalCount, map.NumericCount, [.. seq.Select(f => f.MaxLen)], map.HasGroupId, [.. emb.Select(f => f.EmbeddingWidth)], EncodedDataset.CodeWidths(map));
         var dir = Path.GetDirectoryName(Path.GetFullPath(outPath))!;
         Directory.CreateDirectory(dir);
         var tmp = outPath + $".{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
@@ -260,6 +260,7 @@ public static class FuxiEncodedData
             {
                 RandomAccess.SetLength(handle, layout.TotalBytes);
                 long row0 = 0;
+                var narrow = Array.Empty<byte>();
                 for (var k = 0; k < sources.Count; k++)
                 {
                     var src = sources[k];
@@ -282,8 +283,16 @@ public static class FuxiEncodedData
                         switch (f.Type)
                         {
                             case FeatureType.Categorical:
-                                Write(handle, Codes(src, f, n, 1), layout.CatOffsets[f.TypeIndex] + (row0 * 4));
+                            {
+                                var width = layout.CatWidths[f.TypeIndex];
+                                var codes = Codes(src, f, n, 1);
+                                if (narrow.Length < codes.Length * 2)
+                                {
+                                    narrow = new byte[codes.Length * 2];
+                                }
+                                CacheWriter.WriteCodes(handle, codes, width, layout.CatOffsets[f.TypeIndex] + (row0 * width), narrow);
                                 break;
+                            }
                             case FeatureType.Sequence:
                                 Write(handle, Codes(src, f, n, f.MaxLen), layout.SeqOffsets[f.TypeIndex] + (row0 * f.MaxLen * 4L));
                                 break;
