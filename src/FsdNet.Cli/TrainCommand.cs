@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using FsdNet.Cli.Reporting;
 using FsdNet.Data;
@@ -69,11 +70,39 @@ internal static class TrainCommand
             CacheDir = cacheDir,
             OnBadLine = ParseOnBadLine(onBadLine),
         };
-        var result = TrainingRun.Execute(spec, dir => new RunReporter(dir, interactive: ProgressBar));
+        // Ctrl+C or SIGTERM: stop after the current step with a checkpoint, so --resume continues exactly from there.
+        using var stop = new CancellationTokenSource();
+        stopping = stop;
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        string? dir = null;
+        RunResult result;
+        try
+        {
+            result = TrainingRun.Execute(spec, d => new RunReporter(dir = d, interactive: ProgressBar), stop.Token);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            Console.Error.WriteLine($"stopped: the run is checkpointed in {dir}; continue it with --resume --run-dir {dir}");
+            return 130;
+        }
         var auc = result.Test.GetValueOrDefault("AUC", double.NaN);
         var logloss = result.Test.GetValueOrDefault("logloss", double.NaN);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test AUC {auc:F6} logloss {logloss:F6}"));
         return 0;
+    }
+
+    private static CancellationTokenSource? stopping;
+
+    private static void Stop(PosixSignalContext context)
+    {
+        // The first signal asks for a clean stop; the process keeps running until the step ends and the checkpoint
+        // is written. A second one ends it at once (the default handling).
+        if (stopping is { } cts && !cts.IsCancellationRequested)
+        {
+            context.Cancel = true;
+            cts.Cancel();
+        }
     }
 
     /// <summary>The command line's config values, each with the option that gave it (errors and warnings name it).</summary>

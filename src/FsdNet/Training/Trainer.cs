@@ -112,7 +112,12 @@ public sealed class Trainer
 
     public Optimizer Optimizer => optimizer;
 
-    public TrainResult Fit(EncodedDataset train, EncodedDataset valid, string? checkpointPath = null, bool resume = false)
+    /// <param name="cancellationToken">
+    /// Stops the run between two steps with an <see cref="OperationCanceledException"/>. With a checkpoint path the
+    /// state at that step is checkpointed first, so <paramref name="resume"/> continues from there exactly.
+    /// </param>
+    public TrainResult Fit(
+        EncodedDataset train, EncodedDataset valid, string? checkpointPath = null, bool resume = false, CancellationToken cancellationToken = default)
     {
         var loader = new BatchLoader(train, new BatchLoaderOptions { BatchSize = options.BatchSize, Shuffle = options.Shuffle, Seed = options.Seed });
         var batch = loader.CreateBatch();
@@ -153,6 +158,8 @@ public sealed class Trainer
         var checkpointClock = Stopwatch.StartNew();
         for (var epoch = startEpoch; epoch < options.Epochs && !stop; epoch++)
         {
+            // A cancellation that came during the last epoch's end (validation, checkpoint) stops here.
+            cancellationToken.ThrowIfCancellationRequested();
             loader.StartEpoch(epoch);
             graph.Random = Rng.Derive((ulong)options.Seed, (ulong)epoch + 1);
             var clock = Stopwatch.StartNew();
@@ -226,8 +233,10 @@ public sealed class Trainer
                     trainSeconds = 0;
                     rows = 0;
                 }
+                var cancel = cancellationToken.IsCancellationRequested && step < stepsPerEpoch && !stop;
                 if (checkpointPath is not null && step < stepsPerEpoch &&
-                    ((options.CheckpointEverySteps is { } every && step % every == 0) ||
+                    (cancel ||
+                     (options.CheckpointEverySteps is { } every && step % every == 0) ||
                      (options.CheckpointEveryMinutes is { } minutes && checkpointClock.Elapsed.TotalMinutes >= minutes)))
                 {
                     WriteCheckpoint(checkpointPath, new CheckpointState(epoch, monitor.Best, bestEpoch, monitor.StoppingSteps, totalSteps, stop, history, bestState)
@@ -235,6 +244,13 @@ public sealed class Trainer
                         Step = step, Running = running, RunningSteps = runningSteps, RandomState = graph.Random.SaveState(),
                     });
                     checkpointClock.Restart();
+                }
+                if (cancel)
+                {
+                    observer.OnMessage(checkpointPath is null
+                        ? $"Cancelled in epoch {epoch + 1} after step {step} of {stepsPerEpoch}."
+                        : $"Cancelled in epoch {epoch + 1} after step {step} of {stepsPerEpoch}; checkpoint written to {checkpointPath} (resume continues from here).");
+                    cancellationToken.ThrowIfCancellationRequested();
                 }
             }
             if (checkpointPath is not null)

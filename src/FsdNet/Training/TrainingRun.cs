@@ -76,7 +76,20 @@ public static class TrainingRun
     /// trains with early stopping (checkpointing every epoch), saves the best model and evaluates it on test.
     /// <paramref name="reporter"/> makes the run's reporter once its directory is known.
     /// </summary>
-    public static RunResult Execute(RunSpec spec, Func<string, IRunReporter> reporter)
+    public static RunResult Execute(RunSpec spec, Func<string, IRunReporter> reporter) => Execute(spec, reporter, default);
+
+    /// <summary>
+    /// Trains <paramref name="spec"/> to the end, as <c>fsdnet train</c> does, and returns where the run went and its
+    /// numbers. <paramref name="progress"/> (optional) sees the plan, every step, every validation, scoring progress
+    /// and the trainer's messages. <paramref name="cancellationToken"/> stops the run between two steps with an
+    /// <see cref="OperationCanceledException"/> after checkpointing that step, so the same spec with
+    /// <see cref="RunSpec.Resume"/> continues it exactly.
+    /// </summary>
+    public static RunResult Execute(RunSpec spec, ITrainingObserver? progress = null, CancellationToken cancellationToken = default) =>
+        Execute(spec, _ => new ObserverReporter(progress), cancellationToken);
+
+    /// <summary><see cref="Execute(RunSpec, Func{string, IRunReporter})"/> with cancellation (see the overload above).</summary>
+    public static RunResult Execute(RunSpec spec, Func<string, IRunReporter> reporter, CancellationToken cancellationToken)
     {
         var (cfg, dataCfg) = Resolve(spec);
         var options = TrainerOptions.From(cfg);
@@ -138,7 +151,7 @@ public static class TrainingRun
         {
             report.Message($"warning: {cfg.Origin("partition_block_size")}: 'partition_block_size' is ignored: {why}.");
         }
-        var result = report.Run(() => trainer.Fit(data.Train, data.Valid, checkpoint, spec.Resume));
+        var result = report.Run(() => trainer.Fit(data.Train, data.Valid, checkpoint, spec.Resume, cancellationToken));
         ModelBundle.Save(dir, model, data.FeatureMap, cfg);
         var test = report.Run(() => trainer.Evaluate(data.Test, options.Metrics, "test"));
         File.WriteAllText(Path.Combine(dir, TestMetricsFile), JsonSerializer.Serialize(test, Trainer.Json));
@@ -348,5 +361,33 @@ public static class TrainingRun
                 $"--data-root <folder holding {dataset}/>; {download}.");
         }
         return root;
+    }
+}
+
+/// <summary>An <see cref="IRunReporter"/> that hands everything to a user's observer (or nowhere) and writes nothing.</summary>
+internal sealed class ObserverReporter(ITrainingObserver? observer) : IRunReporter
+{
+    public void OnStart(TrainingPlan plan) => observer?.OnStart(plan);
+
+    public void OnStep(int epoch, long stepInEpoch, long stepsPerEpoch, double runningLoss, double samplesPerSecond) =>
+        observer?.OnStep(epoch, stepInEpoch, stepsPerEpoch, runningLoss, samplesPerSecond);
+
+    public void OnEvaluation(EpochRecord record) => observer?.OnEvaluation(record);
+
+    public void OnScoring(string split, long rowsDone, long totalRows, double rowsPerSecond) =>
+        observer?.OnScoring(split, rowsDone, totalRows, rowsPerSecond);
+
+    public void OnMessage(string message) => observer?.OnMessage(message);
+
+    public void Message(string line) => observer?.OnMessage(line);
+
+    public T Run<T>(Func<T> training) => training();
+
+    public void Complete(TrainResult result, IReadOnlyDictionary<string, double>? test)
+    {
+    }
+
+    public void Dispose()
+    {
     }
 }

@@ -115,15 +115,20 @@ public sealed class TrainerTests : IDisposable
     /// checkpoint_every_steps: a run killed inside an epoch (here between two checkpoints, so the steps since the last
     /// one are lost and redone) and resumed by a fresh trainer ends bit-identical to an uninterrupted run: the same
     /// rows next (shuffled order), the same dropout draws, the same optimizer state, the same pending train loss; with
-    /// validation inside epochs too (eval_steps).
+    /// validation inside epochs too (eval_steps), and with lazy embedding updates.
     /// </summary>
     [Theory]
-    [InlineData(null)]
-    [InlineData(4)]
-    public void A_run_killed_mid_epoch_resumes_bit_identical(int? evalSteps)
+    [InlineData(null, false)]
+    [InlineData(4, false)]
+    [InlineData(null, true)]
+    public void A_run_killed_mid_epoch_resumes_bit_identical(int? evalSteps, bool lazyEmbeddingUpdates)
     {
         using var data = MakeData(1500);
-        var cfg = Config(evalSteps is { } e ? $"eval_steps: {e}" : "").With(new Dictionary<string, string> { ["epochs"] = "3" });
+        var cfg = Config(evalSteps is { } e ? $"eval_steps: {e}" : "").With(new Dictionary<string, string>
+        {
+            ["epochs"] = "3",
+            ["lazy_embedding_updates"] = lazyEmbeddingUpdates ? "true" : "false",
+        });
         var full = Build(data, cfg);
         var fullResult = full.Trainer.Fit(data.Train, data.Valid!);
 
@@ -147,6 +152,49 @@ public sealed class TrainerTests : IDisposable
             Assert.True(a[i].Value.Span.SequenceEqual(b[i].Value.Span), $"{a[i].Name} differs after a mid-epoch resume");
         }
         Assert.Equal(fullResult.History.Select(h => (h.Epoch, h.Step, h.TrainLoss, h.Monitor)), result.History.Select(h => (h.Epoch, h.Step, h.TrainLoss, h.Monitor)));
+    }
+
+    /// <summary>
+    /// A cancellation token stops the run after the current step with a checkpoint of that step (no
+    /// checkpoint_every_steps needed), and a resumed run ends bit-identical to one never stopped.
+    /// </summary>
+    [Fact]
+    public void A_cancelled_run_checkpoints_its_step_and_resumes_bit_identical()
+    {
+        using var data = MakeData(1500);
+        var cfg = Set(Config(), ("epochs", "3"));
+        var full = Build(data, cfg);
+        full.Trainer.Fit(data.Train, data.Valid!);
+
+        var ckpt = tmp.Sub("cancelled.fsdc");
+        using var cts = new CancellationTokenSource();
+        var messages = new List<string>();
+        var stopped = Build(data, cfg);
+        var t = new Trainer(stopped.Model, TrainerOptions.From(cfg), new CancelAt(cts, epoch: 1, step: 3, messages));
+        Assert.Throws<OperationCanceledException>(() => t.Fit(data.Train, data.Valid!, ckpt, cancellationToken: cts.Token));
+        Assert.Contains(messages, m => m.Contains("Cancelled in epoch 2 after step 3 of 6; checkpoint written", StringComparison.Ordinal));
+
+        var resumedMessages = new List<string>();
+        var resumed = Build(data, cfg);
+        new Trainer(resumed.Model, TrainerOptions.From(cfg), new Messages(resumedMessages)).Fit(data.Train, data.Valid!, ckpt, resume: true);
+        Assert.Contains(resumedMessages, m => m.Contains("in epoch 2 after step 3 of 6", StringComparison.Ordinal));
+        foreach (var ((name, a), (_, b)) in full.Model.State().Zip(resumed.Model.State()))
+        {
+            Assert.True(a.Span.SequenceEqual(b.Span), $"{name} differs after a cancel and resume");
+        }
+    }
+
+    private sealed class CancelAt(CancellationTokenSource cts, int epoch, long step, List<string> messages) : ITrainingObserver
+    {
+        public void OnStep(int e, long s, long stepsPerEpoch, double runningLoss, double samplesPerSecond)
+        {
+            if (e == epoch && s == step)
+            {
+                cts.Cancel();
+            }
+        }
+
+        public void OnMessage(string message) => messages.Add(message);
     }
 
     /// <summary>Stops a run (as kill -9 would, without unwinding anything the trainer could save) at one step.</summary>
