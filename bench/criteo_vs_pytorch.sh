@@ -47,13 +47,8 @@ echo "== FsdNet ($threads threads, dense Adam as the preset)"
 "${bench[@]}" --json "$work/fsdnet.json" --profile
 echo "== FsdNet with lazy_embedding_updates: true"
 "${bench[@]}" --json "$work/fsdnet_lazy.json" --set lazy_embedding_updates=true --profile
-torch_env=(env)
-kernel_note="environment as given"
-if grep -q avx512f /proc/cpuinfo; then
-  torch_env=(env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=SkylakeX)
-  kernel_note="OPENBLAS_CORETYPE=SkylakeX, OPENBLAS_L2_SIZE unset"
-fi
-kernel="$("${torch_env[@]}" /usr/bin/python3 -c 'import sys; sys.path.insert(0, "tools/zoo_torch"); import torch; torch.ones(64, 64) @ torch.ones(64, 64); from train_zoo import blas_info; i = blas_info(); print(i["openblas_core"] or i["blas"])')"
+source bench/rival_blas.sh
+kernel="$rival_kernel"
 echo "== PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)') ($threads threads; $kernel_note; OpenBLAS kernel: $kernel)"
 "${torch_env[@]}" OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" /usr/bin/python3 tools/fsdnet_torch/train_criteo.py \
   --data "$slice" --threads "$threads" --json "$work/torch.json" | grep -v "^  step"

@@ -21,13 +21,8 @@ dotnet build bench/FsdNet.Bench -c Release --artifacts-path "$artifacts" -nologo
 echo "== FsdNet ($threads threads, $epochs epochs)"
 dotnet "$artifacts/bin/FsdNet.Bench/release/FsdNet.Bench.dll" train --dataset frappe --data-root "$(dirname "$data")" \
   --cache-dir "$out/cache" --epochs "$epochs" --threads "$threads" --json "$out/fsdnet.json"
-torch_env=(env)
-kernel_note="environment as given"
-if grep -q avx512f /proc/cpuinfo; then
-  torch_env=(env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=SkylakeX)
-  kernel_note="OPENBLAS_CORETYPE=SkylakeX, OPENBLAS_L2_SIZE unset"
-fi
-kernel="$("${torch_env[@]}" /usr/bin/python3 -c 'import sys; sys.path.insert(0, "tools/zoo_torch"); import torch; torch.ones(64, 64) @ torch.ones(64, 64); from train_zoo import blas_info; i = blas_info(); print(i["openblas_core"] or i["blas"])')"
+source bench/rival_blas.sh
+kernel="$rival_kernel"
 echo "== PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)') ($threads threads, $epochs epochs; $kernel_note; OpenBLAS kernel: $kernel)"
 "${torch_env[@]}" OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" /usr/bin/python3 tools/fsdnet_torch/train_frappe.py \
   --data "$data" --epochs "$epochs" --threads "$threads" --json "$out/torch.json" | grep -vE '^\s*$'

@@ -29,12 +29,7 @@ out="$(mktemp -d)"
 dotnet build bench/FsdNet.Bench -c Release --artifacts-path "$artifacts" -nologo -v quiet >&2
 bench=(dotnet "$artifacts/bin/FsdNet.Bench/release/FsdNet.Bench.dll")
 "${bench[@]}" models | cut -d' ' -f1 > "$out/registered"
-torch_env=(env)
-kernel_note="environment as given"
-if grep -q avx512f /proc/cpuinfo; then
-  torch_env=(env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=SkylakeX)
-  kernel_note="OPENBLAS_CORETYPE=SkylakeX, OPENBLAS_L2_SIZE unset"
-fi
+source bench/rival_blas.sh
 if [ -n "${EXPIDS:-}" ]; then
   expids="$EXPIDS"
 else
