@@ -495,10 +495,14 @@ public sealed class Trainer
         }
     }
 
+    /// <summary>
+    /// A tensor over <paramref name="values"/> itself, for writing a checkpoint: no copy (at Criteo size a copy of
+    /// Adam's moments and the best weights would be hundreds of MB of garbage at every checkpoint).
+    /// </summary>
     private static Tensor Wrap(float[] values)
     {
-        var t = new Tensor(values.Length);
-        t.CopyFrom(values);
+        var t = new Tensor(1);
+        t.Adopt(values, new Shape(values.Length));
         return t;
     }
 
