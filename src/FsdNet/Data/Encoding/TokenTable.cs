@@ -148,7 +148,7 @@ internal sealed class TokenTable
     private int AddPacked(ulong k0, ulong k1, ReadOnlySpan<char> token, double number)
     {
         var mask = slots.Length - 1;
-        var h = (k0 * 0x9E3779B97F4A7C15UL) ^ ((k1 + 0x632BE59BD9B4E019UL) * 0xC2B2AE3D27D4EB4FUL);
+        var h = Hash(k0, k1);
         var i = (int)(h >> 40) & mask;
         ref var s0 = ref MemoryMarshal.GetArrayDataReference(slots);
         while (true)
@@ -168,21 +168,44 @@ internal sealed class TokenTable
         return Insert(k0, k1, token, number);
     }
 
-    private int Insert(ulong k0, ulong k1, ReadOnlySpan<char> token, double number)
+    /// <summary>
+    /// Adds <paramref name="count"/> occurrences of packed key (<paramref name="k0"/>, <paramref name="k1"/>): merging
+    /// the counts of other segments' tables into one, without a string per token.
+    /// </summary>
+    public void AddCount(ulong k0, ulong k1, int count)
+    {
+        var mask = slots.Length - 1;
+        var i = (int)(Hash(k0, k1) >> 40) & mask;
+        while (slots[i].IdPlus1 != 0)
+        {
+            if (slots[i].K0 == k0 && slots[i].K1 == k1)
+            {
+                slots[i].Count += count;
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+        Insert(k0, k1, default, double.NaN, count);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Hash(ulong k0, ulong k1) => (k0 * 0x9E3779B97F4A7C15UL) ^ ((k1 + 0x632BE59BD9B4E019UL) * 0xC2B2AE3D27D4EB4FUL);
+
+    private int Insert(ulong k0, ulong k1, ReadOnlySpan<char> token, double number, int count = 1)
     {
         if ((used + 1) * 2 > slots.Length)
         {
             Grow();
         }
         var mask = slots.Length - 1;
-        var h = (k0 * 0x9E3779B97F4A7C15UL) ^ ((k1 + 0x632BE59BD9B4E019UL) * 0xC2B2AE3D27D4EB4FUL);
+        var h = Hash(k0, k1);
         var i = (int)(h >> 40) & mask;
         while (slots[i].IdPlus1 != 0)
         {
             i = (i + 1) & mask;
         }
         var id = NewId();
-        slots[i] = new Slot { K0 = k0, K1 = k1, IdPlus1 = id + 1, Count = 1 };
+        slots[i] = new Slot { K0 = k0, K1 = k1, IdPlus1 = id + 1, Count = count };
         used++;
         if (NumberKeyed)
         {
@@ -206,7 +229,7 @@ internal sealed class TokenTable
             {
                 continue;
             }
-            var h = (s.K0 * 0x9E3779B97F4A7C15UL) ^ ((s.K1 + 0x632BE59BD9B4E019UL) * 0xC2B2AE3D27D4EB4FUL);
+            var h = Hash(s.K0, s.K1);
             var i = (int)(h >> 40) & mask;
             while (slots[i].IdPlus1 != 0)
             {

@@ -143,9 +143,9 @@ internal static class VocabularyFit
         }
         else
         {
-            // Counts merged by packed key (no string per token: tens of millions at Criteo size); strings are made for
-            // the tokens that pass min_categr_count only. Long tokens merge by their text.
-            var packed = new Dictionary<(ulong, ulong), long>();
+            // Counts merged by packed key into one open-addressing table (no string per token: tens of millions at
+            // Criteo size); strings are made for the tokens that pass min_categr_count only. Long tokens merge by text.
+            var merged = new TokenTable(numberKeyed: false);
             var longCounts = new Dictionary<string, long>(StringComparer.Ordinal);
             foreach (var s in segs)
             {
@@ -153,22 +153,26 @@ internal static class VocabularyFit
                 var c = t.Counts;
                 for (var i = 0; i < t.Count; i++)
                 {
-                    ref var e = ref t.IsLong(i)
-                        ? ref CollectionsMarshal.GetValueRefOrAddDefault(longCounts, t.StringToken(i), out _)
-                        : ref CollectionsMarshal.GetValueRefOrAddDefault(packed, t.Key(i), out _);
-                    e += c[i];
+                    if (t.IsLong(i))
+                    {
+                        CollectionsMarshal.GetValueRefOrAddDefault(longCounts, t.StringToken(i), out _) += c[i];
+                    }
+                    else
+                    {
+                        var (k0, k1) = t.Key(i);
+                        merged.AddCount(k0, k1, c[i]);
+                    }
                 }
             }
             var counts = new List<KeyValuePair<string, long>>();
-            Span<char> buf = stackalloc char[15];
-            foreach (var (key, count) in packed)
+            var mc = merged.Counts;
+            for (var id = 0; id < merged.Count; id++)
             {
-                if (count >= min)
+                if (mc[id] >= min)
                 {
-                    counts.Add(new(new string(buf[..TokenTable.Unpack(key.Item1, key.Item2, buf)]), count));
+                    counts.Add(new(merged.StringToken(id), mc[id]));
                 }
             }
-            packed = null;
             counts.AddRange(longCounts.Where(e => e.Value >= min));
             var na = f.FillNa ?? "";
             var kept = counts.Where(e => e.Value >= min && e.Key != na);
