@@ -238,7 +238,6 @@ internal static class TrainBenchmark
         var a = GC.AllocateArray<float>(m * k, pinned: true);
         var w = GC.AllocateArray<float>(n * k, pinned: true);
         var c = GC.AllocateArray<float>(Math.Max(m * n, n * k), pinned: true);
-        Random.Shared.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan()));
         for (var i = 0; i < a.Length; i++)
         {
             a[i] = (i % 17) * 0.01f;

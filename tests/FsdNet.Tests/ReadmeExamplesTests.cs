@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using FsdNet.Serving;
@@ -114,24 +113,10 @@ public sealed partial class ReadmeExamplesTests : IDisposable
               </ItemGroup>
             </Project>
             """);
-        var build = await Run("dotnet", ["build", project, "-c", "Release", "-nologo", "-v", "quiet", "-o", Path.Combine(project, "out")], tmp.Path);
-        Assert.True(build.Code == 0, $"the README's {name} example does not compile:\n{build.Output}");
-        var run = await Run("dotnet", [Path.Combine(project, "out", "Example.dll")], tmp.Path);
-        Assert.True(run.Code == 0, $"the README's {name} example failed:\n{run.Output}");
-        return run.Output;
-    }
-
-    private static async Task<(int Code, string Output)> Run(string file, string[] args, string workingDirectory)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-        using var process = Process.Start(start)!;
-        var err = process.StandardError.ReadToEndAsync();
-        var output = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, output + await err);
+        var build = await CliRunner.RunProcessAsync("dotnet", ["build", project, "-c", "Release", "-nologo", "-v", "quiet", "-o", Path.Combine(project, "out")], tmp.Path);
+        Assert.True(build.Code == 0, $"the README's {name} example does not compile:\n{build.Out}{build.Err}");
+        var run = await CliRunner.RunProcessAsync("dotnet", [Path.Combine(project, "out", "Example.dll")], tmp.Path);
+        Assert.True(run.Code == 0, $"the README's {name} example failed:\n{run.Out}{run.Err}");
+        return run.Out + run.Err;
     }
 }

@@ -21,7 +21,7 @@ public static class GradClip
             {
                 foreach (var r in p.TouchedRowList)
                 {
-                    sumSq += TensorPrimitives.SumOfSquares<float>(p.GradSpan.Slice(r * p.Shape.Last, p.Shape.Last));
+                    sumSq += TensorPrimitives.SumOfSquares<float>(p.Grad!.Row(r));
                 }
             }
             else if (p.HasGrad)
@@ -42,7 +42,7 @@ public static class GradClip
                 {
                     foreach (var r in p.TouchedRowList)
                     {
-                        var g = p.GradSpan.Slice(r * p.Shape.Last, p.Shape.Last);
+                        var g = p.Grad!.Row(r);
                         TensorPrimitives.Multiply(g, c, g);
                     }
                 }

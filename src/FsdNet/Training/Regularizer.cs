@@ -78,13 +78,10 @@ public static class Regularizer
     /// <summary>The rows of a row-sparse table with a gradient this step (lazy embedding updates): penalty and gradient there only.</summary>
     private static double ApplyRows(Parameter p, float lambda, RowRule rule)
     {
-        var width = p.Shape.Last;
-        var values = p.Span;
-        var grads = p.GradSpan;
         double penalty = 0;
         foreach (var r in p.TouchedRowList)
         {
-            penalty += rule(values.Slice(r * width, width), lambda, grads.Slice(r * width, width));
+            penalty += rule(p.Row(r), lambda, p.Grad!.Row(r));
         }
         return penalty;
     }

@@ -55,7 +55,7 @@ public sealed class KillResumeTests : IDisposable
 
         // The same run in its own process, killed once a checkpoint inside an epoch has been written.
         var killed = tmp.Sub("killed");
-        var cli = Path.Combine(AppContext.BaseDirectory, "FsdNet.Cli.dll");
+        var cli = CliRunner.CliDll;
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(cli);
         foreach (var arg in Args(killed))

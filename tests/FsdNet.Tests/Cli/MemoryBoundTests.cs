@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using FsdNet.Tensors;
@@ -36,21 +35,13 @@ public sealed class MemoryBoundTests : IDisposable
         WriteCriteo(Path.Combine(dir, "train.txt"), 1_000_000, 1);
         WriteCriteo(Path.Combine(dir, "valid.txt"), 100_000, 2);
         WriteCriteo(Path.Combine(dir, "test.txt"), 100_000, 3);
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[]
-                 {
-                     Path.Combine(AppContext.BaseDirectory, "FsdNet.Cli.dll"), "train", "--dataset", "criteo", "--data-root", tmp.Path,
-                     "--cache-dir", tmp.Sub("cache"), "--run-dir", tmp.Sub("run"), "--epochs", "1", "--threads", "2", "--progress", "plain",
-                     "--set", "batch_size=10000", "--set", "embedding_dim=4", "--set", "parallel_dnn_hidden_units=[16, 16, 16]",
-                 })
-        {
-            start.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, stdout + await stderr);
+        var (code, stdout, stderr) = await CliRunner.RunProcessAsync("dotnet",
+        [
+            CliRunner.CliDll, "train", "--dataset", "criteo", "--data-root", tmp.Path,
+            "--cache-dir", tmp.Sub("cache"), "--run-dir", tmp.Sub("run"), "--epochs", "1", "--threads", "2", "--progress", "plain",
+            "--set", "batch_size=10000", "--set", "embedding_dim=4", "--set", "parallel_dnn_hidden_units=[16, 16, 16]",
+        ]);
+        Assert.True(code == 0, stdout + stderr);
         var line = stdout.Split('\n').Single(l => l.StartsWith("peak RSS ", StringComparison.Ordinal));
         var peak = double.Parse(line.Split(' ')[2], CultureInfo.InvariantCulture);
         Assert.True(peak < BoundMiB, $"peak RSS {peak} MiB for 1M rows (bound {BoundMiB} MiB)\n{stdout}");

@@ -1,10 +1,36 @@
+using System.Diagnostics;
 using FsdNet.Cli;
 
 namespace FsdNet.Tests.Support;
 
-/// <summary>Runs the <c>fsdnet</c> command in-process and captures what it prints (use from the Threading collection).</summary>
+/// <summary>
+/// Runs the <c>fsdnet</c> command in-process and captures what it prints (use from the Threading collection), or any
+/// program as a process of its own.
+/// </summary>
 public static class CliRunner
 {
+    /// <summary>The built <c>fsdnet</c> command, to run as <c>dotnet CliDll ...</c> in a process of its own.</summary>
+    public static string CliDll { get; } = Path.Combine(AppContext.BaseDirectory, "FsdNet.Cli.dll");
+
+    /// <summary>Runs <paramref name="file"/> with <paramref name="args"/> as its own process to the end; its exit code and output.</summary>
+    public static async Task<(int Code, string Out, string Err)> RunProcessAsync(string file, IEnumerable<string> args, string? workingDirectory = null)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (workingDirectory is not null)
+        {
+            start.WorkingDirectory = workingDirectory;
+        }
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+        using var process = Process.Start(start)!;
+        var err = process.StandardError.ReadToEndAsync();
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, output, await err);
+    }
+
     public static (int Code, string Out, string Err) Run(params string[] args)
     {
         var (oldOut, oldErr) = (Console.Out, Console.Error);

@@ -175,7 +175,7 @@ internal static class VocabularyFit
             }
             counts.AddRange(longCounts.Where(e => e.Value >= min));
             var na = f.FillNa ?? "";
-            var kept = counts.Where(e => e.Value >= min && e.Key != na);
+            var kept = counts.Where(e => e.Key != na);
             if (f.MaxVocabSize is { } cap)
             {
                 kept = kept.OrderByDescending(e => e.Value).ThenBy(e => e.Key, StringComparer.Ordinal).Take(cap);

@@ -58,29 +58,24 @@ public abstract class Optimizer
         for (var i = 0; i < parameters.Length; i++)
         {
             var p = parameters[i];
-            if (p.Touched is { } touched)
+            if (p.SparseGrad)
             {
                 // Lazy embedding updates: only the rows with a gradient this step move (and their state).
-                if (!touched.All)
-                {
-                    StepRows(i, p, touched);
-                    continue;
-                }
+                StepRows(i, p);
+                continue;
             }
             (rowOffset, rowLength) = (0, p.Length);
             Update(i, p.Span, p.HasGrad ? p.GradSpan : AcceptsMissingGrad ? default : p.LiveGrad());
         }
     }
 
-    private void StepRows(int index, Parameter p, Autodiff.TouchedRows touched)
+    private void StepRows(int index, Parameter p)
     {
-        var w = touched.Width;
-        var values = p.Span;
-        var grads = p.GradSpan;
-        foreach (var row in touched.Rows)
+        rowLength = p.Shape.Last;
+        foreach (var row in p.TouchedRowList)
         {
-            (rowOffset, rowLength) = (row * w, w);
-            Update(index, values.Slice(rowOffset, w), grads.Slice(rowOffset, w));
+            rowOffset = row * rowLength;
+            Update(index, p.Row(row), p.Grad!.Row(row));
         }
     }
 
