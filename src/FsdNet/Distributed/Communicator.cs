@@ -1,0 +1,199 @@
+namespace FsdNet.Distributed;
+
+/// <summary>How a training run finds its peers.</summary>
+public enum DistributedMode
+{
+    /// <summary>Open MPI when the process was started by <c>mpirun</c> (its environment says so), else one process.</summary>
+    Auto,
+
+    /// <summary>One process; MPI is never loaded.</summary>
+    None,
+
+    /// <summary>Open MPI, required: a clear error when it cannot be loaded.</summary>
+    Mpi,
+}
+
+/// <summary>
+/// Everything distributed in FsdNet goes through this: the collectives of data-parallel training over the ranks of one
+/// job. <see cref="Single"/> is one process (no MPI, every collective a copy or nothing); <see cref="OpenMpi"/> is the
+/// Open MPI binding. Every rank must call the same collectives in the same order with matching sizes (MPI's rule).
+/// Sums over floats are in a fixed order for a given rank count, so all ranks get bitwise the same result.
+/// </summary>
+internal abstract class Communicator
+{
+    private static Communicator? world;
+
+    /// <summary>This process's rank, 0 .. <see cref="Size"/> - 1.</summary>
+    public abstract int Rank { get; }
+
+    /// <summary>The number of ranks in the job.</summary>
+    public abstract int Size { get; }
+
+    /// <summary>The ranks on this host (they share its cores).</summary>
+    public virtual int LocalRanks => 1;
+
+    /// <summary>Rank 0: the one that prints progress and writes the run directory.</summary>
+    public bool IsRoot => Rank == 0;
+
+    /// <summary>
+    /// Set when this rank fails: at exit it then ends the whole job (MPI_Abort) instead of finalising, which would wait
+    /// for peers that may be blocked in a collective waiting for it.
+    /// </summary>
+    public bool Failed { get; set; }
+
+    /// <summary>What this is, for logs ("Open MPI 4.1.4, rank 0 of 2").</summary>
+    public abstract string Description { get; }
+
+    /// <summary>The one process of a run without peers.</summary>
+    public static Communicator Single { get; } = new SingleProcess();
+
+    /// <summary>
+    /// The job this process belongs to under <paramref name="mode"/>: MPI is initialised once per process, on first
+    /// use, and finalised at exit.
+    /// </summary>
+    public static Communicator World(DistributedMode mode)
+    {
+        if (mode == DistributedMode.None || (mode == DistributedMode.Auto && !OpenMpi.Launched()))
+        {
+            return world as SingleProcess ?? Single;
+        }
+        return world ??= OpenMpi.Initialize();
+    }
+
+    /// <summary>Element-wise sum over the ranks, in place; every rank gets the result.</summary>
+    public abstract void AllReduceSum(Span<float> values);
+
+    /// <inheritdoc cref="AllReduceSum(Span{float})"/>
+    public abstract void AllReduceSum(Span<double> values);
+
+    /// <summary>Element-wise maximum over the ranks, in place.</summary>
+    public abstract void AllReduceMax(Span<long> values);
+
+    /// <summary>
+    /// Concatenates every rank's <paramref name="mine"/> in rank order into <paramref name="all"/> on every rank;
+    /// <paramref name="counts"/>[r] is rank r's length.
+    /// </summary>
+    public abstract void AllGatherV<T>(ReadOnlySpan<T> mine, Span<T> all, ReadOnlySpan<int> counts)
+        where T : unmanaged;
+
+    /// <summary>As <see cref="AllGatherV"/>, to <paramref name="root"/> only (<paramref name="all"/> is unused elsewhere).</summary>
+    public abstract void GatherV<T>(ReadOnlySpan<T> mine, Span<T> all, ReadOnlySpan<int> counts, int root)
+        where T : unmanaged;
+
+    /// <summary>
+    /// Each rank sends <paramref name="sendCounts"/>[r] elements of <paramref name="send"/> (in rank order) to rank r
+    /// and receives <paramref name="receiveCounts"/>[r] from it into <paramref name="receive"/>, in rank order.
+    /// </summary>
+    public abstract void AllToAllV<T>(ReadOnlySpan<T> send, ReadOnlySpan<int> sendCounts, Span<T> receive, ReadOnlySpan<int> receiveCounts)
+        where T : unmanaged;
+
+    /// <summary><paramref name="root"/>'s values to every rank.</summary>
+    public abstract void Broadcast<T>(Span<T> values, int root)
+        where T : unmanaged;
+
+    /// <summary>Waits for every rank.</summary>
+    public abstract void Barrier();
+
+    /// <summary>Ends the whole job (every rank) with <paramref name="code"/>: MPI is fail-stop.</summary>
+    public abstract void Abort(int code);
+
+    private float[] orderedScratch = [];
+
+    /// <summary>
+    /// Element-wise sum over the ranks in rank order, ((v0 + v1) + v2) + ..., in place: the result does not depend on
+    /// the reduction algorithm MPI picks (by message size, rank count and version), so every rank gets bitwise the
+    /// same values and a rerun gets them again. A reduce-scatter by hand (all-to-all of the parts, each rank sums the
+    /// part it owns) then an all-gather: the bytes of a ring all-reduce, in two collectives.
+    /// </summary>
+    public void AllReduceSumOrdered(Span<float> values)
+    {
+        if (Size == 1)
+        {
+            return;
+        }
+        var n = values.Length;
+        var (start, count) = Part(n, Rank, Size);
+        Span<int> sendCounts = stackalloc int[Size];
+        Span<int> receiveCounts = stackalloc int[Size];
+        for (var r = 0; r < Size; r++)
+        {
+            sendCounts[r] = Part(n, r, Size).Count;
+            receiveCounts[r] = count;
+        }
+        if (orderedScratch.Length < count * Size)
+        {
+            orderedScratch = new float[count * Size];
+        }
+        var received = orderedScratch.AsSpan(0, count * Size);
+        AllToAllV<float>(values, sendCounts, received, receiveCounts);
+        var sum = values.Slice(start, count);
+        received[..count].CopyTo(sum);
+        for (var r = 1; r < Size; r++)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Add(sum, received.Slice(r * count, count), sum);
+        }
+        Tensors.Profile.CommunicationBytes += 2L * (n - count) * sizeof(float);
+        sum.CopyTo(received[..count]);   // MPI sends from a buffer apart from the one it receives into
+        AllGatherV<float>(received[..count], values, sendCounts);
+    }
+
+    /// <summary>A string from <paramref name="root"/> to every rank.</summary>
+    public string Broadcast(string? value, int root)
+    {
+        var bytes = Rank == root ? System.Text.Encoding.UTF8.GetBytes(value ?? "") : [];
+        var length = new[] { (long)bytes.Length };
+        Broadcast<long>(length, root);
+        if (Rank != root)
+        {
+            bytes = new byte[length[0]];
+        }
+        Broadcast<byte>(bytes, root);
+        return System.Text.Encoding.UTF8.GetString(bytes);
+    }
+
+    /// <summary>The number of elements each rank holds when <paramref name="total"/> are split in contiguous, nearly equal parts.</summary>
+    public static (int Start, int Count) Part(int total, int rank, int size)
+    {
+        var start = (int)((long)total * rank / size);
+        var end = (int)((long)total * (rank + 1) / size);
+        return (start, end - start);
+    }
+
+    private sealed class SingleProcess : Communicator
+    {
+        public override int Rank => 0;
+
+        public override int Size => 1;
+
+        public override string Description => "one process";
+
+        public override void AllReduceSum(Span<float> values)
+        {
+        }
+
+        public override void AllReduceSum(Span<double> values)
+        {
+        }
+
+        public override void AllReduceMax(Span<long> values)
+        {
+        }
+
+        public override void AllGatherV<T>(ReadOnlySpan<T> mine, Span<T> all, ReadOnlySpan<int> counts) => mine.CopyTo(all);
+
+        public override void GatherV<T>(ReadOnlySpan<T> mine, Span<T> all, ReadOnlySpan<int> counts, int root) => mine.CopyTo(all);
+
+        public override void AllToAllV<T>(ReadOnlySpan<T> send, ReadOnlySpan<int> sendCounts, Span<T> receive, ReadOnlySpan<int> receiveCounts) =>
+            send[..sendCounts[0]].CopyTo(receive);
+
+        public override void Broadcast<T>(Span<T> values, int root)
+        {
+        }
+
+        public override void Barrier()
+        {
+        }
+
+        public override void Abort(int code) => Environment.Exit(code);
+    }
+}

@@ -1,0 +1,246 @@
+using System.Runtime.InteropServices;
+
+namespace FsdNet.Distributed;
+
+/// <summary>
+/// The Open MPI binding: <c>libmpi.so.40</c> loaded at run time, its functions called through function pointers and its
+/// predefined handles (MPI_COMM_WORLD, MPI_FLOAT, MPI_SUM, ...) taken from the objects the library exports, which is
+/// what Open MPI's handles are (pointers). MPICH and its derivatives use integer handles and a different ABI: they are
+/// refused with a clear message instead of being misread. MPI is initialised with MPI_THREAD_SERIALIZED (only one
+/// thread at a time calls MPI; FsdNet's engine threads never do) and finalised when the process exits.
+/// </summary>
+internal sealed unsafe class OpenMpi : Communicator
+{
+    private const string Library = "libmpi.so.40";
+    private const int ThreadSerialized = 2;   // Open MPI's MPI_THREAD_SERIALIZED
+    private static readonly nint InPlace = 1; // Open MPI's MPI_IN_PLACE
+
+    private readonly nint comm;
+    private readonly nint mpiFloat, mpiDouble, mpiLong, mpiByte, opSum, opMax;
+    private readonly delegate* unmanaged<nint, nint, int, nint, nint, nint, int> allreduce;
+    private readonly delegate* unmanaged<nint, int, nint, nint, int*, int*, nint, nint, int> allgatherv;
+    private readonly delegate* unmanaged<nint, int, nint, nint, int*, int*, nint, int, nint, int> gatherv;
+    private readonly delegate* unmanaged<nint, int*, int*, nint, nint, int*, int*, nint, nint, int> alltoallv;
+    private readonly delegate* unmanaged<nint, int, nint, int, nint, int> bcast;
+    private readonly delegate* unmanaged<nint, int> barrier;
+    private readonly delegate* unmanaged<nint, int, int> abort;
+    private readonly int rank;
+    private readonly int size;
+    private readonly string version;
+
+    private OpenMpi(nint lib)
+    {
+        nint Fn(string name) => NativeLibrary.TryGetExport(lib, name, out var p)
+                ? p
+                : throw new DistributedException($"{Library} has no function {name}; it is not a usable MPI library.");
+        nint Handle(string symbol) => NativeLibrary.TryGetExport(lib, symbol, out var p)
+            ? p
+            : throw new DistributedException(
+                $"{Library} does not export {symbol}: this MPI library is not Open MPI. FsdNet supports Open MPI 4.x and 5.x only " +
+                "(MPICH, Intel MPI and MS-MPI use integer handles); install Debian's openmpi-bin.");
+        comm = Handle("ompi_mpi_comm_world");
+        (mpiFloat, mpiDouble, mpiLong, mpiByte) = (Handle("ompi_mpi_float"), Handle("ompi_mpi_double"), Handle("ompi_mpi_long_long_int"), Handle("ompi_mpi_byte"));
+        (opSum, opMax) = (Handle("ompi_mpi_op_sum"), Handle("ompi_mpi_op_max"));
+        var initialized = Fn("MPI_Initialized");
+        var init = Fn("MPI_Init_thread");
+        int flag, provided;
+        Check(((delegate* unmanaged<int*, int>)initialized)(&flag), "MPI_Initialized");
+        if (flag == 0)
+        {
+            Check(((delegate* unmanaged<int*, byte***, int, int*, int>)init)(null, null, ThreadSerialized, &provided), "MPI_Init_thread");
+            if (provided < ThreadSerialized)
+            {
+                throw new DistributedException($"Open MPI gave thread level {provided}; FsdNet needs MPI_THREAD_SERIALIZED ({ThreadSerialized}).");
+            }
+            var finalize = Fn("MPI_Finalize");
+            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+            {
+                // A rank that failed, or exits with an error code, ends the job: MPI_Finalize would wait for peers
+                // that may be blocked in a collective waiting for this one.
+                if (Failed || Environment.ExitCode != 0)
+                {
+                    Abort(Environment.ExitCode is > 0 and < 256 ? Environment.ExitCode : 1);
+                }
+                ((delegate* unmanaged<int>)finalize)();
+            };
+        }
+        allreduce = (delegate* unmanaged<nint, nint, int, nint, nint, nint, int>)Fn("MPI_Allreduce");
+        allgatherv = (delegate* unmanaged<nint, int, nint, nint, int*, int*, nint, nint, int>)Fn("MPI_Allgatherv");
+        gatherv = (delegate* unmanaged<nint, int, nint, nint, int*, int*, nint, int, nint, int>)Fn("MPI_Gatherv");
+        alltoallv = (delegate* unmanaged<nint, int*, int*, nint, nint, int*, int*, nint, nint, int>)Fn("MPI_Alltoallv");
+        bcast = (delegate* unmanaged<nint, int, nint, int, nint, int>)Fn("MPI_Bcast");
+        barrier = (delegate* unmanaged<nint, int>)Fn("MPI_Barrier");
+        abort = (delegate* unmanaged<nint, int, int>)Fn("MPI_Abort");
+        int r, s;
+        Check(((delegate* unmanaged<nint, int*, int>)Fn("MPI_Comm_rank"))(comm, &r), "MPI_Comm_rank");
+        Check(((delegate* unmanaged<nint, int*, int>)Fn("MPI_Comm_size"))(comm, &s), "MPI_Comm_size");
+        (rank, size) = (r, s);
+        var buffer = stackalloc byte[512];
+        int length;
+        Check(((delegate* unmanaged<byte*, int*, int>)Fn("MPI_Get_library_version"))(buffer, &length), "MPI_Get_library_version");
+        var text = System.Text.Encoding.ASCII.GetString(buffer, Math.Clamp(length, 0, 512));
+        version = text.Split(',')[0].Trim();
+    }
+
+    public override int Rank => rank;
+
+    public override int Size => size;
+
+    public override string Description => $"{version}, rank {rank} of {size}";
+
+    public override int LocalRanks =>
+        int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE"), out var n) && n > 0 ? n : 1;
+
+    /// <summary>Whether Open MPI's launcher started this process (mpirun sets OMPI_COMM_WORLD_SIZE for every rank).</summary>
+    public static bool Launched()
+    {
+        if (Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_SIZE") is not null)
+        {
+            return true;
+        }
+        if (Environment.GetEnvironmentVariable("PMI_RANK") is not null || Environment.GetEnvironmentVariable("PMI_SIZE") is not null ||
+            Environment.GetEnvironmentVariable("MPI_LOCALRANKID") is not null)
+        {
+            throw new DistributedException(
+                "this process was started by an MPI launcher other than Open MPI's (PMI_RANK is set: MPICH, Intel MPI or MVAPICH). " +
+                "FsdNet supports Open MPI only: start it with Open MPI's mpirun (Debian: openmpi-bin), or pass --distributed none for one process.");
+        }
+        return false;
+    }
+
+    /// <summary>Loads Open MPI and initialises MPI (once per process).</summary>
+    public static OpenMpi Initialize()
+    {
+        // RTLD_GLOBAL first: Open MPI's plugins (its MCA components) resolve symbols of libmpi itself.
+        var lib = LoadGlobal();
+        return new OpenMpi(lib);
+    }
+
+    private static nint LoadGlobal()
+    {
+        const int rtldNow = 2, rtldGlobal = 0x100;
+        try
+        {
+            if (dlopen(Library, rtldNow | rtldGlobal) == 0)
+            {
+                throw new DistributedException(
+                    $"cannot load Open MPI ({Library}): {Marshal.PtrToStringUTF8(dlerror()) ?? "not found"}. Install it (Debian: apt install openmpi-bin), " +
+                    "or train in one process (--distributed none).");
+            }
+        }
+        catch (DllNotFoundException)
+        {
+            // No libc dlopen (not glibc): fall back to the runtime's loader below.
+        }
+        return NativeLibrary.TryLoad(Library, out var handle)
+            ? handle
+            : throw new DistributedException($"cannot load Open MPI ({Library}). Install it (Debian: apt install openmpi-bin), or train in one process (--distributed none).");
+    }
+
+    [DllImport("libc.so.6", EntryPoint = "dlopen")]
+    private static extern nint dlopen(string file, int mode);
+
+    [DllImport("libc.so.6", EntryPoint = "dlerror")]
+    private static extern nint dlerror();
+
+    public override void AllReduceSum(Span<float> values) => Reduce(values, mpiFloat, opSum);
+
+    public override void AllReduceSum(Span<double> values) => Reduce(values, mpiDouble, opSum);
+
+    public override void AllReduceMax(Span<long> values) => Reduce(values, mpiLong, opMax);
+
+    private void Reduce<T>(Span<T> values, nint type, nint op)
+        where T : unmanaged
+    {
+        const int chunk = 1 << 28;
+        fixed (T* p = values)
+        {
+            for (var i = 0; i < values.Length; i += chunk)
+            {
+                Check(allreduce(InPlace, (nint)(p + i), Math.Min(chunk, values.Length - i), type, op, comm), "MPI_Allreduce");
+            }
+        }
+    }
+
+    public override void AllGatherV<T>(ReadOnlySpan<T> mine, Span<T> all, ReadOnlySpan<int> counts)
+    {
+        var (bytes, displs) = ByteLayout<T>(counts, all.Length);
+        fixed (T* s = mine, d = all)
+        fixed (int* c = bytes, o = displs)
+        {
+            Check(allgatherv((nint)s, mine.Length * sizeof(T), mpiByte, (nint)d, c, o, mpiByte, comm), "MPI_Allgatherv");
+        }
+    }
+
+    public override void GatherV<T>(ReadOnlySpan<T> mine, Span<T> all, ReadOnlySpan<int> counts, int root)
+    {
+        var (bytes, displs) = ByteLayout<T>(counts, rank == root ? all.Length : null);
+        fixed (T* s = mine, d = all)
+        fixed (int* c = bytes, o = displs)
+        {
+            Check(gatherv((nint)s, mine.Length * sizeof(T), mpiByte, (nint)d, c, o, mpiByte, root, comm), "MPI_Gatherv");
+        }
+    }
+
+    public override void AllToAllV<T>(ReadOnlySpan<T> send, ReadOnlySpan<int> sendCounts, Span<T> receive, ReadOnlySpan<int> receiveCounts)
+    {
+        var (sb, so) = ByteLayout<T>(sendCounts, send.Length);
+        var (rb, ro) = ByteLayout<T>(receiveCounts, receive.Length);
+        fixed (T* s = send, d = receive)
+        fixed (int* sc = sb, sd = so, rc = rb, rd = ro)
+        {
+            Check(alltoallv((nint)s, sc, sd, mpiByte, (nint)d, rc, rd, mpiByte, comm), "MPI_Alltoallv");
+        }
+    }
+
+    public override void Broadcast<T>(Span<T> values, int root)
+    {
+        var chunk = (1 << 30) / sizeof(T);
+        fixed (T* p = values)
+        {
+            for (var i = 0; i < values.Length; i += chunk)
+            {
+                Check(bcast((nint)(p + i), Math.Min(chunk, values.Length - i) * sizeof(T), mpiByte, root, comm), "MPI_Bcast");
+            }
+        }
+    }
+
+    public override void Barrier() => Check(barrier(comm), "MPI_Barrier");
+
+    public override void Abort(int code) => abort(comm, code);
+
+    /// <summary>Byte counts and displacements for element counts of T, checked against the buffer and MPI's int range.</summary>
+    private (int[] Bytes, int[] Displacements) ByteLayout<T>(ReadOnlySpan<int> counts, long? capacity)
+        where T : unmanaged
+    {
+        if (counts.Length != size)
+        {
+            throw new ArgumentException($"{counts.Length} counts for {size} ranks");
+        }
+        var bytes = new int[size];
+        var displs = new int[size];
+        long offset = 0;
+        for (var r = 0; r < size; r++)
+        {
+            bytes[r] = checked(counts[r] * sizeof(T));
+            displs[r] = checked((int)offset);
+            offset += bytes[r];
+        }
+        if (offset > capacity * sizeof(T))
+        {
+            throw new ArgumentException($"the counts add up to {offset / sizeof(T)} elements, the buffer holds {capacity}");
+        }
+        return (bytes, displs);
+    }
+
+    private static void Check(int code, string function)
+    {
+        if (code != 0)
+        {
+            throw new DistributedException($"{function} failed with MPI error {code}.");
+        }
+    }
+}
+
+/// <summary>A distributed run cannot start or go on (MPI missing or unsupported, a peer gone, ranks that disagree).</summary>
+public sealed class DistributedException(string message) : Exception(message);
