@@ -29,6 +29,21 @@ public sealed partial class Graph
     /// <summary>Random numbers for dropout masks.</summary>
     public Rng Random { get; set; } = new(0);
 
+    /// <summary>
+    /// Data-parallel training: where this process's rows start in the global batch (dropout masks are keyed by the
+    /// global row, so each rank draws the masks one process would draw for its rows), the global batch's rows, and
+    /// the ranks BatchNorm's batch statistics and their gradients are summed over (synchronised BatchNorm). Null and
+    /// 0 in one process.
+    /// </summary>
+    internal int RowOffset { get; set; }
+
+    internal int GlobalRows { get; set; }
+
+    internal Distributed.Communicator? BatchSync { get; set; }
+
+    /// <summary>Whether BatchNorm's batch statistics span several ranks in this step.</summary>
+    private bool SyncBatchNorm => BatchSync is { Size: > 1 } && Training;
+
     /// <summary>Pooled tensors handed out so far (for tests of the pooling).</summary>
     public int PooledTensorCount => pool.Count;
 

@@ -8,14 +8,19 @@ namespace FsdNet.Serving;
 public static class Predictor
 {
     public static (float[] Predictions, float[] Labels, long[]? Groups) PredictAll(
-        CtrModel model, Graph graph, EncodedDataset data, int batchSize, Action<long, long, double>? progress = null)
+        CtrModel model, Graph graph, EncodedDataset data, int batchSize, Action<long, long, double>? progress = null) =>
+        PredictAll(model, graph, data, batchSize, progress, null);
+
+    /// <summary>As above, over rows [Start, Start + Count) of the split only (a rank's part of a distributed pass).</summary>
+    internal static (float[] Predictions, float[] Labels, long[]? Groups) PredictAll(
+        CtrModel model, Graph graph, EncodedDataset data, int batchSize, Action<long, long, double>? progress, (long Start, long Count)? rows)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         graph.Training = false;
         graph.GradEnabled = false;
-        var loader = new BatchLoader(data, new BatchLoaderOptions { BatchSize = batchSize, Shuffle = false });
+        var loader = new BatchLoader(data, new BatchLoaderOptions { BatchSize = batchSize, Shuffle = false, Rows = rows });
         var batch = loader.CreateBatch();
-        var n = checked((int)data.RowCount);
+        var n = checked((int)(rows?.Count ?? data.RowCount));
         var predictions = new float[n];
         var labels = new float[n];
         var groups = data.HasGroupIds ? new long[n] : null;

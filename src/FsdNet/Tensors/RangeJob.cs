@@ -23,6 +23,7 @@ public sealed unsafe class RangeJob : ParallelJob
     public float F1;
     public int I0;
     public int I1;
+    public int I2;
     public bool Flag;
     public object? Obj;
     public object? Obj2;

@@ -48,7 +48,8 @@ public sealed partial class Graph
     private void BatchStatistics(Tensor x, Tensor runningMean, Tensor runningVar, float momentum, float eps, Span<float> mean, Span<float> invstd)
     {
         var cols = x.Shape.Last;
-        var rows = x.Shape.Rows;
+        var sync = SyncBatchNorm;
+        var rows = sync ? GlobalRows : x.Shape.Rows;
         if (Training)
         {
             if (rows < 2)
@@ -56,10 +57,19 @@ public sealed partial class Graph
                 throw new ArgumentException($"BatchNorm in training needs at least 2 rows per batch, got {x.Shape}.");
             }
             // Two passes over x for accurate float32 statistics: the mean, then the squared deviations from it.
-            ColumnSum(x, rows, cols, mean, fresh: true);
+            // Synchronised over the ranks, each pass's column sums are summed over them first.
+            ColumnSum(x, x.Shape.Rows, cols, mean, fresh: true);
+            if (sync)
+            {
+                BatchSync!.AllReduceSum(mean);
+            }
             TensorPrimitives.Multiply(mean, 1f / rows, mean);
             var variance = invstd;
             ColumnSquaredDeviation(x, mean, variance);
+            if (sync)
+            {
+                BatchSync!.AllReduceSum(variance);
+            }
             TensorPrimitives.Multiply(variance, 1f / rows, variance);
             var rm = runningMean.Span;
             var rv = runningVar.Span;
@@ -168,8 +178,17 @@ public sealed partial class Graph
         var cols = dz.Shape.Last;
         var k = Scratch(new Shape(cols)).Span;
         TensorPrimitives.Multiply(gamma.Span, invstd.Span, k);
-        TensorPrimitives.Multiply(dbetaSum, 1f / dz.Shape.Rows, dbetaSum);
-        TensorPrimitives.Multiply(dgammaSum, 1f / dz.Shape.Rows, dgammaSum);
+        var rows = dz.Shape.Rows;
+        if (batchStats && SyncBatchNorm)
+        {
+            // The input gradient's mean terms run over the global batch: gamma and beta have their own rank's sums
+            // above (the trainer sums parameter gradients over the ranks), the input gets the sums over all ranks.
+            BatchSync!.AllReduceSum(dbetaSum);
+            BatchSync!.AllReduceSum(dgammaSum);
+            rows = GlobalRows;
+        }
+        TensorPrimitives.Multiply(dbetaSum, 1f / rows, dbetaSum);
+        TensorPrimitives.Multiply(dgammaSum, 1f / rows, dgammaSum);
         BatchNormInputGrad(dz, xhat, xGrad, k, dbetaSum, dgammaSum, batchStats, fresh);
     }
 }

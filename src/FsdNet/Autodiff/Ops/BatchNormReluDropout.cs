@@ -38,13 +38,14 @@ public sealed partial class Graph
         (job.D, job.E, job.F, job.G) = (mean, invstd, gamma, beta);
         (job.I0, job.I1, job.P0) = ((int)(uint)key, (int)(uint)(key >> 32), drop ? (nint)threshold : -1);
         job.F0 = 1f / (1f - p);
+        job.I2 = RowOffset;
         unsafe
         {
             job.Run(&NormReluDropPart);
         }
         if (track)
         {
-            Record<NormReluDropOp>(y).Set(x, gamma, beta, xhat!, invstd, batchStats: Training, drop ? p : 0f, key);
+            Record<NormReluDropOp>(y).Set(x, gamma, beta, xhat!, invstd, batchStats: Training, drop ? p : 0f, key, RowOffset);
         }
         return y;
     }
@@ -69,7 +70,7 @@ public sealed partial class Graph
             {
                 Kernels.NormReluDropout(
                     j.A!.Row(r), mean, invstd, gamma, beta, j.B is { } xh ? xh.Row(r) : default, j.C!.Row(r),
-                    j.P0 >= 0, (uint)j.I0, (uint)j.I1, (uint)j.P0, j.F0, (uint)(r * cols));
+                    j.P0 >= 0, (uint)j.I0, (uint)j.I1, (uint)j.P0, j.F0, (uint)((r + j.I2) * cols));
                 continue;
             }
             var h = j.B is { } xhat ? xhat.Row(r) : tmp;
@@ -84,7 +85,7 @@ public sealed partial class Graph
             else
             {
                 TensorPrimitives.Max(tmp, 0f, tmp);
-                Kernels.Dropout((uint)j.I0, (uint)j.I1, (uint)j.P0, j.F0, (uint)(r * cols), tmp, y, fresh: true);
+                Kernels.Dropout((uint)j.I0, (uint)j.I1, (uint)j.P0, j.F0, (uint)((r + j.I2) * cols), tmp, y, fresh: true);
             }
         }
     }
@@ -95,9 +96,10 @@ public sealed partial class Graph
         private bool batchStats;
         private float p;
         private ulong key;
+        private int rowOffset;
 
-        public void Set(Tensor input, Tensor g, Tensor b, Tensor normalised, Tensor inverseStd, bool batchStats, float rate, ulong maskKey) =>
-            (x, gamma, beta, xhat, invstd, this.batchStats, p, key) = (input, g, b, normalised, inverseStd, batchStats, rate, maskKey);
+        public void Set(Tensor input, Tensor g, Tensor b, Tensor normalised, Tensor inverseStd, bool batchStats, float rate, ulong maskKey, int firstRow) =>
+            (x, gamma, beta, xhat, invstd, this.batchStats, p, key, rowOffset) = (input, g, b, normalised, inverseStd, batchStats, rate, maskKey, firstRow);
 
         public override void Backward(Graph g)
         {
@@ -117,6 +119,7 @@ public sealed partial class Graph
             (g.job.A, g.job.B, g.job.C, g.job.D, g.job.E) = (Out.Grad!, xhat, dz, gamma, beta);
             (g.job.I0, g.job.I1, g.job.P0) = ((int)(uint)key, (int)(uint)(key >> 32), p > 0f ? (nint)DropThreshold(p) : -1);
             g.job.F0 = 1f / (1f - p);
+            g.job.I2 = rowOffset;
             unsafe
             {
                 g.job.Run(&GradAndSumsPart);
@@ -144,7 +147,7 @@ public sealed partial class Graph
                 var h = j.B!.Row(r);
                 if (fast)
                 {
-                    Kernels.NormReluDropoutGrad(j.A!.Row(r), h, gamma, beta, dz, s1, s2, j.P0 >= 0, (uint)j.I0, (uint)j.I1, (uint)j.P0, j.F0, (uint)(r * cols));
+                    Kernels.NormReluDropoutGrad(j.A!.Row(r), h, gamma, beta, dz, s1, s2, j.P0 >= 0, (uint)j.I0, (uint)j.I1, (uint)j.P0, j.F0, (uint)((r + j.I2) * cols));
                     continue;
                 }
                 if (j.P0 < 0)
@@ -153,7 +156,7 @@ public sealed partial class Graph
                 }
                 else
                 {
-                    Kernels.Dropout((uint)j.I0, (uint)j.I1, (uint)j.P0, j.F0, (uint)(r * cols), j.A!.Row(r), dz, fresh: true);
+                    Kernels.Dropout((uint)j.I0, (uint)j.I1, (uint)j.P0, j.F0, (uint)((r + j.I2) * cols), j.A!.Row(r), dz, fresh: true);
                 }
                 TensorPrimitives.MultiplyAdd(h, gamma, beta, z);
                 Kernels.ReluBackward(z, dz, dz, fresh: true);

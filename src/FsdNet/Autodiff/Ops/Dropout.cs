@@ -23,10 +23,13 @@ public sealed partial class Graph
         var track = Tracks(x);
         var y = Output(x.Shape, track);
         var key = Random.NextULong();
-        DropoutApply(key, p, x.Span, y.Span, fresh: true);
+        // The mask counter of element 0: its position in the global batch when this rank holds a slice of it (rows
+        // are the leading axis).
+        var first = (uint)((long)RowOffset * (x.Length / Math.Max(1, x.Shape.D0)));
+        DropoutApply(key, p, first, x.Span, y.Span, fresh: true);
         if (track)
         {
-            Record<DropoutOp>(y).Set(x, p, key);
+            Record<DropoutOp>(y).Set(x, p, key, first);
         }
         return y;
     }
@@ -36,17 +39,18 @@ public sealed partial class Graph
         private Tensor x = null!;
         private float p;
         private ulong key;
+        private uint first;
 
-        public void Set(Tensor input, float rate, ulong maskKey) => (x, p, key) = (input, rate, maskKey);
+        public void Set(Tensor input, float rate, ulong maskKey, uint firstCounter) => (x, p, key, first) = (input, rate, maskKey, firstCounter);
 
         public override void Backward(Graph g)
         {
             var gx = g.GradFor(x, out var fresh);
-            g.DropoutApply(key, p, Out.Grad!.Span, gx, fresh);
+            g.DropoutApply(key, p, first, Out.Grad!.Span, gx, fresh);
         }
     }
 
-    private unsafe void DropoutApply(ulong key, float p, ReadOnlySpan<float> x, Span<float> y, bool fresh)
+    private unsafe void DropoutApply(ulong key, float p, uint first, ReadOnlySpan<float> x, Span<float> y, bool fresh)
     {
         var threshold = (uint)Math.Min(Math.Round(p * 4294967296.0), uint.MaxValue);
         fixed (float* px = x, py = y)
@@ -54,6 +58,7 @@ public sealed partial class Graph
             job.Plan(x.Length, ElementGrain);
             (job.P0, job.P1, job.P2) = ((nint)py, (nint)px, (nint)threshold);
             (job.I0, job.I1) = ((int)(uint)key, (int)(uint)(key >> 32));
+            job.I2 = (int)first;
             (job.F0, job.Flag) = (1f / (1f - p), fresh);
             job.Run(&DropoutPart);
         }
@@ -63,7 +68,7 @@ public sealed partial class Graph
     {
         var len = end - start;
         Kernels.Dropout(
-            (uint)j.I0, (uint)j.I1, (uint)j.P2, j.F0, (uint)start,
+            (uint)j.I0, (uint)j.I1, (uint)j.P2, j.F0, (uint)j.I2 + (uint)start,
             new ReadOnlySpan<float>((float*)j.P1 + start, len), new Span<float>((float*)j.P0 + start, len), j.Flag);
     }
 }

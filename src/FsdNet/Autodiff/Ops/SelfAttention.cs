@@ -51,11 +51,11 @@ public sealed partial class Graph
         }
         job.Plan(samples, AttentionGrain(fields, q.Shape.D1));
         (job.A, job.B, job.C, job.D, job.E, job.F) = (q, k, v, p, y, keys);
-        (job.I0, job.I1, job.F0, job.F1) = (fields, heads, scale, dropout);
+        (job.I0, job.I1, job.I2, job.F0, job.F1) = (fields, heads, RowOffset, scale, dropout);
         job.Run(&SelfAttentionForwardPart);
         if (track)
         {
-            Record<SelfAttentionOp>(y).Set(q, k, v, p, keys, fields, heads, scale, dropout);
+            Record<SelfAttentionOp>(y).Set(q, k, v, p, keys, fields, heads, scale, dropout, RowOffset);
         }
         return y;
     }
@@ -103,7 +103,7 @@ public sealed partial class Graph
                     var yi = y.Slice(col + (i * width), dh);
                     yi.Clear();
                     var pr = pb.Slice(i * f, f);
-                    var first = (uint)((b * ff) + (i * f));
+                    var first = (uint)(((b + j.I2) * ff) + (i * f));
                     for (var c = 0; c < f; c++)
                     {
                         var w = keys.IsEmpty ? pr[c] : Masked(pr[c], keys, h, first + (uint)c, threshold, keepScale);
@@ -120,9 +120,10 @@ public sealed partial class Graph
         private Tensor? keys;
         private int fields, heads;
         private float scale, dropout;
+        private int rowOffset;
 
-        public void Set(Tensor query, Tensor key, Tensor value, Tensor probs, Tensor? maskKeys, int f, int h, float s, float d) =>
-            (q, k, v, p, keys, fields, heads, scale, dropout) = (query, key, value, probs, maskKeys, f, h, s, d);
+        public void Set(Tensor query, Tensor key, Tensor value, Tensor probs, Tensor? maskKeys, int f, int h, float s, float d, int firstRow) =>
+            (q, k, v, p, keys, fields, heads, scale, dropout, rowOffset) = (query, key, value, probs, maskKeys, f, h, s, d, firstRow);
 
         public override unsafe void Backward(Graph g)
         {
@@ -139,7 +140,7 @@ public sealed partial class Graph
                 job.EnsurePartials((fields * fields) + (3 * fields * dh)); // the general path's per-part blocks
             }
             (job.A, job.B, job.C, job.D, job.E, job.F) = (q, k, v, p, Out.Grad, keys);
-            (job.I0, job.I1, job.F0, job.F1) = (fields, heads, scale, dropout);
+            (job.I0, job.I1, job.I2, job.F0, job.F1) = (fields, heads, rowOffset, scale, dropout);
             job.P0 = want | (fresh << 8);
             job.Run(&SelfAttentionBackwardPart);
         }
@@ -182,7 +183,7 @@ public sealed partial class Graph
                 for (var i = 0; i < f; i++)
                 {
                     var dyi = dy.Slice(col + (i * width), dh);
-                    var first = (uint)((b * ff) + (i * f));
+                    var first = (uint)(((b + j.I2) * ff) + (i * f));
                     var pr = pb.Slice(i * f, f);
                     var dr = ds.Slice(i * f, f);
                     for (var c = 0; c < f; c++)
@@ -277,7 +278,7 @@ public sealed partial class Graph
                             new Span<float>(pms + (i * 16), f).CopyTo(new Span<float>(pb + (i * f), f));
                             if (drop)
                             {
-                                (pr * KeepVector(keys, h, (uint)((b * ff) + (i * f)), lane, threshold, keepScale)).Store(pms + (i * 16));
+                                (pr * KeepVector(keys, h, (uint)(((b + j.I2) * ff) + (i * f)), lane, threshold, keepScale)).Store(pms + (i * 16));
                             }
                         }
                     }
@@ -327,7 +328,7 @@ public sealed partial class Graph
                             var dpp = r switch { 0 => s0, 1 => s1, 2 => s2, _ => s3 };
                             new Span<float>(pb + (i * f), f).CopyTo(new Span<float>(prow, 16));
                             var pr = Vector512.Load(prow);
-                            var m = drop ? KeepVector(keys, h, (uint)((b * ff) + (i * f)), lane, threshold, keepScale) : Vector512<float>.One;
+                            var m = drop ? KeepVector(keys, h, (uint)(((b + j.I2) * ff) + (i * f)), lane, threshold, keepScale) : Vector512<float>.One;
                             var dp = dpp * m;
                             (pr * m).Store(pms + (i * 16));
                             (pr * (dp - Vector512.Create(Vector512.Sum(pr * dp))) * scale).Store(dss + (i * 16));

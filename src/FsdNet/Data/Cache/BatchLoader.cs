@@ -32,6 +32,14 @@ public sealed class Batch
 
     public int CategoricalCount;
     public int NumericCount;
+
+    /// <summary>
+    /// Data-parallel training: this batch is rows [SliceStart, SliceStart + Size) of a global batch of
+    /// <see cref="GlobalSize"/> rows (one process: 0 and Size).
+    /// </summary>
+    internal int SliceStart;
+
+    internal int GlobalSize;
     public int SequenceWidth;
     public int EmbeddingWidth;
 }
@@ -47,6 +55,16 @@ public sealed record BatchLoaderOptions
     public int Seed { get; init; }
 
     public bool DropLast { get; init; }
+
+    /// <summary>
+    /// Data-parallel training: this rank's index and the number of ranks. Each global batch (of
+    /// <see cref="BatchSize"/> rows, from the one permutation every rank draws) is split into contiguous, nearly equal
+    /// slices and the loader returns this rank's slice.
+    /// </summary>
+    internal (int Rank, int Ranks) Slice { get; init; } = (0, 1);
+
+    /// <summary>Only rows [Start, Start + Count) of the split, in order (a rank's part of a scoring pass); null: all rows.</summary>
+    internal (long Start, long Count)? Rows { get; init; }
 }
 
 /// <summary>
@@ -59,6 +77,8 @@ public sealed unsafe class BatchLoader
     private readonly int[] perm;
     private readonly int[] seqLens;
     private readonly int[] embDims;
+    private readonly long first;
+    private readonly long rowCount;
     private long cursor;
 
     public BatchLoader(EncodedDataset data, BatchLoaderOptions? options = null)
@@ -70,6 +90,15 @@ public sealed unsafe class BatchLoader
         {
             throw new NotSupportedException("more than 2^31 rows in one split");
         }
+        if (Options.Rows is { } range && (Options.Shuffle || range.Start < 0 || range.Count < 0 || range.Start + range.Count > data.RowCount))
+        {
+            throw new ArgumentException($"a row range {range} of a split of {data.RowCount} rows, without shuffling");
+        }
+        if (Options.Slice.Ranks < 1 || Options.Slice.Rank < 0 || Options.Slice.Rank >= Options.Slice.Ranks)
+        {
+            throw new ArgumentException($"slice {Options.Slice.Rank} of {Options.Slice.Ranks}");
+        }
+        (first, rowCount) = Options.Rows ?? (0, data.RowCount);
         perm = Options.Shuffle ? new int[data.RowCount] : [];
         seqLens = [.. data.SequenceLengths];
         embDims = [.. data.EmbeddingDims];
@@ -81,7 +110,7 @@ public sealed unsafe class BatchLoader
     public EncodedDataset Dataset => data;
 
     /// <summary>Batches per epoch.</summary>
-    public long BatchCount => Options.DropLast ? data.RowCount / Options.BatchSize : (data.RowCount + Options.BatchSize - 1) / Options.BatchSize;
+    public long BatchCount => Options.DropLast ? rowCount / Options.BatchSize : (rowCount + Options.BatchSize - 1) / Options.BatchSize;
 
     /// <summary>Allocates a batch with the loader's capacity (do this once).</summary>
     public Batch CreateBatch()
@@ -127,17 +156,27 @@ public sealed unsafe class BatchLoader
     public void Skip(long batches)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(batches);
-        cursor = Math.Min(data.RowCount, cursor + (batches * Options.BatchSize));
+        cursor = Math.Min(rowCount, cursor + (batches * Options.BatchSize));
     }
 
     /// <summary>Fills <paramref name="batch"/> with the next rows; false when the epoch is done.</summary>
     public bool Next(Batch batch)
     {
-        var left = data.RowCount - cursor;
-        var size = (int)Math.Min(Options.BatchSize, left);
-        if (size <= 0 || (Options.DropLast && size < Options.BatchSize))
+        var left = rowCount - cursor;
+        var global = (int)Math.Min(Options.BatchSize, left);
+        if (global <= 0 || (Options.DropLast && global < Options.BatchSize))
         {
             return false;
+        }
+        var (rank, ranks) = Options.Slice;
+        var sliceStart = (int)((long)global * rank / ranks);
+        var size = (int)((long)global * (rank + 1) / ranks) - sliceStart;
+        if (global < ranks)
+        {
+            // Every rank tests the global size, so all of them stop here together rather than one waiting in a collective.
+            throw new InvalidOperationException(
+                $"a batch of {global} rows cannot be split over {ranks} ranks (the last batch of an epoch, {rowCount} rows in batches of " +
+                $"{Options.BatchSize}); use fewer ranks or another batch_size.");
         }
         if (batch.Labels.Length < size || batch.CategoricalCount != data.CategoricalCount || batch.EmbeddingWidth != data.EmbeddingWidth ||
             batch.Embedding.Length < size * data.EmbeddingWidth)
@@ -145,6 +184,8 @@ public sealed unsafe class BatchLoader
             throw new ArgumentException("batch was not created by this loader (CreateBatch)", nameof(batch));
         }
         batch.Size = size;
+        batch.SliceStart = sliceStart;
+        batch.GlobalSize = global;
         var layout = data.Layout;
         var labels = (float*)data.Pointer(layout.LabelsOffset);
         var groups = (long*)data.Pointer(layout.GroupOffset);
@@ -152,7 +193,8 @@ public sealed unsafe class BatchLoader
         var basePtr = (byte*)data.Pointer(0);
         for (var i = 0; i < size; i++)
         {
-            long r = Options.Shuffle ? perm[cursor + i] : cursor + i;
+            var at = cursor + sliceStart + i;
+            long r = Options.Shuffle ? perm[at] : first + at;
             batch.RowIds[i] = r;
             batch.Labels[i] = labels[r];
             if (layout.HasGroup)
@@ -183,7 +225,7 @@ public sealed unsafe class BatchLoader
                 eo += dim;
             }
         }
-        cursor += size;
+        cursor += global;
         return true;
     }
 
