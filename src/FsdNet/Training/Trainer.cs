@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using FsdNet.Autodiff;
 using FsdNet.Data;
+using FsdNet.Distributed;
 using FsdNet.Models;
 using FsdNet.Serving;
 using FsdNet.Tensors;
@@ -85,12 +86,29 @@ public sealed class Trainer
     private readonly Parameter[] preNormBiases;
     // One graph for training and evaluation: validation reuses the pooled training buffers instead of its own.
     private readonly Graph graph = new();
+    private readonly Communicator comm;
+    // Data-parallel training: every parameter's gradient packed in one buffer for one all-reduce per step.
+    private float[] gradientBuffer = [];
+    private readonly double[] stepTotals = new double[2];
 
     public Trainer(CtrModel model, TrainerOptions options, ITrainingObserver? observer = null)
+        : this(model, options, observer, Communicator.Single)
+    {
+    }
+
+    /// <summary>
+    /// A trainer that is one rank of a data-parallel job over <paramref name="communicator"/>: each rank trains on its
+    /// slice of every global batch (<c>batch_size</c> rows in all), gradients are summed over the ranks, BatchNorm is
+    /// synchronised, every rank takes the same optimizer step, and validation scores are gathered to rank 0, which
+    /// alone checkpoints. The same seed gives what one process gives, up to the order of float sums.
+    /// </summary>
+    internal Trainer(CtrModel model, TrainerOptions options, ITrainingObserver? observer, Communicator communicator)
     {
         this.model = model;
         this.options = options;
         this.observer = observer ?? new NullObserver();
+        comm = communicator;
+        graph.BatchSync = comm.Size > 1 ? comm : null;
         allParams = [.. model.Parameters().Where(p => p.RequiresGrad)];
         embeddingParams = [.. allParams.Where(p => p.Kind == ParameterKind.Embedding)];
         netParams = [.. allParams.Where(p => p.Kind == ParameterKind.Net)];
@@ -99,6 +117,12 @@ public sealed class Trainer
             ? [.. model.Modules().OfType<Layers.DenseLayer>().Where(d => d.Norm is not null && d.Linear.Bias is { RequiresGrad: true }).Select(d => d.Linear.Bias!)]
             : [];
         optimizer = options.Optimizer.Create(allParams, options.LearningRate);
+        if (options.LazyEmbeddingUpdates && comm.Size > 1)
+        {
+            throw new ConfigException(
+                $"lazy_embedding_updates: true is not supported with {comm.Size} ranks yet (tables are replicated and their gradients " +
+                "summed densely); set it to false for a distributed run.");
+        }
         if (options.LazyEmbeddingUpdates)
         {
             // Tables read through lookups get row-sparse gradients; a table an op writes densely (a projection
@@ -119,7 +143,10 @@ public sealed class Trainer
     public TrainResult Fit(
         EncodedDataset train, EncodedDataset valid, string? checkpointPath = null, bool resume = false, CancellationToken cancellationToken = default)
     {
-        var loader = new BatchLoader(train, new BatchLoaderOptions { BatchSize = options.BatchSize, Shuffle = options.Shuffle, Seed = options.Seed });
+        var loader = new BatchLoader(train, new BatchLoaderOptions
+        {
+            BatchSize = options.BatchSize, Shuffle = options.Shuffle, Seed = options.Seed, Slice = (comm.Rank, comm.Size),
+        });
         var batch = loader.CreateBatch();
         var stepsPerEpoch = loader.BatchCount;
         var evalEvery = options.EvalSteps ?? stepsPerEpoch;
@@ -137,9 +164,23 @@ public sealed class Trainer
         var running = 0.0;
         var runningSteps = 0;
         CheckpointState? midEpoch = null;
-        if (resume && checkpointPath is not null && File.Exists(checkpointPath))
+        var resumable = resume && checkpointPath is not null && File.Exists(checkpointPath);
+        if (comm.Size > 1)
         {
-            var ck = ReadCheckpoint(checkpointPath);
+            // Every rank must resume, or none: one that starts afresh would train other parameters in lockstep.
+            var rootHas = new[] { (byte)(resumable ? 1 : 0) };
+            comm.Broadcast<byte>(rootHas, 0);
+            if (rootHas[0] == 1 && !resumable)
+            {
+                throw new DistributedException(
+                    $"rank {comm.Rank} cannot read the checkpoint {checkpointPath} that rank 0 resumes from: a distributed --resume needs the run " +
+                    "directory at the same path on every host (a shared file system, or copy it there first).");
+            }
+            resumable = rootHas[0] == 1;
+        }
+        if (resumable)
+        {
+            var ck = ReadCheckpoint(checkpointPath!);
             startEpoch = ck.Step > 0 ? ck.Epoch : ck.Epoch + 1;
             midEpoch = ck.Step > 0 ? ck : null;
             (running, runningSteps) = (ck.Running, ck.RunningSteps);
@@ -176,7 +217,9 @@ public sealed class Trainer
             }
             while (loader.Next(batch))
             {
-                var loss = TrainStep(batch);
+                // A stop asked for on any rank (mpirun forwards signals, not always at the same step) stops all of
+                // them after the same step: the request travels with the step's loss.
+                var (loss, stopAsked) = Step(batch, cancellationToken.IsCancellationRequested);
                 if (!double.IsFinite(loss))
                 {
                     throw new InvalidOperationException(
@@ -184,7 +227,7 @@ public sealed class Trainer
                 }
                 running += loss;
                 runningSteps++;
-                rows += batch.Size;
+                rows += batch.GlobalSize;   // the rows of the whole step, over every rank
                 step++;
                 totalSteps++;
                 observer.OnStep(epoch, step, stepsPerEpoch, running / runningSteps, rows / Math.Max(clock.Elapsed.TotalSeconds, 1e-9));
@@ -233,7 +276,7 @@ public sealed class Trainer
                     trainSeconds = 0;
                     rows = 0;
                 }
-                var cancel = cancellationToken.IsCancellationRequested && step < stepsPerEpoch && !stop;
+                var cancel = stopAsked && step < stepsPerEpoch && !stop;
                 if (checkpointPath is not null && step < stepsPerEpoch &&
                     (cancel ||
                      (options.CheckpointEverySteps is { } every && step % every == 0) ||
@@ -250,7 +293,7 @@ public sealed class Trainer
                     observer.OnMessage(checkpointPath is null
                         ? $"Cancelled in epoch {epoch + 1} after step {step} of {stepsPerEpoch}."
                         : $"Cancelled in epoch {epoch + 1} after step {step} of {stepsPerEpoch}; checkpoint written to {checkpointPath} (resume continues from here).");
-                    cancellationToken.ThrowIfCancellationRequested();
+                    throw new OperationCanceledException(cancellationToken.IsCancellationRequested ? cancellationToken : new CancellationToken(true));
                 }
             }
             if (checkpointPath is not null)
@@ -270,7 +313,14 @@ public sealed class Trainer
     }
 
     /// <summary>One optimisation step on a batch; returns the loss including the regularisers.</summary>
-    public double TrainStep(Batch batch)
+    public double TrainStep(Batch batch) => Step(batch, false).Loss;
+
+    /// <summary>
+    /// One step; with several ranks <paramref name="batch"/> is this rank's slice of the global batch, its loss is
+    /// weighted by its share of the rows (so the gradients summed over the ranks are those of the global batch's mean
+    /// loss), and <paramref name="stopAsked"/> is combined over the ranks.
+    /// </summary>
+    private (double Loss, bool StopAsked) Step(Batch batch, bool stopAsked)
     {
         var g = graph;
         var profile = Profile.Enabled;
@@ -278,11 +328,23 @@ public sealed class Trainer
         g.Training = true;
         g.GradEnabled = true;
         g.Reset();
+        var globalRows = batch.GlobalSize > 0 ? batch.GlobalSize : batch.Size;
+        (g.RowOffset, g.GlobalRows) = (batch.SliceStart, globalRows);
+        var share = comm.Size > 1 ? (float)((double)batch.Size / globalRows) : 1f;
         optimizer.ZeroGrad();
         var loss = model.Loss(g, batch.Input());
         t = profile ? Profile.Lap(ref Profile.ForwardTicks, t) : 0;
-        g.Backward(loss);
+        g.Backward(loss, share);
         t = profile ? Profile.Lap(ref Profile.BackwardTicks, t) : 0;
+        double value = loss.Span[0];
+        if (comm.Size > 1)
+        {
+            (stepTotals[0], stepTotals[1]) = (value * share, stopAsked ? 1 : 0);
+            comm.AllReduceSum(stepTotals);
+            (value, stopAsked) = (stepTotals[0], stepTotals[1] > 0);
+            SumGradientsOverRanks();
+            t = profile ? Profile.Lap(ref Profile.CommunicationTicks, t) : 0;
+        }
         foreach (var b in preNormBiases)
         {
             b.ZeroGrad();
@@ -299,19 +361,85 @@ public sealed class Trainer
         {
             Profile.Lap(ref Profile.OptimizerTicks, t);
         }
-        return loss.Span[0] + reg;
+        return (value + reg, stopAsked);
+    }
+
+    /// <summary>
+    /// Replaces every parameter's gradient by its sum over the ranks: one buffer, one all-reduce. Every rank runs the
+    /// same graph, so the same parameters have a gradient everywhere.
+    /// </summary>
+    private void SumGradientsOverRanks()
+    {
+        long total = 0;
+        foreach (var p in allParams)
+        {
+            total += p.HasGrad ? p.Length : 0;
+        }
+        if (gradientBuffer.Length < total)
+        {
+            gradientBuffer = new float[checked((int)total)];
+        }
+        var offset = 0;
+        foreach (var p in allParams.Where(p => p.HasGrad))
+        {
+            p.GradSpan.CopyTo(gradientBuffer.AsSpan(offset));
+            offset += p.Length;
+        }
+        comm.AllReduceSumOrdered(gradientBuffer.AsSpan(0, offset));
+        offset = 0;
+        foreach (var p in allParams.Where(p => p.HasGrad))
+        {
+            gradientBuffer.AsSpan(offset, p.Length).CopyTo(p.GradSpan);
+            offset += p.Length;
+        }
     }
 
     /// <summary>Metrics over a whole split (running BatchNorm statistics, no dropout).</summary>
     public Dictionary<string, double> Evaluate(EncodedDataset data, IEnumerable<string>? metrics = null, string split = "valid")
     {
+        var names = (metrics ?? options.Metrics).ToList();
         var (predictions, labels, groups) = Predict(data, split);
-        return TrainingMetrics.Compute(metrics ?? options.Metrics, labels, predictions, groups);
+        if (comm.Size == 1)
+        {
+            return TrainingMetrics.Compute(names, labels, predictions, groups);
+        }
+        // Rank 0 holds every score: it computes the exact metrics and every rank gets its numbers, so early stopping
+        // and the learning-rate decay decide the same everywhere.
+        var computed = comm.IsRoot ? TrainingMetrics.Compute(names, labels, predictions, groups) : null;
+        var keys = comm.Broadcast(computed is null ? null : string.Join('\n', computed.Keys), 0).Split('\n');
+        var values = computed?.Values.ToArray() ?? new double[keys.Length];
+        comm.Broadcast<double>(values, 0);
+        return keys.Zip(values).ToDictionary(kv => kv.First, kv => kv.Second);
     }
 
-    /// <summary>Predicted probabilities for every row of a split, in file order, with its labels and group ids.</summary>
-    public (float[] Predictions, float[] Labels, long[]? Groups) Predict(EncodedDataset data, string split = "valid") =>
-        Predictor.PredictAll(model, graph, data, options.BatchSize, (done, total, rate) => observer.OnScoring(split, done, total, rate));
+    /// <summary>
+    /// Predicted probabilities for every row of a split, in file order, with its labels and group ids. With several
+    /// ranks each scores its part of the rows and rank 0 gets them all (the other ranks get empty arrays).
+    /// </summary>
+    public (float[] Predictions, float[] Labels, long[]? Groups) Predict(EncodedDataset data, string split = "valid")
+    {
+        if (comm.Size == 1)
+        {
+            return Predictor.PredictAll(model, graph, data, options.BatchSize, (done, total, rate) => observer.OnScoring(split, done, total, rate));
+        }
+        var n = checked((int)data.RowCount);
+        var counts = Enumerable.Range(0, comm.Size).Select(r => Communicator.Part(n, r, comm.Size).Count).ToArray();
+        var (start, count) = Communicator.Part(n, comm.Rank, comm.Size);
+        // Progress counts the whole split, at this rank's rate times the ranks.
+        var part = Predictor.PredictAll(
+            model, graph, data, options.BatchSize, (done, _, rate) => observer.OnScoring(split, done * comm.Size, n, rate * comm.Size), (start, count));
+        var all = comm.IsRoot ? n : 0;
+        var predictions = new float[all];
+        var labels = new float[all];
+        var groups = data.HasGroupIds ? new long[all] : null;
+        comm.GatherV<float>(part.Predictions, predictions, counts, 0);
+        comm.GatherV<float>(part.Labels, labels, counts, 0);
+        if (groups is not null)
+        {
+            comm.GatherV<long>(part.Groups!, groups, counts, 0);
+        }
+        return (predictions, labels, groups);
+    }
 
     private float[][] Snapshot(float[][]? into)
     {
@@ -350,6 +478,10 @@ public sealed class Trainer
 
     private void WriteCheckpoint(string path, CheckpointState s)
     {
+        if (!comm.IsRoot)
+        {
+            return;   // every rank holds the same state; rank 0 writes it
+        }
         var tensors = new List<(string, Tensor)>();
         tensors.AddRange(state.Select(x => ("model." + x.Name, x.Value)));
         var prefix = optimizer.Name.ToLowerInvariant();

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using FsdNet.Data;
+using FsdNet.Distributed;
 using FsdNet.Models;
 using FsdNet.Serving;
 using FsdNet.Tensors;
@@ -43,6 +44,12 @@ public sealed record RunSpec
     public string? CacheDir { get; init; }
 
     public OnBadLine OnBadLine { get; init; } = OnBadLine.Error;
+
+    /// <summary>
+    /// Whether this process is one rank of a data-parallel job (docs/DISTRIBUTED.md). Auto: when Open MPI's
+    /// <c>mpirun</c> started it. Rank 0 reports progress and writes the run directory; the others train quietly.
+    /// </summary>
+    public DistributedMode Distributed { get; init; } = DistributedMode.Auto;
 }
 
 /// <summary>What a finished run left behind: its directory (config.yaml, model, train.log, test_metrics.json) and its numbers.</summary>
@@ -52,7 +59,11 @@ public sealed record RunResult(
     string ModelName,
     long Parameters,
     TrainResult Training,
-    IReadOnlyDictionary<string, double> Test);
+    IReadOnlyDictionary<string, double> Test)
+{
+    /// <summary>This process's rank in a distributed run (0 in one process): only rank 0 reports and writes.</summary>
+    public int Rank { get; init; }
+}
 
 /// <summary>Progress and messages of one run (the CLI's live bar and train.log; a quiet one for tests and grids).</summary>
 public interface IRunReporter : ITrainingObserver, IDisposable
@@ -91,29 +102,55 @@ public static class TrainingRun
     /// <summary><see cref="Execute(RunSpec, Func{string, IRunReporter})"/> with cancellation (see the overload above).</summary>
     public static RunResult Execute(RunSpec spec, Func<string, IRunReporter> reporter, CancellationToken cancellationToken)
     {
+        var comm = Communicator.World(spec.Distributed);
+        try
+        {
+            return Run(spec, reporter, comm, cancellationToken);
+        }
+        catch (Exception e) when (comm.Size > 1 && e is not OperationCanceledException)
+        {
+            // The other ranks may wait in a collective for this one: the job ends (MPI_Abort) when this process exits.
+            comm.Failed = true;
+            throw;
+        }
+    }
+
+    private static RunResult Run(RunSpec spec, Func<string, IRunReporter> reporter, Communicator comm, CancellationToken cancellationToken)
+    {
+        var root = comm.IsRoot;
+        if (comm.LocalRanks > 1 && Workers.ThreadCount == Environment.ProcessorCount)
+        {
+            // Ranks that share a host share its cores (unless the thread count was set to something else).
+            Workers.ThreadCount = Math.Max(1, Environment.ProcessorCount / comm.LocalRanks);
+        }
         var (cfg, dataCfg) = Resolve(spec);
         var options = TrainerOptions.From(cfg);
         if (spec.Resume && spec.RunDir is null)
         {
             throw new ArgumentException("--resume needs --run-dir <the interrupted run's directory>.");
         }
-        var dir = spec.RunDir ?? Path.Combine(
-            options.ModelRoot is { } root ? Path.Combine(root, dataCfg.DatasetId) : "runs",
-            $"{cfg.ExpId}-seed{options.Seed}-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
+        // Rank 0's clock names the run; the others learn the name from it.
+        var dir = comm.Broadcast(root ? spec.RunDir ?? Path.Combine(
+            options.ModelRoot is { } modelRoot ? Path.Combine(modelRoot, dataCfg.DatasetId) : "runs",
+            $"{cfg.ExpId}-seed{options.Seed}-{DateTime.UtcNow:yyyyMMdd-HHmmss}") : null, 0);
         var checkpoint = Path.Combine(dir, "checkpoint.fsdc");
-        if (!spec.Resume && File.Exists(checkpoint))
+        IReadOnlyList<string> changed = [];
+        if (root)
         {
-            throw new ArgumentException($"{dir} already holds a run; use --resume to continue it or --run-dir for a new one.");
+            if (!spec.Resume && File.Exists(checkpoint))
+            {
+                throw new ArgumentException($"{dir} already holds a run; use --resume to continue it or --run-dir for a new one.");
+            }
+            if (File.Exists(dir))
+            {
+                throw new ArgumentException($"--run-dir {dir} is a file; give a directory (it is created if missing).");
+            }
+            changed = spec.Resume ? CheckResumable(dir, cfg, spec.AllowConfigChange) : [];
+            Directory.CreateDirectory(dir);
+            File.WriteAllText(Path.Combine(dir, "config.yaml"), cfg.ToYaml());
         }
-        if (File.Exists(dir))
-        {
-            throw new ArgumentException($"--run-dir {dir} is a file; give a directory (it is created if missing).");
-        }
-        var changed = spec.Resume ? CheckResumable(dir, cfg, spec.AllowConfigChange) : [];
-        Directory.CreateDirectory(dir);
-        File.WriteAllText(Path.Combine(dir, "config.yaml"), cfg.ToYaml());
 
-        using var report = reporter(dir);
+        using var report = root ? reporter(dir) : new ObserverReporter(null);
         foreach (var w in cfg.Warnings)   // the dataset config's warnings are logged by DataPipeline.Prepare
         {
             report.Message("warning: " + w);
@@ -122,7 +159,17 @@ public static class TrainingRun
         {
             report.Message($"warning: resuming with a changed configuration (--allow-config-change): {string.Join("; ", changed)}");
         }
+        // Rank 0 ingests first and writes the caches; the others then find them (or, on a host of their own, build
+        // the same ones), so no two processes write one cache.
+        if (!root)
+        {
+            comm.Barrier();
+        }
         using var data = DataPipeline.Prepare(dataCfg, new DataOptions { CacheDir = spec.CacheDir, OnBadLine = spec.OnBadLine, Log = report.Message });
+        if (root)
+        {
+            comm.Barrier();
+        }
         foreach (var (split, bad) in data.BadLines)
         {
             if (bad.Dropped > 0)
@@ -137,8 +184,9 @@ public static class TrainingRun
         }
         CheckGroupId(cfg, data.FeatureMap);
         var model = CreateModel(data.FeatureMap, cfg, () => ModelRegistry.Create(ModelInputs.Schema(data.FeatureMap, cfg), cfg, new Rng((ulong)options.Seed)));
-        report.Message($"{model.ModelName} ({cfg.ExpId}): {model.ParameterCount():N0} parameters, {Workers.ThreadCount} threads, run dir {Path.GetFullPath(dir)}");
-        var trainer = new Trainer(model, options, report);
+        var ranks = comm.Size > 1 ? $" x {comm.Size} ranks ({comm.Description.Split(',')[0]})" : "";
+        report.Message($"{model.ModelName} ({cfg.ExpId}): {model.ParameterCount():N0} parameters, {Workers.ThreadCount} threads{ranks}, run dir {Path.GetFullPath(dir)}");
+        var trainer = new Trainer(model, options, report, comm);
         foreach (var w in UnreadKeyWarnings(cfg))
         {
             report.Message("warning: " + w);
@@ -152,15 +200,21 @@ public static class TrainingRun
             report.Message($"warning: {cfg.Origin("partition_block_size")}: 'partition_block_size' is ignored: {why}.");
         }
         var result = report.Run(() => trainer.Fit(data.Train, data.Valid, checkpoint, spec.Resume, cancellationToken));
-        ModelBundle.Save(dir, model, data.FeatureMap, cfg);
+        if (root)
+        {
+            ModelBundle.Save(dir, model, data.FeatureMap, cfg);
+        }
         var test = report.Run(() => trainer.Evaluate(data.Test, options.Metrics, "test"));
-        File.WriteAllText(Path.Combine(dir, TestMetricsFile), JsonSerializer.Serialize(test, Trainer.Json));
+        if (root)
+        {
+            File.WriteAllText(Path.Combine(dir, TestMetricsFile), JsonSerializer.Serialize(test, Trainer.Json));
+        }
         report.Complete(result, test);
         if (double.IsFinite(ProcessMemory.PeakRssMiB()))
         {
             report.Message(string.Create(CultureInfo.InvariantCulture, $"peak RSS {ProcessMemory.PeakRssMiB():F0} MiB"));
         }
-        return new RunResult(Path.GetFullPath(dir), cfg.ExpId, model.ModelName, model.ParameterCount(), result, test);
+        return new RunResult(Path.GetFullPath(dir), cfg.ExpId, model.ModelName, model.ParameterCount(), result, test) { Rank = comm.Rank };
     }
 
     /// <summary>The experiment's configuration with the overrides and the dataset's settings applied, and its dataset.</summary>
