@@ -48,7 +48,7 @@ internal static class CliSupport
     public static bool IsUserError(Exception e) =>
         e is DataFormatException or DataConfigException or ConfigException or ModelFileException
             or FileNotFoundException or DirectoryNotFoundException or ArgumentException or NotSupportedException
-            or UnauthorizedAccessException or HttpRequestException or IOException
+            or UnauthorizedAccessException or HttpRequestException or IOException or Distributed.DistributedException
         || (e is InvalidOperationException && e.Message.StartsWith("Training diverged", StringComparison.Ordinal));
 
     /// <summary>

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using FsdNet.Cli.Reporting;
 using FsdNet.Data;
+using FsdNet.Distributed;
 using FsdNet.Layers;
 using FsdNet.Models;
 using FsdNet.Serving;
@@ -33,10 +34,15 @@ internal static class TrainCommand
         var cacheDir = new Option<string?>("--cache-dir") { Description = "Where encoded data caches go (default: $XDG_CACHE_HOME/fsdnet or ~/.cache/fsdnet; the data root is never written)." };
         var onBadLine = new Option<string>("--on-bad-line") { Description = "error (default) or skip malformed input lines.", DefaultValueFactory = _ => "error" };
         var progress = new Option<string>("--progress") { Description = "auto (default: live bar on an ANSI terminal, plain lines otherwise), bar or plain.", DefaultValueFactory = _ => "auto" };
+        var distributed = new Option<string>("--distributed")
+        {
+            Description = "auto (default: Open MPI when started by mpirun), mpi (require it) or none (one process); see docs/DISTRIBUTED.md.",
+            DefaultValueFactory = _ => "auto",
+        };
         var set = new Option<string[]>("--set") { Description = "Override a config key, e.g. --set net_dropout=0.5 (repeatable).", AllowMultipleArgumentsPerToken = false };
         var cmd = new Command("train", "Train a model, validate every epoch with early stopping, then evaluate on test.")
         {
-            dataset, config, expid, dataRoot, seed, epochs, threads, runDir, resume, allowChange, cacheDir, onBadLine, set, progress,
+            dataset, config, expid, dataRoot, seed, epochs, threads, runDir, resume, allowChange, cacheDir, onBadLine, set, progress, distributed,
         };
         cmd.SetAction(r => CliSupport.Guard(() =>
         {
@@ -44,14 +50,14 @@ internal static class TrainCommand
             return Run(
                 r.GetValue(dataset), r.GetValue(config), r.GetValue(expid), r.GetValue(dataRoot), r.GetValue(seed), r.GetValue(epochs),
                 r.GetValue(threads), r.GetValue(runDir), r.GetValue(resume), r.GetValue(allowChange), r.GetValue(cacheDir), r.GetValue(onBadLine)!,
-                r.GetValue(set) ?? []);
+                r.GetValue(set) ?? [], r.GetValue(distributed)!);
         }));
         return cmd;
     }
 
     private static int Run(
         string? dataset, string? configDir, string? expid, string? dataRoot, int? seed, int? epochs, int? threads, string? runDir,
-        bool resume, bool allowConfigChange, string? cacheDir, string onBadLine, string[] sets)
+        bool resume, bool allowConfigChange, string? cacheDir, string onBadLine, string[] sets, string distributed)
     {
         if (threads is { } t)
         {
@@ -69,6 +75,13 @@ internal static class TrainCommand
             AllowConfigChange = allowConfigChange,
             CacheDir = cacheDir,
             OnBadLine = ParseOnBadLine(onBadLine),
+            Distributed = distributed switch
+            {
+                "auto" => DistributedMode.Auto,
+                "mpi" => DistributedMode.Mpi,
+                "none" => DistributedMode.None,
+                _ => throw new ArgumentException($"--distributed must be auto, mpi or none, got '{distributed}'."),
+            },
         };
         // Ctrl+C or SIGTERM: stop after the current step with a checkpoint, so --resume continues exactly from there.
         using var stop = new CancellationTokenSource();
@@ -81,10 +94,18 @@ internal static class TrainCommand
         {
             result = TrainingRun.Execute(spec, d => new RunReporter(dir = d, interactive: ProgressBar), stop.Token);
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (OperationCanceledException) when (stop.IsCancellationRequested || dir is null)
         {
+            if (dir is null)
+            {
+                return 130;   // another rank of a distributed run was stopped; rank 0 says where its checkpoint is
+            }
             Console.Error.WriteLine($"stopped: the run is checkpointed in {dir}; continue it with --resume --run-dir {dir}");
             return 130;
+        }
+        if (result.Rank != 0)
+        {
+            return 0;
         }
         var auc = result.Test.GetValueOrDefault("AUC", double.NaN);
         var logloss = result.Test.GetValueOrDefault("logloss", double.NaN);
