@@ -13,7 +13,8 @@ public static class CliRunner
     public static string CliDll { get; } = Path.Combine(AppContext.BaseDirectory, "FsdNet.Cli.dll");
 
     /// <summary>Runs <paramref name="file"/> with <paramref name="args"/> as its own process to the end; its exit code and output.</summary>
-    public static async Task<(int Code, string Out, string Err)> RunProcessAsync(string file, IEnumerable<string> args, string? workingDirectory = null)
+    public static async Task<(int Code, string Out, string Err)> RunProcessAsync(
+        string file, IEnumerable<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null)
     {
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         if (workingDirectory is not null)
@@ -24,11 +25,25 @@ public static class CliRunner
         {
             start.ArgumentList.Add(a);
         }
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
         using var process = Process.Start(start)!;
         var err = process.StandardError.ReadToEndAsync();
-        var output = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, output, await err);
+        var output = process.StandardOutput.ReadToEndAsync();
+        using var limit = new CancellationTokenSource(timeout ?? Timeout.InfiniteTimeSpan);
+        try
+        {
+            await process.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            throw new TimeoutException($"{file} {string.Join(' ', args)} did not end within {timeout}: {await output}{await err}");
+        }
+        return (process.ExitCode, await output, await err);
     }
 
     public static (int Code, string Out, string Err) Run(params string[] args)

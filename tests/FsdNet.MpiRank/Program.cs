@@ -1,0 +1,304 @@
+using System.Globalization;
+using FsdNet.Data;
+using FsdNet.Distributed;
+using FsdNet.Models;
+using FsdNet.Tensors;
+using FsdNet.Training;
+
+// One rank of an MPI test. Prints "ok <scenario> ..." lines that the xunit side reads, or "FAIL ..." lines and exits 1.
+// Scenarios:
+//   collectives                       every collective against what each rank can compute for all ranks itself
+//   parity <data-root> <cache> <steps> [key=value ...]
+//                                     <steps> steps of FSDNet on Frappe over the ranks, then (rank 0) the same steps in
+//                                     one process: the loss of every step and the parameters after the last one
+//   exit-after <steps> <data-root> <cache> <exit|kill>
+//                                     rank 1 exits with code 3 (or is killed with SIGKILL) after <steps> steps; the
+//                                     job must end, not hang
+var inv = CultureInfo.InvariantCulture;
+var comm = Communicator.World(DistributedMode.Mpi);
+var failures = 0;
+void Fail(string what)
+{
+    Console.WriteLine($"FAIL rank {comm.Rank}: {what}");
+    failures++;
+}
+
+switch (args[0])
+{
+    case "collectives":
+        Collectives();
+        break;
+    case "parity":
+        Parity(args[1], args[2], int.Parse(args[3], inv), args[4..]);
+        break;
+    case "grads":
+        Grads(args[1], args[2], args[3..]);
+        break;
+    case "exit-after":
+        ExitAfter(int.Parse(args[1], inv), args[2], args[3], args[4] == "kill");
+        break;
+    default:
+        Console.WriteLine($"FAIL unknown scenario {args[0]}");
+        return 2;
+}
+return failures == 0 ? 0 : 1;
+
+void Collectives()
+{
+    int rank = comm.Rank, size = comm.Size;
+    float Value(int r, int i) => (r + 1) * 0.1f + (i * 1e-3f);
+
+    // All-reduce (MPI's and the ordered one): the sum in rank order, the same on every rank.
+    foreach (var n in new[] { 0, 1, 7, 1000, 100_003 })
+    {
+        var mine = Enumerable.Range(0, n).Select(i => Value(rank, i)).ToArray();
+        var ordered = (float[])mine.Clone();
+        comm.AllReduceSumOrdered(ordered);
+        var native = (float[])mine.Clone();
+        comm.AllReduceSum(native);
+        for (var i = 0; i < n; i++)
+        {
+            var expected = Value(0, i);
+            for (var r = 1; r < size; r++)
+            {
+                expected += Value(r, i);
+            }
+            if (BitConverter.SingleToInt32Bits(ordered[i]) != BitConverter.SingleToInt32Bits(expected))
+            {
+                Fail($"ordered all-reduce of {n}: [{i}] = {ordered[i]:R}, the rank-order sum is {expected:R}");
+                break;
+            }
+            if (Math.Abs(native[i] - expected) > 1e-5f * Math.Abs(expected))
+            {
+                Fail($"all-reduce of {n}: [{i}] = {native[i]:R}, expected {expected:R}");
+                break;
+            }
+        }
+    }
+    var d = new[] { rank + 0.5, -rank * 2.0 };
+    comm.AllReduceSum(d);
+    var sumRanks = size * (size - 1) / 2.0;
+    if (d[0] != sumRanks + (0.5 * size) || d[1] != -2 * sumRanks)
+    {
+        Fail($"double all-reduce gave {d[0]}, {d[1]}");
+    }
+    var m = new[] { (long)rank * 10, -rank };
+    comm.AllReduceMax(m);
+    if (m[0] != (size - 1) * 10L || m[1] != 0)
+    {
+        Fail($"max all-reduce gave {m[0]}, {m[1]}");
+    }
+
+    // Gathers: rank r contributes r + 1 values r * 100 + i.
+    var counts = Enumerable.Range(0, size).Select(r => r + 1).ToArray();
+    var expectedAll = Enumerable.Range(0, size).SelectMany(r => Enumerable.Range(0, r + 1).Select(i => (long)((r * 100) + i))).ToArray();
+    var part = Enumerable.Range(0, rank + 1).Select(i => (long)((rank * 100) + i)).ToArray();
+    var all = new long[expectedAll.Length];
+    comm.AllGatherV<long>(part, all, counts);
+    if (!all.SequenceEqual(expectedAll))
+    {
+        Fail($"all-gather gave {string.Join(",", all)}");
+    }
+    var gathered = new long[rank == 0 ? expectedAll.Length : 0];
+    comm.GatherV<long>(part, gathered, counts, 0);
+    if (rank == 0 && !gathered.SequenceEqual(expectedAll))
+    {
+        Fail($"gather gave {string.Join(",", gathered)}");
+    }
+
+    // All-to-all: rank r sends q + 1 ints (r * 1000 + q * 10 + i) to rank q.
+    var sendCounts = Enumerable.Range(0, size).Select(q => q + 1).ToArray();
+    var send = Enumerable.Range(0, size).SelectMany(q => Enumerable.Range(0, q + 1).Select(i => (rank * 1000) + (q * 10) + i)).ToArray();
+    var receiveCounts = Enumerable.Repeat(rank + 1, size).ToArray();
+    var receive = new int[size * (rank + 1)];
+    comm.AllToAllV<int>(send, sendCounts, receive, receiveCounts);
+    var expectedReceive = Enumerable.Range(0, size).SelectMany(r => Enumerable.Range(0, rank + 1).Select(i => (r * 1000) + (rank * 10) + i)).ToArray();
+    if (!receive.SequenceEqual(expectedReceive))
+    {
+        Fail($"all-to-all gave {string.Join(",", receive)}");
+    }
+
+    // Broadcast from the last rank, of values and of a string.
+    var b = rank == size - 1 ? new[] { 3.25f, -1f, float.NaN } : new float[3];
+    comm.Broadcast<float>(b, size - 1);
+    if (b[0] != 3.25f || b[1] != -1f || !float.IsNaN(b[2]))
+    {
+        Fail($"broadcast gave {string.Join(",", b)}");
+    }
+    var text = comm.Broadcast(rank == 0 ? "runs/FSDNet-seed2023-ü" : null, 0);
+    if (text != "runs/FSDNet-seed2023-ü")
+    {
+        Fail($"string broadcast gave '{text}'");
+    }
+    comm.Barrier();
+    if (failures == 0)
+    {
+        Console.WriteLine($"ok collectives rank {rank} of {size} ({comm.Description})");
+    }
+}
+
+(CtrModel Model, Trainer Trainer, TrainerOptions Options) Build(PreparedData data, string[] sets, Communicator c)
+{
+    var cfg = Presets.For("frappe");
+    foreach (var s in sets)
+    {
+        var eq = s.IndexOf('=', StringComparison.Ordinal);
+        cfg = cfg.With(new Dictionary<string, string> { [s[..eq]] = s[(eq + 1)..] }, "test");
+    }
+    var options = TrainerOptions.From(cfg);
+    var model = ModelRegistry.Create(ModelInputs.Schema(data.FeatureMap, cfg), cfg, new Rng((ulong)options.Seed));
+    return (model, new Trainer(model, options, null, c), options);
+}
+
+PreparedData Prepare(string dataRoot, string cache)
+{
+    if (comm.Rank != 0)
+    {
+        comm.Barrier();
+    }
+    var data = DataPipeline.Prepare("frappe", dataRoot, new DataOptions { CacheDir = cache });
+    if (comm.Rank == 0)
+    {
+        comm.Barrier();
+    }
+    return data;
+}
+
+double[] Train(PreparedData data, Trainer trainer, TrainerOptions options, Communicator c, int steps)
+{
+    var loader = new BatchLoader(data.Train, new BatchLoaderOptions { BatchSize = options.BatchSize, Shuffle = true, Seed = options.Seed, Slice = (c.Rank, c.Size) });
+    var batch = loader.CreateBatch();
+    var losses = new List<double>();
+    for (var epoch = 0; losses.Count < steps; epoch++)
+    {
+        loader.StartEpoch(epoch);
+        while (losses.Count < steps && loader.Next(batch))
+        {
+            losses.Add(trainer.TrainStep(batch));
+        }
+    }
+    return [.. losses];
+}
+
+void Parity(string dataRoot, string cache, int steps, string[] sets)
+{
+    using var data = Prepare(dataRoot, cache);
+    var (model, trainer, options) = Build(data, sets, comm);
+    var losses = Train(data, trainer, options, comm, steps);
+    var state = model.State().SelectMany(s => s.Value.ToArray()).ToArray();
+
+    // Every rank must hold bitwise the same parameters.
+    var counts = Enumerable.Repeat(state.Length, comm.Size).ToArray();
+    var all = new float[comm.Rank == 0 ? state.Length * comm.Size : 0];
+    comm.GatherV<float>(state, all, counts, 0);
+    if (comm.Rank != 0)
+    {
+        return;
+    }
+    for (var r = 1; r < comm.Size; r++)
+    {
+        if (!all.AsSpan(r * state.Length, state.Length).SequenceEqual(state))
+        {
+            Fail($"rank {r}'s parameters differ from rank 0's after {steps} steps");
+        }
+    }
+    var oneThreads = Workers.ThreadCount;
+    var (refModel, refTrainer, _) = Build(data, sets, Communicator.Single);
+    var refLosses = Train(data, refTrainer, options, Communicator.Single, steps);
+    var refState = refModel.State().SelectMany(s => s.Value.ToArray()).ToArray();
+    double lossDiff = 0, paramDiff = 0;
+    for (var i = 0; i < steps; i++)
+    {
+        lossDiff = Math.Max(lossDiff, Math.Abs(losses[i] - refLosses[i]));
+        Console.WriteLine(string.Create(inv, $"step {i + 1} loss {losses[i]:R} one-process {refLosses[i]:R}"));
+    }
+    var worst = 0;
+    for (var i = 0; i < state.Length; i++)
+    {
+        var diff = Math.Abs(state[i] - refState[i]);
+        if (diff > paramDiff)
+        {
+            (paramDiff, worst) = (diff, i);
+        }
+    }
+    Console.WriteLine(string.Create(inv,
+        $"ok parity ranks {comm.Size} steps {steps} threads {oneThreads} max_loss_diff {lossDiff:E3} max_param_diff {paramDiff:E3} (element {worst}: {state[worst]:R} vs {refState[worst]:R})"));
+}
+
+void Grads(string dataRoot, string cache, string[] sets)
+{
+    // One step's gradients (SGD at a negligible rate leaves them in place) over the ranks against one process's, and
+    // the noise floor: one process again with the batch's halves swapped, which changes only the order of the sums.
+    string[] sgd = [.. sets, "optimizer=sgd"];
+    using var data = Prepare(dataRoot, cache);
+    var (model, trainer, options) = Build(data, sgd, comm);
+    trainer.Optimizer.LearningRate = 1e-30;
+    Train(data, trainer, options, comm, 1);
+    if (comm.Rank != 0)
+    {
+        return;
+    }
+    var (refModel, refTrainer, _) = Build(data, sgd, Communicator.Single);
+    refTrainer.Optimizer.LearningRate = 1e-30;
+    Train(data, refTrainer, options, Communicator.Single, 1);
+    var (swapModel, swapTrainer, _) = Build(data, sgd, Communicator.Single);
+    swapTrainer.Optimizer.LearningRate = 1e-30;
+    var loader = new BatchLoader(data.Train, new BatchLoaderOptions { BatchSize = options.BatchSize, Shuffle = true, Seed = options.Seed });
+    var batch = loader.CreateBatch();
+    loader.StartEpoch(0);
+    loader.Next(batch);
+    var half = batch.Size / 2;
+    void Swap<T>(T[] v, int width)
+    {
+        var copy = v[..(batch.Size * width)];
+        copy.AsSpan(half * width).CopyTo(v);
+        copy.AsSpan(0, half * width).CopyTo(v.AsSpan((batch.Size - half) * width));
+    }
+    Swap(batch.Categorical, batch.CategoricalCount);
+    Swap(batch.Numeric, batch.NumericCount);
+    Swap(batch.Labels, 1);
+    swapTrainer.TrainStep(batch);
+    var ranks = model.Parameters().ToList();
+    var one = refModel.Parameters().ToList();
+    var swapped = swapModel.Parameters().ToList();
+    var worst = 0.0;
+    for (var i = 0; i < one.Count; i++)
+    {
+        double diff = 0, noise = 0, scale = 0;
+        for (var j = 0; j < one[i].Length; j++)
+        {
+            var g = one[i].GradSpan[j];
+            diff = Math.Max(diff, Math.Abs(ranks[i].GradSpan[j] - g));
+            noise = Math.Max(noise, Math.Abs(swapped[i].GradSpan[j] - g));
+            scale = Math.Max(scale, Math.Abs(g));
+        }
+        // Within 4x the noise floor, or 1e-5 of the gradient's scale where the floor is near zero.
+        var ratio = diff / ((4 * noise) + (1e-5 * scale) + 1e-12);
+        worst = Math.Max(worst, ratio);
+        Console.WriteLine(string.Create(inv, $"grad {i} {one[i].Name} {one[i].Shape}: ranks vs one process {diff:E2}, halves swapped {noise:E2}, scale {scale:E2}"));
+    }
+    Console.WriteLine(string.Create(inv, $"ok grads worst {worst:F3}"));
+}
+
+void ExitAfter(int steps, string dataRoot, string cache, bool kill)
+{
+    using var data = Prepare(dataRoot, cache);
+    var (_, trainer, options) = Build(data, [], comm);
+    var loader = new BatchLoader(data.Train, new BatchLoaderOptions { BatchSize = options.BatchSize, Shuffle = true, Seed = 1, Slice = (comm.Rank, comm.Size) });
+    var batch = loader.CreateBatch();
+    for (var step = 0; loader.Next(batch); step++)
+    {
+        if (step == steps && comm.Rank == 1)
+        {
+            Console.WriteLine("rank 1 leaves");
+            Console.Out.Flush();
+            if (kill)
+            {
+                System.Diagnostics.Process.GetCurrentProcess().Kill();
+            }
+            Environment.Exit(3);
+        }
+        trainer.TrainStep(batch);
+    }
+    Fail("the job went on without rank 1");
+}

@@ -1,0 +1,112 @@
+using Xunit;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using FsdNet.Tests.Data;
+using FsdNet.Tests.Support;
+
+namespace FsdNet.Tests.Distributed;
+
+/// <summary>
+/// The distributed path under a real Open MPI job (mpirun, shared memory): the binding's collectives, data-parallel
+/// training against one process, a two-rank <c>fsdnet train</c>, and a rank that dies. Each runs in processes of its
+/// own (tests/FsdNet.MpiRank or the CLI), so they need no collection; they are skipped without Open MPI.
+/// </summary>
+public sealed partial class MpiTests
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(4);
+
+    [MpiFact]
+    public async Task Every_collective_matches_what_each_rank_computes_for_all_ranks_on_2_and_3_ranks()
+    {
+        foreach (var ranks in new[] { 2, 3 })
+        {
+            var (code, output, err) = await OpenMpiRunner.RunAsync(ranks, [OpenMpiRunner.RankDll, "collectives"], Limit);
+            Assert.True(code == 0, $"{ranks} ranks: exit {code}\n{output}\n{err}");
+            for (var r = 0; r < ranks; r++)
+            {
+                Assert.Contains($"ok collectives rank {r} of {ranks} (Open MPI", output, StringComparison.Ordinal);
+            }
+            Assert.DoesNotContain("FAIL", output, StringComparison.Ordinal);
+        }
+    }
+
+    [MpiFact("frappe")]
+    public async Task Twenty_steps_on_two_ranks_match_one_process_with_dropout_masks_of_the_global_rows()
+    {
+        // SGD and no BatchNorm keep the comparison well-conditioned (see the BatchNorm test below): what is left is the
+        // order of float sums, so every loss and parameter agrees to about 1e-7. Dropout 0.7 is on: a rank that drew
+        // its own masks instead of those of its rows' global positions would be off by far more.
+        using var cache = new TempDir();
+        var (code, output, err) = await OpenMpiRunner.RunAsync(
+            2, [OpenMpiRunner.RankDll, "parity", SharedData.Root, cache.Path, "20", "optimizer=sgd", "batch_norm=False"], Limit);
+        Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
+        var m = ParityLine().Match(output);
+        Assert.True(m.Success, output);
+        var lossDiff = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+        var paramDiff = double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
+        Assert.True(lossDiff < 2e-6, $"loss differs by {lossDiff} after 20 steps\n{output}");
+        Assert.True(paramDiff < 2e-6, $"a parameter differs by {paramDiff} after 20 steps\n{output}");
+    }
+
+    [MpiFact("frappe")]
+    public async Task Synchronised_batchnorm_gives_one_process_gradients_within_the_noise_of_summation_order()
+    {
+        // FSDNet's Frappe preset (BatchNorm in every MLP layer, dropout off so the halves-swapped run draws the same
+        // masks): one step's gradients over two ranks against one process, each parameter within 4x what merely
+        // swapping the batch's halves in one process changes. BatchNorm with per-rank statistics misses by far more.
+        using var cache = new TempDir();
+        var (code, output, err) = await OpenMpiRunner.RunAsync(2, [OpenMpiRunner.RankDll, "grads", SharedData.Root, cache.Path, "net_dropout=0"], Limit);
+        Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
+        var m = GradsLine().Match(output);
+        Assert.True(m.Success, output);
+        Assert.True(double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) <= 1, $"a gradient is off by more than the noise floor\n{output}");
+    }
+
+    [MpiFact("frappe")]
+    public async Task Fsdnet_train_on_two_ranks_writes_one_run_and_ends_where_one_process_does()
+    {
+        using var tmp = new TempDir();
+        string[] train = ["train", "--dataset", "frappe", "--data-root", SharedData.Root, "--cache-dir", Path.Combine(tmp.Path, "cache"), "--epochs", "1", "--progress", "plain"];
+        var two = Path.Combine(tmp.Path, "two");
+        var (code, output, err) = await OpenMpiRunner.RunAsync(2, [CliRunner.CliDll, .. train, "--run-dir", two], Limit);
+        Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
+        Assert.Contains("x 2 ranks (Open MPI", output, StringComparison.Ordinal);
+        Assert.Single(TestAucLine().Matches(output));   // rank 0 alone reports
+        foreach (var file in new[] { "config.yaml", "model.fsdm", "test_metrics.json" })
+        {
+            Assert.True(File.Exists(Path.Combine(two, file)), $"{file} missing in the run directory");
+        }
+        var one = Path.Combine(tmp.Path, "one");
+        var (code1, output1, err1) = await CliRunner.RunProcessAsync("dotnet", [CliRunner.CliDll, .. train, "--run-dir", one], timeout: Limit);
+        Assert.True(code1 == 0, $"exit {code1}\n{output1}\n{err1}");
+        var auc2 = double.Parse(TestAucLine().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
+        var auc1 = double.Parse(TestAucLine().Match(output1).Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.True(Math.Abs(auc2 - auc1) < 1e-3, $"one epoch: test AUC {auc2} on two ranks, {auc1} in one process");
+    }
+
+    [MpiFact("frappe")]
+    public async Task A_rank_that_dies_ends_the_whole_job_with_a_message_instead_of_hanging()
+    {
+        // An error exit (the process ends MPI with MPI_Abort, not MPI_Finalize, which would wait for its peers) and a
+        // kill -9 (mpirun sees the process vanish).
+        foreach (var how in new[] { "exit", "kill" })
+        {
+            using var cache = new TempDir();
+            var (code, output, err) = await OpenMpiRunner.RunAsync(
+                2, [OpenMpiRunner.RankDll, "exit-after", "2", SharedData.Root, cache.Path, how], TimeSpan.FromMinutes(2));
+            Assert.True(code != 0, $"{how}: exit 0\n{output}\n{err}");
+            Assert.Contains("rank 1 leaves", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("the job went on", output, StringComparison.Ordinal);
+            Assert.Matches("MPI_ABORT|exited|non-zero|signal", output + err);
+        }
+    }
+
+    [GeneratedRegex(@"ok parity ranks 2 steps 20 threads \d+ max_loss_diff (\S+) max_param_diff (\S+)")]
+    private static partial Regex ParityLine();
+
+    [GeneratedRegex(@"ok grads worst (\S+)")]
+    private static partial Regex GradsLine();
+
+    [GeneratedRegex(@"test AUC (\d\.\d+) logloss")]
+    private static partial Regex TestAucLine();
+}
