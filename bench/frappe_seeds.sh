@@ -2,10 +2,18 @@
 # Reproduction on Frappe: `fsdnet train --dataset frappe --seed <s>` for seeds 2023..2027 (override with SEEDS="..."),
 # each run to early stopping with the official Frappe configuration, then a Markdown table of the per-seed test
 # metrics with mean +/- std (population std over the seeds), ready for docs/RESULTS.md.
+# RANKS=2 trains each seed data-parallel under `mpirun -np 2` (Open MPI; THREADS then defaults to 1 per rank).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds="${SEEDS:-2023 2024 2025 2026 2027}"
-threads="${THREADS:-2}"
+ranks="${RANKS:-1}"
+launch=()
+if [ "$ranks" -gt 1 ]; then
+  command -v mpirun >/dev/null || { echo "RANKS=$ranks needs Open MPI: apt-get install openmpi-bin" >&2; exit 1; }
+  launch=(mpirun -np "$ranks" --bind-to none)
+  [ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+threads="${THREADS:-$(( ranks > 1 ? 1 : 2 ))}"
 runs="${RUNS:-runs/frappe-seeds}"
 artifacts="${SEEDS_ARTIFACTS:-/tmp/art-frappe-seeds}"
 dotnet build src/FsdNet.Cli -c Release --artifacts-path "$artifacts" -nologo -v quiet >&2
@@ -16,7 +24,7 @@ for s in $seeds; do
   [ -f "$dir/checkpoint.fsdc" ] && resume="--resume"
   if [ ! -f "$dir/test_metrics.json" ]; then
     start=$(date +%s)
-    dotnet "$artifacts/bin/FsdNet.Cli/release/FsdNet.Cli.dll" train --dataset frappe --seed "$s" --threads "$threads" \
+    "${launch[@]}" dotnet "$artifacts/bin/FsdNet.Cli/release/FsdNet.Cli.dll" train --dataset frappe --seed "$s" --threads "$threads" \
       --run-dir "$dir" $resume | tail -n 1
     echo "seed $s: $(( $(date +%s) - start )) s" >&2
   fi

@@ -11,6 +11,10 @@ using FsdNet.Training;
 //   parity <data-root> <cache> <steps> [key=value ...]
 //                                     <steps> steps of FSDNet on Frappe over the ranks, then (rank 0) the same steps in
 //                                     one process: the loss of every step and the parameters after the last one
+//   resume <data-root> <cache> <checkpoint> <kill-step> <params-out> [key=value ...]
+//                                     Trainer.Fit with a checkpoint every 5 steps, resuming from <checkpoint> when it
+//                                     exists; every rank stops dead at step <kill-step> of the first epoch (0: never),
+//                                     else rank 0 writes the final parameters (float32) to <params-out>
 //   exit-after <steps> <data-root> <cache> <exit|kill>
 //                                     rank 1 exits with code 3 (or is killed with SIGKILL) after <steps> steps; the
 //                                     job must end, not hang
@@ -34,6 +38,9 @@ switch (args[0])
     case "grads":
         Grads(args[1], args[2], args[3..]);
         break;
+    case "resume":
+        Resume(args[1], args[2], args[3], int.Parse(args[4], inv), args[5], args[6..]);
+        break;
     case "exit-after":
         ExitAfter(int.Parse(args[1], inv), args[2], args[3], args[4] == "kill");
         break;
@@ -53,7 +60,15 @@ void Collectives()
     {
         var mine = Enumerable.Range(0, n).Select(i => Value(rank, i)).ToArray();
         var ordered = (float[])mine.Clone();
+        var sentBefore = comm.BytesSent;
         comm.AllReduceSumOrdered(ordered);
+        // The traffic model of docs/DISTRIBUTED.md: each rank sends the others' parts (n - own) and its own part to
+        // each peer, 2 (size - 1) / size of the buffer when n divides evenly.
+        var own = Communicator.Part(n, rank, size).Count;
+        if (comm.BytesSent - sentBefore != ((long)(n - own) + (long)own * (size - 1)) * sizeof(float))
+        {
+            Fail($"ordered all-reduce of {n}: {comm.BytesSent - sentBefore} bytes counted, the model says {((long)(n - own) + (long)own * (size - 1)) * sizeof(float)}");
+        }
         var native = (float[])mine.Clone();
         comm.AllReduceSum(native);
         for (var i = 0; i < n; i++)
@@ -137,7 +152,7 @@ void Collectives()
     }
 }
 
-(CtrModel Model, Trainer Trainer, TrainerOptions Options) Build(PreparedData data, string[] sets, Communicator c)
+(CtrModel Model, Trainer Trainer, TrainerOptions Options) Build(PreparedData data, string[] sets, Communicator c, ITrainingObserver? observer = null)
 {
     var cfg = Presets.For("frappe");
     foreach (var s in sets)
@@ -147,7 +162,7 @@ void Collectives()
     }
     var options = TrainerOptions.From(cfg);
     var model = ModelRegistry.Create(ModelInputs.Schema(data.FeatureMap, cfg), cfg, new Rng((ulong)options.Seed));
-    return (model, new Trainer(model, options, null, c), options);
+    return (model, new Trainer(model, options, observer, c), options);
 }
 
 PreparedData Prepare(string dataRoot, string cache)
@@ -280,6 +295,27 @@ void Grads(string dataRoot, string cache, string[] sets)
     Console.WriteLine(string.Create(inv, $"ok grads worst {worst:F3}"));
 }
 
+void Resume(string dataRoot, string cache, string checkpoint, int killStep, string paramsOut, string[] sets)
+{
+    using var data = Prepare(dataRoot, cache);
+    var (model, trainer, _) = Build(data, [.. sets, "checkpoint_every_steps=5"], comm, new Killer(killStep, comm.Rank == 0));
+    try
+    {
+        trainer.Fit(data.Train, data.Valid!, checkpoint, resume: true);
+    }
+    catch (OperationCanceledException) when (killStep > 0)
+    {
+        Console.WriteLine($"ok resume rank {comm.Rank} of {comm.Size} killed at step {killStep}");
+        return;
+    }
+    if (comm.Rank == 0)
+    {
+        var state = model.State().SelectMany(s => s.Value.ToArray()).ToArray();
+        File.WriteAllBytes(paramsOut, System.Runtime.InteropServices.MemoryMarshal.AsBytes(state.AsSpan()).ToArray());
+        Console.WriteLine($"ok resume ranks {comm.Size}: {state.Length} parameters written");
+    }
+}
+
 void ExitAfter(int steps, string dataRoot, string cache, bool kill)
 {
     using var data = Prepare(dataRoot, cache);
@@ -301,4 +337,27 @@ void ExitAfter(int steps, string dataRoot, string cache, bool kill)
         trainer.TrainStep(batch);
     }
     Fail("the job went on without rank 1");
+}
+
+/// <summary>
+/// Stops every rank dead at one step of the first epoch, as a kill -9 of the job would (nothing saved; 0: never), and
+/// prints the trainer's messages on rank 0.
+/// </summary>
+internal sealed class Killer(long step, bool print) : ITrainingObserver
+{
+    public void OnMessage(string message)
+    {
+        if (print)
+        {
+            Console.WriteLine(message);
+        }
+    }
+
+    public void OnStep(int epoch, long s, long stepsPerEpoch, double runningLoss, double samplesPerSecond)
+    {
+        if (epoch == 0 && s == step)
+        {
+            throw new OperationCanceledException("killed");
+        }
+    }
 }

@@ -97,6 +97,26 @@ internal abstract class Communicator
     /// <summary>Ends the whole job (every rank) with <paramref name="code"/>: MPI is fail-stop.</summary>
     public abstract void Abort(int code);
 
+    /// <summary>
+    /// Bytes this rank has handed to the network so far: each peer's share of what it sent (a bandwidth-optimal
+    /// all-reduce counts 2 (size - 1) / size of its buffer, a broadcast (size - 1) buffers on the root), the payload
+    /// only. The model in docs/DISTRIBUTED.md predicts this number.
+    /// </summary>
+    public long BytesSent { get; private set; }
+
+    /// <summary>Time this rank has spent inside collectives (waiting for peers included), in <see cref="System.Diagnostics.Stopwatch"/> ticks.</summary>
+    public long Ticks { get; private set; }
+
+    /// <summary>Starts timing a collective.</summary>
+    protected static long Begin() => System.Diagnostics.Stopwatch.GetTimestamp();
+
+    /// <summary>Ends timing a collective begun at <paramref name="start"/> that sent <paramref name="bytes"/>.</summary>
+    protected void End(long start, long bytes)
+    {
+        Ticks += System.Diagnostics.Stopwatch.GetTimestamp() - start;
+        BytesSent += bytes;
+    }
+
     private float[] orderedScratch = [];
 
     /// <summary>
@@ -132,7 +152,6 @@ internal abstract class Communicator
         {
             System.Numerics.Tensors.TensorPrimitives.Add(sum, received.Slice(r * count, count), sum);
         }
-        Tensors.Profile.CommunicationBytes += 2L * (n - count) * sizeof(float);
         sum.CopyTo(received[..count]);   // MPI sends from a buffer apart from the one it receives into
         AllGatherV<float>(received[..count], values, sendCounts);
     }

@@ -27,6 +27,7 @@ internal sealed unsafe class OpenMpi : Communicator
     private readonly int rank;
     private readonly int size;
     private readonly string version;
+    private readonly int[] sendBytes, sendDispls, receiveBytes, receiveDispls;
 
     private OpenMpi(nint lib)
     {
@@ -75,6 +76,7 @@ internal sealed unsafe class OpenMpi : Communicator
         Check(((delegate* unmanaged<nint, int*, int>)Fn("MPI_Comm_rank"))(comm, &r), "MPI_Comm_rank");
         Check(((delegate* unmanaged<nint, int*, int>)Fn("MPI_Comm_size"))(comm, &s), "MPI_Comm_size");
         (rank, size) = (r, s);
+        (sendBytes, sendDispls, receiveBytes, receiveDispls) = (new int[s], new int[s], new int[s], new int[s]);
         var buffer = stackalloc byte[512];
         int length;
         Check(((delegate* unmanaged<byte*, int*, int>)Fn("MPI_Get_library_version"))(buffer, &length), "MPI_Get_library_version");
@@ -153,6 +155,7 @@ internal sealed unsafe class OpenMpi : Communicator
         where T : unmanaged
     {
         const int chunk = 1 << 28;
+        var start = Begin();
         fixed (T* p = values)
         {
             for (var i = 0; i < values.Length; i += chunk)
@@ -160,42 +163,51 @@ internal sealed unsafe class OpenMpi : Communicator
                 Check(allreduce(InPlace, (nint)(p + i), Math.Min(chunk, values.Length - i), type, op, comm), "MPI_Allreduce");
             }
         }
+        // A bandwidth-optimal all-reduce (reduce-scatter then all-gather) sends 2 (p - 1) / p of the buffer per rank.
+        End(start, 2L * (size - 1) * values.Length * sizeof(T) / size);
     }
 
     public override void AllGatherV<T>(ReadOnlySpan<T> mine, Span<T> all, ReadOnlySpan<int> counts)
     {
-        var (bytes, displs) = ByteLayout<T>(counts, all.Length);
+        ByteLayout<T>(counts, all.Length, receiveBytes, receiveDispls);
+        var start = Begin();
         fixed (T* s = mine, d = all)
-        fixed (int* c = bytes, o = displs)
+        fixed (int* c = receiveBytes, o = receiveDispls)
         {
             Check(allgatherv((nint)s, mine.Length * sizeof(T), mpiByte, (nint)d, c, o, mpiByte, comm), "MPI_Allgatherv");
         }
+        End(start, (long)(size - 1) * mine.Length * sizeof(T));
     }
 
     public override void GatherV<T>(ReadOnlySpan<T> mine, Span<T> all, ReadOnlySpan<int> counts, int root)
     {
-        var (bytes, displs) = ByteLayout<T>(counts, rank == root ? all.Length : null);
+        ByteLayout<T>(counts, rank == root ? all.Length : null, receiveBytes, receiveDispls);
+        var start = Begin();
         fixed (T* s = mine, d = all)
-        fixed (int* c = bytes, o = displs)
+        fixed (int* c = receiveBytes, o = receiveDispls)
         {
             Check(gatherv((nint)s, mine.Length * sizeof(T), mpiByte, (nint)d, c, o, mpiByte, root, comm), "MPI_Gatherv");
         }
+        End(start, rank == root ? 0 : (long)mine.Length * sizeof(T));
     }
 
     public override void AllToAllV<T>(ReadOnlySpan<T> send, ReadOnlySpan<int> sendCounts, Span<T> receive, ReadOnlySpan<int> receiveCounts)
     {
-        var (sb, so) = ByteLayout<T>(sendCounts, send.Length);
-        var (rb, ro) = ByteLayout<T>(receiveCounts, receive.Length);
+        ByteLayout<T>(sendCounts, send.Length, sendBytes, sendDispls);
+        ByteLayout<T>(receiveCounts, receive.Length, receiveBytes, receiveDispls);
+        var start = Begin();
         fixed (T* s = send, d = receive)
-        fixed (int* sc = sb, sd = so, rc = rb, rd = ro)
+        fixed (int* sc = sendBytes, sd = sendDispls, rc = receiveBytes, rd = receiveDispls)
         {
             Check(alltoallv((nint)s, sc, sd, mpiByte, (nint)d, rc, rd, mpiByte, comm), "MPI_Alltoallv");
         }
+        End(start, 0L + sendDispls[^1] + sendBytes[^1] - sendBytes[rank]);
     }
 
     public override void Broadcast<T>(Span<T> values, int root)
     {
         var chunk = (1 << 30) / sizeof(T);
+        var start = Begin();
         fixed (T* p = values)
         {
             for (var i = 0; i < values.Length; i += chunk)
@@ -203,22 +215,30 @@ internal sealed unsafe class OpenMpi : Communicator
                 Check(bcast((nint)(p + i), Math.Min(chunk, values.Length - i) * sizeof(T), mpiByte, root, comm), "MPI_Bcast");
             }
         }
+        // Counted as a flat broadcast: the root sends to each peer (MPI's tree spreads the same bytes over the ranks).
+        End(start, rank == root ? (long)(size - 1) * values.Length * sizeof(T) : 0);
     }
 
-    public override void Barrier() => Check(barrier(comm), "MPI_Barrier");
+    public override void Barrier()
+    {
+        var start = Begin();
+        Check(barrier(comm), "MPI_Barrier");
+        End(start, 0);
+    }
 
     public override void Abort(int code) => abort(comm, code);
 
-    /// <summary>Byte counts and displacements for element counts of T, checked against the buffer and MPI's int range.</summary>
-    private (int[] Bytes, int[] Displacements) ByteLayout<T>(ReadOnlySpan<int> counts, long? capacity)
+    /// <summary>
+    /// Byte counts and displacements for element counts of T into <paramref name="bytes"/> and
+    /// <paramref name="displs"/>, checked against the buffer and MPI's int range.
+    /// </summary>
+    private void ByteLayout<T>(ReadOnlySpan<int> counts, long? capacity, int[] bytes, int[] displs)
         where T : unmanaged
     {
         if (counts.Length != size)
         {
             throw new ArgumentException($"{counts.Length} counts for {size} ranks");
         }
-        var bytes = new int[size];
-        var displs = new int[size];
         long offset = 0;
         for (var r = 0; r < size; r++)
         {
@@ -230,7 +250,6 @@ internal sealed unsafe class OpenMpi : Communicator
         {
             throw new ArgumentException($"the counts add up to {offset / sizeof(T)} elements, the buffer holds {capacity}");
         }
-        return (bytes, displs);
     }
 
     private static void Check(int code, string function)

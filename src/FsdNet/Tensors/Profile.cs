@@ -20,12 +20,11 @@ internal static class Profile
     public static long RegularizeClipTicks;
     public static long OptimizerTicks;
     public static long CommunicationTicks;
-    public static long CommunicationBytes;
 
     public static void Reset()
     {
         GemmTicks = GemmFlops = EmbeddingTicks = 0;
-        ForwardTicks = BackwardTicks = RegularizeClipTicks = OptimizerTicks = CommunicationTicks = CommunicationBytes = 0;
+        ForwardTicks = BackwardTicks = RegularizeClipTicks = OptimizerTicks = CommunicationTicks = 0;
     }
 
     /// <summary>Adds the time since <paramref name="start"/> (a <see cref="Stopwatch.GetTimestamp"/>) to <paramref name="into"/>; returns now.</summary>

@@ -207,6 +207,7 @@ public sealed class Trainer
             var trainSeconds = 0.0;
             long rows = 0;
             long step = 0;
+            var traffic = (Ticks: comm.Ticks, Bytes: comm.BytesSent, Steps: 0L);
             if (midEpoch is not null)
             {
                 // Where the interrupted run stopped: the same rows next, the same dropout draws.
@@ -244,6 +245,7 @@ public sealed class Trainer
                         train.ReleasePages();
                     }
                     trainSeconds += clock.Elapsed.TotalSeconds;
+                    var trainTraffic = (Ticks: comm.Ticks - traffic.Ticks, Bytes: comm.BytesSent - traffic.Bytes, Steps: step - traffic.Steps);
                     var evalClock = Stopwatch.StartNew();
                     var metrics = Evaluate(valid, [.. options.Metrics.Union(options.Monitor.Keys)]);
                     var validSeconds = evalClock.Elapsed.TotalSeconds;
@@ -264,6 +266,12 @@ public sealed class Trainer
                         rows / Math.Max(trainSeconds, 1e-9), metrics, value, improved, optimizer.LearningRate);
                     history.Add(record);
                     observer.OnEvaluation(record);
+                    if (comm.Size > 1)
+                    {
+                        observer.OnMessage(string.Create(CultureInfo.InvariantCulture,
+                            $"communication (rank 0 of {comm.Size}): {trainTraffic.Steps} steps, {(double)trainTraffic.Bytes / Math.Max(trainTraffic.Steps, 1):F0} bytes sent per step, " +
+                            $"{(double)trainTraffic.Ticks / Stopwatch.Frequency:F2} s in collectives"));
+                    }
                     running = 0;
                     runningSteps = 0;
                     if (monitor.ShouldStop)
@@ -273,6 +281,7 @@ public sealed class Trainer
                         break;
                     }
                     clock.Restart();
+                    traffic = (comm.Ticks, comm.BytesSent, step);
                     trainSeconds = 0;
                     rows = 0;
                 }
@@ -380,17 +389,23 @@ public sealed class Trainer
             gradientBuffer = new float[checked((int)total)];
         }
         var offset = 0;
-        foreach (var p in allParams.Where(p => p.HasGrad))
+        foreach (var p in allParams)
         {
-            p.GradSpan.CopyTo(gradientBuffer.AsSpan(offset));
-            offset += p.Length;
+            if (p.HasGrad)
+            {
+                p.GradSpan.CopyTo(gradientBuffer.AsSpan(offset));
+                offset += p.Length;
+            }
         }
         comm.AllReduceSumOrdered(gradientBuffer.AsSpan(0, offset));
         offset = 0;
-        foreach (var p in allParams.Where(p => p.HasGrad))
+        foreach (var p in allParams)
         {
-            gradientBuffer.AsSpan(offset, p.Length).CopyTo(p.GradSpan);
-            offset += p.Length;
+            if (p.HasGrad)
+            {
+                gradientBuffer.AsSpan(offset, p.Length).CopyTo(p.GradSpan);
+                offset += p.Length;
+            }
         }
     }
 
