@@ -122,8 +122,9 @@ internal abstract class Communicator
     /// <summary>
     /// Element-wise sum over the ranks in rank order, ((v0 + v1) + v2) + ..., in place: the result does not depend on
     /// the reduction algorithm MPI picks (by message size, rank count and version), so every rank gets bitwise the
-    /// same values and a rerun gets them again. A reduce-scatter by hand (all-to-all of the parts, each rank sums the
-    /// part it owns) then an all-gather: the bytes of a ring all-reduce, in two collectives.
+    /// same values and a rerun gets them again. Small buffers (BatchNorm's column sums) are all-gathered and summed on
+    /// every rank: one collective. Large ones (the gradients) take a reduce-scatter by hand (an all-to-all of the
+    /// parts, each rank sums the part it owns) then an all-gather: the bytes of a ring all-reduce, in two collectives.
     /// </summary>
     public void AllReduceSumOrdered(Span<float> values)
     {
@@ -132,6 +133,11 @@ internal abstract class Communicator
             return;
         }
         var n = values.Length;
+        if ((long)n * (Size - 1) <= SmallReduce)
+        {
+            SumGathered(values);
+            return;
+        }
         var (start, count) = Part(n, Rank, Size);
         Span<int> sendCounts = stackalloc int[Size];
         Span<int> receiveCounts = stackalloc int[Size];
@@ -154,6 +160,29 @@ internal abstract class Communicator
         }
         sum.CopyTo(received[..count]);   // MPI sends from a buffer apart from the one it receives into
         AllGatherV<float>(received[..count], values, sendCounts);
+    }
+
+    /// <summary>Where <see cref="AllReduceSumOrdered"/> gathers whole buffers: at most this many floats sent per rank.</summary>
+    private const int SmallReduce = 1 << 16;
+
+    private void SumGathered(Span<float> values)
+    {
+        var n = values.Length;
+        if (orderedScratch.Length < (n * Size) + n)
+        {
+            orderedScratch = new float[(n * Size) + n];
+        }
+        var all = orderedScratch.AsSpan(0, n * Size);
+        var mine = orderedScratch.AsSpan(n * Size, n);
+        values.CopyTo(mine);
+        Span<int> counts = stackalloc int[Size];
+        counts.Fill(n);
+        AllGatherV<float>(mine, all, counts);
+        all[..n].CopyTo(values);
+        for (var r = 1; r < Size; r++)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Add(values, all.Slice(r * n, n), values);
+        }
     }
 
     /// <summary>A string from <paramref name="root"/> to every rank.</summary>

@@ -61,14 +61,14 @@ public sealed partial class Graph
             ColumnSum(x, x.Shape.Rows, cols, mean, fresh: true);
             if (sync)
             {
-                BatchSync!.AllReduceSum(mean);
+                BatchSync!.AllReduceSumOrdered(mean);
             }
             TensorPrimitives.Multiply(mean, 1f / rows, mean);
             var variance = invstd;
             ColumnSquaredDeviation(x, mean, variance);
             if (sync)
             {
-                BatchSync!.AllReduceSum(variance);
+                BatchSync!.AllReduceSumOrdered(variance);
             }
             TensorPrimitives.Multiply(variance, 1f / rows, variance);
             var rm = runningMean.Span;
@@ -183,8 +183,8 @@ public sealed partial class Graph
         {
             // The input gradient's mean terms run over the global batch: gamma and beta have their own rank's sums
             // above (the trainer sums parameter gradients over the ranks), the input gets the sums over all ranks.
-            BatchSync!.AllReduceSum(dbetaSum);
-            BatchSync!.AllReduceSum(dgammaSum);
+            BatchSync!.AllReduceSumOrdered(dbetaSum);
+            BatchSync!.AllReduceSumOrdered(dgammaSum);
             rows = GlobalRows;
         }
         TensorPrimitives.Multiply(dbetaSum, 1f / rows, dbetaSum);
