@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Data-parallel training on one host under Open MPI against one process, on the same cores: for Frappe and for a
+# synthetic Criteo slice (criteo preset, 624-wide cross layers), one epoch of `fsdnet train` with
+#   1 process x 2 threads            (no MPI)
+#   2 ranks x 1 thread, shared memory (Open MPI's default transports on one host: vader)
+#   2 ranks x 1 thread, TCP loopback  (--mca btl self,tcp: what a second host would use, minus the wire)
+# Prints train rows/s, peak RSS per process, bytes each rank sent per step and seconds in collectives (the trainer's
+# "communication" line), and as its last line "mpi 2-rank efficiency: <x>": rows/s of 2 ranks x 1 thread over shared
+# memory over rows/s of 1 process x 2 threads, on the larger (Criteo) model.
+#
+# Needs Open MPI (apt-get install openmpi-bin) and Frappe in ../shared/data (or DATA_ROOT). ROWS sets the Criteo
+# slice's train rows (default 400,000; valid and test ROWS/8 each), made with tools/synth_criteo.cs at full Criteo_x4
+# cardinality (synthetic data: speed only). Run nothing else meanwhile: the two cores are the whole measurement.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v mpirun >/dev/null || { echo "needs Open MPI: apt-get install openmpi-bin" >&2; exit 2; }
+[ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+data_root="${DATA_ROOT:-$(cd .. && pwd)/shared/data}"
+[ -d "$data_root/frappe" ] || { echo "Frappe not found in $data_root (set DATA_ROOT)" >&2; exit 2; }
+rows="${ROWS:-400000}"
+valid_rows=$((rows / 8))
+work="${DIST_BENCH_DIR:-$(mktemp -d)}"
+mkdir -p "$work/data/criteo"
+slice="$work/data/criteo"
+if [ ! -s "$slice/train.txt" ] || [ "$(wc -l < "$slice/train.txt")" -ne "$rows" ]; then
+  total=$((rows + 2 * valid_rows))
+  dotnet run tools/synth_criteo.cs -- --rows "$total" --cardinality-rows 45840617 --seed 1 --out "$work/all.txt" >&2
+  head -n "$rows" "$work/all.txt" > "$slice/train.txt"
+  sed -n "$((rows + 1)),$((rows + valid_rows))p" "$work/all.txt" > "$slice/valid.txt"   # (tail | head: SIGPIPE under pipefail)
+  tail -n "$valid_rows" "$work/all.txt" > "$slice/test.txt"
+  rm -f "$work/all.txt"
+fi
+artifacts="${DIST_BENCH_ARTIFACTS:-/tmp/art-dist-bench}"
+dotnet build src/FsdNet.Cli -c Release --artifacts-path "$artifacts" -nologo -v quiet >&2
+cli="$artifacts/bin/FsdNet.Cli/release/FsdNet.Cli.dll"
+
+# run <name> <dataset> <data-root> <launcher...> -- <threads>: one epoch; prints one result line.
+run() {
+  local name="$1" dataset="$2" root="$3"; shift 3
+  local launch=()
+  while [ "$1" != "--" ]; do launch+=("$1"); shift; done
+  local threads="$2"
+  local log="$work/$name.log"
+  rm -rf "$work/runs/$name"
+  "${launch[@]}" /usr/bin/time -f "peak_rss_kb %M" dotnet "$cli" train --dataset "$dataset" --data-root "$root" \
+    --cache-dir "$work/cache" --epochs 1 --threads "$threads" --progress plain --run-dir "$work/runs/$name" > "$log" 2>&1 \
+    || { echo "$name failed:" >&2; tail -n 20 "$log" >&2; exit 1; }
+  /usr/bin/python3 - "$name" "$log" <<'PY'
+import re, sys
+name, text = sys.argv[1], open(sys.argv[2]).read()
+rate = float(re.search(r"train ([\d.]+) s, valid [\d.]+ s, (\d+) samples/s", text).group(2))
+secs = float(re.search(r"train ([\d.]+) s, valid", text).group(1))
+rss = [int(k) / 1024 for k in re.findall(r"peak_rss_kb (\d+)", text)]
+comm = re.search(r"communication \(rank 0 of \d+\): (\d+) steps, (\d+) bytes sent per step, ([\d.]+) s in collectives", text)
+extra = f", {int(comm.group(2)) / 1e6:.3f} MB sent per step per rank, {float(comm.group(3)):.2f} s in collectives ({float(comm.group(3)) / secs * 100:.0f}% of train)" if comm else ""
+print(f"{name:34} train {secs:7.1f} s {rate:9.0f} rows/s, peak RSS {' + '.join(f'{r:.0f}' for r in rss)} MiB{extra}")
+open(sys.argv[2] + ".rate", "w").write(str(rate))
+PY
+}
+
+mpi=(mpirun -np 2 --bind-to none)
+echo "== CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; $(mpirun --version | head -n 1)"
+# Prepare each cache once, untimed, so no run below pays for ingest.
+for d in frappe criteo; do
+  root="$data_root"; [ "$d" = criteo ] && root="$work/data"
+  dotnet "$cli" data inspect --dataset "$d" --data-root "$root" --cache-dir "$work/cache" > "$work/prepare-$d.log" 2>&1 \
+    || { tail -n 20 "$work/prepare-$d.log" >&2; exit 1; }
+done
+for d in frappe criteo; do
+  root="$data_root"; [ "$d" = criteo ] && root="$work/data"
+  echo "== $d"
+  run "$d 1 process x 2 threads" "$d" "$root" -- 2
+  run "$d 2 ranks x 1 thread (shm)" "$d" "$root" "${mpi[@]}" -- 1
+  run "$d 2 ranks x 1 thread (tcp)" "$d" "$root" "${mpi[@]}" --mca btl self,tcp -- 1
+done
+one=$(cat "$work/criteo 1 process x 2 threads.log.rate")
+two=$(cat "$work/criteo 2 ranks x 1 thread (shm).log.rate")
+f1=$(cat "$work/frappe 1 process x 2 threads.log.rate")
+f2=$(cat "$work/frappe 2 ranks x 1 thread (shm).log.rate")
+/usr/bin/python3 -c "print(f'frappe 2-rank efficiency: {$f2 / $f1:.2f}')"
+/usr/bin/python3 -c "print(f'mpi 2-rank efficiency: {$two / $one:.2f}')"
