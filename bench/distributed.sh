@@ -22,7 +22,7 @@ valid_rows=$((rows / 8))
 work="${DIST_BENCH_DIR:-$(mktemp -d)}"
 mkdir -p "$work/data/criteo"
 slice="$work/data/criteo"
-if [ ! -s "$slice/train.txt" ] || [ "$(wc -l < "$slice/train.txt")" -ne "$rows" ]; then
+if [ ! -s "$slice/test.txt" ] || [ "$(wc -l < "$slice/train.txt")" -ne "$rows" ] || [ "$(wc -l < "$slice/test.txt")" -ne "$valid_rows" ]; then
   total=$((rows + 2 * valid_rows))
   dotnet run tools/synth_criteo.cs -- --rows "$total" --cardinality-rows 45840617 --seed 1 --out "$work/all.txt" >&2
   head -n "$rows" "$work/all.txt" > "$slice/train.txt"
@@ -72,6 +72,13 @@ for d in frappe criteo; do
   run "$d 1 process x 2 threads" "$d" "$root" -- 2
   run "$d 2 ranks x 1 thread (shm)" "$d" "$root" "${mpi[@]}" -- 1
   run "$d 2 ranks x 1 thread (tcp)" "$d" "$root" "${mpi[@]}" --mca btl self,tcp -- 1
+done
+# The traffic model of docs/DISTRIBUTED.md against the bytes rank 0 counted (FSDNet: 3 BatchNorm layers of 400).
+for d in frappe criteo; do
+  log="$work/$d 2 ranks x 1 thread (shm).log"
+  params=$(sed -nE 's/.*: ([0-9,]+) parameters, .*/\1/p' "$log" | head -n 1 | tr -d ,)
+  sent=$(sed -nE 's/.* ([0-9]+) bytes sent per step.*/\1/p' "$log" | head -n 1)
+  echo "$d traffic $(/usr/bin/python3 bench/distributed_model.py check "$params" 400,400,400 2 "$sent")"
 done
 one=$(cat "$work/criteo 1 process x 2 threads.log.rate")
 two=$(cat "$work/criteo 2 ranks x 1 thread (shm).log.rate")
