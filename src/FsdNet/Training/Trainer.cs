@@ -149,6 +149,13 @@ public sealed class Trainer
         });
         var batch = loader.CreateBatch();
         var stepsPerEpoch = loader.BatchCount;
+        if (train.RowCount % options.BatchSize is var last and > 0 && last < comm.Size)
+        {
+            // The loader would refuse it at the end of every epoch; say so before the first one.
+            throw new ConfigException(
+                $"the last batch of each epoch has {last} rows ({train.RowCount} train rows in batches of {options.BatchSize}), fewer than the " +
+                $"{comm.Size} ranks it must be split over; change batch_size or the number of ranks.");
+        }
         var evalEvery = options.EvalSteps ?? stepsPerEpoch;
         // FuxiCTR 1.x's every_x_epochs: a fraction validates ceil(x * steps) steps into each epoch and at its end.
         var withinEpoch = options.EveryXEpochs is { } x and < 1 ? Math.Max(1, (long)Math.Ceiling(x * stepsPerEpoch)) : stepsPerEpoch;

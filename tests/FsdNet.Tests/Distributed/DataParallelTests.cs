@@ -153,6 +153,23 @@ public sealed class DataParallelTests : IDisposable
         Assert.Contains("lazy_embedding_updates", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_last_batch_too_small_for_the_ranks_is_refused_before_the_first_epoch()
+    {
+        using var data = Tiny(201);   // batches of 100, 100 and 1 row, over 2 ranks
+        var cfg = ModelConfig.Parse("""
+            exp:
+              model: DNN
+              embedding_dim: 4
+              hidden_units: [8]
+              batch_size: 100
+            """, "test.yaml", "exp");
+        var model = ModelRegistry.Create(ModelInputs.Schema(data.FeatureMap, cfg), cfg, new Rng(1));
+        var trainer = new Trainer(model, TrainerOptions.From(cfg), null, new Mirror());
+        var e = Assert.Throws<ConfigException>(() => trainer.Fit(data.Train, data.Train));
+        Assert.Contains("the last batch of each epoch has 1 rows (201 train rows in batches of 100), fewer than the 2 ranks", e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(10, 3)]
     [InlineData(2, 5)]
