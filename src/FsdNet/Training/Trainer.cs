@@ -292,7 +292,9 @@ public sealed class Trainer
                     trainSeconds = 0;
                     rows = 0;
                 }
-                var cancel = stopAsked && step < stepsPerEpoch && !stop;
+                // One process stops after the step during which the stop was asked; ranks after the step whose
+                // all-reduce carried it, so that all of them stop after the same one.
+                var cancel = (comm.Size > 1 ? stopAsked : cancellationToken.IsCancellationRequested) && step < stepsPerEpoch && !stop;
                 if (checkpointPath is not null && step < stepsPerEpoch &&
                     (cancel ||
                      (options.CheckpointEverySteps is { } every && step % every == 0) ||

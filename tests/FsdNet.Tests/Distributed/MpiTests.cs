@@ -136,7 +136,8 @@ public sealed partial class MpiTests
     public async Task A_rank_that_dies_ends_the_whole_job_with_a_message_instead_of_hanging()
     {
         // An error exit (the process ends MPI with MPI_Abort, not MPI_Finalize, which would wait for its peers) and a
-        // kill -9 (mpirun sees the process vanish).
+        // kill -9 (mpirun sees the process vanish). Open MPI's message varies with timing: its MPI_ABORT banner, its
+        // "exited on signal" notice, or rank 0's MPI_ERRORS_ARE_FATAL report when the peer vanished mid-collective.
         foreach (var how in new[] { "exit", "kill" })
         {
             using var cache = new TempDir();
@@ -145,7 +146,7 @@ public sealed partial class MpiTests
             Assert.True(code != 0, $"{how}: exit 0\n{output}\n{err}");
             Assert.Contains("rank 1 leaves", output, StringComparison.Ordinal);
             Assert.DoesNotContain("the job went on", output, StringComparison.Ordinal);
-            Assert.Matches("MPI_ABORT|exited|non-zero|signal", output + err);
+            Assert.True(Regex.IsMatch(output + err, "(?i)mpi_abort|exited|non-zero|signal|errors_are_fatal|abort"), $"{how}: exit {code} without Open MPI's message\n{output}\n{err}");
         }
     }
 
