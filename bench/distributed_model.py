@@ -4,7 +4,7 @@
 The counting rules are those of FsdNet.Distributed.Communicator.BytesSent (the payload each rank hands to MPI):
   ordered all-reduce of n floats, small (n * (R - 1) <= 65536): all-gather, n * (R - 1) floats sent
   ordered all-reduce, large: all-to-all of the parts then all-gather of its own part: (n - own) + own * (R - 1)
-  MPI's own all-reduce (the step's loss and stop flag, 2 doubles): 2 (R - 1) / R of the buffer
+  the step's loss and stop flag (2 doubles) all-gathered and summed in rank order: 16 (R - 1) bytes
 A step of FSDNet sends: every gradient (one packed ordered all-reduce), 4 BatchNorm reductions of width w per
 BatchNorm layer (mean and variance forward, sum of dy and of dy * x-hat backward), and the loss.
 
@@ -36,7 +36,7 @@ def replicated_step(params, bn_widths, ranks, rank=0):
     if ranks == 1:
         return 0
     floats = ordered(params, ranks, rank) + sum(4 * ordered(w, ranks, rank) for w in bn_widths)
-    loss = 2 * (ranks - 1) * 2 * 8 // ranks
+    loss = 16 * (ranks - 1)
     return floats * BYTES + loss
 
 
