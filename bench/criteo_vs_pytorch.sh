@@ -24,7 +24,7 @@ valid_rows=$((rows / 8))
 work="${CRITEO_BENCH_DIR:-$(mktemp -d)}"
 slice="$work/data/criteo"
 mkdir -p "$slice"
-if [ ! -s "$slice/train.txt" ] || [ "$(wc -l < "$slice/train.txt")" -ne "$rows" ]; then
+if [ ! -s "$slice/test.txt" ] || [ "$(wc -l < "$slice/train.txt")" -ne "$rows" ] || [ "$(wc -l < "$slice/test.txt")" -ne "$valid_rows" ]; then
   if [ -n "${CRITEO_SRC:-}" ]; then
     head -n "$rows" "$CRITEO_SRC/train.txt" > "$slice/train.txt"
     head -n "$valid_rows" "$CRITEO_SRC/valid.txt" > "$slice/valid.txt"
@@ -33,7 +33,7 @@ if [ ! -s "$slice/train.txt" ] || [ "$(wc -l < "$slice/train.txt")" -ne "$rows" 
     total=$((rows + 2 * valid_rows))
     dotnet run tools/synth_criteo.cs -- --rows "$total" --cardinality-rows 45840617 --seed 1 --out "$work/all.txt" >&2
     head -n "$rows" "$work/all.txt" > "$slice/train.txt"
-    tail -n "+$((rows + 1))" "$work/all.txt" | head -n "$valid_rows" > "$slice/valid.txt"
+    sed -n "$((rows + 1)),$((rows + valid_rows))p" "$work/all.txt" > "$slice/valid.txt"   # (tail | head: SIGPIPE under pipefail)
     tail -n "$valid_rows" "$work/all.txt" > "$slice/test.txt"
     rm -f "$work/all.txt"
   fi
