@@ -7,8 +7,9 @@ DIR holds raw Criteo TSV files train.txt and valid.txt (label, I1..I13, C1..C26;
 the synthetic Criteo_x4 made by tools/synth_criteo.cs. Speed only: the data are synthetic, so the AUC means nothing.
 
 Encoding as FuxiCTR's Criteo_x4 dataset config (and FsdNet's `criteo` preset): I1..I13 are categorical after
-fill_na 0 and convert_to_bucket (v > 2 -> int(floor(log(v)^2)), else int(v)); C1..C26 are string categories whose
-missing value "" is not a vocabulary entry (it encodes as OOV, as in FuxiCTR); vocabularies fitted on train with min_categr_count 10; PAD = 0, OOV = n + 1. Encoding is
+fill_na 0 and convert_to_bucket (v > 2 -> int(floor(log(v)^2)), else int(v)); C1..C26 are string categories; the
+fill_na token ("0" after bucketing for I1..I13, "" for C1..C26) is not a vocabulary entry (it encodes as OOV, as in
+FuxiCTR's Tokenizer); vocabularies fitted on train with min_categr_count 10; PAD = 0, OOV = n + 1. Encoding is
 not timed (FsdNet's cache build is not timed either).
 
 Model and loop: FSDNetMirror (tools/fsdnet_torch/fsdnet.py) with the official FSDNet_Criteo_x4 settings: embedding
@@ -56,7 +57,9 @@ def fit_encode(train, others, min_count):
     for f, c in enumerate(INTS + CATS):
         counts = train[c].value_counts()
         keep = counts[counts >= min_count].index
-        keep = keep[keep != ""]  # the fill_na token is not a vocabulary entry (FuxiCTR's Tokenizer): missing -> OOV
+        # The fill_na token is not a vocabulary entry (FuxiCTR's Tokenizer drops tok == na_value): missing -> OOV.
+        # For I1..I13 that is "0" (fill_na 0, bucketised to 0), for C1..C26 "".
+        keep = keep[keep != ("0" if c in INTS else "")]
         codes = pd.Series(np.arange(1, len(keep) + 1, dtype=np.int64), index=keep)
         oov = len(keep) + 1
         for d, out in zip([train] + others, encoded):
