@@ -23,21 +23,8 @@ valid_rows=$((rows / 8))
 /usr/bin/python3 -c "import torch, pandas, sklearn" 2>/dev/null || { echo "PyTorch side needs: apt-get install python3-torch python3-pandas python3-sklearn" >&2; exit 2; }
 work="${CRITEO_BENCH_DIR:-$(mktemp -d)}"
 slice="$work/data/criteo"
-mkdir -p "$slice"
-if [ ! -s "$slice/test.txt" ] || [ "$(wc -l < "$slice/train.txt")" -ne "$rows" ] || [ "$(wc -l < "$slice/test.txt")" -ne "$valid_rows" ]; then
-  if [ -n "${CRITEO_SRC:-}" ]; then
-    head -n "$rows" "$CRITEO_SRC/train.txt" > "$slice/train.txt"
-    head -n "$valid_rows" "$CRITEO_SRC/valid.txt" > "$slice/valid.txt"
-    head -n "$valid_rows" "$CRITEO_SRC/test.txt" > "$slice/test.txt"
-  else
-    total=$((rows + 2 * valid_rows))
-    dotnet run tools/synth_criteo.cs -- --rows "$total" --cardinality-rows 45840617 --seed 1 --out "$work/all.txt" >&2
-    head -n "$rows" "$work/all.txt" > "$slice/train.txt"
-    sed -n "$((rows + 1)),$((rows + valid_rows))p" "$work/all.txt" > "$slice/valid.txt"   # (tail | head: SIGPIPE under pipefail)
-    tail -n "$valid_rows" "$work/all.txt" > "$slice/test.txt"
-    rm -f "$work/all.txt"
-  fi
-fi
+source bench/criteo_slice.sh
+criteo_slice "$slice" "$rows"
 artifacts="${TRAIN_BENCH_ARTIFACTS:-/tmp/art-train-bench}"
 dotnet build bench/FsdNet.Bench -c Release --artifacts-path "$artifacts" -nologo -v quiet >&2
 bench=(dotnet "$artifacts/bin/FsdNet.Bench/release/FsdNet.Bench.dll" train --dataset criteo --data-root "$work/data"

@@ -18,18 +18,9 @@ command -v mpirun >/dev/null || { echo "needs Open MPI: apt-get install openmpi-
 data_root="${DATA_ROOT:-$(cd .. && pwd)/shared/data}"
 [ -d "$data_root/frappe" ] || { echo "Frappe not found in $data_root (set DATA_ROOT)" >&2; exit 2; }
 rows="${ROWS:-400000}"
-valid_rows=$((rows / 8))
 work="${DIST_BENCH_DIR:-$(mktemp -d)}"
-mkdir -p "$work/data/criteo"
-slice="$work/data/criteo"
-if [ ! -s "$slice/test.txt" ] || [ "$(wc -l < "$slice/train.txt")" -ne "$rows" ] || [ "$(wc -l < "$slice/test.txt")" -ne "$valid_rows" ]; then
-  total=$((rows + 2 * valid_rows))
-  dotnet run tools/synth_criteo.cs -- --rows "$total" --cardinality-rows 45840617 --seed 1 --out "$work/all.txt" >&2
-  head -n "$rows" "$work/all.txt" > "$slice/train.txt"
-  sed -n "$((rows + 1)),$((rows + valid_rows))p" "$work/all.txt" > "$slice/valid.txt"   # (tail | head: SIGPIPE under pipefail)
-  tail -n "$valid_rows" "$work/all.txt" > "$slice/test.txt"
-  rm -f "$work/all.txt"
-fi
+source bench/criteo_slice.sh
+criteo_slice "$work/data/criteo" "$rows"
 artifacts="${DIST_BENCH_ARTIFACTS:-/tmp/art-dist-bench}"
 dotnet build src/FsdNet.Cli -c Release --artifacts-path "$artifacts" -nologo -v quiet >&2
 cli="$artifacts/bin/FsdNet.Cli/release/FsdNet.Cli.dll"
