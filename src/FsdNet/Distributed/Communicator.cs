@@ -165,23 +165,40 @@ internal abstract class Communicator
     /// <summary>Where <see cref="AllReduceSumOrdered"/> gathers whole buffers: at most this many floats sent per rank.</summary>
     private const int SmallReduce = 1 << 16;
 
-    private void SumGathered(Span<float> values)
+    private double[] orderedScratchDouble = [];
+
+    /// <summary>
+    /// As <see cref="AllReduceSumOrdered(Span{float})"/> for a few doubles (a step's loss and flags): gathered whole
+    /// and summed in rank order on every rank.
+    /// </summary>
+    public void AllReduceSumOrdered(Span<double> values)
+    {
+        if (Size > 1)
+        {
+            SumGathered(values, ref orderedScratchDouble);
+        }
+    }
+
+    private void SumGathered(Span<float> values) => SumGathered(values, ref orderedScratch);
+
+    private void SumGathered<T>(Span<T> values, ref T[] scratch)
+        where T : unmanaged, System.Numerics.INumberBase<T>
     {
         var n = values.Length;
-        if (orderedScratch.Length < (n * Size) + n)
+        if (scratch.Length < (n * Size) + n)
         {
-            orderedScratch = new float[(n * Size) + n];
+            scratch = new T[(n * Size) + n];
         }
-        var all = orderedScratch.AsSpan(0, n * Size);
-        var mine = orderedScratch.AsSpan(n * Size, n);
+        var all = scratch.AsSpan(0, n * Size);
+        var mine = scratch.AsSpan(n * Size, n);
         values.CopyTo(mine);
         Span<int> counts = stackalloc int[Size];
         counts.Fill(n);
-        AllGatherV<float>(mine, all, counts);
+        AllGatherV<T>(mine, all, counts);
         all[..n].CopyTo(values);
         for (var r = 1; r < Size; r++)
         {
-            System.Numerics.Tensors.TensorPrimitives.Add(values, all.Slice(r * n, n), values);
+            System.Numerics.Tensors.TensorPrimitives.Add<T>(values, all.Slice(r * n, n), values);
         }
     }
 

@@ -19,12 +19,11 @@ internal static class Profile
     public static long BackwardTicks;
     public static long RegularizeClipTicks;
     public static long OptimizerTicks;
-    public static long CommunicationTicks;
 
     public static void Reset()
     {
         GemmTicks = GemmFlops = EmbeddingTicks = 0;
-        ForwardTicks = BackwardTicks = RegularizeClipTicks = OptimizerTicks = CommunicationTicks = 0;
+        ForwardTicks = BackwardTicks = RegularizeClipTicks = OptimizerTicks = 0;
     }
 
     /// <summary>Adds the time since <paramref name="start"/> (a <see cref="Stopwatch.GetTimestamp"/>) to <paramref name="into"/>; returns now.</summary>

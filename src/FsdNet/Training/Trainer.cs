@@ -90,8 +90,6 @@ public sealed class Trainer
     // Data-parallel training: every parameter's gradient packed in one buffer for one all-reduce per step.
     private float[] gradientBuffer = [];
     private readonly double[] stepTotals = new double[2];
-    private double[] rankTotals = [];
-    private int[] rankCounts = [];
 
     public Trainer(CtrModel model, TrainerOptions options, ITrainingObserver? observer = null)
         : this(model, options, observer, Communicator.Single)
@@ -360,20 +358,12 @@ public sealed class Trainer
         if (comm.Size > 1)
         {
             // Every rank's [loss share, stop flag], summed in rank order: every rank reports bitwise the same loss.
-            if (rankTotals.Length != 2 * comm.Size)
-            {
-                (rankTotals, rankCounts) = (new double[2 * comm.Size], new int[comm.Size]);
-                Array.Fill(rankCounts, 2);
-            }
             (stepTotals[0], stepTotals[1]) = (value * share, stopAsked ? 1 : 0);
-            comm.AllGatherV<double>(stepTotals, rankTotals, rankCounts);
-            (value, stopAsked) = (rankTotals[0], rankTotals[1] > 0);
-            for (var r = 1; r < comm.Size; r++)
-            {
-                (value, stopAsked) = (value + rankTotals[2 * r], stopAsked || rankTotals[(2 * r) + 1] > 0);
-            }
+            comm.AllReduceSumOrdered(stepTotals);
+            (value, stopAsked) = (stepTotals[0], stepTotals[1] > 0);
             SumGradientsOverRanks();
-            t = profile ? Profile.Lap(ref Profile.CommunicationTicks, t) : 0;
+            // The collectives' time is the communicator's own count (Communicator.Ticks), not a profile phase.
+            t = profile ? Stopwatch.GetTimestamp() : 0;
         }
         foreach (var b in preNormBiases)
         {

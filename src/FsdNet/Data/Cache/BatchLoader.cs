@@ -169,8 +169,7 @@ public sealed unsafe class BatchLoader
             return false;
         }
         var (rank, ranks) = Options.Slice;
-        var sliceStart = (int)((long)global * rank / ranks);
-        var size = (int)((long)global * (rank + 1) / ranks) - sliceStart;
+        var (sliceStart, size) = Distributed.Communicator.Part(global, rank, ranks);
         if (global < ranks)
         {
             // Every rank tests the global size, so all of them stop here together rather than one waiting in a collective.
