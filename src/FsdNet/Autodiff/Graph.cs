@@ -65,6 +65,7 @@ public sealed partial class Graph
     {
         var t = Acquire(shape, false);
         t.CopyFrom(values);
+        Trace?.Add(TraceKind.Constant, t, [], payload: values.ToArray());
         return t;
     }
 

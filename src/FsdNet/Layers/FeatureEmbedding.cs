@@ -307,7 +307,7 @@ public sealed class FeatureEmbedding : Module
         {
             if (PretrainedPlan is null)
             {
-                block ??= g.Constant(new Shape(x.Rows, x.EmbeddingWidth), x.Embedding.AsSpan(0, x.Rows * x.EmbeddingWidth));
+                block ??= g.EmbeddingInput(x);
                 var v = Field.Width == x.EmbeddingWidth ? block : g.Slice(block, Field.Column, Field.Width);
                 return Projection!.Forward(g, v);
             }

@@ -33,6 +33,9 @@ public abstract class FsdCapableModel : CtrModel
     /// <summary>Heads of the FSD module, or null when the model runs without it.</summary>
     public int? HeadCount => fsd?.LayerCount;
 
+    /// <summary>The head the model scores with (its <c>score_head</c>), or null for the mean of all heads or no FSD module.</summary>
+    internal int? ScoreHead => fsd?.Options.ScoreHead;
+
     /// <summary>
     /// The click probability of head <paramref name="head"/> alone (serving's <c>head</c>), by early exit: only layers
     /// 0..head of both towers run, so a shallow head costs less than the full model; the value is the one the full

@@ -275,6 +275,29 @@ public sealed class ModelBundle
     /// the checkpoint's history. <paramref name="verify"/>: read the whole checkpoint (checksum checked); else only
     /// its header. Missing or unreadable parts are left empty.
     /// </summary>
+    /// <summary>
+    /// A copy of the model for inference only (scoring, export): the same weights, with every DenseLayer's BatchNorm
+    /// folded into its linear layer when <paramref name="foldBatchNorm"/> (<paramref name="folded"/> counts them). The
+    /// bundle's model is never changed; the copy must not be trained or saved.
+    /// </summary>
+    internal CtrModel InferenceCopy(bool foldBatchNorm, out int folded)
+    {
+        var copy = ModelRegistry.Create(ModelInputs.Schema(FeatureMap, Config), Config, new Rng(0), loadPretrained: false);
+        using (var src = Model.State().GetEnumerator())
+        {
+            foreach (var (name, t) in copy.State())
+            {
+                if (!src.MoveNext() || src.Current.Name != name || src.Current.Value.Shape != t.Shape)
+                {
+                    throw new InvalidOperationException($"the inference copy of the model differs from the loaded model at '{name}'.");
+                }
+                src.Current.Value.Span.CopyTo(t.Span);
+            }
+        }
+        folded = foldBatchNorm ? copy.Modules().OfType<DenseLayer>().Count(d => d.FoldBatchNorm()) : 0;
+        return copy;
+    }
+
     internal static ModelMetrics RunMetrics(string runDir, bool verify)
     {
         IReadOnlyDictionary<string, double> test = new Dictionary<string, double>();

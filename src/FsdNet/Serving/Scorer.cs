@@ -87,19 +87,8 @@ public sealed class Scorer
         var fold = options.FoldBatchNorm && model.Modules().OfType<DenseLayer>().Any(d => d.Norm is not null);
         // Fold BatchNorm, split the FSD heads and pack the weights in a copy: the bundle's model stays as it was (it may be scored
         // unfolded, saved or exported).
-        var copy = ModelRegistry.Create(ModelInputs.Schema(map, bundle.Config), bundle.Config, new Rng(0), loadPretrained: false);
-        using (var src = model.State().GetEnumerator())
-        {
-            foreach (var (name, t) in copy.State())
-            {
-                if (!src.MoveNext() || src.Current.Name != name || src.Current.Value.Shape != t.Shape)
-                {
-                    throw new InvalidOperationException($"the model copy for BatchNorm folding differs from the loaded model at '{name}'.");
-                }
-                src.Current.Value.Span.CopyTo(t.Span);
-            }
-        }
-        FoldedBatchNorms = fold ? copy.Modules().OfType<DenseLayer>().Count(d => d.FoldBatchNorm()) : 0;
+        var copy = bundle.InferenceCopy(fold, out var folded);
+        FoldedBatchNorms = folded;
         foreach (var fsd in copy.Modules().OfType<FusionSelfDistillation>())
         {
             fsd.SplitHeadsForServing();

@@ -26,6 +26,7 @@ public sealed partial class Graph
         var track = Tracks(x);
         var y = Output(x.Shape, track);
         Elementwise(forward, y.Span, x.Span, default);
+        Trace?.Add(forward switch { Ew.Relu => TraceKind.Relu, Ew.Sigmoid => TraceKind.Sigmoid, Ew.Tanh => TraceKind.Tanh, _ => TraceKind.LogSigmoid }, y, [x]);
         if (track)
         {
             Record<UnaryOp>(y).Set(x, backward, fromInput);

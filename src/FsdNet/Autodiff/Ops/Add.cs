@@ -15,6 +15,7 @@ public sealed partial class Graph
         var track = Tracks(a, b);
         var y = Output(a.Shape, track);
         Elementwise(Ew.Add, y.Span, a.Span, b.Span);
+        Trace?.Add(TraceKind.Binary, y, [a, b], [(int)Binary.Add]);
         if (track)
         {
             Record<AddOp>(y).Set(a, b);

@@ -11,6 +11,7 @@ public sealed partial class Graph
         var track = Tracks(x);
         var y = Output(x.Shape, track);
         Elementwise(Ew.ScaleShift, y.Span, x.Span, default, scale, shift);
+        Trace?.Add(TraceKind.Affine, y, [x], floats: [scale, shift]);
         if (track)
         {
             Record<AffineOp>(y).Set(x, scale);

@@ -34,6 +34,7 @@ public sealed partial class Graph
         var track = Tracks(a, b);
         var y = Output(new Shape(batch, m, n), track);
         BatchGemm(Product.Forward, transB, batch, m, n, k, a, b, y, 0f);
+        Trace?.Add(TraceKind.BatchMatMul, y, [a, b], [transB ? 1 : 0]);
         if (track)
         {
             Record<BatchMatMulOp>(y).Set(a, b, transB);

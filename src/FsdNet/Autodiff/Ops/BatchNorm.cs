@@ -22,6 +22,7 @@ public sealed partial class Graph
         var invstd = Scratch(new Shape(cols));
         BatchStatistics(x, runningMean, runningVar, momentum, eps, mean.Span, invstd.Span);
         NormalizeRows(x, xhat, y, mean, invstd, gamma, beta);
+        Trace?.Add(Training ? TraceKind.TrainingOnly : TraceKind.BatchNorm, y, [x, gamma, beta, runningMean, runningVar], floats: [eps], payload: "BatchNorm in training");
         if (track)
         {
             Record<NormOp>(y).Set(x, gamma, beta, xhat, invstd, batchStats: Training, perRow: false);

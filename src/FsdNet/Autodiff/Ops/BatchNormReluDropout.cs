@@ -43,6 +43,7 @@ public sealed partial class Graph
         {
             job.Run(&NormReluDropPart);
         }
+        Trace?.Add(Training ? TraceKind.TrainingOnly : TraceKind.BatchNormRelu, y, [x, gamma, beta, runningMean, runningVar], floats: [eps], payload: "BatchNorm in training");
         if (track)
         {
             Record<NormReluDropOp>(y).Set(x, gamma, beta, xhat!, invstd, batchStats: Training, drop ? p : 0f, key, RowOffset);

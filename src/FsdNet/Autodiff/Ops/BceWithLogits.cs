@@ -25,6 +25,7 @@ public sealed partial class Graph
             sum += Math.Max(zi, 0) - (zi * t[i]) + Math.Log(1 + Math.Exp(-Math.Abs(zi)));
         }
         y.Span[0] = (float)(sum / Math.Max(z.Length, 1));
+        Trace?.Add(TraceKind.TrainingOnly, y, [logits, targets], payload: "BceWithLogits (a loss)");
         if (track)
         {
             Record<BceWithLogitsOp>(y).Set(logits, targets);

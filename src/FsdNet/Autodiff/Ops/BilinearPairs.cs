@@ -45,6 +45,7 @@ public sealed partial class Graph
         (job.A, job.B, job.C) = (fields, w, y);
         (job.I0, job.I1, job.P0) = (f, d, (int)type);
         job.Run(&BilinearForwardPart);
+        Trace?.Add(TraceKind.BilinearPairs, y, [fields, w], [(int)type]);
         if (track)
         {
             Record<BilinearPairsOp>(y).Set(fields, w, type);

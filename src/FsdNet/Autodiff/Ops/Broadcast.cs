@@ -53,6 +53,7 @@ public sealed partial class Graph
         var job = broadcastJob ??= new BroadcastJob();
         job.Set(op, a, b, o, sa, sb);
         job.Go(BroadcastJob.Pass.Forward, y, null, parallel: true);
+        Trace?.Add(TraceKind.Binary, y, [a, b], [(int)op]);
         if (track)
         {
             Record<BroadcastOp>(y).Set(op, a, b, o, sa, sb);

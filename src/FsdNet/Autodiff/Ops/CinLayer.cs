@@ -45,6 +45,7 @@ public sealed partial class Graph
         var y = Output(new Shape(rows, dim, units), track);
         FillRows(y, bias);
         GemmRaw(false, true, rows * dim, units, fields * h, z, weight, y, beta: 1f);
+        Trace?.Add(TraceKind.CinLayer, y, [x0, previous, weight, bias], [fields]);
         if (track)
         {
             Record<CinLayerOp>(y).Set(x0, previous, weight, bias, z, fields);

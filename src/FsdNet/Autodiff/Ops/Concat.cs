@@ -16,6 +16,7 @@ public sealed partial class Graph
         var y = Output(new Shape(rows, n1 + n2), track);
         CopyColumns(a, 0, y, 0, n1);
         CopyColumns(b, 0, y, n1, n2);
+        Trace?.Add(TraceKind.Concat, y, [a, b], [1]);
         if (track)
         {
             Record<ConcatOp>(y).Set(a, b);

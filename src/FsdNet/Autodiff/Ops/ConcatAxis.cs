@@ -42,6 +42,7 @@ public sealed partial class Graph
             CopyBlocks(p.Span, y.Span, outer, p.Shape[ax] * inner, total * inner, offset * inner, toParts: false);
             offset += p.Shape[ax];
         }
+        Trace?.Add(TraceKind.Concat, y, [.. list], [ax]);
         if (track)
         {
             Record<ConcatAxisOp>(y).Set(list, outer, inner, total, ax);
@@ -102,6 +103,7 @@ public sealed partial class Graph
                 xs.Slice(((o * n) + index[j]) * inner, inner).CopyTo(ys.Slice(((o * index.Length) + j) * inner, inner));
             }
         }
+        Trace?.Add(TraceKind.IndexSelect, y, [x], [axis], payload: index.ToArray());
         if (track)
         {
             Record<IndexSelectOp>(y).Set(x, index, outer, n, inner);

@@ -27,6 +27,7 @@ public sealed partial class Graph
         // are the leading axis).
         var first = (uint)((long)RowOffset * (x.Length / Math.Max(1, x.Shape.D0)));
         DropoutApply(key, p, first, x.Span, y.Span, fresh: true);
+        Trace?.Add(TraceKind.TrainingOnly, y, [x], payload: "Dropout in training");
         if (track)
         {
             Record<DropoutOp>(y).Set(x, p, key, first);

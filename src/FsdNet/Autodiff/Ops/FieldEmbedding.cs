@@ -99,6 +99,7 @@ public sealed partial class Graph
         (call.Plan, call.Tables, call.Dense, call.Input) = (plan, tables, dense, x);
         var start = Profile.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         FieldGather(call, y);
+        Trace?.Add(TraceKind.FieldEmbedding, y, [.. tables, .. dense], payload: new FieldEmbeddingTrace(plan, tables, dense, x.Categorical, x.Numeric, x.Sequence));
         if (Profile.Enabled)
         {
             Profile.Lap(ref Profile.EmbeddingTicks, start);
@@ -108,6 +109,15 @@ public sealed partial class Graph
             Record<FieldEmbeddingOp>(y).Call = call;
         }
         return y;
+    }
+
+    /// <summary>The model input's block of embedding-type vectors, [rows, embedding width], as a constant tensor.</summary>
+    internal Tensor EmbeddingInput(in ModelInput x)
+    {
+        var t = Acquire(new Shape(x.Rows, x.EmbeddingWidth), false);
+        t.CopyFrom(x.Embedding.AsSpan(0, x.Rows * x.EmbeddingWidth));
+        Trace?.Add(TraceKind.EmbeddingInput, t, []);
+        return t;
     }
 
     /// <summary>A pooled array of <paramref name="n"/> tensor slots for one step (no allocation in steady state).</summary>

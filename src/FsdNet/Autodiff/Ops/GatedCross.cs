@@ -23,6 +23,7 @@ public sealed partial class Graph
         job.Plan(c.Length, ElementGrain);
         (job.A, job.B, job.C, job.D, job.E) = (c, x0, h, z, y);
         job.Run(&GatedCrossForwardPart);
+        Trace?.Add(TraceKind.GatedCross, y, [c, x0, h, z]);
         if (track)
         {
             Record<GatedCrossOp>(y).Set(c, x0, h, z);

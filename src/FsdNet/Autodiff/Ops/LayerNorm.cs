@@ -22,6 +22,7 @@ public sealed partial class Graph
         (job.A, job.B, job.C, job.D, job.E, job.F) = (x, xhat, invstd, gamma, beta, y);
         (job.I0, job.F0) = (cols, eps);
         job.Run(&LayerNormPart);
+        Trace?.Add(TraceKind.LayerNorm, y, [x, gamma, beta], floats: [eps]);
         if (track)
         {
             Record<NormOp>(y).Set(x, gamma, beta, xhat, invstd, batchStats: true, perRow: true);

@@ -37,6 +37,7 @@ public sealed partial class Graph
             FillRows(y, b);
         }
         GemmRaw(false, true, rows, outF, inF, x, w, y, beta: b is null ? 0f : 1f);
+        Trace?.Add(TraceKind.Linear, y, [x, w, b]);
         if (track)
         {
             Record<LinearOp>(y).Set(x, w, b);
@@ -73,6 +74,7 @@ public sealed partial class Graph
         {
             Sgemm.Multiply(false, x.Shape.Rows, x.Pointer, x.Shape.Last, w.Packed!, b is null ? null : b.Pointer, relu, y.Pointer, w.Shape.D0);
         }
+        Trace?.Add(TraceKind.Linear, y, [x, w, b], [relu ? 1 : 0]);
         return y;
     }
 

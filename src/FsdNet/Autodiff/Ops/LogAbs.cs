@@ -22,6 +22,7 @@ public sealed partial class Graph
         job.Plan(x.Length, ElementGrain);
         (job.A, job.B, job.F0) = (x, y, min);
         job.Run(&LogAbsPart);
+        Trace?.Add(TraceKind.LogAbs, y, [x], floats: [min]);
         if (track)
         {
             Record<LogAbsOp>(y).Set(x, min);

@@ -25,6 +25,7 @@ public sealed partial class Graph
         var track = Tracks(a, b);
         var y = Output(new Shape(m, n), track);
         Gemm(transA, transB, m, n, k, a, b, y, fresh: true);
+        Trace?.Add(TraceKind.MatMul, y, [a, b], [transA ? 1 : 0, transB ? 1 : 0]);
         if (track)
         {
             Record<MatMulOp>(y).Set(a, b, transA, transB);

@@ -34,6 +34,7 @@ public sealed partial class Graph
         var track = Tracks(x);
         var y = Output(x.Shape, track);
         RunMath(&MathForwardPart, fn, x, y, arg, fresh: true);
+        Trace?.Add(fn switch { MathFn.Exp => TraceKind.Exp, MathFn.Log => TraceKind.Log, MathFn.Square => TraceKind.Square, MathFn.Abs => TraceKind.Abs, _ => TraceKind.LeakyRelu }, y, [x], floats: [arg]);
         if (track)
         {
             Record<MathOp>(y).Set(fn, x, arg);

@@ -11,6 +11,7 @@ public sealed partial class Graph
         var track = Tracks(a, b);
         var y = Output(new Shape(1), track);
         y.Span[0] = (float)(SquaredDistance(a.Span, b.Span) / Math.Max(a.Length, 1));
+        Trace?.Add(TraceKind.TrainingOnly, y, [a, b], payload: "MeanSquaredError (a loss)");
         if (track)
         {
             Record<MseOp>(y).Set(a, b);

@@ -23,6 +23,7 @@ public sealed partial class Graph
         (job.A, job.B) = (fields, y);
         (job.I0, job.I1) = (f, d);
         job.Run(&InnerProductPart);
+        Trace?.Add(TraceKind.PairwiseInnerProduct, y, [fields]);
         if (track)
         {
             Record<PairwiseInnerProductOp>(y).Set(fields);

@@ -43,6 +43,7 @@ public sealed partial class Graph
         var y = Output(shape, track);
         var (d, st) = PermutedStrides(s, order);
         Gather3(x.Span, y.Span, d, st, accumulate: false);
+        Trace?.Add(TraceKind.Permute, y, [x], payload: order.ToArray());
         if (track)
         {
             Record<PermuteOp>(y).Set(x, d, st);

@@ -68,6 +68,7 @@ public sealed partial class Graph
         var track = Tracks(x);
         var y = Output(shape, track);
         RunAxis(&ReduceForwardPart, kind, x, y, outer, n, inner, fresh: true);
+        Trace?.Add(TraceKind.Reduce, y, [x], [(int)kind, axis, keepDim ? 1 : 0]);
         if (track)
         {
             Record<ReduceAxisOp>(y).Set(kind, x, outer, n, inner);

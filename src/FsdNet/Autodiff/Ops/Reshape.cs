@@ -13,6 +13,7 @@ public sealed partial class Graph
         }
         var track = Tracks(x);
         var y = AcquireView(x, shape, track);
+        Trace?.Add(TraceKind.Reshape, y, [x]);
         if (track)
         {
             Record<ReshapeOp>(y).Set(x);
@@ -21,7 +22,12 @@ public sealed partial class Graph
     }
 
     /// <summary>The same values cut off from the graph: no gradient flows back through the result.</summary>
-    public Tensor Detach(Tensor x) => AcquireView(x, x.Shape, false);
+    public Tensor Detach(Tensor x)
+    {
+        var y = AcquireView(x, x.Shape, false);
+        Trace?.Add(TraceKind.Identity, y, [x]);
+        return y;
+    }
 
     private sealed class ReshapeOp : Op
     {

@@ -24,6 +24,7 @@ public sealed partial class Graph
         (job.A, job.B, job.C) = (x, r, y);
         job.I0 = (int)op;
         job.Run(&RowBroadcastPart);
+        Trace?.Add(TraceKind.RowBroadcast, y, [x, r], [op == Ew.Add ? (int)Binary.Add : (int)Binary.Mul]);
         if (track)
         {
             Record<RowBroadcastOp>(y).Set(x, r, op);

@@ -21,6 +21,7 @@ public sealed partial class Graph
         (job.A, job.B, job.C) = (x, s, y);
         (job.I0, job.I1) = (x.Shape.D1, x.Shape.D2);
         job.Run(&ScaleFieldsPart);
+        Trace?.Add(TraceKind.ScaleFields, y, [x, s]);
         if (track)
         {
             Record<ScaleFieldsOp>(y).Set(x, s);

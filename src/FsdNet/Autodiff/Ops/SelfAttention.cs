@@ -53,6 +53,7 @@ public sealed partial class Graph
         (job.A, job.B, job.C, job.D, job.E, job.F) = (q, k, v, p, y, keys);
         (job.I0, job.I1, job.I2, job.F0, job.F1) = (fields, heads, RowOffset, scale, dropout);
         job.Run(&SelfAttentionForwardPart);
+        Trace?.Add(drop ? TraceKind.TrainingOnly : TraceKind.SelfAttention, y, [q, k, v], [fields, heads], [scale], "attention dropout in training");
         if (track)
         {
             Record<SelfAttentionOp>(y).Set(q, k, v, p, keys, fields, heads, scale, dropout, RowOffset);

@@ -14,6 +14,7 @@ public sealed partial class Graph
         var track = Tracks(x);
         var y = Output(new Shape(x.Shape.D0, length), track);
         CopyColumns(x, start, y, 0, length);
+        Trace?.Add(TraceKind.Slice, y, [x], [start, length]);
         if (track)
         {
             Record<SliceOp>(y).Set(x, start);

@@ -13,6 +13,7 @@ public sealed partial class Graph
         job.PlanRows(x.Shape.Rows, x.Shape.Last, ElementGrain);
         (job.A, job.B, job.Flag) = (x, y, false);
         job.Run(&SoftmaxPart);
+        Trace?.Add(TraceKind.Softmax, y, [x], [x.Shape.Rank - 1]);
         if (track)
         {
             Record<SoftmaxOp>(y).Set(x);

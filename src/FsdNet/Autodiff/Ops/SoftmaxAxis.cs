@@ -15,6 +15,7 @@ public sealed partial class Graph
         var track = Tracks(x);
         var y = Output(x.Shape, track);
         RunAxis(&SoftmaxAxisForwardPart, Reduction.Sum, x, y, outer, n, inner, fresh: true);
+        Trace?.Add(TraceKind.Softmax, y, [x], [axis]);
         if (track)
         {
             Record<SoftmaxAxisOp>(y).Set(x, outer, n, inner);

@@ -15,6 +15,7 @@ public sealed partial class Graph
         var track = Tracks(x);
         var y = Output(new Shape(1), track);
         y.Span[0] = (float)(SumParallel(x.Span) * scale);
+        Trace?.Add(TraceKind.SumAll, y, [x], floats: [scale]);
         if (track)
         {
             Record<SumOp>(y).Set(x, scale);

@@ -21,6 +21,7 @@ public sealed partial class Graph
         {
             ys[r] = TensorPrimitives.Sum<float>(x.Row(r));
         }
+        Trace?.Add(TraceKind.SumLast, y, [x]);
         if (track)
         {
             Record<SumLastOp>(y).Set(x);

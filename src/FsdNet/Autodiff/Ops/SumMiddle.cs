@@ -20,6 +20,7 @@ public sealed partial class Graph
         job.PlanRows(x.Shape.D0, x.Shape.D1 * x.Shape.D2, ElementGrain);
         (job.A, job.B, job.I0, job.Flag) = (x, y, x.Shape.D1, false);
         job.Run(&SumMiddlePart);
+        Trace?.Add(TraceKind.SumMiddle, y, [x]);
         if (track)
         {
             Record<SumMiddleOp>(y).Set(x);
