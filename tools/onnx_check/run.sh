@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Exports every model and variant `fsdnet export --format onnx` covers and checks each file with the ONNX project's
+# Exports every model (and FSD variant, every head) with `fsdnet export --format onnx` and checks each file with the ONNX project's
 # own checker (check.py: onnx.checker.check_model with full_check=True).
 #
 #   tools/onnx_check/run.sh [out dir]
@@ -49,17 +49,36 @@ FSDNet_toy: {model: FSDNet, parallel_dnn_hidden_units: [8, 8, 8], num_cross_laye
 DCNv2_fsd_toy: {model: DCNv2, fsd: true, model_structure: parallel, num_cross_layers: 3, parallel_dnn_hidden_units: [8, 8, 8]}
 DCNv2_crossnet_only_toy: {model: DCNv2, model_structure: crossnet_only, num_cross_layers: 2}
 DCNv2_stacked_toy: {model: DCNv2, model_structure: stacked, num_cross_layers: 2, stacked_dnn_hidden_units: [8, 8]}
-DCNv2_parallel_toy: {model: DCNv2, model_structure: parallel, num_cross_layers: 2, parallel_dnn_hidden_units: [8, 8]}
 DCNv2_stacked_parallel_toy: {model: DCNv2, model_structure: stacked_parallel, num_cross_layers: 2, stacked_dnn_hidden_units: [8], parallel_dnn_hidden_units: [8]}
-DeepFM_toy: {model: DeepFM, hidden_units: [8, 8]}
-DNN_toy: {model: DNN, hidden_units: [8, 8]}
+DCNv2_mixture_toy: {model: DCNv2, use_low_rank_mixture: True, low_rank: 4, num_experts: 2, num_cross_layers: 2, parallel_dnn_hidden_units: [8]}
+DCN_fsd_toy: {model: DCN, fsd: true, dnn_hidden_units: [6, 5, 4], num_cross_layers: 3}
+xDeepFM_fsd_toy: {model: xDeepFM, fsd: true, cin_hidden_units: [4, 4, 4], dnn_hidden_units: [6, 5, 4]}
+AutoInt_fsd_toy: {model: AutoInt, fsd: true, attention_layers: 3, dnn_hidden_units: [6, 5, 4], use_wide: true}
+FinalMLP_fsd_toy: {model: FinalMLP, fsd: true, mlp1_hidden_units: [8, 4, 4], mlp2_hidden_units: [6, 2, 2]}
+GDCNP_fsd_toy: {model: GDCNP, fsd: true, dnn_hidden_units: [4, 4, 4], num_cross_layers: 3}
+EDCN_fsd_toy: {model: EDCN, fsd: true, num_cross_layers: 3}
+LR_toy: {model: LR}
+FM_toy: {model: FM}
+DNN_toy: {model: DNN, hidden_units: [8, 8], hidden_activations: dice}
 WideDeep_toy: {model: WideDeep, hidden_units: [8, 8]}
+DeepFM_toy: {model: DeepFM, hidden_units: [8, 8]}
+PNN_toy: {model: PNN, hidden_units: [8, 8]}
+FiBiNET_toy: {model: FiBiNET, hidden_units: [8], bilinear_type: field_each}
+AFN_toy: {model: AFN, afn_hidden_units: [8], logarithmic_neurons: 6, ensemble_dnn: True, dnn_hidden_units: [8]}
+xDeepFM_toy: {model: xDeepFM, cin_hidden_units: [4, 4], dnn_hidden_units: [8]}
+AutoInt_toy: {model: AutoInt, attention_layers: 2, num_heads: 2, attention_dim: 8, layer_norm: True, dnn_hidden_units: [8]}
+MaskNet_toy: {model: MaskNet, model_type: ParallelMaskNet, parallel_num_blocks: 2, parallel_block_dim: 8, dnn_hidden_units: [8]}
+FinalMLP_toy: {model: FinalMLP, mlp1_hidden_units: [8], mlp2_hidden_units: [8], use_fs: True, fs_hidden_units: [8]}
+DCN_toy: {model: DCN, dnn_hidden_units: [8], num_cross_layers: 2}
+GDCN_toy: {model: GDCN, dnn_hidden_units: [8], num_cross_layers: 2}
+GDCNP_toy: {model: GDCNP, dnn_hidden_units: [8], num_cross_layers: 2}
+EDCN_toy: {model: EDCN, num_cross_layers: 2, use_regulation_module: True}
 YAML
-for expid in FSDNet_toy DCNv2_fsd_toy DCNv2_crossnet_only_toy DCNv2_stacked_toy DCNv2_parallel_toy DCNv2_stacked_parallel_toy DeepFM_toy DNN_toy WideDeep_toy; do
+for expid in $(grep -o '^[A-Za-z0-9_]*_toy' "$WORK/model_config.yaml"); do
   "$FSDNET" train --config "$WORK" --expid "$expid" --run-dir "$WORK/runs/$expid" --cache-dir "$WORK/cache" --progress plain >/dev/null
   "$FSDNET" export --format onnx --model "$WORK/runs/$expid" --output "$OUT/$expid.onnx" >/dev/null
   case "$expid" in
-    FSDNet_toy|DCNv2_fsd_toy)
+    *_fsd_toy|FSDNet_toy)
       for head in 0 1 2; do
         "$FSDNET" export --format onnx --model "$WORK/runs/$expid" --output "$OUT/$expid.head$head.onnx" --head "$head" >/dev/null
       done ;;
