@@ -3,6 +3,7 @@
 #   1. in-process by FsdNet's Scorer (bundle, BatchNorm folded): single-row p50/p99 and batch-1000 throughput, for the
 #      model's prediction (mean of the heads) and for every head k alone (early exit), with test AUC and logloss;
 #   2. by ONNX Runtime on the same model exported to ONNX (same intra-op threads): single-row p50/p99, batch-1000;
+#      then ZOO_MODELS (DCNv2 DeepFM AutoInt xDeepFM) the same way, each scorer against ONNX Runtime on its traced export;
 #   3. over HTTP (`fsdnet serve`, bench/serve_http.sh: wrk on loopback): the highest load with p99 <= 5 ms (probes of
 #      PROBE_SECONDS at each of HTTP_CONNECTIONS), then DURATION s at it: throughput, p99, errors.
 # Prints the ratios and as its last line "predict p99 us: <x>" (in-process, single row, the model's prediction).
@@ -11,6 +12,7 @@
 #                                            fresh `fsdnet train --dataset frappe --seed 2023` in runs/serve/fsdnet
 #   THREADS=1 (scoring threads of both sides)  ITERATIONS=20000 (single rows)  BATCHES=400 (of 1000 rows)
 #   DURATION=30 (HTTP load seconds)  FSDNET_DATA=<folder holding frappe/>
+#   ZOO_MODELS="DCNv2 DeepFM AutoInt xDeepFM" (empty: none)  ZOO_EPOCHS=1  ZOO_ITERATIONS=6000  ZOO_BATCHES=100
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(realpath "${FSDNET_DATA:-../shared/data}")"
@@ -41,6 +43,25 @@ echo "== in-process scorer ($threads thread(s))"
 echo "== ONNX Runtime ($threads intra-op thread(s))"
 "${bench[@]}" onnx-latency --onnx "$out/model.onnx" --model "$out/model.fsdb" --data "$data" --threads "$threads" \
   --batch-reps "${BATCHES:-400}" | tee "$out/onnx.txt"
+# Zoo models through their traced ONNX export: the same interleaved A/B (FsdNet's scorer vs ONNX Runtime) per model,
+# on the zoo grid's Frappe cell when there is one, else on a short fresh training (the weights do not change the speed).
+for m in ${ZOO_MODELS-DCNv2 DeepFM AutoInt xDeepFM}; do
+  zdir="runs/grids/zoo_frappe_one_seed/cells/${m}_frappe/seed2023"
+  if [ ! -e "$zdir/model.fsdm" ]; then
+    zdir="runs/serve/$m"
+    if [ ! -f "$zdir/test_metrics.json" ]; then
+      echo "== training $m on Frappe (seed 2023, ${ZOO_EPOCHS:-1} epoch(s)) into $zdir" >&2
+      resume=(); [ -f "$zdir/checkpoint.fsdc" ] && resume=(--resume)
+      "${fsdnet[@]}" train --config bench/zoo --expid "${m}_frappe" --seed 2023 --epochs "${ZOO_EPOCHS:-1}" --threads 2 \
+        --data-root "$root" --run-dir "$zdir" "${resume[@]}" --progress plain >&2
+    fi
+  fi
+  "${fsdnet[@]}" export --model "$zdir" --format bundle --output "$out/$m.fsdb" >&2
+  "${fsdnet[@]}" export --model "$out/$m.fsdb" --format onnx --output "$out/$m.onnx" >&2
+  echo "== $m: in-process scorer vs ONNX Runtime on its traced export ($threads thread(s))"
+  "${bench[@]}" serve-latency --model "$out/$m.fsdb" --data "$data" --threads "$threads" \
+    --iterations "${ZOO_ITERATIONS:-6000}" --batches "${ZOO_BATCHES:-100}" --ab-batches 25 --onnx "$out/$m.onnx" | grep '^ab\.' | tee "$out/zoo_$m.txt"
+done
 # HTTP: the highest rate with p99 <= 5 ms. wrk has no rate limit, so the offered load is set by its connections:
 # short probes at each count in HTTP_CONNECTIONS, then the full DURATION at the count with the most requests/s among
 # those whose p99 stayed within 5 ms (the smallest count if none did).
@@ -79,6 +100,14 @@ print("single-row p99 (interleaved): FsdNet %.1f us, ONNX Runtime %.1f us: ONNX 
 print("batch-1000 throughput (interleaved, rows encoded beforehand on both sides): FsdNet %.0f rows/s, ONNX Runtime %.0f rows/s: FsdNet / ONNX Runtime %.2fx" % (tp, otp, tp / otp))
 print("batch-1000 with FsdNet encoding the raw text too: %.0f rows/s (%.2f ms of encoding per batch; ONNX Runtime has no encoder)"
       % (float(s["predict.batch1000_with_encoding_rows_per_s"]), float(s["predict.batch1000_encoding_ms"])))
+import glob, os
+for z in sorted(glob.glob(f"{d}/zoo_*.txt")):
+    k = read(os.path.basename(z))
+    if "ab.fsdnet_single_p99_us" in k:
+        print("%s (traced ONNX): single-row p99 FsdNet %.1f us, ONNX Runtime %.1f us (%.2fx); batch-1000 FsdNet %.0f rows/s, ONNX Runtime %.0f rows/s (%.2fx)"
+              % (os.path.basename(z)[4:-4], float(k["ab.fsdnet_single_p99_us"]), float(k["ab.onnx_single_p99_us"]),
+                 float(k["ab.onnx_single_p99_us"]) / float(k["ab.fsdnet_single_p99_us"]), float(k["ab.fsdnet_batch1000_rows_per_s"]),
+                 float(k["ab.onnx_batch1000_rows_per_s"]), float(k["ab.fsdnet_batch1000_rows_per_s"]) / float(k["ab.onnx_batch1000_rows_per_s"])))
 print("HTTP: %s rps, p99 %s ms, %s errors" % (h.get("http throughput rps"), h.get("http p99 ms"), h.get("http errors")))
 print("predict p99 us: %.1f" % p99)
 PY

@@ -166,16 +166,6 @@ internal static class ServeLatencyBenchmark
         return 0;
     }
 
-    /// <summary>
-    /// FsdNet's scorer and ONNX Runtime (same threads) on the same rows, alternating in blocks (singleBlock single
-    /// rows, batchBlock batches, a fraction of a second each), so that both see the same machine from one block to
-    /// the next (this VM's speed drifts by tens of percent within minutes): single rows (FsdNet filled from raw text
-    /// as above, ONNX Runtime given the row's int64 codes) and batches of 1000 pre-encoded rows. Blocks, not single
-    /// calls, because a service runs one of the two: alternating call by call, each runtime found its weights evicted
-    /// by the other's (both p99s 20-50% higher), and at two threads FsdNet's batches ran 0.55x of their speed alone,
-    /// slowed by ONNX Runtime's intra-op threads for up to about 100 ms after its runs (blocks of 5 batches: 0.58x,
-    /// 25: 0.87x, 100: 1.00x, one run). Prints ab.* lines and the two ratios.
-    /// </summary>
     /// <summary>One row from its raw text, as a service would score a request: fill the batch, then score it.</summary>
     private static void ScoreRaw(Scorer scorer, RowBatch single, string[] columns, string[] row, float[] one, int? head)
     {
@@ -188,6 +178,16 @@ internal static class ServeLatencyBenchmark
         scorer.Score(single, one, head);
     }
 
+    /// <summary>
+    /// FsdNet's scorer and ONNX Runtime (same threads) on the same rows, alternating in blocks (singleBlock single
+    /// rows, batchBlock batches, a fraction of a second each), so that both see the same machine from one block to
+    /// the next (this VM's speed drifts by tens of percent within minutes): single rows (FsdNet filled from raw text
+    /// as above, ONNX Runtime given the row's int64 codes) and batches of 1000 pre-encoded rows. Blocks, not single
+    /// calls, because a service runs one of the two: alternating call by call, each runtime found its weights evicted
+    /// by the other's (both p99s 20-50% higher), and at two threads FsdNet's batches ran 0.55x of their speed alone,
+    /// slowed by ONNX Runtime's intra-op threads for up to about 100 ms after its runs (blocks of 5 batches: 0.58x,
+    /// 25: 0.87x, 100: 1.00x, one run). Prints ab.* lines and the two ratios.
+    /// </summary>
     private static void Interleaved(Scorer scorer, string onnx, string dataPath, string[] columns, List<string[]> rows,
         RowBatch[] encoded, int iterations, int batches, int singleBlock, int batchBlock)
     {
