@@ -8,7 +8,7 @@ namespace FsdNet.Autodiff;
 /// [start, end) of elements (or rows), so results never depend on the split; reductions keep per-part partials
 /// that are combined in part order.
 /// </summary>
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>Elements per part below which a kernel stays on one thread.</summary>
     private const int ElementGrain = 1 << 15;
@@ -113,7 +113,7 @@ public sealed partial class Graph
 }
 
 /// <summary>Row-parallel kernels of the normalisation layers.</summary>
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>dst[c] = sum over rows of (x[r, c] - mean[c])^2.</summary>
     internal unsafe void ColumnSquaredDeviation(Tensor x, ReadOnlySpan<float> mean, Span<float> dst)
@@ -249,7 +249,7 @@ public sealed partial class Graph
 }
 
 /// <summary>Row-parallel copies between column ranges, and parallel sums.</summary>
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>Column blocks of rows: dst[r, dstCol .. + width] = (or +=) src[r, srcCol .. + width] for every row.</summary>
     internal unsafe void CopyColumns(Tensor src, int srcCol, Tensor dst, int dstCol, int width, bool accumulate = false)

@@ -3,7 +3,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>
     /// dst (+)= the column sums of src seen as [rows, cols]. Row blocks are summed in parallel into per-part partials

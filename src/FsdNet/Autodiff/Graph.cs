@@ -9,7 +9,7 @@ namespace FsdNet.Autodiff;
 /// so a steady-state step allocates nothing on the managed heap.
 /// A graph is used by one thread at a time; concurrent inference uses one graph per thread.
 /// </summary>
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     private readonly List<Tensor> pool = [];
     private readonly List<Op> tape = [];

@@ -3,7 +3,7 @@ using FsdNet.Tensors;
 namespace FsdNet.Autodiff;
 
 /// <summary>What a parameter is, for regularisers (FuxiCTR: embedding_regularizer vs net_regularizer).</summary>
-public enum ParameterKind
+internal enum ParameterKind
 {
     /// <summary>A dense network weight or bias (Linear, BatchNorm, LayerNorm, ...).</summary>
     Net,
@@ -13,7 +13,7 @@ public enum ParameterKind
 }
 
 /// <summary>A trainable tensor with its own persistent gradient buffer.</summary>
-public sealed class Parameter : Tensor
+internal sealed class Parameter : Tensor
 {
     public Parameter(string name, Shape shape, ParameterKind kind = ParameterKind.Net)
         : base(shape)

@@ -127,7 +127,7 @@ internal sealed class GraphTrace
         nodes.Add(new TraceNode(kind, output, output.Shape, inputs, ints ?? [], floats ?? [], payload));
 }
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>When set, every forward op is recorded in it (ONNX export); null otherwise (no cost).</summary>
     internal GraphTrace? Trace { get; set; }

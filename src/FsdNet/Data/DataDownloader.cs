@@ -5,7 +5,7 @@ using System.Security.Cryptography;
 namespace FsdNet.Data;
 
 /// <summary>A public data set that <c>fsdnet data download</c> knows how to fetch, verify and unpack.</summary>
-public sealed record DownloadSpec
+internal sealed record DownloadSpec
 {
     public required string Name { get; init; }
     public required string Url { get; init; }
@@ -29,7 +29,7 @@ public sealed record DownloadSpec
 }
 
 /// <summary>Downloads public data sets with a known checksum and unpacks them where the presets look.</summary>
-public static class DataDownloader
+internal static class DataDownloader
 {
     /// <summary>The data sets we know (URL + pinned checksums).</summary>
     public static IReadOnlyList<DownloadSpec> Known { get; } =

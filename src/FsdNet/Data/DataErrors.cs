@@ -69,7 +69,7 @@ public enum OnBadLine
 }
 
 /// <summary>Lines dropped under <see cref="OnBadLine.Skip"/>, per reason, with the first example of each.</summary>
-public sealed class BadLineReport
+internal sealed class BadLineReport
 {
     private readonly Dictionary<string, (long Count, string Example)> reasons = new(StringComparer.Ordinal);
 

@@ -32,7 +32,7 @@ public sealed record DataOptions
 }
 
 /// <summary>A fitted feature map plus the encoded splits (valid/test may be null when not configured).</summary>
-public sealed class PreparedData : IDisposable
+internal sealed class PreparedData : IDisposable
 {
     public required DatasetConfig Config { get; init; }
     public required FeatureMap FeatureMap { get; init; }
@@ -61,7 +61,7 @@ public sealed class PreparedData : IDisposable
 /// The entry point for trainers: dataset config (or preset) + data root -> fitted FeatureMap + encoded, cached
 /// train/valid/test splits.
 /// </summary>
-public static class DataPipeline
+internal static class DataPipeline
 {
     /// <summary>Prepares a preset (<c>frappe</c>, <c>criteo</c>) found under <paramref name="dataRoot"/> (default: <see cref="DefaultDataRoot"/>).</summary>
     public static PreparedData Prepare(string preset, string? dataRoot = null, DataOptions? options = null) =>

@@ -4,7 +4,7 @@ using System.Text;
 namespace FsdNet.Data;
 
 /// <summary>Human-readable summaries of prepared data (what <c>fsdnet data inspect</c> prints).</summary>
-public static class DataReport
+internal static class DataReport
 {
     /// <summary>The text that <c>data inspect</c> prints.</summary>
     public static string Describe(PreparedData data)

@@ -155,7 +155,7 @@ public sealed class DatasetConfig
     /// and also against the config file's folder and data_root (presets: their folder only); the first candidate that
     /// exists wins (a missing <c>x</c> also matches <c>x.gz</c>). Null when not configured; the first candidate when none exists.
     /// </summary>
-    public string? ResolvePath(string? path)
+    internal string? ResolvePath(string? path)
     {
         if (string.IsNullOrEmpty(path))
         {
@@ -177,7 +177,7 @@ public sealed class DatasetConfig
     }
 
     /// <summary>Like <see cref="ResolvePath"/>, but a path that exists nowhere is an error naming every candidate tried.</summary>
-    public string ResolveExisting(string path, string key)
+    internal string ResolveExisting(string path, string key)
     {
         var p = ResolvePath(path)!;
         if (File.Exists(p) || Directory.Exists(p) || HasGlob(p))
@@ -193,7 +193,7 @@ public sealed class DatasetConfig
     internal static bool HasGlob(string p) => Path.GetFileName(p).Contains('*', StringComparison.Ordinal);
 
     /// <summary>The absolute paths a relative path may mean, in the order they are tried.</summary>
-    public IReadOnlyList<string> Candidates(string path)
+    internal IReadOnlyList<string> Candidates(string path)
     {
         if (Path.IsPathRooted(path))
         {
@@ -218,7 +218,7 @@ public sealed class DatasetConfig
     }
 
     /// <summary>A hash of everything that changes the encoding (not the paths' contents).</summary>
-    public string Fingerprint()
+    internal string Fingerprint()
     {
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"{DatasetId}|{Format}|{(int)Separator}|{MinCategrCount}|{LabelName}|{FuxiEncoded}\n");
@@ -263,7 +263,7 @@ public static class DatasetConfigLoader
     /// <c>layers.MaskedSumPooling()</c>, or null for none; the short forms <c>MaskedAveragePooling</c> /
     /// <c>MaskedSumPooling</c> / <c>null</c> are accepted. Anything else is an error naming the column.
     /// </summary>
-    public static string? CanonicalEncoder(string? encoder, string column, string where)
+    internal static string? CanonicalEncoder(string? encoder, string column, string where)
     {
         if (IsNoEncoder(encoder))
         {
@@ -367,7 +367,7 @@ public static class DatasetConfigLoader
         ["user", "item", "daytime", "weekday", "isweekend", "homework", "cost", "weather", "country", "city"];
 
     /// <summary>Adds I1..I13 (float, fill_na 0, convert_to_bucket, categorical) and C1..C26 (str categorical).</summary>
-    public static void AddCriteoColumns(DatasetConfig cfg)
+    internal static void AddCriteoColumns(DatasetConfig cfg)
     {
         for (var i = 1; i <= 13; i++)
         {
@@ -927,7 +927,7 @@ public static class DatasetConfigLoader
     }
 
     /// <summary>Parses a YAML number the way Python users write it: <c>10</c>, <c>1e-5</c>, <c>1.e-5</c>, <c>.5</c>.</summary>
-    public static double? ParseNumber(string s)
+    internal static double? ParseNumber(string s)
     {
         s = s.Trim();
         if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d))

@@ -10,7 +10,7 @@ namespace FsdNet.Data;
 /// are dropped, as in the FSDNet paper), split 8:1:1 at random with a fixed seed. FuxiCTR's ML-1M CSVs (already
 /// holding these columns) are used as they are when present.
 /// </summary>
-public static class MovieLens
+internal static class MovieLens
 {
     public const int SplitSeed = 2023;
 

@@ -4,7 +4,7 @@ using FsdNet.Tensors;
 namespace FsdNet.Layers;
 
 /// <summary>Hidden-layer activations (FuxiCTR's dnn_activations names).</summary>
-public enum Activation
+internal enum Activation
 {
     None,
     Relu,
@@ -21,7 +21,7 @@ public enum Activation
     Dice,
 }
 
-public static class Activations
+internal static class Activations
 {
     /// <summary>Parses a FuxiCTR activation name (FuxiCTR's get_activation: relu, sigmoid, tanh, leakyrelu, prelu, dice, linear/none).</summary>
     public static Activation Parse(string name) => name.Trim().ToLowerInvariant() switch
@@ -55,7 +55,7 @@ public static class Activations
 /// An activation with parameters, as torch's nn.PReLU() (one slope "weight", 0.25) or FuxiCTR's Dice
 /// (BatchNorm1d without affine, eps 1e-9, momentum 0.01, and "alpha" [dim] zeros).
 /// </summary>
-public sealed class ParametricActivation : Module
+internal sealed class ParametricActivation : Module
 {
     private readonly Parameter? slope;
     private readonly Parameter? alpha;

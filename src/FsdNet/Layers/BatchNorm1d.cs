@@ -4,7 +4,7 @@ using FsdNet.Tensors;
 namespace FsdNet.Layers;
 
 /// <summary>PyTorch's BatchNorm1d (momentum 0.1, eps 1e-5): gamma 1, beta 0, running mean 0 and variance 1.</summary>
-public sealed class BatchNorm1d : Module
+internal sealed class BatchNorm1d : Module
 {
     public BatchNorm1d(int features, float momentum = 0.1f, float eps = 1e-5f)
     {

@@ -9,7 +9,7 @@ namespace FsdNet.Layers;
 /// [F(F-1)/2, D, D]); [rows, F, D] to [rows, F(F-1)/2, D]. The weight "bilinear_W" is Xavier-normal with torch's fans
 /// for its shape. One fused op (<see cref="Graph.BilinearPairs"/>).
 /// </summary>
-public sealed class BilinearInteraction : Module
+internal sealed class BilinearInteraction : Module
 {
     public BilinearInteraction(int numFields, int embeddingDim, BilinearType type, Rng rng)
     {

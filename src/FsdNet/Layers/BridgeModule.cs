@@ -4,7 +4,7 @@ using FsdNet.Tensors;
 namespace FsdNet.Layers;
 
 /// <summary>EDCN's bridge_type: how the bridge module combines a cross output and a deep output.</summary>
-public enum BridgeType
+internal enum BridgeType
 {
     HadamardProduct,
     PointwiseAddition,
@@ -19,7 +19,7 @@ public enum BridgeType
 /// Linear(d, d)(x)))) ("attention1.0", "attention1.2"). FuxiCTR applies the same attention network (attention1) to
 /// both inputs and leaves its attention2 unused; FsdNet does the same and does not create attention2.
 /// </summary>
-public sealed class BridgeModule : Module
+internal sealed class BridgeModule : Module
 {
     private readonly Linear? concat;
     private readonly Linear? attentionHidden;

@@ -13,7 +13,7 @@ namespace FsdNet.Layers;
 /// As a layer-wise tower, <see cref="Step"/> returns layer i's feature maps [B, d, H_i] (what layer i + 1 reads) and
 /// <see cref="LayerWidth"/> is the width of their sum pooling (<see cref="Pool"/>), the output that is fused.
 /// </summary>
-public sealed class CompressedInteractionNet : Module, ILayerwiseTower
+internal sealed class CompressedInteractionNet : Module, ILayerwiseTower
 {
     private readonly Parameter[] weights;
     private readonly Parameter[] biases;

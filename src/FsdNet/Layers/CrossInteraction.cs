@@ -7,7 +7,7 @@ namespace FsdNet.Layers;
 /// FuxiCTR's CrossInteraction, one cross layer without the residual: (w . x_i) x_0 + b, with w [d]
 /// (Linear(d, 1, bias=False), child "weight") and b [d] ("bias", zeros). EDCN uses it as its cross layer.
 /// </summary>
-public sealed class CrossInteraction : Module
+internal sealed class CrossInteraction : Module
 {
     private readonly Linear weight;
     private readonly Parameter bias;

@@ -7,7 +7,7 @@ namespace FsdNet.Layers;
 /// DCN's cross network (FuxiCTR's CrossNet / CrossInteraction): x_{l+1} = x_l + (w_l . x_l) x_0 + b_l, with a weight
 /// vector w_l [d] (Linear(d, 1, bias=False)) and a bias b_l [d] (zeros) per layer.
 /// </summary>
-public sealed class CrossNet : Module, ILayerwiseTower
+internal sealed class CrossNet : Module, ILayerwiseTower
 {
     private readonly Linear[] weights;
     private readonly Parameter[] biases;

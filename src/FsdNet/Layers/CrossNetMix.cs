@@ -13,7 +13,7 @@ namespace FsdNet.Layers;
 /// projections run as one [rows, E r] x [E r, d] product of the gated low-rank codes, the down projection as one
 /// [rows, d] x [d, E r] product, the E small C products as one batched product.
 /// </summary>
-public sealed class CrossNetMix : Module, ILayerwiseTower
+internal sealed class CrossNetMix : Module, ILayerwiseTower
 {
     private readonly Parameter[] u;
     private readonly Parameter[] v;

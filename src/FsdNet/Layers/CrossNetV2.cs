@@ -7,7 +7,7 @@ namespace FsdNet.Layers;
 /// DCNv2's cross network with full-rank weights: x_{l+1} = x_l + x_0 * (W_l x_l + b_l), W_l [d, d].
 /// <see cref="Layer"/> runs one layer so that models can read every layer's output.
 /// </summary>
-public sealed class CrossNetV2 : Module, ILayerwiseTower
+internal sealed class CrossNetV2 : Module, ILayerwiseTower
 {
     private readonly Linear[] layers;
 

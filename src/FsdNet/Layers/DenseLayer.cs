@@ -4,7 +4,7 @@ using FsdNet.Tensors;
 namespace FsdNet.Layers;
 
 /// <summary>One hidden layer of FuxiCTR's MLP_Block: Linear -> BatchNorm (optional) -> activation -> Dropout.</summary>
-public sealed class DenseLayer : Module
+internal sealed class DenseLayer : Module
 {
     public DenseLayer(int inFeatures, int outFeatures, Activation activation, float dropout, bool batchNorm, Rng rng)
     {

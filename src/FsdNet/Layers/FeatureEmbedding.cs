@@ -18,7 +18,7 @@ namespace FsdNet.Layers;
 /// Every table, projection and numeric vector counts as an embedding parameter for embedding_regularizer (as in
 /// FuxiCTR, where they all live inside FeatureEmbeddingDict). The layer keeps no per-call state.
 /// </summary>
-public sealed class FeatureEmbedding : Module
+internal sealed class FeatureEmbedding : Module
 {
     private readonly FieldEmbeddingPlan plan;
     private readonly Tensor[] tables;

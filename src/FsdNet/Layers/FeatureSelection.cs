@@ -11,7 +11,7 @@ namespace FsdNet.Layers;
 /// "fs1_ctx_bias"/"fs2_ctx_bias" [1, embedding_dim] (zeros) shared by every row. Gates "fs1_gate"/"fs2_gate": MLPs with
 /// fs_hidden_units, ReLU, no BatchNorm, output width x0's.
 /// </summary>
-public sealed class FeatureSelection : Module
+internal sealed class FeatureSelection : Module
 {
     private readonly Gate gate1;
     private readonly Gate gate2;

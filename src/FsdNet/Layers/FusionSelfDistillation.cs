@@ -9,7 +9,7 @@ namespace FsdNet.Layers;
 /// probabilities) and whether students whose fused width differs from the teacher's get a learned projection for
 /// the hint loss (FsdNet's addition: the paper compares fused features of equal width only).
 /// </summary>
-public sealed record FsdOptions(DistillationOptions Distillation, int? ScoreHead = null, bool HintProjection = false);
+internal sealed record FsdOptions(DistillationOptions Distillation, int? ScoreHead = null, bool HintProjection = false);
 
 /// <summary>
 /// Fusion self-distillation (Sang et al., arXiv 2411.07508), a plug-in for models with two parallel layer-wise
@@ -18,7 +18,7 @@ public sealed record FsdOptions(DistillationOptions Distillation, int? ScoreHead
 /// others through <see cref="SelfDistillation"/> (label BCE on every head, soft-label KL at temperature tau, hint MSE
 /// between fused features). Heads are named "heads.{i}", hint projections "hint_projections.{i}".
 /// </summary>
-public sealed class FusionSelfDistillation : Module
+internal sealed class FusionSelfDistillation : Module
 {
     private readonly Linear[] heads;
     private readonly Linear?[] projections;

@@ -8,7 +8,7 @@ namespace FsdNet.Layers;
 /// with W_l, Wg_l [d, d] (bias-free Linears "w.{l}", "wg.{l}", Xavier-normal) and b_l [d] ("b.{l}", uniform in
 /// [0, 1) as FuxiCTR's nn.init.uniform_). The gating and the residual run as one fused op (<see cref="Graph.GatedCross"/>).
 /// </summary>
-public sealed class GatedCrossNet : Module, ILayerwiseTower
+internal sealed class GatedCrossNet : Module, ILayerwiseTower
 {
     private readonly Linear[] w;
     private readonly Linear[] wg;

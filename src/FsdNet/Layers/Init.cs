@@ -3,7 +3,7 @@ using FsdNet.Tensors;
 namespace FsdNet.Layers;
 
 /// <summary>Weight initialisers (FuxiCTR defaults), all drawing from one seeded <see cref="Rng"/>.</summary>
-public static class Init
+internal static class Init
 {
     /// <summary>Xavier (Glorot) normal for a [out, in] weight: std = sqrt(2 / (in + out)).</summary>
     public static void XavierNormal(Tensor weight, Rng rng)

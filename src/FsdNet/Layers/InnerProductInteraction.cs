@@ -8,7 +8,7 @@ namespace FsdNet.Layers;
 /// embeddings, [rows, fields, dim] to [rows, fields (fields - 1) / 2], pairs (i, j) with i &lt; j in row-major order.
 /// No parameters; one fused op (<see cref="Graph.PairwiseInnerProduct"/>).
 /// </summary>
-public sealed class InnerProductInteraction : Module
+internal sealed class InnerProductInteraction : Module
 {
     public InnerProductInteraction(int numFields)
     {

@@ -8,7 +8,7 @@ namespace FsdNet.Layers;
 /// one logit w_x x + w_y y + sum over heads h of x_h^T W_h y_h, x and y split into num_heads equal parts and
 /// W_h [X/H, Y/H] read from "w_xy" [H·(X/H)·(Y/H), 1] (Xavier-normal, as FuxiCTR's nn.init.xavier_normal_).
 /// </summary>
-public sealed class InteractionAggregation : Module
+internal sealed class InteractionAggregation : Module
 {
     private readonly Linear wx;
     private readonly Linear wy;

@@ -4,7 +4,7 @@ using FsdNet.Tensors;
 namespace FsdNet.Layers;
 
 /// <summary>LayerNorm over the last axis (eps 1e-5): gamma 1, beta 0.</summary>
-public sealed class LayerNorm : Module
+internal sealed class LayerNorm : Module
 {
     public LayerNorm(int features, float eps = 1e-5f)
     {

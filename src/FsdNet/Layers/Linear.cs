@@ -4,7 +4,7 @@ using FsdNet.Tensors;
 namespace FsdNet.Layers;
 
 /// <summary>y = x W^T + b, W [out, in] Xavier-normal initialised, b zero.</summary>
-public sealed class Linear : Module
+internal sealed class Linear : Module
 {
     public Linear(int inFeatures, int outFeatures, Rng rng, bool bias = true, ParameterKind kind = ParameterKind.Net)
     {

@@ -9,7 +9,7 @@ namespace FsdNet.Layers;
 /// <c>logarithmic_neurons</c> L neurons without bias ("coefficient_W", Linear(F, L)), exp, BatchNorm1d over the L
 /// neurons ("exp_batch_norm"), flattened to [rows, L·D] (neuron-major, as FuxiCTR's flatten of [rows, L, D]).
 /// </summary>
-public sealed class LogarithmicTransformation : Module
+internal sealed class LogarithmicTransformation : Module
 {
     /// <summary>FuxiCTR's clamp of |e| before the log.</summary>
     public const float Clamp = 1e-5f;

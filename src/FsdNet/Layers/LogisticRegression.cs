@@ -7,7 +7,7 @@ namespace FsdNet.Layers;
 /// FuxiCTR's LogisticRegression block: a weight per feature value (an embedding of dim 1, without pretrained tables
 /// or sharing; sequences sum their tokens' weights) summed over the fields, plus a bias: [rows, 1].
 /// </summary>
-public sealed class LogisticRegression : Module
+internal sealed class LogisticRegression : Module
 {
     private readonly FeatureEmbedding weights;
     private readonly Parameter? bias;
@@ -38,7 +38,7 @@ public sealed class LogisticRegression : Module
 /// FuxiCTR's FactorizationMachine block: logistic regression plus the pairwise inner products of the field
 /// embeddings, 0.5 * sum_d((sum_f e_f)^2 - sum_f e_f^2) (InnerProductInteraction, product_sum): [rows, 1].
 /// </summary>
-public sealed class FactorizationMachine : Module
+internal sealed class FactorizationMachine : Module
 {
     private readonly LogisticRegression lr;
 

@@ -9,7 +9,7 @@ namespace FsdNet.Layers;
 /// Linear without bias ("hidden_layer.0", hidden -> output), LayerNorm ("hidden_layer.1", optional), the activation
 /// and dropout.
 /// </summary>
-public sealed class MaskBlock : Module
+internal sealed class MaskBlock : Module
 {
     private readonly Linear mask0, mask2, hidden;
     private readonly LayerNorm? norm;

@@ -6,7 +6,7 @@ namespace FsdNet.Layers;
 /// <summary>
 /// FuxiCTR's MLP_Block: hidden <see cref="DenseLayer"/>s, then an optional linear output layer (no activation).
 /// </summary>
-public sealed class MlpBlock : Module
+internal sealed class MlpBlock : Module
 {
     private readonly DenseLayer[] layers;
 

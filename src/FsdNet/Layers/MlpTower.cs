@@ -7,7 +7,7 @@ namespace FsdNet.Layers;
 /// A network whose every layer's output a model can read: the towers the FSD module fuses layer by layer
 /// (cross networks, MLPs). Layer i maps the previous layer's output (x0 for the first) to output i.
 /// </summary>
-public interface ILayerwiseTower
+internal interface ILayerwiseTower
 {
     int LayerCount { get; }
 
@@ -19,7 +19,7 @@ public interface ILayerwiseTower
 }
 
 /// <summary>FuxiCTR's MLP_Block without an output layer, as a layer-wise tower: children "0", "1", ... are <see cref="DenseLayer"/>s.</summary>
-public sealed class MlpTower : Module, ILayerwiseTower
+internal sealed class MlpTower : Module, ILayerwiseTower
 {
     private readonly DenseLayer[] layers;
 

@@ -1,7 +1,7 @@
 namespace FsdNet.Layers;
 
 /// <summary>How a field reaches the model (FuxiCTR's feature <c>type</c>, less <c>meta</c>).</summary>
-public enum InputKind
+internal enum InputKind
 {
     /// <summary>One code per row, looked up in the field's table.</summary>
     Categorical,
@@ -17,7 +17,7 @@ public enum InputKind
 }
 
 /// <summary>How a sequence field's token embeddings become one vector (FuxiCTR's <c>feature_encoder</c>).</summary>
-public enum SequencePooling
+internal enum SequencePooling
 {
     /// <summary><c>MaskedAveragePooling</c>: mean over the non-padding tokens (0 for an all-padding row).</summary>
     Mean,
@@ -30,7 +30,7 @@ public enum SequencePooling
 }
 
 /// <summary>How a pretrained table enters the field's embedding (FuxiCTR's <c>pretrain_usage</c>).</summary>
-public enum PretrainUsage
+internal enum PretrainUsage
 {
     /// <summary>The pretrained vectors are the embedding (projected when pretrain_dim differs from the dim).</summary>
     Init,
@@ -47,10 +47,10 @@ public enum PretrainUsage
 /// row-major values aligned with the field's codes (row 0, padding, all zeros) and which rows the file provided.
 /// It is called only when a model is built for training; a saved model brings its own weights.
 /// </summary>
-public sealed record PretrainedSpec(int Dim, bool Freeze, PretrainUsage Usage, Func<(float[] Values, bool[] FromFile)> Load, string Source);
+internal sealed record PretrainedSpec(int Dim, bool Freeze, PretrainUsage Usage, Func<(float[] Values, bool[] FromFile)> Load, string Source);
 
 /// <summary>One input field as the embedding layer sees it; <see cref="Column"/> is its place in the model input.</summary>
-public sealed record InputField
+internal sealed record InputField
 {
     public required string Name { get; init; }
 
@@ -81,7 +81,7 @@ public sealed record InputField
 }
 
 /// <summary>The fields a model reads, in order, and the widths of the arrays of a <see cref="ModelInput"/>.</summary>
-public sealed class InputSchema
+internal sealed class InputSchema
 {
     public InputSchema(IReadOnlyList<InputField> fields, int categoricalCount, int numericCount, int sequenceWidth, int embeddingWidth)
     {
@@ -135,7 +135,7 @@ public sealed class InputSchema
 /// A batch as a model reads it: row-major arrays of codes and values (only the first <see cref="Rows"/> rows are
 /// valid) and the labels. A view over arrays the caller owns, which must stay unchanged until Backward.
 /// </summary>
-public readonly struct ModelInput
+internal readonly struct ModelInput
 {
     public ModelInput(int rows, int[] categorical, int categoricalCount, float[]? labels = null,
         float[]? numeric = null, int numericCount = 0, int[]? sequence = null, int sequenceWidth = 0,

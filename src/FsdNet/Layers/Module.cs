@@ -7,7 +7,7 @@ namespace FsdNet.Layers;
 /// A building block with named parameters, buffers (state that is saved but not trained, such as BatchNorm's running
 /// statistics) and child modules. Names are dotted paths, as in PyTorch's state_dict.
 /// </summary>
-public abstract class Module
+internal abstract class Module
 {
     private readonly List<(string Name, Parameter Value)> parameters = [];
     private readonly List<(string Name, Tensor Value)> buffers = [];

@@ -11,7 +11,7 @@ namespace FsdNet.Layers;
 /// attention itself is one fused op (<see cref="Graph.SelfAttention"/>: per sample and head, no intermediates but the
 /// attention weights), heads being column blocks of the projections.
 /// </summary>
-public sealed class MultiHeadSelfAttention : Module
+internal sealed class MultiHeadSelfAttention : Module
 {
     private readonly Linear wq, wk, wv;
     private readonly Linear? wres;
@@ -121,7 +121,7 @@ public sealed class MultiHeadSelfAttention : Module
 /// embedding dim, the others attention_dim) as a layer-wise tower on the flat field embeddings x0 [B, F*d]: layer i's
 /// output is its [B, F, attention_dim] result flattened to [B, F*attention_dim] (a view).
 /// </summary>
-public sealed class SelfAttentionTower : Module, ILayerwiseTower
+internal sealed class SelfAttentionTower : Module, ILayerwiseTower
 {
     private readonly MultiHeadSelfAttention[] layers;
 

@@ -10,7 +10,7 @@ namespace FsdNet.Layers;
 /// BatchNorm1d ("bn1", "bn2"). Without the gates (use_regulation_module: false, FsdNet's addition) both inputs are x
 /// (then through the BatchNorms when set).
 /// </summary>
-public sealed class RegulationModule : Module
+internal sealed class RegulationModule : Module
 {
     private readonly Parameter? g1;
     private readonly Parameter? g2;

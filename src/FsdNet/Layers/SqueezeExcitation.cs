@@ -9,7 +9,7 @@ namespace FsdNet.Layers;
 /// or Sigmoid), then every field's vector times its a_f. Children "excitation.0" and "excitation.2", as FuxiCTR's
 /// nn.Sequential indices.
 /// </summary>
-public sealed class SqueezeExcitation : Module
+internal sealed class SqueezeExcitation : Module
 {
     private readonly Linear squeeze;
     private readonly Linear excite;

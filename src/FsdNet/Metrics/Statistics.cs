@@ -1,14 +1,14 @@
 namespace FsdNet.Metrics;
 
 /// <summary>The result of Welch's two-sample t-test: the statistic, the Welch-Satterthwaite degrees of freedom and the two-sided p-value.</summary>
-public readonly record struct WelchResult(double T, double DegreesOfFreedom, double P);
+internal readonly record struct WelchResult(double T, double DegreesOfFreedom, double P);
 
 /// <summary>
 /// The statistics of experiment tables: means, sample standard deviations and Welch's unequal-variance t-test (as
 /// <c>scipy.stats.ttest_ind(a, b, equal_var=False)</c>), with Student's t distribution through the regularised
 /// incomplete beta function. Checked against scipy in the tests (tools/golden/stats_golden.py).
 /// </summary>
-public static class Statistics
+internal static class Statistics
 {
     public static double Mean(IReadOnlyList<double> x)
     {

@@ -6,7 +6,7 @@ using FsdNet.Training;
 namespace FsdNet.Models;
 
 /// <summary>AFN's keys, named and defaulted as FuxiCTR's model_zoo/AFN constructor (ensemble_dnn true is AFN+).</summary>
-public sealed record AfnOptions
+internal sealed record AfnOptions
 {
     public int EmbeddingDim { get; init; } = 10;
 
@@ -66,7 +66,7 @@ public sealed record AfnOptions
 /// (AFN+, the default) a second embedding ("embedding2") feeds an MLP ("dnn") with one logit, and fc = Linear(2, 1)
 /// weighs the two logits: y = sigmoid(fc([afn ; dnn])); without it y = sigmoid(afn).
 /// </summary>
-public sealed class AfnModel : CtrModel
+internal sealed class AfnModel : CtrModel
 {
     private readonly FeatureEmbedding embedding;
     private readonly LogarithmicTransformation logNet;

@@ -6,7 +6,7 @@ using FsdNet.Training;
 namespace FsdNet.Models;
 
 /// <summary>AutoInt's keys, named and defaulted as FuxiCTR's model_zoo/AutoInt constructor (AutoInt+ is AutoInt with dnn_hidden_units).</summary>
-public sealed record AutoIntOptions
+internal sealed record AutoIntOptions
 {
     public int EmbeddingDim { get; init; } = 10;
 
@@ -63,7 +63,7 @@ public sealed record AutoIntOptions
 /// LR term (use_wide). With fsd: true attention layer i (flattened) and DNN layer i are fused, f_i = [a_i ; d_i], and
 /// head i's logit (plus the LR logit with use_wide) replaces fc and the MLP's output layer.
 /// </summary>
-public sealed class AutoIntModel : FsdCapableModel
+internal sealed class AutoIntModel : FsdCapableModel
 {
     private readonly FeatureEmbedding embedding;
     private readonly LogisticRegression? lr;

@@ -10,7 +10,7 @@ namespace FsdNet.Models;
 /// A model keeps no per-call state: after training, any number of threads may score with it at once, each on its
 /// own <see cref="Graph"/>.
 /// </summary>
-public abstract class CtrModel : Module
+internal abstract class CtrModel : Module
 {
     /// <summary>The model's name as in FuxiCTR configs (e.g. "FSDNet").</summary>
     public abstract string ModelName { get; }

@@ -10,7 +10,7 @@ namespace FsdNet.Models;
 /// depth may also be spelt crossing_layers (FuxiCTR 1.x's and BARS' name, and that of FuxiCTR's own GDCN test configs,
 /// which its 2.x constructors ignore): FsdNet reads it when num_cross_layers is absent (see docs/MODELS.md).
 /// </summary>
-public sealed record DcnOptions
+internal sealed record DcnOptions
 {
     public int EmbeddingDim { get; init; } = 10;
 
@@ -70,7 +70,7 @@ public sealed record DcnOptions
 /// dnn_hidden_units is not empty) an MLP on x0 in parallel, concatenated into one logit; with fsd: true the two
 /// towers are fused layer by layer by the FSD module.
 /// </summary>
-public sealed class DcnModel : FsdCapableModel
+internal sealed class DcnModel : FsdCapableModel
 {
     private readonly FeatureEmbedding embedding;
     private readonly MlpTower? dnn;

@@ -6,7 +6,7 @@ using FsdNet.Training;
 namespace FsdNet.Models;
 
 /// <summary>DCNv2's model_structure: where the deep network sits relative to the cross network.</summary>
-public enum Dcnv2Structure
+internal enum Dcnv2Structure
 {
     CrossNetOnly,
     Stacked,
@@ -15,7 +15,7 @@ public enum Dcnv2Structure
 }
 
 /// <summary>DCNv2's keys, named and defaulted as FuxiCTR's model_zoo/DCNv2 constructor.</summary>
-public sealed record Dcnv2Options
+internal sealed record Dcnv2Options
 {
     public Dcnv2Structure Structure { get; init; } = Dcnv2Structure.Parallel;
 
@@ -84,7 +84,7 @@ public sealed record Dcnv2Options
 /// (the MLP reads the cross output), parallel (both read x0, outputs concatenated) or both, then one logit. With the
 /// FSD module the parallel towers are fused layer by layer, f_i = [c_i ; d_i], one head per layer (that is FSDNet).
 /// </summary>
-public class Dcnv2Model : FsdCapableModel
+internal class Dcnv2Model : FsdCapableModel
 {
     private readonly FeatureEmbedding embedding;
     private readonly ILayerwiseTower cross;

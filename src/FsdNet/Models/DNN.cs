@@ -5,7 +5,7 @@ using FsdNet.Tensors;
 namespace FsdNet.Models;
 
 /// <summary>A deep network on the flattened field embeddings (FuxiCTR's model_zoo/DNN): y = sigmoid(MLP(x0)).</summary>
-public sealed class DnnModel : CtrModel
+internal sealed class DnnModel : CtrModel
 {
     private readonly FeatureEmbedding embedding;
     private readonly MlpBlock mlp;

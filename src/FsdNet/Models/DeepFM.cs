@@ -5,7 +5,7 @@ using FsdNet.Tensors;
 namespace FsdNet.Models;
 
 /// <summary>DeepFM (Guo et al., IJCAI 2017; FuxiCTR's model_zoo/DeepFM): y = sigmoid(FM(x) + MLP(x0)) on shared field embeddings.</summary>
-public sealed class DeepFmModel : CtrModel
+internal sealed class DeepFmModel : CtrModel
 {
     private readonly FeatureEmbedding embedding;
     private readonly FactorizationMachine fm;

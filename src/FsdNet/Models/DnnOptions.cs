@@ -7,7 +7,7 @@ namespace FsdNet.Models;
 /// The keys of FuxiCTR's MLP-based models (DNN, WideDeep, DeepFM), named and defaulted as their constructors:
 /// embedding_dim 10, hidden_units [64, 64, 64], hidden_activations ReLU, net_dropout 0, batch_norm false.
 /// </summary>
-public sealed record DnnOptions
+internal sealed record DnnOptions
 {
     public int EmbeddingDim { get; init; } = 10;
 

@@ -6,7 +6,7 @@ using FsdNet.Training;
 namespace FsdNet.Models;
 
 /// <summary>EDCN's keys, named and defaulted as FuxiCTR's model_zoo/EDCN constructor (plus use_regulation_module).</summary>
-public sealed record EdcnOptions
+internal sealed record EdcnOptions
 {
     public int EmbeddingDim { get; init; } = 10;
 
@@ -63,7 +63,7 @@ public sealed record EdcnOptions
 /// the next layer's regulation module, feeds both towers; the logit is fc([c_L ; d_L ; b_L]). With fsd: true head i
 /// reads f_i = [c_i ; d_i ; b_i], so the last head sees what FuxiCTR's fc sees.
 /// </summary>
-public sealed class EdcnModel : FsdCapableModel
+internal sealed class EdcnModel : FsdCapableModel
 {
     private readonly FeatureEmbedding embedding;
     private readonly DenseLayer[] dense;

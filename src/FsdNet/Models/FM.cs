@@ -6,7 +6,7 @@ using FsdNet.Training;
 namespace FsdNet.Models;
 
 /// <summary>Factorization machine (Rendle, ICDM 2010; FuxiCTR's model_zoo/FM): y = sigmoid(LR + pairwise inner products of the field embeddings).</summary>
-public sealed class FmModel : CtrModel
+internal sealed class FmModel : CtrModel
 {
     private readonly FeatureEmbedding embedding;
     private readonly FactorizationMachine fm;

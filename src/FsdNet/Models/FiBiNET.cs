@@ -6,7 +6,7 @@ using FsdNet.Training;
 namespace FsdNet.Models;
 
 /// <summary>FiBiNET's keys, named and defaulted as FuxiCTR's model_zoo/FiBiNET constructor.</summary>
-public sealed record FibinetOptions
+internal sealed record FibinetOptions
 {
     public int EmbeddingDim { get; init; } = 10;
 
@@ -63,7 +63,7 @@ public sealed record FibinetOptions
 /// bilinear interactions of the embeddings (p) and of the re-weighted embeddings (q), an MLP with one logit on
 /// [flatten(p) ; flatten(q)], plus logistic regression without bias: y = sigmoid(LR(x) + MLP).
 /// </summary>
-public sealed class FibinetModel : CtrModel
+internal sealed class FibinetModel : CtrModel
 {
     private readonly FeatureEmbedding embedding;
     private readonly SqueezeExcitation senet;

@@ -6,7 +6,7 @@ using FsdNet.Training;
 namespace FsdNet.Models;
 
 /// <summary>FinalMLP's keys, named and defaulted as FuxiCTR's model_zoo/FinalMLP constructor, plus the FSD plug-in.</summary>
-public sealed record FinalMlpOptions
+internal sealed record FinalMlpOptions
 {
     public int EmbeddingDim { get; init; } = 10;
 
@@ -82,7 +82,7 @@ public sealed record FinalMlpOptions
 /// fsd: true the towers are fused layer by layer, f_i = [mlp1_i ; mlp2_i], one head per layer (the FSD module) instead
 /// of the aggregation.
 /// </summary>
-public sealed class FinalMlpModel : FsdCapableModel
+internal sealed class FinalMlpModel : FsdCapableModel
 {
     private readonly FeatureEmbedding embedding;
     private readonly MlpTower mlp1;

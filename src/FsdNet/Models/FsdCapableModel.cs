@@ -10,7 +10,7 @@ namespace FsdNet.Models;
 /// <see cref="FusionSelfDistillation"/> module (made by <see cref="UseFsd"/>), which predicts from the heads and
 /// trains them with the self-distillation loss. Subclasses say only how their layers are fused (<see cref="FuseLayers"/>).
 /// </summary>
-public abstract class FsdCapableModel : CtrModel
+internal abstract class FsdCapableModel : CtrModel
 {
     private FusionSelfDistillation? fsd;
 

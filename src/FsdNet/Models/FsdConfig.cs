@@ -8,7 +8,7 @@ namespace FsdNet.Models;
 /// loss_coefficient, fea_coefficient, Temp (the official FSDNet code's names), soft_loss, detach_teacher, score_head,
 /// hint_projection. Defaults are <see cref="DistillationOptions"/>'s (the official FSDNet constructor's).
 /// </summary>
-public static class FsdConfig
+internal static class FsdConfig
 {
     public static FsdOptions Read(ModelConfig cfg)
     {

@@ -10,7 +10,7 @@ namespace FsdNet.Models;
 /// they are the official constructor's (FSDNet.__init__), except parallel_dnn_hidden_units, whose official default
 /// [] builds no deep tower; <see cref="From"/> falls back to them for every key a config leaves out.
 /// </summary>
-public sealed record FsdNetOptions
+internal sealed record FsdNetOptions
 {
     private static readonly FsdNetOptions Defaults = new();
 
@@ -121,7 +121,7 @@ public sealed record FsdNetOptions
 /// of the heads' probabilities. Parameter names (embedding, cross.cross_layers.i, dnn.i, heads.i) and the order of
 /// initialisation are those of every FsdNet release, so saved models load.
 /// </summary>
-public sealed class FsdNetModel : Dcnv2Model
+internal sealed class FsdNetModel : Dcnv2Model
 {
     public FsdNetModel(InputSchema schema, FsdNetOptions options, Rng rng, bool loadPretrained = true)
         : base(schema, Validated(options).ToDcnv2(), rng, loadPretrained, "FSDNet")

@@ -9,7 +9,7 @@ namespace FsdNet.Models;
 /// GDCN, stacked (Wang et al., CIKM 2023; FuxiCTR's model_zoo/GDCN "GDCN"): the gated cross network on x0, then an
 /// MLP with one output logit on the cross output. The MLP reads the last cross layer only, so it has no FSD.
 /// </summary>
-public sealed class GdcnModel : CtrModel
+internal sealed class GdcnModel : CtrModel
 {
     private readonly FeatureEmbedding embedding;
     private readonly GatedCrossNet cross;

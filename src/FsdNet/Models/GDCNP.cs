@@ -8,7 +8,7 @@ namespace FsdNet.Models;
 /// GDCN, parallel (FuxiCTR's model_zoo/GDCN "GDCNP"): the gated cross network and an MLP both on x0, concatenated
 /// into one logit; with fsd: true gated cross layer i and DNN layer i are fused by the FSD module, one head per layer.
 /// </summary>
-public sealed class GdcnpModel : FsdCapableModel
+internal sealed class GdcnpModel : FsdCapableModel
 {
     private readonly FeatureEmbedding embedding;
     private readonly MlpTower dnn;

@@ -5,7 +5,7 @@ using FsdNet.Tensors;
 namespace FsdNet.Models;
 
 /// <summary>Logistic regression (FuxiCTR's model_zoo/LR): y = sigmoid(sum of the features' weights + bias).</summary>
-public sealed class LrModel : CtrModel
+internal sealed class LrModel : CtrModel
 {
     private readonly LogisticRegression lr;
 

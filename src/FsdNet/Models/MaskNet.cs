@@ -6,14 +6,14 @@ using FsdNet.Training;
 namespace FsdNet.Models;
 
 /// <summary>MaskNet's two architectures (FuxiCTR's model_type).</summary>
-public enum MaskNetType
+internal enum MaskNetType
 {
     SerialMaskNet,
     ParallelMaskNet,
 }
 
 /// <summary>MaskNet's keys, named and defaulted as FuxiCTR's model_zoo/MaskNet constructor.</summary>
-public sealed record MaskNetOptions
+internal sealed record MaskNetOptions
 {
     public int EmbeddingDim { get; init; } = 10;
 
@@ -67,7 +67,7 @@ public sealed record MaskNetOptions
 /// parallel_num_blocks blocks of width parallel_block_dim on v_hidden, concatenated, then an MLP ("mask_net.dnn",
 /// dnn_hidden_units, no batch norm) to one logit. Not FSD-capable (no two parallel layer-wise towers).
 /// </summary>
-public sealed class MaskNetModel : CtrModel
+internal sealed class MaskNetModel : CtrModel
 {
     private readonly FeatureEmbedding embedding;
     private readonly MaskBlock[] blocks;

@@ -10,7 +10,7 @@ namespace FsdNet.Models;
 /// experiment's <c>use_features</c> and <c>feature_specs</c> applied, as FuxiCTR's FeatureMap.load does) and the
 /// <see cref="ModelInput"/> view of a batch.
 /// </summary>
-public static class ModelInputs
+internal static class ModelInputs
 {
     /// <summary>Keys a <c>feature_specs</c> entry may set for a feature (besides <c>name</c>).</summary>
     public static IReadOnlyList<string> FeatureSpecKeys { get; } = ["embedding_dim", "feature_encoder", "share_embedding", "freeze_emb", "pretrain_usage"];

@@ -40,7 +40,7 @@ public static class ModelRegistry
     /// The model <c>cfg.Model</c> over <paramref name="schema"/>; <paramref name="loadPretrained"/> false skips reading
     /// pretrained tables (their values come from a saved model).
     /// </summary>
-    public static CtrModel Create(InputSchema schema, ModelConfig cfg, Rng rng, bool loadPretrained = true)
+    internal static CtrModel Create(InputSchema schema, ModelConfig cfg, Rng rng, bool loadPretrained = true)
     {
         if (!Factories.TryGetValue(cfg.Model, out var make))
         {

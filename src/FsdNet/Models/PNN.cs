@@ -9,7 +9,7 @@ namespace FsdNet.Models;
 /// Inner-product PNN (Qu et al., ICDM 2016; FuxiCTR's model_zoo/PNN): an MLP with one logit on
 /// [x0 ; the inner products of every pair of field embeddings].
 /// </summary>
-public sealed class PnnModel : CtrModel
+internal sealed class PnnModel : CtrModel
 {
     /// <summary>PNN's keys: those of the MLP models (<see cref="DnnOptions"/>), plus product_type, of which FuxiCTR has only 'inner'.</summary>
     public static DnnOptions OptionsFrom(ModelConfig cfg)

@@ -5,7 +5,7 @@ using FsdNet.Tensors;
 namespace FsdNet.Models;
 
 /// <summary>Wide &amp; Deep (Cheng et al., DLRS 2016; FuxiCTR's model_zoo/WideDeep): y = sigmoid(LR + MLP(x0)).</summary>
-public sealed class WideDeepModel : CtrModel
+internal sealed class WideDeepModel : CtrModel
 {
     private readonly FeatureEmbedding embedding;
     private readonly LogisticRegression wide;

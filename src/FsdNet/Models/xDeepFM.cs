@@ -6,7 +6,7 @@ using FsdNet.Training;
 namespace FsdNet.Models;
 
 /// <summary>xDeepFM's keys, named and defaulted as FuxiCTR's model_zoo/xDeepFM constructor.</summary>
-public sealed record XDeepFmOptions
+internal sealed record XDeepFmOptions
 {
     public int EmbeddingDim { get; init; } = 10;
 
@@ -45,7 +45,7 @@ public sealed record XDeepFmOptions
 /// fused, f_i = [p_i ; d_i], and head i's logit is w_i f_i + b_i + LR(x): the heads replace the CIN's fc and the
 /// MLP's output layer, and the wide term joins every head, so each head is a whole xDeepFM of depth i + 1.
 /// </summary>
-public sealed class XDeepFmModel : FsdCapableModel
+internal sealed class XDeepFmModel : FsdCapableModel
 {
     private readonly FeatureEmbedding embedding;
     private readonly MlpBlock? dnn;

@@ -49,7 +49,10 @@ public sealed class ModelBundle
         TrainingMetrics = metrics;
     }
 
-    public CtrModel Model { get; }
+    internal CtrModel Model { get; }
+
+    /// <summary>The model's name as in FuxiCTR configs (e.g. "FSDNet").</summary>
+    public string ModelName => Model.ModelName;
 
     public FeatureMap FeatureMap { get; }
 
@@ -79,7 +82,7 @@ public sealed class ModelBundle
         ?? typeof(ModelBundle).Assembly.GetName().Version?.ToString() ?? "unknown";
 
     /// <summary>Writes the model and its feature map into <paramref name="runDir"/>.</summary>
-    public static void Save(string runDir, CtrModel model, FeatureMap featureMap, ModelConfig config)
+    internal static void Save(string runDir, CtrModel model, FeatureMap featureMap, ModelConfig config)
     {
         Directory.CreateDirectory(runDir);
         featureMap.Save(Path.Combine(runDir, FeatureMapFile));

@@ -5,7 +5,7 @@ using FsdNet.Models;
 namespace FsdNet.Serving;
 
 /// <summary>Batched inference over an encoded split (evaluation mode: running BatchNorm statistics, no dropout).</summary>
-public static class Predictor
+internal static class Predictor
 {
     public static (float[] Predictions, float[] Labels, long[]? Groups) PredictAll(
         CtrModel model, Graph graph, EncodedDataset data, int batchSize, Action<long, long, double>? progress = null) =>

@@ -16,7 +16,7 @@ public sealed class ModelFileException(string message) : Exception(message);
 /// before it. Files are written to a temporary name, flushed to disk and renamed, so a crash never leaves a
 /// half-written file under the real name; reading verifies the checksum before anything else.
 /// </summary>
-public static class TensorFile
+internal static class TensorFile
 {
     public const int FormatVersion = 1;
     private static readonly byte[] Magic = "FSDNETT1"u8.ToArray();

@@ -7,7 +7,7 @@ namespace FsdNet.Tensors;
 /// Fused elementwise kernels that <see cref="System.Numerics.Tensors.TensorPrimitives"/> has no single call for
 /// (mostly backward passes). Each writes its result when <c>fresh</c> and adds it otherwise.
 /// </summary>
-public static class Kernels
+internal static class Kernels
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));

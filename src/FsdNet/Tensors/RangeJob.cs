@@ -6,7 +6,7 @@ namespace FsdNet.Tensors;
 /// depends only on Count, the grain and <see cref="Workers.ThreadCount"/>, which keeps reductions deterministic.
 /// One instance serves one caller at a time (each <c>Graph</c> owns its own).
 /// </summary>
-public sealed unsafe class RangeJob : ParallelJob
+internal sealed unsafe class RangeJob : ParallelJob
 {
     private delegate*<RangeJob, int, int, int, void> body;
 

@@ -4,7 +4,7 @@ namespace FsdNet.Tensors;
 /// xoshiro256** with SplitMix64 seeding: fast, seedable and reproducible across platforms. Every random
 /// decision in FsdNet (initialisation, dropout masks, shuffling) draws from one of these, derived from the run seed.
 /// </summary>
-public sealed class Rng
+internal sealed class Rng
 {
     private ulong s0;
     private ulong s1;

@@ -27,7 +27,7 @@ internal enum SgemmIsa
 /// <see cref="Workers"/> by whole tiles; the split depends only on the shape and <see cref="Workers.ThreadCount"/>
 /// and never changes the order of the k-summation, so results are bit-identical run to run.
 /// </summary>
-public static unsafe partial class Sgemm
+internal static unsafe partial class Sgemm
 {
     // Cache blocking. KC x NR floats of packed B (one micro-panel) stay in L1, MC x KC floats of packed A in L2,
     // KC x NC floats of packed B in L2/L3.

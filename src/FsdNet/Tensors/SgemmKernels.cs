@@ -7,7 +7,7 @@ using System.Runtime.Intrinsics.X86;
 
 namespace FsdNet.Tensors;
 
-public static unsafe partial class Sgemm
+internal static unsafe partial class Sgemm
 {
     /// <summary>6x16 micro-kernel: C[0..6,0..16] = alpha * Apanel * Bpanel + beta * C (beta == 0 overwrites).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -11,7 +11,7 @@ namespace FsdNet.Tensors;
 /// over the worker threads: each element is still one dot product summed in the same order, so the result does not
 /// depend on the split, and each core keeps its own share of the weights in its cache.
 /// </summary>
-public static unsafe partial class Sgemm
+internal static unsafe partial class Sgemm
 {
     /// <summary>Products with m or n at most this use the direct (unpacked) path.</summary>
     internal const int SmallDim = 4;

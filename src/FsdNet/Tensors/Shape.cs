@@ -1,7 +1,7 @@
 namespace FsdNet.Tensors;
 
 /// <summary>A tensor shape of rank 1 to 3 (row-major). Value type, so shapes never allocate.</summary>
-public readonly record struct Shape
+internal readonly record struct Shape
 {
     public Shape(int d0)
         : this(1, d0, 1, 1)

@@ -7,7 +7,7 @@ namespace FsdNet.Tensors;
 /// pooled tensor can be reused across training steps (and across a smaller last batch) without reallocating.
 /// A tensor may be a view of another tensor's storage (reshape); views never own storage.
 /// </summary>
-public class Tensor
+internal class Tensor
 {
     private float[] own;
     private float[] data;

@@ -6,7 +6,7 @@ namespace FsdNet.Tensors;
 /// this is what makes runs bit-identical for a given thread count. Jobs are reusable objects owned by the
 /// caller, so dispatching one allocates nothing.
 /// </summary>
-public abstract class ParallelJob
+internal abstract class ParallelJob
 {
     /// <summary>Runs part <paramref name="part"/> of <paramref name="parts"/>.</summary>
     public abstract void Execute(int part, int parts);
@@ -17,7 +17,7 @@ public abstract class ParallelJob
 /// runs at a time; a caller that finds the pool busy (another thread is inside a region, e.g. concurrent serving
 /// requests) runs its parts serially on its own thread instead of waiting.
 /// </summary>
-public static class Workers
+internal static class Workers
 {
     private static readonly object Gate = new();
     private static int threadCount = Environment.ProcessorCount;

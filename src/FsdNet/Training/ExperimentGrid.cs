@@ -10,14 +10,14 @@ namespace FsdNet.Training;
 /// when the grid has a <c>record</c> folder, is where the cell's small result files are kept for good (see
 /// <see cref="ExperimentRunner.Record"/>).
 /// </summary>
-public sealed record GridCell(string Row, string ExpId, IReadOnlyList<KeyValuePair<string, string>> Setting, int Seed, string RunDir, string? RecordDir = null);
+internal sealed record GridCell(string Row, string ExpId, IReadOnlyList<KeyValuePair<string, string>> Setting, int Seed, string RunDir, string? RecordDir = null);
 
 /// <summary>
 /// An experiment grid (<c>fsdnet experiment --grid grid.yaml</c>): experiments x settings of the swept keys x seeds
 /// on one config folder or preset. Each (experiment, setting) is one row of the results table; each row runs once
 /// per seed. See docs/EXPERIMENTS.md for the file format.
 /// </summary>
-public sealed class ExperimentGrid
+internal sealed class ExperimentGrid
 {
     private static readonly string[] Known = ["grid", "config", "preset", "experiments", "seeds", "sweep", "fixed", "reference", "gains", "output", "record"];
 

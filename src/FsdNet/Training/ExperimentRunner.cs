@@ -6,7 +6,7 @@ using FsdNet.Metrics;
 namespace FsdNet.Training;
 
 /// <summary>A finished cell: what its run directory's test_metrics.json and training history say.</summary>
-public sealed record CellResult(
+internal sealed record CellResult(
     string Row,
     string ExpId,
     IReadOnlyDictionary<string, string> Setting,
@@ -23,7 +23,7 @@ public sealed record CellResult(
 /// Runs a grid's cells one after another, each a normal run directory. Resumable: a cell with a cell.json is done
 /// and is not rerun; a cell with a checkpoint but no cell.json was interrupted and resumes from its last epoch.
 /// </summary>
-public static class ExperimentRunner
+internal static class ExperimentRunner
 {
     /// <summary>Written into a cell's run directory once its run has finished and been tested.</summary>
     public const string CellFile = "cell.json";
@@ -194,7 +194,7 @@ public static class ExperimentRunner
 }
 
 /// <summary>A row of a grid's results table: the mean and sample std over seeds, with Welch p-values against the reference row.</summary>
-public sealed record ResultRow(
+internal sealed record ResultRow(
     string Row,
     string Model,
     int N,
@@ -208,10 +208,10 @@ public sealed record ResultRow(
     bool IsReference);
 
 /// <summary>treatment - base, with the Welch p-value of each difference.</summary>
-public sealed record GainRow(string Base, string Treatment, int NBase, int NTreatment, double AucGain, double PAuc, double LoglossGain, double PLogloss);
+internal sealed record GainRow(string Base, string Treatment, int NBase, int NTreatment, double AucGain, double PAuc, double LoglossGain, double PLogloss);
 
 /// <summary>The results of a grid: results.csv (one line per cell), results.json and results.md (the tables).</summary>
-public static class ExperimentTable
+internal static class ExperimentTable
 {
     public static (IReadOnlyList<ResultRow> Rows, IReadOnlyList<GainRow> Gains) Summarize(ExperimentGrid grid, IReadOnlyList<CellResult> cells)
     {

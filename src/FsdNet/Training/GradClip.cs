@@ -4,7 +4,7 @@ using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 namespace FsdNet.Training;
 
 /// <summary>Global gradient-norm clipping as torch.nn.utils.clip_grad_norm_ (L2 norm).</summary>
-public static class GradClip
+internal static class GradClip
 {
     /// <summary>
     /// Scales all gradients by min(1, maxNorm / (norm + 1e-6)) where norm is the L2 norm over all of them, and returns

@@ -125,7 +125,7 @@ public sealed class ModelConfig
     }
 
     /// <summary>The raw YAML value of a key (lists and mappings such as feature_specs), or null when absent.</summary>
-    public YamlNode? GetNode(string key) => TryGet(key, out var n) ? n : null;
+    internal YamlNode? GetNode(string key) => TryGet(key, out var n) ? n : null;
 
     /// <summary>Where a key's value came from: <c>file:line [expid]</c>, or the option that set it.</summary>
     public string Origin(string key) =>
@@ -134,13 +134,13 @@ public sealed class ModelConfig
             : $"{Source} [{ExpId}]";
 
     /// <summary>Keys present in the config that no getter has read (in file order).</summary>
-    public IReadOnlyList<string> UnreadKeys() => [.. values.Keys.Where(k => !tracker.Read.Contains(k))];
+    internal IReadOnlyList<string> UnreadKeys() => [.. values.Keys.Where(k => !tracker.Read.Contains(k))];
 
     /// <summary>
     /// Marks a FuxiCTR key that has no meaning in FsdNet as read, with the one-line reason (listed for the user).
     /// Returns whether the key is present.
     /// </summary>
-    public bool Acknowledge(string key, string reason)
+    internal bool Acknowledge(string key, string reason)
     {
         tracker.Read.Add(key);
         if (!values.ContainsKey(key))
@@ -153,11 +153,11 @@ public sealed class ModelConfig
 
     public bool Has(string key) => TryGet(key, out _);
 
-    public string? GetString(string key) =>
+    internal string? GetString(string key) =>
         TryGet(key, out var n) ? n is YamlScalarNode s ? s.Value : n.ToString() : null;
 
     /// <summary>A number; with <paramref name="min"/> (and <paramref name="minExclusive"/>) a range check naming the key.</summary>
-    public double GetDouble(string key, double fallback, double? min = null, bool minExclusive = false, double? max = null)
+    internal double GetDouble(string key, double fallback, double? min = null, bool minExclusive = false, double? max = null)
     {
         var s = GetString(key);
         if (s is null)
@@ -177,7 +177,7 @@ public sealed class ModelConfig
     }
 
     /// <summary>A whole number; with <paramref name="min"/>/<paramref name="max"/> a range check naming the key.</summary>
-    public int GetInt(string key, int fallback, int? min = null, int? max = null)
+    internal int GetInt(string key, int fallback, int? min = null, int? max = null)
     {
         var d = GetDouble(key, fallback);
         if (d != Math.Floor(d) || d is > int.MaxValue or < int.MinValue)
@@ -196,16 +196,16 @@ public sealed class ModelConfig
         return v;
     }
 
-    public int? GetNullableInt(string key, int? min = null) => Has(key) ? GetInt(key, 0, min) : null;
+    internal int? GetNullableInt(string key, int? min = null) => Has(key) ? GetInt(key, 0, min) : null;
 
-    public bool GetBool(string key, bool fallback)
+    internal bool GetBool(string key, bool fallback)
     {
         var s = GetString(key);
         return s is null ? fallback : ParseBool(s) ?? throw new ConfigException($"{Origin(key)}: '{key}' must be true or false, got '{s}'.");
     }
 
     /// <summary>A list of whole numbers such as <c>[400, 400, 400]</c>.</summary>
-    public IReadOnlyList<int> GetIntList(string key, IReadOnlyList<int> fallback)
+    internal IReadOnlyList<int> GetIntList(string key, IReadOnlyList<int> fallback)
     {
         if (!TryGet(key, out var n))
         {
@@ -221,7 +221,7 @@ public sealed class ModelConfig
     }
 
     /// <summary>A list of strings, or a single string as a one-element list.</summary>
-    public IReadOnlyList<string> GetStringList(string key, IReadOnlyList<string> fallback)
+    internal IReadOnlyList<string> GetStringList(string key, IReadOnlyList<string> fallback)
     {
         if (!TryGet(key, out var n))
         {
@@ -239,7 +239,7 @@ public sealed class ModelConfig
     /// A mapping of names to scalars or lists of scalars (e.g. <c>optimizer_params: {momentum: 0.9}</c>), each value as
     /// its list of texts (a scalar is a one-element list). Empty when the key is absent or null.
     /// </summary>
-    public IReadOnlyDictionary<string, IReadOnlyList<string>> GetMapping(string key)
+    internal IReadOnlyDictionary<string, IReadOnlyList<string>> GetMapping(string key)
     {
         if (!TryGet(key, out var n))
         {
@@ -271,7 +271,7 @@ public sealed class ModelConfig
     /// FuxiCTR's monitor: a metric name (<c>AUC</c>) or weights (<c>{AUC: 1, logloss: -1}</c>, also as a quoted
     /// Python dict). The monitored value is the weighted sum.
     /// </summary>
-    public IReadOnlyDictionary<string, double> GetMonitor()
+    internal IReadOnlyDictionary<string, double> GetMonitor()
     {
         if (!TryGet("monitor", out var n))
         {
@@ -296,7 +296,7 @@ public sealed class ModelConfig
     /// A regulariser as FuxiCTR's get_regularizer: a number (l2 with that lambda), <c>l2(x)</c>, <c>l1(x)</c>,
     /// <c>l1_l2(x, y)</c>, or 0/null for none. The penalty is L1 · ‖W‖₁ + (L2 / 2) · ‖W‖². Negative strengths are refused.
     /// </summary>
-    public (double L1, double L2) GetRegularizer(string key)
+    internal (double L1, double L2) GetRegularizer(string key)
     {
         if (TryGet(key, out var n) && n is not YamlScalarNode)
         {
@@ -339,7 +339,7 @@ public sealed class ModelConfig
     /// The keys whose values differ between two configs (a run's saved config and a new one), as
     /// <c>key: old -> new</c> lines; does not count as reading them.
     /// </summary>
-    public static IReadOnlyList<string> Differences(ModelConfig before, ModelConfig after, IReadOnlySet<string>? ignore = null)
+    internal static IReadOnlyList<string> Differences(ModelConfig before, ModelConfig after, IReadOnlySet<string>? ignore = null)
     {
         var result = new List<string>();
         foreach (var key in before.values.Keys.Union(after.values.Keys).Order(StringComparer.Ordinal))

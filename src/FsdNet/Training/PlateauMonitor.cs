@@ -5,7 +5,7 @@ namespace FsdNet.Training;
 /// <c>min_delta</c> (ties do not count); each non-improving validation counts towards the patience and, with
 /// reduce_lr_on_plateau, multiplies the learning rate by the decay factor (not below the floor).
 /// </summary>
-public sealed class PlateauMonitor(TrainerOptions options)
+internal sealed class PlateauMonitor(TrainerOptions options)
 {
     public double Best { get; set; } = options.MonitorMode == "max" ? double.NegativeInfinity : double.PositiveInfinity;
 

@@ -12,7 +12,7 @@ namespace FsdNet.Training;
 /// A table with row-sparse gradients (lazy embedding updates) is penalised on the rows the batch touched only: the
 /// rows that move get exactly the dense gradient, and untouched rows are not read.
 /// </summary>
-public static class Regularizer
+internal static class Regularizer
 {
     public static double ApplyL2(IReadOnlyList<Parameter> parameters, double lambda)
     {

@@ -4,7 +4,7 @@ using FsdNet.Tensors;
 namespace FsdNet.Training;
 
 /// <summary>Which soft-label KL to use between the teacher head and each student head.</summary>
-public enum SoftLoss
+internal enum SoftLoss
 {
     /// <summary>
     /// The paper's Bernoulli KL at temperature tau: p = sigmoid(z / tau),
@@ -25,7 +25,7 @@ public enum SoftLoss
 /// <param name="LossCoefficient">mu, the weight of the label loss (1 - mu weighs the soft loss).</param>
 /// <param name="FeaCoefficient">beta, the weight of the hint loss.</param>
 /// <param name="Temperature">tau of the soft labels.</param>
-public sealed record DistillationOptions(
+internal sealed record DistillationOptions(
     int Choice = 0,
     double LossCoefficient = 0.3,
     double FeaCoefficient = 0.01,
@@ -56,7 +56,7 @@ public sealed record DistillationOptions(
 /// choice 2: mu * sum_i BCE_i + (1 - mu) * soft + beta * hint. BCE_i is the batch-mean BCE of head i (teacher
 /// included); soft sums the KL of each student to the teacher; hint sums MSE(f_L, f_i) (mean over elements).
 /// </summary>
-public static class SelfDistillation
+internal static class SelfDistillation
 {
     public static Tensor Loss(Graph g, Tensor[] logits, Tensor[] features, Tensor labels, DistillationOptions o)
     {

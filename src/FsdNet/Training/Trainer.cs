@@ -66,7 +66,7 @@ public sealed record TrainResult(IReadOnlyList<EpochRecord> History, int BestEpo
 /// given seed and thread count; with a checkpoint path, the state is saved atomically after every epoch and a
 /// resumed run ends with the same parameters as an uninterrupted one.
 /// </summary>
-public sealed class Trainer
+internal sealed class Trainer
 {
     /// <summary>JSON settings for records that may hold NaN metrics (e.g. an undefined gAUC).</summary>
     public static readonly JsonSerializerOptions Json = new()

@@ -7,7 +7,7 @@ public sealed record TrainerOptions
     /// FuxiCTR keys that have no meaning in FsdNet, with the reason (the one place they are listed; docs/DATA.md
     /// "Config keys" repeats it). Reading them here keeps them out of the "nothing reads this key" warnings.
     /// </summary>
-    public static readonly IReadOnlyList<(string Key, string Reason)> NoEffect =
+    internal static readonly IReadOnlyList<(string Key, string Reason)> NoEffect =
     [
         ("verbose", "progress is a live bar on a terminal and plain log lines otherwise"),
         ("num_workers", "batches come from a memory-mapped cache, without loader worker processes"),

@@ -5,7 +5,7 @@ namespace FsdNet.Training;
 /// <summary>Named metrics (FuxiCTR's names) over a whole evaluation set.</summary>
 public static class TrainingMetrics
 {
-    public static readonly IReadOnlySet<string> Known = new HashSet<string>(StringComparer.Ordinal) { "logloss", "AUC", "gAUC" };
+    internal static readonly IReadOnlySet<string> Known = new HashSet<string>(StringComparer.Ordinal) { "logloss", "AUC", "gAUC" };
 
     /// <summary>Computes the requested metrics; gAUC is skipped (with a NaN) when there are no group ids.</summary>
     public static Dictionary<string, double> Compute(IEnumerable<string> names, float[] labels, float[] predictions, long[]? groups)

@@ -66,7 +66,7 @@ public sealed record RunResult(
 }
 
 /// <summary>Progress and messages of one run (the CLI's live bar and train.log; a quiet one for tests and grids).</summary>
-public interface IRunReporter : ITrainingObserver, IDisposable
+internal interface IRunReporter : ITrainingObserver, IDisposable
 {
     void Message(string line);
 
@@ -87,7 +87,7 @@ public static class TrainingRun
     /// trains with early stopping (checkpointing every epoch), saves the best model and evaluates it on test.
     /// <paramref name="reporter"/> makes the run's reporter once its directory is known.
     /// </summary>
-    public static RunResult Execute(RunSpec spec, Func<string, IRunReporter> reporter) => Execute(spec, reporter, default);
+    internal static RunResult Execute(RunSpec spec, Func<string, IRunReporter> reporter) => Execute(spec, reporter, default);
 
     /// <summary>
     /// Trains <paramref name="spec"/> to the end, as <c>fsdnet train</c> does, and returns where the run went and its
@@ -100,7 +100,7 @@ public static class TrainingRun
         Execute(spec, _ => new ObserverReporter(progress), cancellationToken);
 
     /// <summary><see cref="Execute(RunSpec, Func{string, IRunReporter})"/> with cancellation (see the overload above).</summary>
-    public static RunResult Execute(RunSpec spec, Func<string, IRunReporter> reporter, CancellationToken cancellationToken)
+    internal static RunResult Execute(RunSpec spec, Func<string, IRunReporter> reporter, CancellationToken cancellationToken)
     {
         var comm = Communicator.World(spec.Distributed);
         try
@@ -218,7 +218,7 @@ public static class TrainingRun
     }
 
     /// <summary>The experiment's configuration with the overrides and the dataset's settings applied, and its dataset.</summary>
-    public static (ModelConfig Config, DatasetConfig Dataset) Resolve(RunSpec spec)
+    internal static (ModelConfig Config, DatasetConfig Dataset) Resolve(RunSpec spec)
     {
         if ((spec.Preset is null) == (spec.ConfigDir is null))
         {
@@ -283,7 +283,7 @@ public static class TrainingRun
     }
 
     /// <summary>One warning per key that nothing read, naming where it was set.</summary>
-    public static IEnumerable<string> UnreadKeyWarnings(ModelConfig cfg) =>
+    internal static IEnumerable<string> UnreadKeyWarnings(ModelConfig cfg) =>
         cfg.UnreadKeys().Select(k => cfg.Origin(k).StartsWith("--", StringComparison.Ordinal)
             ? $"{cfg.Origin(k)}: no part of this experiment reads '{k}'."
             : $"{cfg.Origin(k)}: no part of this experiment reads '{k}' (misspelt, or not a key of model {cfg.GetString("model")}?); it has no effect.");
@@ -342,7 +342,7 @@ public static class TrainingRun
     /// Builds the model; running out of memory or overflowing a size while doing so becomes a <see cref="ConfigException"/>
     /// naming the size key that asks for the most memory (embedding_dim x vocabulary, or a hidden-unit list).
     /// </summary>
-    public static CtrModel CreateModel(FeatureMap map, ModelConfig cfg, Func<CtrModel> create)
+    internal static CtrModel CreateModel(FeatureMap map, ModelConfig cfg, Func<CtrModel> create)
     {
         try
         {
@@ -393,7 +393,7 @@ public static class TrainingRun
     }
 
     /// <summary>The data root to use, with a message saying what to put where when it is missing.</summary>
-    public static string DataRootFor(string? given, string dataset)
+    internal static string DataRootFor(string? given, string dataset)
     {
         var root = given ?? DataPipeline.DefaultDataRoot();
         var folder = Path.Combine(root, dataset);

@@ -6,7 +6,7 @@ using YamlDotNet.RepresentationModel;
 namespace FsdNet.Training;
 
 /// <summary>One trial of a tuning run: a setting of the tuned keys, its mean validation monitor and test metrics over its seeds.</summary>
-public sealed record TunerTrial(string Row, IReadOnlyDictionary<string, string> Setting, int Seeds, double ValidMonitor, double TestAuc, double TestLogloss);
+internal sealed record TunerTrial(string Row, IReadOnlyDictionary<string, string> Setting, int Seeds, double ValidMonitor, double TestAuc, double TestLogloss);
 
 /// <summary>
 /// FuxiCTR's tuner (<c>fuxictr.autotuner</c>) over FsdNet's grid runner: a tuner file's <c>tuner_space</c> maps keys of
@@ -14,7 +14,7 @@ public sealed record TunerTrial(string Row, IReadOnlyDictionary<string, string> 
 /// <c>seed</c> list gives every trial those seeds). Trials are ranked by the validation monitor only (the mean over
 /// seeds of the best epoch's monitor); test metrics are reported for the chosen one after the choice.
 /// </summary>
-public static class Tuner
+internal static class Tuner
 {
     private static readonly string[] Known = ["base_config", "base_expid", "dataset_id", "tuner_space", "output"];
 

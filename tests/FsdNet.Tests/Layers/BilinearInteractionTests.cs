@@ -10,11 +10,12 @@ namespace FsdNet.Tests.Layers;
 public class BilinearInteractionTests
 {
     [Theory]
-    [InlineData(BilinearType.FieldAll)]
-    [InlineData(BilinearType.FieldEach)]
-    [InlineData(BilinearType.FieldInteraction)]
-    public void Bilinear_pairs_match_their_definition(BilinearType type)
+    [InlineData(nameof(BilinearType.FieldAll))]
+    [InlineData(nameof(BilinearType.FieldEach))]
+    [InlineData(nameof(BilinearType.FieldInteraction))]
+    public void Bilinear_pairs_match_their_definition(string typeName)
     {
+        var type = Enum.Parse<BilinearType>(typeName);
         int rows = 3, f = 4, d = 3;
         var x = GradCheck.Param("x", new Shape(rows, f, d), 31);
         var layer = new BilinearInteraction(f, d, type, new Rng(2));
@@ -44,11 +45,12 @@ public class BilinearInteractionTests
     }
 
     [Theory]
-    [InlineData(BilinearType.FieldAll)]
-    [InlineData(BilinearType.FieldEach)]
-    [InlineData(BilinearType.FieldInteraction)]
-    public void Bilinear_pairs_gradients_match_finite_differences(BilinearType type)
+    [InlineData(nameof(BilinearType.FieldAll))]
+    [InlineData(nameof(BilinearType.FieldEach))]
+    [InlineData(nameof(BilinearType.FieldInteraction))]
+    public void Bilinear_pairs_gradients_match_finite_differences(string typeName)
     {
+        var type = Enum.Parse<BilinearType>(typeName);
         var x = GradCheck.Param("x", new Shape(5, 4, 3), 32);
         var layer = new BilinearInteraction(4, 3, type, new Rng(3));
         GradCheck.Check(g => g.Add(layer.Forward(g, x), layer.Forward(g, g.Affine(x, 0.5f))), [x, layer.Weight]);
@@ -63,10 +65,11 @@ public class BilinearInteractionTests
     }
 
     [Theory]
-    [InlineData(Activation.Relu)]
-    [InlineData(Activation.Sigmoid)]
-    public void Squeeze_excitation_gradients_match_finite_differences(Activation act)
+    [InlineData(nameof(Activation.Relu))]
+    [InlineData(nameof(Activation.Sigmoid))]
+    public void Squeeze_excitation_gradients_match_finite_differences(string activation)
     {
+        var act = Enum.Parse<Activation>(activation);
         var x = GradCheck.Param("x", new Shape(6, 5, 3), 35);
         var senet = new SqueezeExcitation(5, 2, act, new Rng(4));
         Assert.Equal(2, senet.ReducedSize);

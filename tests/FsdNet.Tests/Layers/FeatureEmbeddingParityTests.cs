@@ -18,7 +18,7 @@ public class FeatureEmbeddingParityTests
     private static readonly Golden Gold = Golden.Load("fsdnet", "inputs.json");
 
     /// <summary>The golden model's fields, in feature-map order, with their places in the input arrays.</summary>
-    public static InputSchema Schema() => new(
+    internal static InputSchema Schema() => new(
         [
             new InputField { Name = "a", Kind = InputKind.Categorical, Column = 0, VocabSize = 6 },
             new InputField { Name = "n1", Kind = InputKind.Numeric, Column = 0 },
@@ -29,7 +29,7 @@ public class FeatureEmbeddingParityTests
         ],
         categoricalCount: 1, numericCount: 2, sequenceWidth: 7, embeddingWidth: 5);
 
-    public static ModelInput Input() =>
+    internal static ModelInput Input() =>
         new(6, Gold.Ints("cat"), 1, Gold.Floats("labels"), Gold.Floats("num"), 2, Gold.Ints("seq"), 7, Gold.Floats("dense"), 5);
 
     private static string GoldenName(string name) => name.Split('.') switch

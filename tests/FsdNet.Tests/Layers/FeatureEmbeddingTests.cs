@@ -83,12 +83,13 @@ public class FeatureEmbeddingTests
     }
 
     [Theory]
-    [InlineData(PretrainUsage.Init, 6)]
-    [InlineData(PretrainUsage.Sum, 6)]
-    [InlineData(PretrainUsage.Sum, 4)]
-    [InlineData(PretrainUsage.Concat, 6)]
-    public void Pretrained_tables_load_project_combine_and_train(PretrainUsage usage, int pretrainDim)
+    [InlineData(nameof(PretrainUsage.Init), 6)]
+    [InlineData(nameof(PretrainUsage.Sum), 6)]
+    [InlineData(nameof(PretrainUsage.Sum), 4)]
+    [InlineData(nameof(PretrainUsage.Concat), 6)]
+    public void Pretrained_tables_load_project_combine_and_train(string usageName, int pretrainDim)
     {
+        var usage = Enum.Parse<PretrainUsage>(usageName);
         var layer = new FeatureEmbedding(PretrainedSchema(usage, freeze: false, pretrainDim, () => Table(pretrainDim)), 4, new Rng(1));
         var pre = layer.NamedParameters().Single(p => p.Name.EndsWith("pretrain_embedding.weight", StringComparison.Ordinal)).Value;
         Assert.Equal(-3f + (pretrainDim % 7), pre.Row(1)[0]); // row 1 came from the file

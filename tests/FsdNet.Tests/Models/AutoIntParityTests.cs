@@ -15,7 +15,7 @@ public class AutoIntParityTests
 
     private static readonly InputSchema Schema = InputSchema.Categorical(("f0", 6), ("f1", 5), ("f2", 4));
 
-    public static AutoIntOptions Options(string name)
+    internal static AutoIntOptions Options(string name)
     {
         var o = new AutoIntOptions { EmbeddingDim = 3, AttentionDim = 4, AttentionLayers = 2, BatchNorm = true };
         return name switch

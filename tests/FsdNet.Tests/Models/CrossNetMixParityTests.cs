@@ -30,12 +30,12 @@ public class CrossNetMixParityTests
     private static ModelInput Batch => new(8, Gold.Ints("codes"), 3, Gold.Floats("labels"));
 
     [Theory]
-    [InlineData("crossnet_only", Dcnv2Structure.CrossNetOnly)]
-    [InlineData("stacked", Dcnv2Structure.Stacked)]
-    [InlineData("parallel", Dcnv2Structure.Parallel)]
-    [InlineData("stacked_parallel", Dcnv2Structure.StackedParallel)]
-    public void Every_structure_matches_pytorch(string name, Dcnv2Structure structure) =>
-        ModelParity.Check(Gold, name, new Dcnv2Model(Schema, Options(structure), new Rng(1)), Batch);
+    [InlineData("crossnet_only", nameof(Dcnv2Structure.CrossNetOnly))]
+    [InlineData("stacked", nameof(Dcnv2Structure.Stacked))]
+    [InlineData("parallel", nameof(Dcnv2Structure.Parallel))]
+    [InlineData("stacked_parallel", nameof(Dcnv2Structure.StackedParallel))]
+    public void Every_structure_matches_pytorch(string name, string structure) =>
+        ModelParity.Check(Gold, name, new Dcnv2Model(Schema, Options(Enum.Parse<Dcnv2Structure>(structure)), new Rng(1)), Batch);
 
     [Fact]
     public void Fsd_on_the_parallel_structure_matches_pytorch()

@@ -18,12 +18,12 @@ public class EdcnParityTests
     private static ModelInput Batch => new(8, Gold.Ints("codes"), 3, Gold.Floats("labels"));
 
     [Theory]
-    [InlineData("hadamard_product", BridgeType.HadamardProduct, true)]
-    [InlineData("pointwise_addition", BridgeType.PointwiseAddition, false)]
-    [InlineData("concatenation", BridgeType.Concatenation, true)]
-    [InlineData("attention_pooling", BridgeType.AttentionPooling, false)]
-    public void Every_bridge_type_matches_pytorch(string name, BridgeType bridge, bool batchNorm) =>
-        ModelParity.Check(Gold, name, new EdcnModel(Schema, Base with { BridgeType = bridge, BatchNorm = batchNorm }, new Rng(1)), Batch);
+    [InlineData("hadamard_product", nameof(BridgeType.HadamardProduct), true)]
+    [InlineData("pointwise_addition", nameof(BridgeType.PointwiseAddition), false)]
+    [InlineData("concatenation", nameof(BridgeType.Concatenation), true)]
+    [InlineData("attention_pooling", nameof(BridgeType.AttentionPooling), false)]
+    public void Every_bridge_type_matches_pytorch(string name, string bridge, bool batchNorm) =>
+        ModelParity.Check(Gold, name, new EdcnModel(Schema, Base with { BridgeType = Enum.Parse<BridgeType>(bridge), BatchNorm = batchNorm }, new Rng(1)), Batch);
 
     [Fact]
     public void Fsd_fuses_cross_deep_and_bridge_outputs_of_every_layer_as_pytorch()

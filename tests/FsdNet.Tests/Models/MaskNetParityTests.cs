@@ -14,7 +14,7 @@ public class MaskNetParityTests
 
     private static readonly InputSchema Schema = InputSchema.Categorical(("f0", 6), ("f1", 5), ("f2", 4));
 
-    public static MaskNetOptions Options(string name) => name switch
+    internal static MaskNetOptions Options(string name) => name switch
     {
         "serial" => new MaskNetOptions { EmbeddingDim = 3, DnnHiddenUnits = [6, 5], ReductionRatio = 1.5 },
         "serial_plain" => new MaskNetOptions { EmbeddingDim = 3, DnnHiddenUnits = [6, 5], EmbLayerNorm = false, NetLayerNorm = false, DnnHiddenActivations = Activation.Tanh },

@@ -14,7 +14,7 @@ public class XDeepFmParityTests
 
     private static readonly InputSchema Schema = InputSchema.Categorical(("f0", 6), ("f1", 5), ("f2", 4));
 
-    public static XDeepFmOptions Options(string name) => name switch
+    internal static XDeepFmOptions Options(string name) => name switch
     {
         "cin_only" => new XDeepFmOptions { EmbeddingDim = 3, CinHiddenUnits = [4, 3], DnnHiddenUnits = [], BatchNorm = true },
         "with_dnn" => new XDeepFmOptions { EmbeddingDim = 3, CinHiddenUnits = [4, 3], DnnHiddenUnits = [6, 5], BatchNorm = true },

@@ -64,7 +64,7 @@ public sealed class OnnxExportData : IDisposable
 
     public TempDir Tmp { get; }
 
-    public PreparedData Data { get; }
+    internal PreparedData Data { get; }
 
     public IReadOnlyList<Dictionary<string, string?>> Rows { get; }
 

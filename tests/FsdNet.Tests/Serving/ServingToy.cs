@@ -72,11 +72,11 @@ public sealed class ServingToy : IDisposable
         TestMetrics = test;
     }
 
-    public PreparedData Data { get; }
+    internal PreparedData Data { get; }
 
     public ModelConfig Config { get; }
 
-    public FsdNet.Models.CtrModel Model { get; }
+    internal FsdNet.Models.CtrModel Model { get; }
 
     public string RunDir { get; }
 
@@ -92,7 +92,7 @@ public sealed class ServingToy : IDisposable
     public List<Dictionary<string, string>> TestRows() => ReadCsv(TestCsv);
 
     /// <summary>What Predictor.PredictAll gives over the test split encoded by the data pipeline.</summary>
-    public float[] PipelinePredictions(FsdNet.Models.CtrModel model) =>
+    internal float[] PipelinePredictions(FsdNet.Models.CtrModel model) =>
         Predictor.PredictAll(model, new Graph(), Data.Test!, 64).Predictions;
 
     public static List<Dictionary<string, string>> ReadCsv(string path)

@@ -5,7 +5,7 @@ using Xunit;
 namespace FsdNet.Tests.Support;
 
 /// <summary>A golden file written by tools/golden (PyTorch / sklearn): named tensors and parameters.</summary>
-public sealed class Golden
+internal sealed class Golden
 {
     private readonly Dictionary<string, (int[] Shape, double[] Data)> tensors = [];
 

@@ -8,7 +8,7 @@ namespace FsdNet.Tests.Support;
 /// Gradient checks against central finite differences. The scalar checked is L = sum(y * r) for a fixed random r,
 /// evaluated in double from the float32 output, so rounding noise stays near 1e-7 * |y| / eps.
 /// </summary>
-public static class GradCheck
+internal static class GradCheck
 {
     /// <summary>
     /// Checks d(sum(f(inputs) * r))/d(input) for every input that requires a gradient, at up to

@@ -8,7 +8,7 @@ namespace FsdNet.Tests.Support;
 /// The shared shape of a model parity test: load a golden file's parameters (named "&lt;case&gt;:&lt;parameter path&gt;")
 /// into the model, then compare the prediction, the loss and every parameter's gradient with PyTorch's.
 /// </summary>
-public static class ModelParity
+internal static class ModelParity
 {
     public static void Check(Golden gold, string name, CtrModel model, ModelInput x, double gradAbs = 1e-6)
     {

@@ -13,7 +13,7 @@ namespace FsdNet.Tests.Support;
 /// records (the process-wide count would include the runtime's and the test host's threads, which allocate a little
 /// all the time, more so on a loaded machine).
 /// </summary>
-public static class StepAllocation
+internal static class StepAllocation
 {
     /// <summary>Three categorical fields with vocabularies 6, 5 and 4 (the zoo parity tests' schema).</summary>
     public static InputSchema Schema { get; } = InputSchema.Categorical(("f0", 6), ("f1", 5), ("f2", 4));

@@ -3,7 +3,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>max(x, 0).</summary>
     public Tensor Relu(Tensor x) => Unary(x, Ew.Relu, Ew.ReluBack, fromInput: false);

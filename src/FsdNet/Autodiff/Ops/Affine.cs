@@ -3,7 +3,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>scale * x + shift, elementwise with scalar constants.</summary>
     public Tensor Affine(Tensor x, float scale, float shift = 0f)

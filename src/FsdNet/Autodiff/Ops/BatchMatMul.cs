@@ -2,7 +2,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>
     /// Batched matrix product over the first axis: a [B, M, K] x b [B, K, N] (or b [B, N, K] with

@@ -3,7 +3,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>
     /// BatchNorm1d over x [R, C] as PyTorch: in training, normalise with the batch mean and biased variance and

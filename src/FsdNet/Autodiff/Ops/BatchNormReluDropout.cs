@@ -3,7 +3,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>
     /// Dropout(ReLU(BatchNorm(x)), p) as one op: the tail of every hidden layer of FuxiCTR's MLP_Block with batch_norm

@@ -2,7 +2,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>
     /// Mean binary cross-entropy between sigmoid(logits) and targets in [0, 1], computed from the logits in the

@@ -4,7 +4,7 @@ using FsdNet.Tensors;
 namespace FsdNet.Autodiff;
 
 /// <summary>Which bilinear weight a field pair (i, j) uses (FuxiCTR's bilinear_type).</summary>
-public enum BilinearType
+internal enum BilinearType
 {
     /// <summary>One W [D, D] for every pair.</summary>
     FieldAll,
@@ -16,7 +16,7 @@ public enum BilinearType
     FieldInteraction,
 }
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>
     /// FiBiNET's bilinear interaction (FuxiCTR's BilinearInteractionV2): for every field pair p = (i, j), i &lt; j in

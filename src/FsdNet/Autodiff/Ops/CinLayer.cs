@@ -3,7 +3,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>
     /// One layer of xDeepFM's compressed interaction network, fused: with the field embeddings x0 [B, F*d] (F fields

@@ -2,7 +2,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>Concatenates a [R, n1] and b [R, n2] along the feature axis into [R, n1 + n2].</summary>
     public Tensor Concat(Tensor a, Tensor b)

@@ -2,7 +2,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>
     /// Concatenates tensors along <paramref name="axis"/> (torch.cat); every other axis must agree. The two-part

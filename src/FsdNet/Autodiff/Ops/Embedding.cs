@@ -3,7 +3,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>
     /// Embedding lookup of <paramref name="rows"/> x F codes (row-major, <paramref name="codes"/>[r * F + f] is the code

@@ -64,7 +64,7 @@ internal sealed class FieldEmbeddingPlan
     public int DenseCount { get; }
 }
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     private readonly List<FieldEmbeddingCall> fieldCalls = [];
     private int fieldCallCursor;

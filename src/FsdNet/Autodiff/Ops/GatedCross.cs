@@ -3,7 +3,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>Elements a gated-cross kernel handles per chunk (stack scratch).</summary>
     private const int GatedChunk = 256;

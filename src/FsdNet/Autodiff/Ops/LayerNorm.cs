@@ -3,7 +3,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>LayerNorm over the last axis of x [..., C]: per-row mean and biased variance, y = gamma * x_hat + beta.</summary>
     public unsafe Tensor LayerNorm(Tensor x, Tensor gamma, Tensor beta, float eps = 1e-5f)

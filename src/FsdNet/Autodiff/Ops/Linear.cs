@@ -2,7 +2,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>
     /// A fully connected layer over the last axis: y = x W^T + b, with x [..., in], W [out, in], b [out] (optional).

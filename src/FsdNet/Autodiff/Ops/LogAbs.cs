@@ -4,7 +4,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>
     /// log(max(|x|, <paramref name="min"/>)) in one pass (AFN's torch.log(torch.clamp(torch.abs(x), min))): the

@@ -3,7 +3,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>
     /// Matrix product op(a) x op(b) of two rank-2 tensors, where op transposes when asked:

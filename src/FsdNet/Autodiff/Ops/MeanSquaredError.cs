@@ -2,7 +2,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>Mean squared error mean((a - b)^2) over all elements, as a [1] tensor (one pass each way).</summary>
     public Tensor MeanSquaredError(Tensor a, Tensor b)

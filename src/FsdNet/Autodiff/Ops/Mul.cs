@@ -3,7 +3,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>a * b elementwise (other shapes broadcast as in PyTorch; see <see cref="Div"/>).</summary>
     public Tensor Mul(Tensor a, Tensor b)

@@ -3,7 +3,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>
     /// The inner products of every pair of fields, [B, F, D] to [B, F(F-1)/2], pairs (i, j), i &lt; j, in row-major

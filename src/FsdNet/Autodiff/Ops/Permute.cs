@@ -2,7 +2,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>Swaps two axes (a copy, as torch.transpose(x, a, b).contiguous()).</summary>
     public Tensor Transpose(Tensor x, int axisA, int axisB)

@@ -3,7 +3,7 @@ using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     private enum Reduction : byte
     {

@@ -2,7 +2,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>The same elements seen with another shape (a view: no copy).</summary>
     public Tensor Reshape(Tensor x, Shape shape)

@@ -3,7 +3,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>x + r, with the row vector r [C] added to every row of x [..., C].</summary>
     public Tensor AddRow(Tensor x, Tensor r) => RowBroadcast(x, r, Ew.Add, "AddRow");

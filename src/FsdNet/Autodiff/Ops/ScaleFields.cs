@@ -3,7 +3,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>
     /// y[b, f, :] = x[b, f, :] * s[b, f]: each field's vector scaled by its own weight (x [B, F, D], s [B, F]), as

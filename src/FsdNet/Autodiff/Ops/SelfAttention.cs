@@ -6,7 +6,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>
     /// Multi-head scaled dot-product self-attention, fused (AutoInt's interacting layer): q, k and v are [B*F, A]

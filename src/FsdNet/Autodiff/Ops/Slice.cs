@@ -2,7 +2,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>Columns [start, start + length) of x [R, C].</summary>
     public Tensor Slice(Tensor x, int start, int length)

@@ -3,7 +3,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>Softmax over the last axis of each row, rows split over the worker threads.</summary>
     public unsafe Tensor Softmax(Tensor x)

@@ -2,7 +2,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>Softmax over any axis (torch.softmax(x, dim)); the last axis uses the row kernel of <see cref="Softmax(Tensor)"/>.</summary>
     public unsafe Tensor Softmax(Tensor x, int axis)

@@ -3,7 +3,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>a - b (other shapes broadcast as in PyTorch; see <see cref="Div"/>).</summary>
     public Tensor Sub(Tensor a, Tensor b)

@@ -2,7 +2,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>The sum of all elements, as a [1] tensor.</summary>
     public Tensor Sum(Tensor x) => SumScaled(x, 1f);

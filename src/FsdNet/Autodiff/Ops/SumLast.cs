@@ -3,7 +3,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>Sum over the last axis: [..., C] to [..., 1] (rank 2 gives [R, 1]).</summary>
     public Tensor SumLast(Tensor x)

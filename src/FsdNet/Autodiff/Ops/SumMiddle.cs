@@ -3,7 +3,7 @@ using FsdNet.Tensors;
 
 namespace FsdNet.Autodiff;
 
-public sealed partial class Graph
+internal sealed partial class Graph
 {
     /// <summary>
     /// The sum over the middle axis of x [B, M, N], [B, N] (torch.sum(x, dim=1)), vectorised over N and parallel over

@@ -4,7 +4,7 @@ namespace FsdNet.Data;
 /// One mini-batch, reused across calls (allocated once by <see cref="BatchLoader.CreateBatch"/>). Arrays have the
 /// loader's full batch capacity; only the first <see cref="Size"/> rows are valid.
 /// </summary>
-public sealed class Batch
+internal sealed class Batch
 {
     /// <summary>Rows in this batch (the last batch may be smaller).</summary>
     public int Size;
@@ -45,7 +45,7 @@ public sealed class Batch
 }
 
 /// <summary>Options of a <see cref="BatchLoader"/>.</summary>
-public sealed record BatchLoaderOptions
+internal sealed record BatchLoaderOptions
 {
     public int BatchSize { get; init; } = 10000;
 
@@ -71,7 +71,7 @@ public sealed record BatchLoaderOptions
 /// Produces batches from an <see cref="EncodedDataset"/> without per-batch allocation. Call
 /// <see cref="StartEpoch"/> then <see cref="Next"/> until it returns false.
 /// </summary>
-public sealed unsafe class BatchLoader
+internal sealed unsafe class BatchLoader
 {
     private readonly EncodedDataset data;
     private readonly int[] perm;

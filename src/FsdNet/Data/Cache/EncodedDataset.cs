@@ -212,7 +212,7 @@ internal static class Checksum
 /// One encoded split in the binary cache, memory-mapped (read-only): a dataset larger than memory is paged in by
 /// the OS as batches touch it. Columns are exposed as spans; use <see cref="BatchLoader"/> to train.
 /// </summary>
-public sealed unsafe class EncodedDataset : IDisposable
+internal sealed unsafe class EncodedDataset : IDisposable
 {
     /// <summary>2: embedding blocks (version 1 caches are rebuilt, never misread).</summary>
     public const int FormatVersion = 3;

@@ -152,5 +152,5 @@ public sealed class FeatureInfo
         Codec.NumberKeyed ? (FeatureCodec.TryParseDouble(token, out var d) ? Codec.Code(d) : OovIdx) : Codec.Code(token);
 
     /// <summary>How a numeric token is written in the vocabulary (round-trip invariant format).</summary>
-    public static string NumberTextForTests(double d) => FeatureCodec.NumberText(d);
+    internal static string NumberTextForTests(double d) => FeatureCodec.NumberText(d);
 }

@@ -66,7 +66,7 @@ public sealed class FeatureMap
         ?? throw new KeyNotFoundException($"no feature '{name}' in the feature map of '{DatasetId}'");
 
     /// <summary>Recomputes type indices, widths and the schema hash; call after changing vocabularies.</summary>
-    public void Seal()
+    internal void Seal()
     {
         int c = 0, n = 0, s = 0, width = 0, emb = 0, e = 0;
         HasGroupId = false;

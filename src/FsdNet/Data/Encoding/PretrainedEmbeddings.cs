@@ -7,7 +7,7 @@ namespace FsdNet.Data;
 /// [<see cref="Rows"/> x <see cref="Dim"/>]; row <c>i</c> belongs to code <c>i</c>; <see cref="FromFile"/>[i] says whether
 /// that row was filled from the file.
 /// </summary>
-public sealed class PretrainedTable
+internal sealed class PretrainedTable
 {
     public required int Rows { get; init; }
     public required int Dim { get; init; }
@@ -19,7 +19,7 @@ public sealed class PretrainedTable
 }
 
 /// <summary>Reads FuxiCTR-style pretrained embedding files (<c>key</c> and <c>value</c> arrays in npz, h5 or parquet).</summary>
-public static class PretrainedEmbeddings
+internal static class PretrainedEmbeddings
 {
     /// <summary>
     /// Loads <paramref name="feature"/>'s <c>pretrained_emb</c> file as a [VocabSize x pretrain_dim] float32 matrix aligned

@@ -8,7 +8,7 @@ namespace FsdNet.Data;
 /// Data that FuxiCTR has already encoded (<c>h5</c> of FuxiCTR 2.0.x, <c>npz</c> and encoded <c>parquet</c> of 2.3),
 /// described by FuxiCTR's <c>feature_map.json</c>: the map is read as the encoder and the codes are kept exactly.
 /// </summary>
-public static class FuxiEncodedData
+internal static class FuxiEncodedData
 {
     /// <summary>
     /// Reads FuxiCTR's <c>feature_map.json</c> as a sealed <see cref="FeatureMap"/> (<see cref="FeatureMap.FuxiEncoded"/> set,

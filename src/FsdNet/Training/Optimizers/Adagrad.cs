@@ -8,7 +8,7 @@ namespace FsdNet.Training;
 /// sum += d², p -= clr · d / (sqrt(sum) + eps). Defaults are torch's: lr_decay 0, weight_decay 0,
 /// initial_accumulator_value 0, eps 1e-10.
 /// </summary>
-public sealed class Adagrad : Optimizer
+internal sealed class Adagrad : Optimizer
 {
     private float clr;
 

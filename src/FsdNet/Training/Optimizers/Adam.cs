@@ -8,7 +8,7 @@ namespace FsdNet.Training;
 /// p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps). A parameter with no gradient this step is updated
 /// with a zero gradient, as PyTorch 1.x does after optimizer.zero_grad().
 /// </summary>
-public sealed class Adam : Optimizer
+internal sealed class Adam : Optimizer
 {
     private float stepSize;
     private float invSqrtBc2;

@@ -8,7 +8,7 @@ namespace FsdNet.Training;
 /// m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g², p -= lr / (1 - b1^t) · m / (sqrt(v) / sqrt(1 - b2^t) + eps).
 /// Defaults are torch's: betas (0.9, 0.999), eps 1e-8, weight_decay 0.01.
 /// </summary>
-public sealed class AdamW : Optimizer
+internal sealed class AdamW : Optimizer
 {
     private float stepSize;
     private float sqrtBc2;

@@ -9,7 +9,7 @@ namespace FsdNet.Training;
 /// up front: a step allocates no managed memory. A parameter with no gradient in a step is updated with a zero
 /// gradient (PyTorch 1.x's zero_grad fills gradients with zeros).
 /// </summary>
-public abstract class Optimizer
+internal abstract class Optimizer
 {
     private readonly Parameter[] parameters;
     private readonly (string Name, float[][] Values)[] buffers;

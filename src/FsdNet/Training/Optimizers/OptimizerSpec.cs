@@ -78,7 +78,7 @@ public sealed record OptimizerSpec
     }
 
     /// <summary>Builds the optimizer over <paramref name="parameters"/>.</summary>
-    public Optimizer Create(IEnumerable<Parameter> parameters, double learningRate)
+    internal Optimizer Create(IEnumerable<Parameter> parameters, double learningRate)
     {
         double P(string key, double fallback) => Params.TryGetValue(key, out var v) ? v : fallback;
         return Name switch

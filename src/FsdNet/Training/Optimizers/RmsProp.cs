@@ -9,7 +9,7 @@ namespace FsdNet.Training;
 /// with momentum buf = momentum · buf + d / avg and p -= lr · buf, else p -= lr · d / avg.
 /// Defaults are torch's: alpha 0.99, eps 1e-8, weight_decay 0, momentum 0, centered off.
 /// </summary>
-public sealed class RmsProp : Optimizer
+internal sealed class RmsProp : Optimizer
 {
     public RmsProp(IEnumerable<Parameter> parameters, double learningRate = 1e-2, double alpha = 0.99, double eps = 1e-8, double weightDecay = 0, double momentum = 0, bool centered = false)
         : base(parameters, learningRate, [.. Names(momentum, centered)])

@@ -8,7 +8,7 @@ namespace FsdNet.Training;
 /// buf = momentum · buf + (1 - dampening) · d, and d = d + momentum · buf (nesterov) or d = buf; p -= lr · d.
 /// Defaults are torch's (momentum 0, dampening 0, nesterov off, no weight decay).
 /// </summary>
-public sealed class Sgd : Optimizer
+internal sealed class Sgd : Optimizer
 {
     public Sgd(IEnumerable<Parameter> parameters, double learningRate, double momentum = 0, double dampening = 0, bool nesterov = false, double weightDecay = 0)
         : base(parameters, learningRate, momentum != 0 ? ["momentum_buffer"] : [])
