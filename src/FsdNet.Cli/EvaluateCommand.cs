@@ -109,33 +109,18 @@ internal static class EvaluateCommand
         return Path.TrimEndingDirectorySeparator(full);
     }
 
-    /// <summary>Encodes a raw file with the run's feature map (unseen values go to OOV) and predicts every row.</summary>
+    /// <summary>Encodes a raw file with the run's feature map (unseen values go to OOV) and predicts every row (ModelBundle).</summary>
     private static (float[] Predictions, float[] Labels, long[]? Groups) Score(string runDir, string dataPath, int? threads, bool labelOptional = false)
     {
         if (threads is { } t)
         {
             CliSupport.SetThreads(t);
         }
-        var bundle = ModelBundle.Load(runDir);
-        var cacheDir = Path.Combine(Path.GetTempPath(), "fsdnet-eval-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(cacheDir);
-        try
+        var (predictions, labels, groups, skipped) = ModelBundle.Load(runDir).ScoreFile(dataPath, new DataOptions { Log = Console.Error.WriteLine }, labelOptional);
+        if (skipped > 0)
         {
-            var (encoded, bad) = DataPipeline.Encode(bundle.FeatureMap, dataPath, Path.Combine(cacheDir, "data.fsdcache"),
-                new DataOptions { LabelOptional = labelOptional, Log = Console.Error.WriteLine });
-            using (encoded)
-            {
-                if (bad.Dropped > 0)
-                {
-                    Console.Error.WriteLine($"skipped {bad.Dropped} bad lines");
-                }
-                var batchSize = bundle.Config.GetInt("batch_size", 10000);
-                return Predictor.PredictAll(bundle.Model, new Graph(), encoded, batchSize);
-            }
+            Console.Error.WriteLine($"skipped {skipped} bad lines");
         }
-        finally
-        {
-            Directory.Delete(cacheDir, recursive: true);
-        }
+        return (predictions, labels, groups);
     }
 }

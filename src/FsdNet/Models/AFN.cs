@@ -77,6 +77,7 @@ internal sealed class AfnModel : CtrModel
     private readonly int dim;
 
     public AfnModel(InputSchema schema, AfnOptions options, Rng rng, bool loadPretrained = true)
+        : base(schema)
     {
         embedding = AddChild("embedding", new FeatureEmbedding(schema, options.EmbeddingDim, rng, loadPretrained));
         dim = embedding.UniformDim ?? throw new ArgumentException("AFN's logarithmic layer combines the fields' vectors, so every field needs the same embedding dim; remove the per-field embedding_dim.");
@@ -94,13 +95,7 @@ internal sealed class AfnModel : CtrModel
 
     public override string ModelName => "AFN";
 
-    public override InputSchema Schema => embedding.Schema;
-
-    public override Tensor Predict(Graph g, in ModelInput x) => g.Sigmoid(Logit(g, x));
-
-    public override Tensor Loss(Graph g, in ModelInput x) => g.BceWithLogits(Logit(g, x), Labels(g, x));
-
-    private Tensor Logit(Graph g, in ModelInput x)
+    protected override Tensor Logit(Graph g, in ModelInput x)
     {
         var fields = g.Reshape(embedding.Forward(g, x), new Shape(x.Rows, embedding.FieldCount, dim));
         var afn = denseLayer.Forward(g, logNet.Forward(g, fields));

@@ -73,6 +73,7 @@ internal sealed class AutoIntModel : FsdCapableModel
     private readonly Linear? fc;
 
     public AutoIntModel(InputSchema schema, AutoIntOptions options, Rng rng, bool loadPretrained = true)
+        : base(schema)
     {
         embedding = AddChild("embedding", new FeatureEmbedding(schema, options.EmbeddingDim, rng, loadPretrained));
         if (embedding.UniformDim is null)
@@ -109,8 +110,6 @@ internal sealed class AutoIntModel : FsdCapableModel
     }
 
     public override string ModelName => "AutoInt";
-
-    public override InputSchema Schema => embedding.Schema;
 
     protected override Tensor Logit(Graph g, in ModelInput x)
     {

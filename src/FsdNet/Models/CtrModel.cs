@@ -12,17 +12,26 @@ namespace FsdNet.Models;
 /// </summary>
 internal abstract class CtrModel : Module
 {
+    /// <summary>A model over the input fields of <paramref name="schema"/>.</summary>
+    protected CtrModel(InputSchema schema)
+    {
+        Schema = schema;
+    }
+
     /// <summary>The model's name as in FuxiCTR configs (e.g. "FSDNet").</summary>
     public abstract string ModelName { get; }
 
     /// <summary>The input fields the model was built for.</summary>
-    public abstract InputSchema Schema { get; }
+    public InputSchema Schema { get; }
 
-    /// <summary>The predicted click probability of each row, [rows, 1].</summary>
-    public abstract Tensor Predict(Graph g, in ModelInput x);
+    /// <summary>The predicted click probability of each row, [rows, 1]: the sigmoid of the <see cref="Logit"/>.</summary>
+    public virtual Tensor Predict(Graph g, in ModelInput x) => g.Sigmoid(Logit(g, x));
 
-    /// <summary>The training loss of a batch (a [1] tensor), built on the same forward pass as <see cref="Predict"/>.</summary>
-    public abstract Tensor Loss(Graph g, in ModelInput x);
+    /// <summary>The training loss of a batch (a [1] tensor), built on the same forward pass as <see cref="Predict"/>: binary cross-entropy of the logit.</summary>
+    public virtual Tensor Loss(Graph g, in ModelInput x) => g.BceWithLogits(Logit(g, x), Labels(g, x));
+
+    /// <summary>The model's logit of each row, [rows, 1]: its architecture (a model file is this method and its constructor).</summary>
+    protected abstract Tensor Logit(Graph g, in ModelInput x);
 
     /// <summary>The labels of a batch as a [rows, 1] tensor.</summary>
     protected static Tensor Labels(Graph g, in ModelInput x) =>

@@ -78,6 +78,7 @@ internal sealed class DcnModel : FsdCapableModel
     private readonly Linear? fc;
 
     public DcnModel(InputSchema schema, DcnOptions options, Rng rng, bool loadPretrained = true)
+        : base(schema)
     {
         embedding = AddChild("embedding", new FeatureEmbedding(schema, options.EmbeddingDim, rng, loadPretrained));
         var x0 = embedding.OutFeatures;
@@ -101,8 +102,6 @@ internal sealed class DcnModel : FsdCapableModel
     }
 
     public override string ModelName => "DCN";
-
-    public override InputSchema Schema => embedding.Schema;
 
     protected override (Tensor[] Logits, Tensor[] Fused) FuseLayers(Graph g, in ModelInput x, int layers) => Fsd!.Run(g, embedding.Forward(g, x), cross, dnn!, layers);
 

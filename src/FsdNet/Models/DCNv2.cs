@@ -94,6 +94,7 @@ internal class Dcnv2Model : FsdCapableModel
     private readonly string name;
 
     public Dcnv2Model(InputSchema schema, Dcnv2Options options, Rng rng, bool loadPretrained = true, string modelName = "DCNv2")
+        : base(schema)
     {
         name = modelName;
         embedding = AddChild("embedding", new FeatureEmbedding(schema, options.EmbeddingDim, rng, loadPretrained));
@@ -135,8 +136,6 @@ internal class Dcnv2Model : FsdCapableModel
     }
 
     public override string ModelName => name;
-
-    public override InputSchema Schema => embedding.Schema;
 
     public Dcnv2Structure Structure { get; }
 

@@ -11,6 +11,7 @@ internal sealed class DnnModel : CtrModel
     private readonly MlpBlock mlp;
 
     public DnnModel(InputSchema schema, DnnOptions options, Rng rng, bool loadPretrained = true)
+        : base(schema)
     {
         embedding = AddChild("embedding", new FeatureEmbedding(schema, options.EmbeddingDim, rng, loadPretrained));
         mlp = AddChild("mlp", options.Mlp(embedding.OutFeatures, rng));
@@ -18,11 +19,5 @@ internal sealed class DnnModel : CtrModel
 
     public override string ModelName => "DNN";
 
-    public override InputSchema Schema => embedding.Schema;
-
-    public override Tensor Predict(Graph g, in ModelInput x) => g.Sigmoid(Logit(g, x));
-
-    public override Tensor Loss(Graph g, in ModelInput x) => g.BceWithLogits(Logit(g, x), Labels(g, x));
-
-    private Tensor Logit(Graph g, in ModelInput x) => mlp.Forward(g, embedding.Forward(g, x));
+    protected override Tensor Logit(Graph g, in ModelInput x) => mlp.Forward(g, embedding.Forward(g, x));
 }

@@ -12,6 +12,7 @@ internal sealed class DeepFmModel : CtrModel
     private readonly MlpBlock mlp;
 
     public DeepFmModel(InputSchema schema, DnnOptions options, Rng rng, bool loadPretrained = true)
+        : base(schema)
     {
         embedding = AddChild("embedding", new FeatureEmbedding(schema, options.EmbeddingDim, rng, loadPretrained));
         fm = AddChild("fm", new FactorizationMachine(schema, rng));
@@ -20,13 +21,7 @@ internal sealed class DeepFmModel : CtrModel
 
     public override string ModelName => "DeepFM";
 
-    public override InputSchema Schema => embedding.Schema;
-
-    public override Tensor Predict(Graph g, in ModelInput x) => g.Sigmoid(Logit(g, x));
-
-    public override Tensor Loss(Graph g, in ModelInput x) => g.BceWithLogits(Logit(g, x), Labels(g, x));
-
-    private Tensor Logit(Graph g, in ModelInput x)
+    protected override Tensor Logit(Graph g, in ModelInput x)
     {
         var x0 = embedding.Forward(g, x);
         return g.Add(fm.Forward(g, x, embedding.AsFields(g, x0, ModelName)), mlp.Forward(g, x0));

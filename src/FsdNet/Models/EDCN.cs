@@ -73,6 +73,7 @@ internal sealed class EdcnModel : FsdCapableModel
     private readonly Linear? fc;
 
     public EdcnModel(InputSchema schema, EdcnOptions options, Rng rng, bool loadPretrained = true)
+        : base(schema)
     {
         embedding = AddChild("embedding", new FeatureEmbedding(schema, options.EmbeddingDim, rng, loadPretrained));
         var fields = schema.Fields.Count;
@@ -114,8 +115,6 @@ internal sealed class EdcnModel : FsdCapableModel
     }
 
     public override string ModelName => "EDCN";
-
-    public override InputSchema Schema => embedding.Schema;
 
     /// <summary>With the FSD module: every head's logit and fused features [c_i ; d_i ; b_i].</summary>
     protected override (Tensor[] Logits, Tensor[] Fused) FuseLayers(Graph g, in ModelInput x, int layers)

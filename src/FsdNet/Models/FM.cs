@@ -12,6 +12,7 @@ internal sealed class FmModel : CtrModel
     private readonly FactorizationMachine fm;
 
     public FmModel(InputSchema schema, int embeddingDim, Rng rng, bool loadPretrained = true)
+        : base(schema)
     {
         embedding = AddChild("embedding", new FeatureEmbedding(schema, embeddingDim, rng, loadPretrained));
         fm = AddChild("fm", new FactorizationMachine(schema, rng));
@@ -21,11 +22,5 @@ internal sealed class FmModel : CtrModel
 
     public override string ModelName => "FM";
 
-    public override InputSchema Schema => embedding.Schema;
-
-    public override Tensor Predict(Graph g, in ModelInput x) => g.Sigmoid(Logit(g, x));
-
-    public override Tensor Loss(Graph g, in ModelInput x) => g.BceWithLogits(Logit(g, x), Labels(g, x));
-
-    private Tensor Logit(Graph g, in ModelInput x) => fm.Forward(g, x, embedding.ForwardStacked(g, x, ModelName));
+    protected override Tensor Logit(Graph g, in ModelInput x) => fm.Forward(g, x, embedding.ForwardStacked(g, x, ModelName));
 }

@@ -74,6 +74,7 @@ internal sealed class FibinetModel : CtrModel
     private readonly int dim;
 
     public FibinetModel(InputSchema schema, FibinetOptions options, Rng rng, bool loadPretrained = true)
+        : base(schema)
     {
         embedding = AddChild("embedding", new FeatureEmbedding(schema, options.EmbeddingDim, rng, loadPretrained));
         dim = embedding.UniformDim ?? throw new ArgumentException("FiBiNET's SENET and bilinear layers need every field embedded with the same dim; remove the per-field embedding_dim.");
@@ -88,13 +89,7 @@ internal sealed class FibinetModel : CtrModel
 
     public override string ModelName => "FiBiNET";
 
-    public override InputSchema Schema => embedding.Schema;
-
-    public override Tensor Predict(Graph g, in ModelInput x) => g.Sigmoid(Logit(g, x));
-
-    public override Tensor Loss(Graph g, in ModelInput x) => g.BceWithLogits(Logit(g, x), Labels(g, x));
-
-    private Tensor Logit(Graph g, in ModelInput x)
+    protected override Tensor Logit(Graph g, in ModelInput x)
     {
         var fields = g.Reshape(embedding.Forward(g, x), new Shape(x.Rows, embedding.FieldCount, dim));
         var senetEmb = senet.Forward(g, fields);

@@ -91,6 +91,7 @@ internal sealed class FinalMlpModel : FsdCapableModel
     private readonly InteractionAggregation? fusion;
 
     public FinalMlpModel(InputSchema schema, FinalMlpOptions options, Rng rng, bool loadPretrained = true)
+        : base(schema)
     {
         embedding = AddChild("embedding", new FeatureEmbedding(schema, options.EmbeddingDim, rng, loadPretrained));
         var x0 = embedding.OutFeatures;
@@ -114,8 +115,6 @@ internal sealed class FinalMlpModel : FsdCapableModel
     }
 
     public override string ModelName => "FinalMLP";
-
-    public override InputSchema Schema => embedding.Schema;
 
     private (Tensor Feature1, Tensor Feature2) Inputs(Graph g, in ModelInput x)
     {

@@ -14,6 +14,11 @@ internal abstract class FsdCapableModel : CtrModel
 {
     private FusionSelfDistillation? fsd;
 
+    protected FsdCapableModel(InputSchema schema)
+        : base(schema)
+    {
+    }
+
     /// <summary>The FSD module, or null when the model runs without it.</summary>
     protected FusionSelfDistillation? Fsd => fsd;
 
@@ -58,9 +63,6 @@ internal abstract class FsdCapableModel : CtrModel
     /// <summary>Adds the FSD module ("heads.{i}", unprefixed names) for layers of the given fused widths; constructors call it once.</summary>
     protected FusionSelfDistillation UseFsd(IReadOnlyList<int> fusedWidths, FsdOptions options, Rng rng) =>
         fsd = AddChild("", new FusionSelfDistillation(fusedWidths, options, rng));
-
-    /// <summary>The model's own logit, without the FSD module.</summary>
-    protected abstract Tensor Logit(Graph g, in ModelInput x);
 
     /// <summary>
     /// Both towers layer by layer, each layer fused into its head by <see cref="Fsd"/> (which is set), for the first

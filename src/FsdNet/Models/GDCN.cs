@@ -16,6 +16,7 @@ internal sealed class GdcnModel : CtrModel
     private readonly MlpBlock dnn;
 
     public GdcnModel(InputSchema schema, DcnOptions options, Rng rng, bool loadPretrained = true)
+        : base(schema)
     {
         options.RequireDnn("GDCN");
         if (options.Fsd is not null)
@@ -30,11 +31,5 @@ internal sealed class GdcnModel : CtrModel
 
     public override string ModelName => "GDCN";
 
-    public override InputSchema Schema => embedding.Schema;
-
-    public override Tensor Predict(Graph g, in ModelInput x) => g.Sigmoid(Logit(g, x));
-
-    public override Tensor Loss(Graph g, in ModelInput x) => g.BceWithLogits(Logit(g, x), Labels(g, x));
-
-    private Tensor Logit(Graph g, in ModelInput x) => dnn.Forward(g, cross.Forward(g, embedding.Forward(g, x)));
+    protected override Tensor Logit(Graph g, in ModelInput x) => dnn.Forward(g, cross.Forward(g, embedding.Forward(g, x)));
 }

@@ -16,6 +16,7 @@ internal sealed class GdcnpModel : FsdCapableModel
     private readonly Linear? fc;
 
     public GdcnpModel(InputSchema schema, DcnOptions options, Rng rng, bool loadPretrained = true)
+        : base(schema)
     {
         options.RequireDnn("GDCNP");
         embedding = AddChild("embedding", new FeatureEmbedding(schema, options.EmbeddingDim, rng, loadPretrained));
@@ -34,8 +35,6 @@ internal sealed class GdcnpModel : FsdCapableModel
     }
 
     public override string ModelName => "GDCNP";
-
-    public override InputSchema Schema => embedding.Schema;
 
     protected override (Tensor[] Logits, Tensor[] Fused) FuseLayers(Graph g, in ModelInput x, int layers) => Fsd!.Run(g, embedding.Forward(g, x), cross, dnn, layers);
 

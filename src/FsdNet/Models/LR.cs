@@ -10,16 +10,12 @@ internal sealed class LrModel : CtrModel
     private readonly LogisticRegression lr;
 
     public LrModel(InputSchema schema, Rng rng)
+        : base(schema)
     {
-        Schema = schema;
         lr = AddChild("lr_layer", new LogisticRegression(schema, rng));
     }
 
     public override string ModelName => "LR";
 
-    public override InputSchema Schema { get; }
-
-    public override Tensor Predict(Graph g, in ModelInput x) => g.Sigmoid(lr.Forward(g, x));
-
-    public override Tensor Loss(Graph g, in ModelInput x) => g.BceWithLogits(lr.Forward(g, x), Labels(g, x));
+    protected override Tensor Logit(Graph g, in ModelInput x) => lr.Forward(g, x);
 }

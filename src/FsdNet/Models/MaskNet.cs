@@ -80,6 +80,7 @@ internal sealed class MaskNetModel : CtrModel
     private readonly int fields, dim;
 
     public MaskNetModel(InputSchema schema, MaskNetOptions options, Rng rng, bool loadPretrained = true)
+        : base(schema)
     {
         embedding = AddChild("embedding", new FeatureEmbedding(schema, options.EmbeddingDim, rng, loadPretrained));
         dim = embedding.UniformDim ?? throw new ArgumentException("MaskNet needs every field embedded with the same dim (emb_layernorm normalises each field); remove the per-field embedding_dim.");
@@ -126,13 +127,7 @@ internal sealed class MaskNetModel : CtrModel
 
     public override string ModelName => "MaskNet";
 
-    public override InputSchema Schema => embedding.Schema;
-
-    public override Tensor Predict(Graph g, in ModelInput x) => g.Sigmoid(Logit(g, x));
-
-    public override Tensor Loss(Graph g, in ModelInput x) => g.BceWithLogits(Logit(g, x), Labels(g, x));
-
-    private Tensor Logit(Graph g, in ModelInput x)
+    protected override Tensor Logit(Graph g, in ModelInput x)
     {
         var emb = embedding.Forward(g, x);
         var hidden = normWeights is null ? emb : FieldNorm(g, emb);

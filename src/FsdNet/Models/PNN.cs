@@ -28,6 +28,7 @@ internal sealed class PnnModel : CtrModel
     private readonly int dim;
 
     public PnnModel(InputSchema schema, DnnOptions options, Rng rng, bool loadPretrained = true)
+        : base(schema)
     {
         embedding = AddChild("embedding", new FeatureEmbedding(schema, options.EmbeddingDim, rng, loadPretrained));
         dim = embedding.UniformDim ?? throw new ArgumentException("PNN takes the inner product of every pair of field embeddings, so every field needs the same dim; remove the per-field embedding_dim.");
@@ -37,13 +38,7 @@ internal sealed class PnnModel : CtrModel
 
     public override string ModelName => "PNN";
 
-    public override InputSchema Schema => embedding.Schema;
-
-    public override Tensor Predict(Graph g, in ModelInput x) => g.Sigmoid(Logit(g, x));
-
-    public override Tensor Loss(Graph g, in ModelInput x) => g.BceWithLogits(Logit(g, x), Labels(g, x));
-
-    private Tensor Logit(Graph g, in ModelInput x)
+    protected override Tensor Logit(Graph g, in ModelInput x)
     {
         var x0 = embedding.Forward(g, x);
         var products = inner.Forward(g, g.Reshape(x0, new Shape(x.Rows, inner.NumFields, dim)));

@@ -12,6 +12,7 @@ internal sealed class WideDeepModel : CtrModel
     private readonly MlpBlock deep;
 
     public WideDeepModel(InputSchema schema, DnnOptions options, Rng rng, bool loadPretrained = true)
+        : base(schema)
     {
         embedding = AddChild("embedding", new FeatureEmbedding(schema, options.EmbeddingDim, rng, loadPretrained));
         wide = AddChild("lr_layer", new LogisticRegression(schema, rng));
@@ -20,11 +21,5 @@ internal sealed class WideDeepModel : CtrModel
 
     public override string ModelName => "WideDeep";
 
-    public override InputSchema Schema => embedding.Schema;
-
-    public override Tensor Predict(Graph g, in ModelInput x) => g.Sigmoid(Logit(g, x));
-
-    public override Tensor Loss(Graph g, in ModelInput x) => g.BceWithLogits(Logit(g, x), Labels(g, x));
-
-    private Tensor Logit(Graph g, in ModelInput x) => g.Add(wide.Forward(g, x), deep.Forward(g, embedding.Forward(g, x)));
+    protected override Tensor Logit(Graph g, in ModelInput x) => g.Add(wide.Forward(g, x), deep.Forward(g, embedding.Forward(g, x)));
 }

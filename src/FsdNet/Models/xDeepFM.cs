@@ -54,6 +54,7 @@ internal sealed class XDeepFmModel : FsdCapableModel
     private readonly CompressedInteractionNet cin;
 
     public XDeepFmModel(InputSchema schema, XDeepFmOptions options, Rng rng, bool loadPretrained = true)
+        : base(schema)
     {
         embedding = AddChild("embedding", new FeatureEmbedding(schema, options.EmbeddingDim, rng, loadPretrained));
         if (embedding.UniformDim is null)
@@ -85,8 +86,6 @@ internal sealed class XDeepFmModel : FsdCapableModel
     }
 
     public override string ModelName => "xDeepFM";
-
-    public override InputSchema Schema => embedding.Schema;
 
     protected override Tensor Logit(Graph g, in ModelInput x)
     {

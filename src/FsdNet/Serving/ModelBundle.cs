@@ -279,6 +279,53 @@ public sealed class ModelBundle
     /// its header. Missing or unreadable parts are left empty.
     /// </summary>
     /// <summary>
+    /// The click probability of every row of a data file in the format the model was trained on (gzip allowed), in
+    /// file order; the label column may be absent or empty. Values are encoded with the model's own feature map
+    /// (unseen tokens are OOV), as <c>fsdnet predict</c> does. <paramref name="options"/>: bad-line policy, log, threads.
+    /// </summary>
+    public float[] Predict(string dataPath, DataOptions? options = null) => ScoreFile(dataPath, options, labelOptional: true).Predictions;
+
+    /// <summary>
+    /// The model's metrics on a labelled data file (as <c>fsdnet evaluate</c>): <paramref name="metrics"/> among
+    /// AUC, gAUC (needs a group_id feature) and logloss; default AUC and logloss.
+    /// </summary>
+    public IReadOnlyDictionary<string, double> Evaluate(string dataPath, IEnumerable<string>? metrics = null, DataOptions? options = null)
+    {
+        var names = (metrics ?? ["AUC", "logloss"]).ToList();
+        foreach (var n in names)
+        {
+            if (!Training.TrainingMetrics.Known.Contains(n))
+            {
+                throw new ArgumentException($"unknown metric '{n}'; known: {string.Join(", ", Training.TrainingMetrics.Known)}.");
+            }
+        }
+        var (predictions, labels, groups, _) = ScoreFile(dataPath, options, labelOptional: false);
+        return Training.TrainingMetrics.Compute(names, labels, predictions, groups);
+    }
+
+    /// <summary>Encodes a raw file with the feature map into a temporary cache and predicts every row; also the lines skipped as bad.</summary>
+    internal (float[] Predictions, float[] Labels, long[]? Groups, long Skipped) ScoreFile(string dataPath, DataOptions? options, bool labelOptional)
+    {
+        var cacheDir = Path.Combine(Path.GetTempPath(), "fsdnet-eval-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(cacheDir);
+        try
+        {
+            var (encoded, bad) = DataPipeline.Encode(FeatureMap, dataPath, Path.Combine(cacheDir, "data.fsdcache"),
+                (options ?? new DataOptions()) with { LabelOptional = labelOptional });
+            using (encoded)
+            {
+                var batchSize = Config.GetInt("batch_size", 10000);
+                var (p, l, g) = Predictor.PredictAll(Model, new Autodiff.Graph(), encoded, batchSize);
+                return (p, l, g, bad.Dropped);
+            }
+        }
+        finally
+        {
+            Directory.Delete(cacheDir, recursive: true);
+        }
+    }
+
+    /// <summary>
     /// A copy of the model for inference only (scoring, export): the same weights, with every DenseLayer's BatchNorm
     /// folded into its linear layer when <paramref name="foldBatchNorm"/> (<paramref name="folded"/> counts them). The
     /// bundle's model is never changed; the copy must not be trained or saved.

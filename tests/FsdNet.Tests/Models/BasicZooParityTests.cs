@@ -55,5 +55,19 @@ public class BasicZooParityTests
         var e = Assert.Throws<ConfigException>(() => ModelRegistry.Create(Schema, cfg, new Rng(1)));
         Assert.Contains("fsd: true needs a model with two parallel towers", e.Message);
         Assert.Contains("m.yaml:3", e.Message);
+        // The list in the message is derived from the model classes (those with two layer-wise towers).
+        Assert.Contains("(FSDNet, DCNv2, DCN, xDeepFM, AutoInt, FinalMLP, GDCNP, EDCN)", e.Message);
+    }
+
+    [Fact]
+    public void The_fsd_capable_models_are_those_built_on_layer_wise_towers()
+    {
+        Assert.Equal(["AutoInt", "DCN", "DCNv2", "EDCN", "FinalMLP", "FSDNet", "GDCNP", "xDeepFM"], ModelRegistry.FsdCapable.Order(StringComparer.OrdinalIgnoreCase));
+        // Each of them builds the FSD module with fsd: true, and none of the others is an FsdCapableModel.
+        foreach (var name in ModelRegistry.Names)
+        {
+            var cfg = ModelConfig.Parse($"e:\n    model: {name}\n    embedding_dim: 2\n    dnn_hidden_units: [4]\n", "m.yaml", "e");
+            Assert.Equal(ModelRegistry.FsdCapable.Contains(name), ModelRegistry.Create(Schema, cfg, new Rng(1)) is FsdCapableModel);
+        }
     }
 }

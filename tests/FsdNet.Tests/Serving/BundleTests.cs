@@ -1,6 +1,8 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FsdNet.Metrics;
 using FsdNet.Serving;
 using FsdNet.Tensors;
 using FsdNet.Tests.Fuzz;
@@ -15,6 +17,23 @@ namespace FsdNet.Tests.Serving;
 public sealed class BundleTests(ScorerTests.Toy fixture, ITestOutputHelper output) : IClassFixture<ScorerTests.Toy>
 {
     private readonly ServingToy toy = fixture.Value;
+
+    [Fact]
+    public void A_bundle_predicts_and_evaluates_a_raw_file_as_training_did()
+    {
+        var bundle = ModelBundle.Load(toy.RunDir);
+        // The test split as a raw file, encoded with the bundle's feature map: the metrics training wrote for it.
+        var metrics = bundle.Evaluate(toy.TestCsv);
+        Assert.Equal(["AUC", "logloss"], metrics.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(toy.TestMetrics["AUC"], metrics["AUC"], 12);
+        Assert.Equal(toy.TestMetrics["logloss"], metrics["logloss"], 9);
+        var p = bundle.Predict(toy.TestCsv);
+        var expected = toy.PipelinePredictions(bundle.Model);
+        Assert.Equal(expected.Length, p.Length);
+        Assert.True(expected.Zip(p).Max(t => Math.Abs(t.First - t.Second)) <= 1e-6);
+        Assert.Equal(bundle.Evaluate(toy.TestCsv, ["logloss"])["logloss"], BinaryMetrics.LogLoss(ServingToy.ReadCsv(toy.TestCsv).Select(r => float.Parse(r["label"], CultureInfo.InvariantCulture)).ToArray(), p), 9);
+        Assert.Contains("unknown metric 'AUROC'", Assert.Throws<ArgumentException>(() => bundle.Evaluate(toy.TestCsv, ["AUROC"])).Message, StringComparison.Ordinal);
+    }
 
     private string Export(string name)
     {

@@ -141,14 +141,12 @@ public sealed class OnnxInputKindsTests
         private readonly FeatureEmbedding embedding;
 
         public LossInForward(InputSchema schema)
+            : base(schema)
         {
-            Schema = schema;
             embedding = AddChild("embedding", new FeatureEmbedding(schema, 2, new Rng(1)));
         }
 
         public override string ModelName => "LossInForward";
-
-        public override InputSchema Schema { get; }
 
         public override Tensor Predict(Graph g, in ModelInput x)
         {
@@ -157,7 +155,7 @@ public sealed class OnnxInputKindsTests
             return g.Sigmoid(g.Add(a, g.MeanSquaredError(a, g.Slice(e, 1, 1))));
         }
 
-        public override Tensor Loss(Graph g, in ModelInput x) => throw new NotSupportedException();
+        protected override Tensor Logit(Graph g, in ModelInput x) => throw new NotSupportedException();
     }
 
     [Fact]
