@@ -5,13 +5,6 @@ using FsdNet.Training;
 namespace FsdNet.Layers;
 
 /// <summary>
-/// The FSD module's settings: the self-distillation objective, which head scores (null: the mean of all heads'
-/// probabilities) and whether students whose fused width differs from the teacher's get a learned projection for
-/// the hint loss (FsdNet's addition: the paper compares fused features of equal width only).
-/// </summary>
-internal sealed record FsdOptions(DistillationOptions Distillation, int? ScoreHead = null, bool HintProjection = false);
-
-/// <summary>
 /// Fusion self-distillation (Sang et al., arXiv 2411.07508), a plug-in for models with two parallel layer-wise
 /// towers: layer i's explicit output c_i and implicit output d_i are fused, f_i = [c_i ; d_i]; head i gives the logit
 /// z_i = w_i f_i + b_i; the prediction is the mean of sigmoid(z_i) (or one head's); the deepest head teaches the

@@ -52,7 +52,7 @@ internal sealed record AutoIntOptions
             UseScale = cfg.GetBool("use_scale", d.UseScale),
             UseWide = cfg.GetBool("use_wide", d.UseWide),
             UseResidual = cfg.GetBool("use_residual", d.UseResidual),
-            Fsd = FsdConfig.ReadIfOn(cfg),
+            Fsd = FsdOptions.FromIfOn(cfg),
         };
     }
 }

@@ -52,7 +52,7 @@ internal sealed record DcnOptions
             NumCrossLayers = layers,
             NetDropout = (float)cfg.GetDouble("net_dropout", d.NetDropout, min: 0),
             BatchNorm = cfg.GetBool("batch_norm", d.BatchNorm),
-            Fsd = FsdConfig.ReadIfOn(cfg),
+            Fsd = FsdOptions.FromIfOn(cfg),
         };
     }
 

@@ -73,7 +73,7 @@ internal sealed record Dcnv2Options
             NumCrossLayers = cfg.GetInt("num_cross_layers", d.NumCrossLayers, min: 1),
             NetDropout = (float)cfg.GetDouble("net_dropout", d.NetDropout, min: 0),
             BatchNorm = cfg.GetBool("batch_norm", d.BatchNorm),
-            Fsd = FsdConfig.ReadIfOn(cfg),
+            Fsd = FsdOptions.FromIfOn(cfg),
         };
     }
 }

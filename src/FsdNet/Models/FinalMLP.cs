@@ -71,7 +71,7 @@ internal sealed record FinalMlpOptions
             Fs1Context = Names("fs1_context"),
             Fs2Context = Names("fs2_context"),
             NumHeads = cfg.GetInt("num_heads", d.NumHeads, min: 1),
-            Fsd = FsdConfig.ReadIfOn(cfg),
+            Fsd = FsdOptions.FromIfOn(cfg),
         };
     }
 }

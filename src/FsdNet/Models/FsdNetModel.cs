@@ -27,13 +27,8 @@ internal sealed record FsdNetOptions
 
     public bool BatchNorm { get; init; }
 
-    public DistillationOptions Distillation { get; init; } = new();
-
-    /// <summary>Score with one head only (0-based; the last is the teacher) instead of the mean of all heads.</summary>
-    public int? ScoreHead { get; init; }
-
-    /// <summary>hint_projection: project students' fused features for the hint loss when widths differ (FsdNet's addition).</summary>
-    public bool HintProjection { get; init; }
+    /// <summary>The FSD module's settings (distillation objective, score_head, hint_projection).</summary>
+    public FsdOptions Fsd { get; init; } = FsdOptions.Default;
 
     /// <summary>FSDNet as what it is: DCNv2 with parallel towers and the FSD module.</summary>
     public Dcnv2Options ToDcnv2() => new()
@@ -45,7 +40,7 @@ internal sealed record FsdNetOptions
         NumCrossLayers = NumCrossLayers,
         NetDropout = NetDropout,
         BatchNorm = BatchNorm,
-        Fsd = new FsdOptions(Distillation, ScoreHead, HintProjection),
+        Fsd = Fsd,
     };
 
     public void Validate()
@@ -61,16 +56,16 @@ internal sealed record FsdNetOptions
         {
             throw new ArgumentException($"FSDNet needs at least 2 layers (a teacher and a student), got {units.Count}.");
         }
-        if (!HintProjection && units.Any(u => u != units[0]))
+        if (!Fsd.HintProjection && units.Any(u => u != units[0]))
         {
             throw new ArgumentException(
                 $"FSDNet's hint loss compares fused features of every layer, so all parallel_dnn_hidden_units must be equal, got [{string.Join(", ", units)}].");
         }
-        if (ScoreHead is { } h && (h < 0 || h >= units.Count))
+        if (Fsd.ScoreHead is { } h && (h < 0 || h >= units.Count))
         {
             throw new ArgumentException($"score_head {h} is not a head index in [0, {units.Count - 1}].");
         }
-        Distillation.Validate();
+        Fsd.Distillation.Validate();
     }
 
     /// <summary>Reads FSDNet's keys from an experiment config (plus soft_loss, detach_teacher, score_head).</summary>
@@ -81,7 +76,6 @@ internal sealed record FsdNetOptions
             throw new ConfigException($"{cfg.Source} [{cfg.ExpId}]: FSDNet only has model_structure: parallel (as the official code).");
         }
         var d = Defaults;
-        var fsd = FsdConfig.Read(cfg);
         var o = new FsdNetOptions
         {
             EmbeddingDim = cfg.GetInt("embedding_dim", d.EmbeddingDim),
@@ -90,9 +84,7 @@ internal sealed record FsdNetOptions
             NumCrossLayers = cfg.GetInt("num_cross_layers", d.NumCrossLayers),
             NetDropout = (float)cfg.GetDouble("net_dropout", d.NetDropout),
             BatchNorm = cfg.GetBool("batch_norm", d.BatchNorm),
-            ScoreHead = fsd.ScoreHead,
-            HintProjection = fsd.HintProjection,
-            Distillation = fsd.Distillation,
+            Fsd = FsdOptions.From(cfg),
         };
         if (o.EmbeddingDim < 1)
         {

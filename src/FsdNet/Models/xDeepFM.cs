@@ -34,7 +34,7 @@ internal sealed record XDeepFmOptions
             CinHiddenUnits = cfg.GetIntList("cin_hidden_units", d.CinHiddenUnits),
             NetDropout = (float)cfg.GetDouble("net_dropout", d.NetDropout, min: 0),
             BatchNorm = cfg.GetBool("batch_norm", d.BatchNorm),
-            Fsd = FsdConfig.ReadIfOn(cfg),
+            Fsd = FsdOptions.FromIfOn(cfg),
         };
     }
 }

@@ -50,7 +50,7 @@ public class FeatureEmbeddingParityTests
             NumCrossLayers = 2,
             ParallelDnnHiddenUnits = [6, 6],
             BatchNorm = true,
-            Distillation = new DistillationOptions(2, p.GetProperty("mu").GetDouble(), p.GetProperty("beta").GetDouble(), p.GetProperty("tau").GetDouble()),
+            Fsd = new FsdOptions(new DistillationOptions(2, p.GetProperty("mu").GetDouble(), p.GetProperty("beta").GetDouble(), p.GetProperty("tau").GetDouble())),
         }, new Rng(3));
         foreach (var (name, param) in model.NamedParameters())
         {

@@ -144,7 +144,7 @@ public class FeatureEmbeddingTests
         var model = new FsdNetModel(FeatureEmbeddingParityTests.Schema(), new FsdNetOptions
         {
             EmbeddingDim = 4, NumCrossLayers = 2, ParallelDnnHiddenUnits = [16, 16], BatchNorm = true, NetDropout = 0.2f,
-            Distillation = new DistillationOptions(2, 0.9, 0.01, 1.3),
+            Fsd = new FsdOptions(new DistillationOptions(2, 0.9, 0.01, 1.3)),
         }, new Rng(11));
         var rng = new Rng(5);
         ModelInput Random(int rows)
@@ -213,7 +213,7 @@ public class FeatureEmbeddingTests
         var model = new FsdNetModel(FeatureEmbeddingParityTests.Schema(), new FsdNetOptions
         {
             EmbeddingDim = 4, NumCrossLayers = 2, ParallelDnnHiddenUnits = [16, 16], BatchNorm = true, NetDropout = 0.2f,
-            Distillation = new DistillationOptions(2, 0.9, 0.01, 1.3),
+            Fsd = new FsdOptions(new DistillationOptions(2, 0.9, 0.01, 1.3)),
         }, new Rng(11));
         var x = FeatureEmbeddingParityTests.Input();
         var batch = new FsdNet.Data.Batch

@@ -27,7 +27,7 @@ public class FsdNetParityTests
                 ParallelDnnHiddenUnits = [.. Enumerable.Repeat(hidden, layers)],
                 NumCrossLayers = layers,
                 BatchNorm = true,
-                Distillation = distillation,
+                Fsd = new FsdOptions(distillation),
             },
             new Rng(1));
         foreach (var (name, param) in model.NamedParameters())

@@ -41,8 +41,8 @@ public class ModelConfigTests
 
         var o = FsdNetOptions.From(cfg);
         Assert.Equal([64, 64], o.ParallelDnnHiddenUnits);
-        Assert.Equal(1, o.Distillation.Choice);
-        Assert.Equal(SoftLoss.Paper, o.Distillation.Soft);
+        Assert.Equal(1, o.Fsd.Distillation.Choice);
+        Assert.Equal(SoftLoss.Paper, o.Fsd.Distillation.Soft);
     }
 
     [Fact]
@@ -66,14 +66,14 @@ public class ModelConfigTests
         Assert.Equal(0.1, t.EmbeddingRegularizer);
         Assert.Equal(2, t.EarlyStopPatience);
         Assert.Equal(0.7f, o.NetDropout);
-        Assert.Equal((2, 0.9, 0.01, 1.3, SoftLoss.Official), (o.Distillation.Choice, o.Distillation.LossCoefficient, o.Distillation.FeaCoefficient, o.Distillation.Temperature, o.Distillation.Soft));
+        Assert.Equal((2, 0.9, 0.01, 1.3, SoftLoss.Official), (o.Fsd.Distillation.Choice, o.Fsd.Distillation.LossCoefficient, o.Fsd.Distillation.FeaCoefficient, o.Fsd.Distillation.Temperature, o.Fsd.Distillation.Soft));
         var ml = FsdNetOptions.From(Presets.For("ml-1m"));
-        Assert.Equal((0.1f, 0.4, 1.8), (ml.NetDropout, ml.Distillation.LossCoefficient, ml.Distillation.Temperature));
+        Assert.Equal((0.1f, 0.4, 1.8), (ml.NetDropout, ml.Fsd.Distillation.LossCoefficient, ml.Fsd.Distillation.Temperature));
         var tag = Presets.For("ml-tag");
         Assert.Equal(0.01, TrainerOptions.From(tag).EmbeddingRegularizer);
         var criteo = Presets.For("criteo");
         Assert.Equal((4096, 1e-5), (TrainerOptions.From(criteo).BatchSize, TrainerOptions.From(criteo).EmbeddingRegularizer));
-        Assert.Equal(0.5, FsdNetOptions.From(criteo).Distillation.LossCoefficient);
+        Assert.Equal(0.5, FsdNetOptions.From(criteo).Fsd.Distillation.LossCoefficient);
         Assert.All(Presets.Names, n => Assert.Empty(Presets.For(n).Warnings));
     }
 
