@@ -29,6 +29,13 @@ public sealed record ScorerOptions
 {
     /// <summary>Fold BatchNorm into the preceding linear layers at load time (scores agree with unfolded within 1e-6).</summary>
     public bool FoldBatchNorm { get; init; } = true;
+
+    /// <summary>
+    /// Threads one scoring call computes with (null: the process default, all cores). The scorer's own setting: a
+    /// training run or another scorer in the process keeps its own. Large batches gain from more; a service scoring
+    /// single rows from many request threads usually wants 1.
+    /// </summary>
+    public int? Threads { get; init; }
 }
 
 /// <summary>One raw input column a scorer reads, as named in the training data.</summary>
@@ -61,6 +68,7 @@ public sealed class Scorer
     {
         this.bundle = bundle;
         Options = options;
+        engine = options.Threads is { } t ? new EngineSettings { Threads = t } : null;
         var map = bundle.FeatureMap;
         if (map.FuxiEncoded)
         {
@@ -113,6 +121,9 @@ public sealed class Scorer
     }
 
     public ScorerOptions Options { get; }
+
+    /// <summary>The scorer's own engine settings (<see cref="ScorerOptions.Threads"/>), null for the process default.</summary>
+    private readonly EngineSettings? engine;
 
     public ModelBundle Bundle => bundle;
 
@@ -200,6 +211,7 @@ public sealed class Scorer
             }
         }
         var g = TakeGraph();
+        using var scope = EngineSettings.Use(engine);
         try
         {
             g.Reset();

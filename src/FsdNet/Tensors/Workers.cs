@@ -19,8 +19,6 @@ internal abstract class ParallelJob
 /// </summary>
 internal static class Workers
 {
-    private static readonly object Gate = new();
-    private static int threadCount = Environment.ProcessorCount;
     private static Thread[] threads = [];
     private static SemaphoreSlim[] wake = [];
     // A region is published as state = (generation << 32) | next part index; its job and part count sit in the slot of
@@ -28,43 +26,23 @@ internal static class Workers
     // stale view (it woke late, or read the slot while the caller moved on) can never claim a part of a region it did
     // not read the job of: the swap fails once the generation has changed.
     private static readonly ParallelJob?[] slotJob = new ParallelJob?[2];
+    private static readonly EngineSettings?[] slotSettings = new EngineSettings?[2];
     private static readonly int[] slotParts = new int[2];
     private static long state;
     private static int remaining;
     private static int busy;
-    private static volatile bool stopping;
     private static Exception? failure;
     private static long[] workerBytes = [];
 
-    /// <summary>Number of threads parallel kernels use (the caller's thread included). Default: all cores.</summary>
+    /// <summary>
+    /// Threads parallel kernels use on this thread now (the caller's thread included): the current
+    /// <see cref="EngineSettings"/>' count. Setting it sets the process default (<see cref="EngineSettings.Default"/>),
+    /// which applies outside any run's or scorer's own settings.
+    /// </summary>
     public static int ThreadCount
     {
-        get => threadCount;
-        set
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
-            lock (Gate)
-            {
-                if (value == threadCount && threads.Length == value - 1)
-                {
-                    return;
-                }
-                // Wait for a running region to finish and keep new ones out while the threads change.
-                while (Interlocked.CompareExchange(ref busy, 1, 0) != 0)
-                {
-                    Thread.Yield();
-                }
-                try
-                {
-                    StopThreads();
-                    threadCount = value;
-                }
-                finally
-                {
-                    Volatile.Write(ref busy, 0);
-                }
-            }
-        }
+        get => EngineSettings.Current.Threads;
+        set => EngineSettings.Default = EngineSettings.Default with { Threads = value };
     }
 
     /// <summary>Runs all <paramref name="parts"/> parts of <paramref name="job"/> and returns when they are done.</summary>
@@ -75,7 +53,8 @@ internal static class Workers
             return;
         }
         // Not Monitor: it is re-entrant, and a part that itself called Run would overwrite the open region.
-        if (parts == 1 || threadCount == 1 || Interlocked.CompareExchange(ref busy, 1, 0) != 0)
+        var settings = EngineSettings.Current;
+        if (parts == 1 || settings.Threads == 1 || Interlocked.CompareExchange(ref busy, 1, 0) != 0)
         {
             for (var p = 0; p < parts; p++)
             {
@@ -85,15 +64,16 @@ internal static class Workers
         }
         try
         {
-            EnsureThreads();
+            EnsureThreads(settings.Threads - 1);
             var generation = (Volatile.Read(ref state) >> 32) + 1;
             var slot = (int)(generation & 1);
             slotJob[slot] = job;
             slotParts[slot] = parts;
+            slotSettings[slot] = settings;
             Volatile.Write(ref remaining, parts);
             failure = null;
             Volatile.Write(ref state, generation << 32);
-            var helpers = Math.Min(threads.Length, parts - 1);
+            var helpers = Math.Min(settings.Threads - 1, parts - 1);
             for (var t = 0; t < helpers; t++)
             {
                 wake[t].Release();
@@ -105,6 +85,7 @@ internal static class Workers
                 spinner.SpinOnce(sleep1Threshold: -1);
             }
             slotJob[slot] = null;
+            slotSettings[slot] = null;
             if (Interlocked.Exchange(ref failure, null) is { } e)
             {
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e);
@@ -125,6 +106,7 @@ internal static class Workers
             var slot = (int)((s >> 32) & 1);
             var job = slotJob[slot];
             var parts = slotParts[slot];
+            var settings = slotSettings[slot];
             var p = (int)(s & 0xFFFFFFFF);
             if (job is null || p >= parts)
             {
@@ -134,6 +116,8 @@ internal static class Workers
             {
                 continue;
             }
+            // A worker runs the part under the settings of the thread that opened the region.
+            var own = worker >= 0 ? EngineSettings.Swap(settings) : null;
             try
             {
                 job.Execute(p, parts);
@@ -147,6 +131,7 @@ internal static class Workers
             {
                 if (worker >= 0)
                 {
+                    EngineSettings.Swap(own);
                     // Before the part counts as done, so the caller sees it once the region has finished.
                     Volatile.Write(ref workerBytes[worker], GC.GetAllocatedBytesForCurrentThread());
                 }
@@ -155,39 +140,32 @@ internal static class Workers
         }
     }
 
-    private static void EnsureThreads()
+    /// <summary>Grows the pool to at least <paramref name="helpers"/> worker threads (inside a region: one caller at a time).</summary>
+    private static void EnsureThreads(int helpers)
     {
-        if (threads.Length == threadCount - 1)
+        var have = threads.Length;
+        if (have >= helpers)
         {
             return;
         }
-        stopping = false;
-        var n = threadCount - 1;
-        threads = new Thread[n];
-        wake = new SemaphoreSlim[n];
-        workerBytes = new long[n];
-        for (var t = 0; t < n; t++)
+        var grownThreads = new Thread[helpers];
+        var grownWake = new SemaphoreSlim[helpers];
+        var grownBytes = new long[helpers];
+        Array.Copy(threads, grownThreads, have);
+        Array.Copy(wake, grownWake, have);
+        Array.Copy(workerBytes, grownBytes, Math.Min(have, workerBytes.Length));
+        for (var t = have; t < helpers; t++)
+        {
+            grownWake[t] = new SemaphoreSlim(0);
+        }
+        (wake, workerBytes) = (grownWake, grownBytes);
+        for (var t = have; t < helpers; t++)
         {
             var index = t;
-            wake[t] = new SemaphoreSlim(0);
-            threads[t] = new Thread(() => Loop(index)) { IsBackground = true, Name = $"fsdnet-worker-{t}" };
-            threads[t].Start();
+            grownThreads[t] = new Thread(() => Loop(index)) { IsBackground = true, Name = $"fsdnet-worker-{t}" };
+            grownThreads[t].Start();
         }
-    }
-
-    private static void StopThreads()
-    {
-        stopping = true;
-        foreach (var w in wake)
-        {
-            w.Release();
-        }
-        foreach (var t in threads)
-        {
-            t.Join();
-        }
-        threads = [];
-        wake = [];
+        threads = grownThreads;
     }
 
     private static void Loop(int index)
@@ -196,10 +174,6 @@ internal static class Workers
         while (true)
         {
             signal.Wait();
-            if (stopping)
-            {
-                return;
-            }
             Drain(index);
         }
     }

@@ -50,6 +50,13 @@ public sealed record RunSpec
     /// <c>mpirun</c> started it. Rank 0 reports progress and writes the run directory; the others train quietly.
     /// </summary>
     public DistributedMode Distributed { get; init; } = DistributedMode.Auto;
+
+    /// <summary>
+    /// Threads this run computes with (null: the process default, all cores; ranks that share a host split its
+    /// cores). The run's own setting: other runs and scorers in the process keep theirs. Results are reproducible for a
+    /// given thread count.
+    /// </summary>
+    public int? Threads { get; init; }
 }
 
 /// <summary>What a finished run left behind: its directory (config.yaml, model, train.log, test_metrics.json) and its numbers.</summary>
@@ -118,11 +125,16 @@ public static class TrainingRun
     private static RunResult Run(RunSpec spec, Func<string, IRunReporter> reporter, Communicator comm, CancellationToken cancellationToken)
     {
         var root = comm.IsRoot;
-        if (comm.LocalRanks > 1 && Workers.ThreadCount == Environment.ProcessorCount)
+        if (spec.Threads is < 1)
         {
-            // Ranks that share a host share its cores (unless the thread count was set to something else).
-            Workers.ThreadCount = Math.Max(1, Environment.ProcessorCount / comm.LocalRanks);
+            throw new ArgumentException($"Threads must be at least 1, got {spec.Threads}.");
         }
+        // Ranks that share a host share its cores (unless a thread count was given).
+        var threads = spec.Threads
+            ?? (comm.LocalRanks > 1 && EngineSettings.Default.Threads == Environment.ProcessorCount
+                ? Math.Max(1, Environment.ProcessorCount / comm.LocalRanks)
+                : EngineSettings.Default.Threads);
+        using var engine = (EngineSettings.Default with { Threads = threads }).Enter();
         var (cfg, dataCfg) = Resolve(spec);
         var options = TrainerOptions.From(cfg);
         if (spec.Resume && spec.RunDir is null)

@@ -2,12 +2,12 @@ using FsdNet.Training;
 
 namespace FsdNet.Tests.Support;
 
-/// <summary>A run reporter that prints nothing (tests that train through <see cref="TrainingRun"/>).</summary>
+/// <summary>A run reporter that prints nothing (tests that train through <see cref="TrainingRun"/>); it keeps the messages.</summary>
 internal sealed class QuietReporter : IRunReporter
 {
-    public void Message(string line)
-    {
-    }
+    public List<string> Messages { get; } = [];
+
+    public void Message(string line) => Messages.Add(line);
 
     public T Run<T>(Func<T> training) => training();
 
