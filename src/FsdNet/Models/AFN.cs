@@ -8,56 +8,38 @@ namespace FsdNet.Models;
 /// <summary>AFN's keys, named and defaulted as FuxiCTR's model_zoo/AFN constructor (ensemble_dnn true is AFN+).</summary>
 internal sealed record AfnOptions
 {
+    [ConfigKey("embedding_dim", Min = 1)]
     public int EmbeddingDim { get; init; } = 10;
 
+    [ConfigKey("ensemble_dnn")]
     public bool EnsembleDnn { get; init; } = true;
 
+    [ConfigKey("dnn_hidden_units")]
     public IReadOnlyList<int> DnnHiddenUnits { get; init; } = [64, 64, 64];
 
+    [ConfigKey("dnn_activations")]
     public Activation DnnActivations { get; init; } = Activation.Relu;
 
+    [ConfigKey("dnn_dropout", Min = 0)]
     public float DnnDropout { get; init; }
 
+    [ConfigKey("afn_hidden_units")]
     public IReadOnlyList<int> AfnHiddenUnits { get; init; } = [64, 64, 64];
 
+    [ConfigKey("afn_activations")]
     public Activation AfnActivations { get; init; } = Activation.Relu;
 
+    [ConfigKey("afn_dropout", Min = 0)]
     public float AfnDropout { get; init; }
 
+    [ConfigKey("logarithmic_neurons", Min = 1)]
     public int LogarithmicNeurons { get; init; } = 5;
 
     /// <summary>BatchNorm in both MLPs (the logarithmic layer's two BatchNorms are always on, as in FuxiCTR).</summary>
+    [ConfigKey("batch_norm")]
     public bool BatchNorm { get; init; } = true;
 
-    public static AfnOptions From(ModelConfig cfg)
-    {
-        var d = new AfnOptions();
-        Activation Act(string key, Activation fallback)
-        {
-            try
-            {
-                return Activations.Parse(cfg.GetString(key) ?? fallback.ToString());
-            }
-            catch (ArgumentException e)
-            {
-                throw new ConfigException($"{cfg.Origin(key)}: {e.Message}");
-            }
-        }
-        var ensemble = cfg.GetBool("ensemble_dnn", d.EnsembleDnn);
-        return new AfnOptions
-        {
-            EmbeddingDim = cfg.GetInt("embedding_dim", d.EmbeddingDim, min: 1),
-            EnsembleDnn = ensemble,
-            DnnHiddenUnits = cfg.GetIntList("dnn_hidden_units", d.DnnHiddenUnits),
-            DnnActivations = Act("dnn_activations", d.DnnActivations),
-            DnnDropout = (float)cfg.GetDouble("dnn_dropout", d.DnnDropout, min: 0),
-            AfnHiddenUnits = cfg.GetIntList("afn_hidden_units", d.AfnHiddenUnits),
-            AfnActivations = Act("afn_activations", d.AfnActivations),
-            AfnDropout = (float)cfg.GetDouble("afn_dropout", d.AfnDropout, min: 0),
-            LogarithmicNeurons = cfg.GetInt("logarithmic_neurons", d.LogarithmicNeurons, min: 1),
-            BatchNorm = cfg.GetBool("batch_norm", d.BatchNorm),
-        };
-    }
+    public static AfnOptions From(ModelConfig cfg) => OptionsBinder.Bind<AfnOptions>(cfg);
 }
 
 /// <summary>

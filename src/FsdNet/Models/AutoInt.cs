@@ -8,53 +8,47 @@ namespace FsdNet.Models;
 /// <summary>AutoInt's keys, named and defaulted as FuxiCTR's model_zoo/AutoInt constructor (AutoInt+ is AutoInt with dnn_hidden_units).</summary>
 internal sealed record AutoIntOptions
 {
+    [ConfigKey("embedding_dim", Min = 1)]
     public int EmbeddingDim { get; init; } = 10;
 
+    [ConfigKey("dnn_hidden_units")]
     public IReadOnlyList<int> DnnHiddenUnits { get; init; } = [64, 64, 64];
 
+    [ConfigKey("dnn_activations")]
     public Activation DnnActivations { get; init; } = Activation.Relu;
 
+    [ConfigKey("attention_layers", Min = 0)]
     public int AttentionLayers { get; init; } = 2;
 
+    [ConfigKey("num_heads", Min = 1)]
     public int NumHeads { get; init; } = 1;
 
+    [ConfigKey("attention_dim", Min = 1)]
     public int AttentionDim { get; init; } = 8;
 
+    [ConfigKey("net_dropout", Min = 0)]
     public float NetDropout { get; init; }
 
+    [ConfigKey("batch_norm")]
     public bool BatchNorm { get; init; }
 
+    [ConfigKey("layer_norm")]
     public bool LayerNorm { get; init; }
 
+    [ConfigKey("use_scale")]
     public bool UseScale { get; init; }
 
+    [ConfigKey("use_wide")]
     public bool UseWide { get; init; }
 
+    [ConfigKey("use_residual")]
     public bool UseResidual { get; init; } = true;
 
     /// <summary>The FSD plug-in: attention layer i (flattened) fused with DNN layer i; the heads replace fc and the DNN output.</summary>
+    [ConfigKey("fsd")]
     public FsdOptions? Fsd { get; init; }
 
-    public static AutoIntOptions From(ModelConfig cfg)
-    {
-        var d = new AutoIntOptions();
-        return new AutoIntOptions
-        {
-            EmbeddingDim = cfg.GetInt("embedding_dim", d.EmbeddingDim, min: 1),
-            DnnHiddenUnits = cfg.GetIntList("dnn_hidden_units", d.DnnHiddenUnits),
-            DnnActivations = Activations.Parse(cfg.GetString("dnn_activations") ?? d.DnnActivations.ToString()),
-            AttentionLayers = cfg.GetInt("attention_layers", d.AttentionLayers, min: 0),
-            NumHeads = cfg.GetInt("num_heads", d.NumHeads, min: 1),
-            AttentionDim = cfg.GetInt("attention_dim", d.AttentionDim, min: 1),
-            NetDropout = (float)cfg.GetDouble("net_dropout", d.NetDropout, min: 0),
-            BatchNorm = cfg.GetBool("batch_norm", d.BatchNorm),
-            LayerNorm = cfg.GetBool("layer_norm", d.LayerNorm),
-            UseScale = cfg.GetBool("use_scale", d.UseScale),
-            UseWide = cfg.GetBool("use_wide", d.UseWide),
-            UseResidual = cfg.GetBool("use_residual", d.UseResidual),
-            Fsd = FsdOptions.FromIfOn(cfg),
-        };
-    }
+    public static AutoIntOptions From(ModelConfig cfg) => OptionsBinder.Bind<AutoIntOptions>(cfg);
 }
 
 /// <summary>

@@ -12,48 +12,46 @@ namespace FsdNet.Models;
 /// </summary>
 internal sealed record DcnOptions
 {
+    [ConfigKey("embedding_dim", Min = 1)]
     public int EmbeddingDim { get; init; } = 10;
 
+    [ConfigKey("dnn_hidden_units")]
     public IReadOnlyList<int> DnnHiddenUnits { get; init; } = [];
 
+    [ConfigKey("dnn_activations")]
     public Activation DnnActivations { get; init; } = Activation.Relu;
 
+    [ConfigKey("num_cross_layers", Min = 1)]
     public int NumCrossLayers { get; init; } = 3;
 
+    [ConfigKey("net_dropout", Min = 0)]
     public float NetDropout { get; init; }
 
+    [ConfigKey("batch_norm")]
     public bool BatchNorm { get; init; }
 
     /// <summary>The FSD plug-in: cross layer i fused with DNN layer i, one head per layer instead of the fc.</summary>
+    [ConfigKey("fsd")]
     public FsdOptions? Fsd { get; init; }
 
     public static DcnOptions From(ModelConfig cfg)
     {
-        var d = new DcnOptions();
-        var layers = cfg.GetInt("num_cross_layers", d.NumCrossLayers, min: 1);
+        var o = OptionsBinder.Bind<DcnOptions>(cfg);
+        // GDCN's model_zoo configs name the depth crossing_layers: an alias, refused when both are given and differ.
         if (cfg.Has("crossing_layers"))
         {
-            var alias = cfg.GetInt("crossing_layers", d.NumCrossLayers, min: 1);
+            var alias = cfg.GetInt("crossing_layers", o.NumCrossLayers, min: 1);
             if (!cfg.Has("num_cross_layers"))
             {
-                layers = alias;
+                return o with { NumCrossLayers = alias };
             }
-            else if (alias != layers)
+            if (alias != o.NumCrossLayers)
             {
                 throw new ConfigException(
-                    $"{cfg.Origin("crossing_layers")}: crossing_layers ({alias}) and num_cross_layers ({layers}) differ; give the depth once (num_cross_layers).");
+                    $"{cfg.Origin("crossing_layers")}: crossing_layers ({alias}) and num_cross_layers ({o.NumCrossLayers}) differ; give the depth once (num_cross_layers).");
             }
         }
-        return new DcnOptions
-        {
-            EmbeddingDim = cfg.GetInt("embedding_dim", d.EmbeddingDim, min: 1),
-            DnnHiddenUnits = cfg.GetIntList("dnn_hidden_units", d.DnnHiddenUnits),
-            DnnActivations = Activations.Parse(cfg.GetString("dnn_activations") ?? d.DnnActivations.ToString()),
-            NumCrossLayers = layers,
-            NetDropout = (float)cfg.GetDouble("net_dropout", d.NetDropout, min: 0),
-            BatchNorm = cfg.GetBool("batch_norm", d.BatchNorm),
-            Fsd = FsdOptions.FromIfOn(cfg),
-        };
+        return o;
     }
 
     internal void RequireDnn(string model)

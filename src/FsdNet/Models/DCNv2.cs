@@ -17,6 +17,7 @@ internal enum Dcnv2Structure
 /// <summary>DCNv2's keys, named and defaulted as FuxiCTR's model_zoo/DCNv2 constructor.</summary>
 internal sealed record Dcnv2Options
 {
+    [ConfigKey("model_structure")]
     public Dcnv2Structure Structure { get; init; } = Dcnv2Structure.Parallel;
 
     /// <summary>use_low_rank_mixture: the cross network is CrossNetMix (low-rank experts) instead of CrossNetV2.</summary>
@@ -26,56 +27,57 @@ internal sealed record Dcnv2Options
 
     public int NumExperts { get; init; } = 4;
 
+    [ConfigKey("embedding_dim", Min = 1)]
     public int EmbeddingDim { get; init; } = 10;
 
+    [ConfigKey("stacked_dnn_hidden_units")]
     public IReadOnlyList<int> StackedDnnHiddenUnits { get; init; } = [];
 
+    [ConfigKey("parallel_dnn_hidden_units")]
     public IReadOnlyList<int> ParallelDnnHiddenUnits { get; init; } = [];
 
+    [ConfigKey("dnn_activations")]
     public Activation DnnActivations { get; init; } = Activation.Relu;
 
+    [ConfigKey("num_cross_layers", Min = 1)]
     public int NumCrossLayers { get; init; } = 3;
 
+    [ConfigKey("net_dropout", Min = 0)]
     public float NetDropout { get; init; }
 
+    [ConfigKey("batch_norm")]
     public bool BatchNorm { get; init; }
 
     /// <summary>The FSD plug-in (parallel structure only): one head per layer instead of the final fc.</summary>
+    [ConfigKey("fsd")]
     public FsdOptions? Fsd { get; init; }
 
     public static Dcnv2Options From(ModelConfig cfg)
     {
-        var d = new Dcnv2Options();
-        var mixture = cfg.GetBool("use_low_rank_mixture", d.UseLowRankMixture);
-        if (!mixture)
+        var o = OptionsBinder.Bind<Dcnv2Options>(cfg);
+        if (!cfg.GetBool("use_low_rank_mixture", false))
         {
             cfg.Acknowledge("low_rank", "read only with use_low_rank_mixture: True");
             cfg.Acknowledge("num_experts", "read only with use_low_rank_mixture: True");
+            return o;
         }
-        var structure = (cfg.GetString("model_structure") ?? "parallel").ToLowerInvariant() switch
+        return o with
         {
-            "crossnet_only" => Dcnv2Structure.CrossNetOnly,
-            "stacked" => Dcnv2Structure.Stacked,
-            "parallel" => Dcnv2Structure.Parallel,
-            "stacked_parallel" => Dcnv2Structure.StackedParallel,
-            var s => throw new ConfigException($"{cfg.Source} [{cfg.ExpId}]: model_structure '{s}' is not one of crossnet_only, stacked, parallel, stacked_parallel."),
-        };
-        return new Dcnv2Options
-        {
-            Structure = structure,
-            UseLowRankMixture = mixture,
-            LowRank = mixture ? cfg.GetInt("low_rank", d.LowRank, min: 1) : d.LowRank,
-            NumExperts = mixture ? cfg.GetInt("num_experts", d.NumExperts, min: 1) : d.NumExperts,
-            EmbeddingDim = cfg.GetInt("embedding_dim", d.EmbeddingDim, min: 1),
-            StackedDnnHiddenUnits = cfg.GetIntList("stacked_dnn_hidden_units", d.StackedDnnHiddenUnits),
-            ParallelDnnHiddenUnits = cfg.GetIntList("parallel_dnn_hidden_units", d.ParallelDnnHiddenUnits),
-            DnnActivations = Activations.Parse(cfg.GetString("dnn_activations") ?? d.DnnActivations.ToString()),
-            NumCrossLayers = cfg.GetInt("num_cross_layers", d.NumCrossLayers, min: 1),
-            NetDropout = (float)cfg.GetDouble("net_dropout", d.NetDropout, min: 0),
-            BatchNorm = cfg.GetBool("batch_norm", d.BatchNorm),
-            Fsd = FsdOptions.FromIfOn(cfg),
+            UseLowRankMixture = true,
+            LowRank = cfg.GetInt("low_rank", o.LowRank, min: 1),
+            NumExperts = cfg.GetInt("num_experts", o.NumExperts, min: 1),
         };
     }
+
+    /// <summary>FuxiCTR's model_structure names.</summary>
+    public static Dcnv2Structure ParseStructure(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "crossnet_only" => Dcnv2Structure.CrossNetOnly,
+        "stacked" => Dcnv2Structure.Stacked,
+        "parallel" => Dcnv2Structure.Parallel,
+        "stacked_parallel" => Dcnv2Structure.StackedParallel,
+        var s => throw new ArgumentException($"model_structure '{s}' is not one of crossnet_only, stacked, parallel, stacked_parallel."),
+    };
 }
 
 /// <summary>

@@ -9,28 +9,22 @@ namespace FsdNet.Models;
 /// </summary>
 internal sealed record DnnOptions
 {
+    [ConfigKey("embedding_dim", Min = 1)]
     public int EmbeddingDim { get; init; } = 10;
 
+    [ConfigKey("hidden_units")]
     public IReadOnlyList<int> HiddenUnits { get; init; } = [64, 64, 64];
 
+    [ConfigKey("hidden_activations")]
     public Activation HiddenActivations { get; init; } = Activation.Relu;
 
+    [ConfigKey("net_dropout", Min = 0)]
     public float NetDropout { get; init; }
 
+    [ConfigKey("batch_norm")]
     public bool BatchNorm { get; init; }
 
-    public static DnnOptions From(ModelConfig cfg)
-    {
-        var d = new DnnOptions();
-        return new DnnOptions
-        {
-            EmbeddingDim = cfg.GetInt("embedding_dim", d.EmbeddingDim, min: 1),
-            HiddenUnits = cfg.GetIntList("hidden_units", d.HiddenUnits),
-            HiddenActivations = Activations.Parse(cfg.GetString("hidden_activations") ?? d.HiddenActivations.ToString()),
-            NetDropout = (float)cfg.GetDouble("net_dropout", d.NetDropout, min: 0),
-            BatchNorm = cfg.GetBool("batch_norm", d.BatchNorm),
-        };
-    }
+    public static DnnOptions From(ModelConfig cfg) => OptionsBinder.Bind<DnnOptions>(cfg);
 
     /// <summary>The MLP of these options on an input of <paramref name="inFeatures"/>, ending in one logit.</summary>
     public MlpBlock Mlp(int inFeatures, FsdNet.Tensors.Rng rng) =>

@@ -8,53 +8,38 @@ namespace FsdNet.Models;
 /// <summary>EDCN's keys, named and defaulted as FuxiCTR's model_zoo/EDCN constructor (plus use_regulation_module).</summary>
 internal sealed record EdcnOptions
 {
+    [ConfigKey("embedding_dim", Min = 1)]
     public int EmbeddingDim { get; init; } = 10;
 
+    [ConfigKey("num_cross_layers", Min = 1)]
     public int NumCrossLayers { get; init; } = 3;
 
+    [ConfigKey("hidden_activations")]
     public Activation HiddenActivations { get; init; } = Activation.Relu;
 
+    [ConfigKey("bridge_type")]
     public BridgeType BridgeType { get; init; } = BridgeType.HadamardProduct;
 
     /// <summary>temperature: tau of the regulation module's field softmax.</summary>
+    [ConfigKey("temperature", Min = 0, MinExclusive = true)]
     public double Temperature { get; init; } = 1;
 
     /// <summary>use_regulation_module: false replaces the field gates by the identity (FsdNet's addition; FuxiCTR always gates).</summary>
+    [ConfigKey("use_regulation_module")]
     public bool UseRegulationModule { get; init; } = true;
 
+    [ConfigKey("net_dropout", Min = 0)]
     public float NetDropout { get; init; }
 
     /// <summary>batch_norm: the regulation module's BatchNorms (FuxiCTR's dense layers never have one).</summary>
+    [ConfigKey("batch_norm")]
     public bool BatchNorm { get; init; }
 
     /// <summary>The FSD plug-in: layer i's cross, deep and bridge outputs fused, one head per layer instead of the fc.</summary>
+    [ConfigKey("fsd")]
     public FsdOptions? Fsd { get; init; }
 
-    public static EdcnOptions From(ModelConfig cfg)
-    {
-        var d = new EdcnOptions();
-        BridgeType bridge;
-        try
-        {
-            bridge = BridgeModule.Parse(cfg.GetString("bridge_type") ?? "hadamard_product");
-        }
-        catch (ArgumentException e)
-        {
-            throw new ConfigException($"{cfg.Origin("bridge_type")}: {e.Message}");
-        }
-        return new EdcnOptions
-        {
-            EmbeddingDim = cfg.GetInt("embedding_dim", d.EmbeddingDim, min: 1),
-            NumCrossLayers = cfg.GetInt("num_cross_layers", d.NumCrossLayers, min: 1),
-            HiddenActivations = Activations.Parse(cfg.GetString("hidden_activations") ?? d.HiddenActivations.ToString()),
-            BridgeType = bridge,
-            Temperature = cfg.GetDouble("temperature", d.Temperature, min: 0, minExclusive: true),
-            UseRegulationModule = cfg.GetBool("use_regulation_module", d.UseRegulationModule),
-            NetDropout = (float)cfg.GetDouble("net_dropout", d.NetDropout, min: 0),
-            BatchNorm = cfg.GetBool("batch_norm", d.BatchNorm),
-            Fsd = FsdOptions.FromIfOn(cfg),
-        };
-    }
+    public static EdcnOptions From(ModelConfig cfg) => OptionsBinder.Bind<EdcnOptions>(cfg);
 }
 
 /// <summary>

@@ -8,53 +8,39 @@ namespace FsdNet.Models;
 /// <summary>FiBiNET's keys, named and defaulted as FuxiCTR's model_zoo/FiBiNET constructor.</summary>
 internal sealed record FibinetOptions
 {
+    [ConfigKey("embedding_dim", Min = 1)]
     public int EmbeddingDim { get; init; } = 10;
 
+    [ConfigKey("hidden_units")]
     public IReadOnlyList<int> HiddenUnits { get; init; } = [];
 
+    [ConfigKey("hidden_activations")]
     public Activation HiddenActivations { get; init; } = Activation.Relu;
 
     /// <summary>The SENET layer's output activation: ReLU or Sigmoid.</summary>
+    [ConfigKey("excitation_activation")]
     public Activation ExcitationActivation { get; init; } = Activation.Relu;
 
+    [ConfigKey("reduction_ratio", Min = 0, MinExclusive = true)]
     public double ReductionRatio { get; init; } = 3;
 
+    [ConfigKey("bilinear_type")]
     public BilinearType BilinearType { get; init; } = BilinearType.FieldInteraction;
 
+    [ConfigKey("net_dropout", Min = 0)]
     public float NetDropout { get; init; }
 
+    [ConfigKey("batch_norm")]
     public bool BatchNorm { get; init; }
 
     public static FibinetOptions From(ModelConfig cfg)
     {
-        var d = new FibinetOptions();
-        T Parse<T>(string key, Func<string, T> parse, string fallback)
-        {
-            try
-            {
-                return parse(cfg.GetString(key) ?? fallback);
-            }
-            catch (ArgumentException e)
-            {
-                throw new ConfigException($"{cfg.Origin(key)}: {e.Message}");
-            }
-        }
-        var excitation = Parse("excitation_activation", Activations.Parse, "ReLU");
-        if (excitation is not (Activation.Relu or Activation.Sigmoid))
+        var o = OptionsBinder.Bind<FibinetOptions>(cfg);
+        if (o.ExcitationActivation is not (Activation.Relu or Activation.Sigmoid))
         {
             throw new ConfigException($"{cfg.Origin("excitation_activation")}: excitation_activation must be ReLU or Sigmoid (as FuxiCTR's SqueezeExcitation), got '{cfg.GetString("excitation_activation")}'.");
         }
-        return new FibinetOptions
-        {
-            EmbeddingDim = cfg.GetInt("embedding_dim", d.EmbeddingDim, min: 1),
-            HiddenUnits = cfg.GetIntList("hidden_units", d.HiddenUnits),
-            HiddenActivations = Parse("hidden_activations", Activations.Parse, d.HiddenActivations.ToString()),
-            ExcitationActivation = excitation,
-            ReductionRatio = cfg.GetDouble("reduction_ratio", d.ReductionRatio, min: 0, minExclusive: true),
-            BilinearType = Parse("bilinear_type", BilinearInteraction.ParseType, "field_interaction"),
-            NetDropout = (float)cfg.GetDouble("net_dropout", d.NetDropout, min: 0),
-            BatchNorm = cfg.GetBool("batch_norm", d.BatchNorm),
-        };
+        return o;
     }
 }
 

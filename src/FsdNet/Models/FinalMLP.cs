@@ -8,71 +8,55 @@ namespace FsdNet.Models;
 /// <summary>FinalMLP's keys, named and defaulted as FuxiCTR's model_zoo/FinalMLP constructor, plus the FSD plug-in.</summary>
 internal sealed record FinalMlpOptions
 {
+    [ConfigKey("embedding_dim", Min = 1)]
     public int EmbeddingDim { get; init; } = 10;
 
+    [ConfigKey("mlp1_hidden_units")]
     public IReadOnlyList<int> Mlp1HiddenUnits { get; init; } = [64, 64, 64];
 
+    [ConfigKey("mlp1_hidden_activations")]
     public Activation Mlp1HiddenActivations { get; init; } = Activation.Relu;
 
+    [ConfigKey("mlp1_dropout", Min = 0)]
     public float Mlp1Dropout { get; init; }
 
+    [ConfigKey("mlp1_batch_norm")]
     public bool Mlp1BatchNorm { get; init; }
 
+    [ConfigKey("mlp2_hidden_units")]
     public IReadOnlyList<int> Mlp2HiddenUnits { get; init; } = [64, 64, 64];
 
+    [ConfigKey("mlp2_hidden_activations")]
     public Activation Mlp2HiddenActivations { get; init; } = Activation.Relu;
 
+    [ConfigKey("mlp2_dropout", Min = 0)]
     public float Mlp2Dropout { get; init; }
 
+    [ConfigKey("mlp2_batch_norm")]
     public bool Mlp2BatchNorm { get; init; }
 
+    [ConfigKey("use_fs")]
     public bool UseFs { get; init; } = true;
 
+    [ConfigKey("fs_hidden_units")]
     public IReadOnlyList<int> FsHiddenUnits { get; init; } = [64];
 
     public IReadOnlyList<string> Fs1Context { get; init; } = [];
 
     public IReadOnlyList<string> Fs2Context { get; init; } = [];
 
+    [ConfigKey("num_heads", Min = 1)]
     public int NumHeads { get; init; } = 1;
 
     /// <summary>The FSD plug-in: layer i of mlp1 fused with layer i of mlp2, one head per layer instead of the aggregation.</summary>
+    [ConfigKey("fsd")]
     public FsdOptions? Fsd { get; init; }
 
     public static FinalMlpOptions From(ModelConfig cfg)
     {
-        var d = new FinalMlpOptions();
-        Activation Act(string key)
-        {
-            try
-            {
-                return Activations.Parse(cfg.GetString(key) ?? "ReLU");
-            }
-            catch (ArgumentException e)
-            {
-                throw new ConfigException($"{cfg.Origin(key)}: {e.Message}");
-            }
-        }
         IReadOnlyList<string> Names(string key) =>
             [.. cfg.GetStringList(key, []).Where(n => n.Length > 0 && n is not ("null" or "None" or "~"))];
-        return new FinalMlpOptions
-        {
-            EmbeddingDim = cfg.GetInt("embedding_dim", d.EmbeddingDim, min: 1),
-            Mlp1HiddenUnits = cfg.GetIntList("mlp1_hidden_units", d.Mlp1HiddenUnits),
-            Mlp1HiddenActivations = Act("mlp1_hidden_activations"),
-            Mlp1Dropout = (float)cfg.GetDouble("mlp1_dropout", d.Mlp1Dropout, min: 0),
-            Mlp1BatchNorm = cfg.GetBool("mlp1_batch_norm", d.Mlp1BatchNorm),
-            Mlp2HiddenUnits = cfg.GetIntList("mlp2_hidden_units", d.Mlp2HiddenUnits),
-            Mlp2HiddenActivations = Act("mlp2_hidden_activations"),
-            Mlp2Dropout = (float)cfg.GetDouble("mlp2_dropout", d.Mlp2Dropout, min: 0),
-            Mlp2BatchNorm = cfg.GetBool("mlp2_batch_norm", d.Mlp2BatchNorm),
-            UseFs = cfg.GetBool("use_fs", d.UseFs),
-            FsHiddenUnits = cfg.GetIntList("fs_hidden_units", d.FsHiddenUnits),
-            Fs1Context = Names("fs1_context"),
-            Fs2Context = Names("fs2_context"),
-            NumHeads = cfg.GetInt("num_heads", d.NumHeads, min: 1),
-            Fsd = FsdOptions.FromIfOn(cfg),
-        };
+        return OptionsBinder.Bind<FinalMlpOptions>(cfg) with { Fs1Context = Names("fs1_context"), Fs2Context = Names("fs2_context") };
     }
 }
 

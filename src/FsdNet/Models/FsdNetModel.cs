@@ -14,17 +14,22 @@ internal sealed record FsdNetOptions
 {
     private static readonly FsdNetOptions Defaults = new();
 
+    [ConfigKey("embedding_dim")]
     public int EmbeddingDim { get; init; } = 16;
 
     /// <summary>parallel_dnn_hidden_units: one width per layer, all equal, as many as num_cross_layers.</summary>
+    [ConfigKey("parallel_dnn_hidden_units")]
     public IReadOnlyList<int> ParallelDnnHiddenUnits { get; init; } = [400, 400, 400];
 
     public Activation DnnActivations { get; init; } = Activation.Relu;
 
+    [ConfigKey("num_cross_layers")]
     public int NumCrossLayers { get; init; } = 3;
 
+    [ConfigKey("net_dropout")]
     public float NetDropout { get; init; }
 
+    [ConfigKey("batch_norm")]
     public bool BatchNorm { get; init; }
 
     /// <summary>The FSD module's settings (distillation objective, score_head, hint_projection).</summary>
@@ -76,14 +81,10 @@ internal sealed record FsdNetOptions
             throw new ConfigException($"{cfg.Source} [{cfg.ExpId}]: FSDNet only has model_structure: parallel (as the official code).");
         }
         var d = Defaults;
-        var o = new FsdNetOptions
+        // dnn_activations, or hidden_activations as some FuxiCTR configs name it; the FSD module's keys always (FSDNet is built on it).
+        var o = OptionsBinder.Bind<FsdNetOptions>(cfg) with
         {
-            EmbeddingDim = cfg.GetInt("embedding_dim", d.EmbeddingDim),
-            ParallelDnnHiddenUnits = cfg.GetIntList("parallel_dnn_hidden_units", d.ParallelDnnHiddenUnits),
             DnnActivations = Activations.Parse(cfg.GetString("dnn_activations") ?? cfg.GetString("hidden_activations") ?? d.DnnActivations.ToString()),
-            NumCrossLayers = cfg.GetInt("num_cross_layers", d.NumCrossLayers),
-            NetDropout = (float)cfg.GetDouble("net_dropout", d.NetDropout),
-            BatchNorm = cfg.GetBool("batch_norm", d.BatchNorm),
             Fsd = FsdOptions.From(cfg),
         };
         if (o.EmbeddingDim < 1)

@@ -15,49 +15,45 @@ internal enum MaskNetType
 /// <summary>MaskNet's keys, named and defaulted as FuxiCTR's model_zoo/MaskNet constructor.</summary>
 internal sealed record MaskNetOptions
 {
+    [ConfigKey("embedding_dim", Min = 1)]
     public int EmbeddingDim { get; init; } = 10;
 
+    [ConfigKey("dnn_hidden_units")]
     public IReadOnlyList<int> DnnHiddenUnits { get; init; } = [64, 64, 64];
 
+    [ConfigKey("dnn_hidden_activations")]
     public Activation DnnHiddenActivations { get; init; } = Activation.Relu;
 
+    [ConfigKey("model_type")]
     public MaskNetType ModelType { get; init; } = MaskNetType.SerialMaskNet;
 
+    [ConfigKey("parallel_num_blocks", Min = 1)]
     public int ParallelNumBlocks { get; init; } = 1;
 
+    [ConfigKey("parallel_block_dim", Min = 1)]
     public int ParallelBlockDim { get; init; } = 64;
 
+    [ConfigKey("reduction_ratio", Min = 0, MinExclusive = true)]
     public double ReductionRatio { get; init; } = 1;
 
+    [ConfigKey("net_dropout", Min = 0)]
     public float NetDropout { get; init; }
 
+    [ConfigKey("emb_layernorm")]
     public bool EmbLayerNorm { get; init; } = true;
 
+    [ConfigKey("net_layernorm")]
     public bool NetLayerNorm { get; init; } = true;
 
-    public static MaskNetOptions From(ModelConfig cfg)
+    public static MaskNetOptions From(ModelConfig cfg) => OptionsBinder.Bind<MaskNetOptions>(cfg);
+
+    /// <summary>FuxiCTR's model_type names.</summary>
+    public static MaskNetType ParseType(string name) => name switch
     {
-        var d = new MaskNetOptions();
-        var type = cfg.GetString("model_type") ?? d.ModelType.ToString();
-        return new MaskNetOptions
-        {
-            EmbeddingDim = cfg.GetInt("embedding_dim", d.EmbeddingDim, min: 1),
-            DnnHiddenUnits = cfg.GetIntList("dnn_hidden_units", d.DnnHiddenUnits),
-            DnnHiddenActivations = Activations.Parse(cfg.GetString("dnn_hidden_activations") ?? d.DnnHiddenActivations.ToString()),
-            ModelType = type switch
-            {
-                "SerialMaskNet" => MaskNetType.SerialMaskNet,
-                "ParallelMaskNet" => MaskNetType.ParallelMaskNet,
-                _ => throw new ConfigException($"{cfg.Origin("model_type")}: model_type must be SerialMaskNet or ParallelMaskNet, got '{type}'."),
-            },
-            ParallelNumBlocks = cfg.GetInt("parallel_num_blocks", d.ParallelNumBlocks, min: 1),
-            ParallelBlockDim = cfg.GetInt("parallel_block_dim", d.ParallelBlockDim, min: 1),
-            ReductionRatio = cfg.GetDouble("reduction_ratio", d.ReductionRatio, min: 0, minExclusive: true),
-            NetDropout = (float)cfg.GetDouble("net_dropout", d.NetDropout, min: 0),
-            EmbLayerNorm = cfg.GetBool("emb_layernorm", d.EmbLayerNorm),
-            NetLayerNorm = cfg.GetBool("net_layernorm", d.NetLayerNorm),
-        };
-    }
+        "SerialMaskNet" => MaskNetType.SerialMaskNet,
+        "ParallelMaskNet" => MaskNetType.ParallelMaskNet,
+        _ => throw new ArgumentException($"model_type must be SerialMaskNet or ParallelMaskNet, got '{name}'."),
+    };
 }
 
 /// <summary>

@@ -8,35 +8,29 @@ namespace FsdNet.Models;
 /// <summary>xDeepFM's keys, named and defaulted as FuxiCTR's model_zoo/xDeepFM constructor.</summary>
 internal sealed record XDeepFmOptions
 {
+    [ConfigKey("embedding_dim", Min = 1)]
     public int EmbeddingDim { get; init; } = 10;
 
+    [ConfigKey("dnn_hidden_units")]
     public IReadOnlyList<int> DnnHiddenUnits { get; init; } = [64, 64, 64];
 
+    [ConfigKey("dnn_activations")]
     public Activation DnnActivations { get; init; } = Activation.Relu;
 
+    [ConfigKey("cin_hidden_units")]
     public IReadOnlyList<int> CinHiddenUnits { get; init; } = [16, 16, 16];
 
+    [ConfigKey("net_dropout", Min = 0)]
     public float NetDropout { get; init; }
 
+    [ConfigKey("batch_norm")]
     public bool BatchNorm { get; init; }
 
     /// <summary>The FSD plug-in: CIN layer i (sum-pooled) fused with DNN layer i; one head per layer, each plus the LR logit.</summary>
+    [ConfigKey("fsd")]
     public FsdOptions? Fsd { get; init; }
 
-    public static XDeepFmOptions From(ModelConfig cfg)
-    {
-        var d = new XDeepFmOptions();
-        return new XDeepFmOptions
-        {
-            EmbeddingDim = cfg.GetInt("embedding_dim", d.EmbeddingDim, min: 1),
-            DnnHiddenUnits = cfg.GetIntList("dnn_hidden_units", d.DnnHiddenUnits),
-            DnnActivations = Activations.Parse(cfg.GetString("dnn_activations") ?? d.DnnActivations.ToString()),
-            CinHiddenUnits = cfg.GetIntList("cin_hidden_units", d.CinHiddenUnits),
-            NetDropout = (float)cfg.GetDouble("net_dropout", d.NetDropout, min: 0),
-            BatchNorm = cfg.GetBool("batch_norm", d.BatchNorm),
-            Fsd = FsdOptions.FromIfOn(cfg),
-        };
-    }
+    public static XDeepFmOptions From(ModelConfig cfg) => OptionsBinder.Bind<XDeepFmOptions>(cfg);
 }
 
 /// <summary>
