@@ -15,7 +15,9 @@ namespace FsdNet.Tests.Packaging;
 /// path running `fsdnet --version`, a tiny training and a bundle export, and a console project that references the
 /// FsdNet package from the folder and scores that bundle. Restores see only the folder and the machine's package
 /// cache (as a fallback), so a stale copy of FsdNet in the cache cannot stand in for the package just built.
+/// In the non-parallel collection, as the README examples: three Release builds would crowd the MPI and timing tests.
 /// </summary>
+[Collection(ThreadingCollection.Name)]
 public sealed class PackageTests : IDisposable
 {
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(6);
