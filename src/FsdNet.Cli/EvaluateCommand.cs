@@ -21,13 +21,7 @@ internal static class EvaluateCommand
         cmd.SetAction(r => CliSupport.Guard(() =>
         {
             var names = r.GetValue(metrics)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            foreach (var n in names)
-            {
-                if (!TrainingMetrics.Known.Contains(n))
-                {
-                    throw new ArgumentException($"unknown metric '{n}'; known: {string.Join(", ", TrainingMetrics.Known)}.");
-                }
-            }
+            TrainingMetrics.Check(names);
             var (predictions, labels, groups) = Score(r.GetValue(model)!, r.GetValue(data)!, r.GetValue(threads));
             var result = TrainingMetrics.Compute(names, labels, predictions, groups);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rows {predictions.Length} ") + CliSupport.Format(result));

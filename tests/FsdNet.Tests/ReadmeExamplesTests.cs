@@ -99,20 +99,7 @@ public sealed partial class ReadmeExamplesTests : IDisposable
     {
         var project = Directory.CreateDirectory(tmp.Sub("example-" + name)).FullName;
         await File.WriteAllTextAsync(Path.Combine(project, "Program.cs"), program);
-        await File.WriteAllTextAsync(Path.Combine(project, "Example.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <ImplicitUsings>enable</ImplicitUsings>
-                <Nullable>enable</Nullable>
-                <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
-              </PropertyGroup>
-              <ItemGroup>
-                <ProjectReference Include="{Path.Combine(SharedData.RepoRoot, "src", "FsdNet", "FsdNet.csproj")}" />
-              </ItemGroup>
-            </Project>
-            """);
+        await ConsoleProject.WriteAsync(project, "Example", $"""<ProjectReference Include="{Path.Combine(SharedData.RepoRoot, "src", "FsdNet", "FsdNet.csproj")}" />""");
         var build = await CliRunner.RunProcessAsync("dotnet", ["build", project, "-c", "Release", "-nologo", "-v", "quiet", "-o", Path.Combine(project, "out")], tmp.Path);
         Assert.True(build.Code == 0, $"the README's {name} example does not compile:\n{build.Out}{build.Err}");
         var run = await CliRunner.RunProcessAsync("dotnet", [Path.Combine(project, "out", "Example.dll")], tmp.Path);

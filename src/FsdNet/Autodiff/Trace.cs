@@ -11,8 +11,11 @@ internal enum TraceKind
     Tanh,
     LogSigmoid,
 
-    /// <summary>a + b, a - b, a * b, a / b with NumPy broadcasting (Ints[0]: 0 add, 1 sub, 2 mul, 3 div).</summary>
-    Binary,
+    /// <summary>a + b with NumPy broadcasting (a row vector added to every row included); likewise Sub, Mul, Div.</summary>
+    Add,
+    Sub,
+    Mul,
+    Div,
 
     /// <summary>x * Floats[0] + Floats[1].</summary>
     Affine,
@@ -81,8 +84,6 @@ internal enum TraceKind
     /// <summary>The same tensor, cut off from the gradient.</summary>
     Identity,
 
-    /// <summary>x + r or x * r with r a row vector (Ints[0]: 0 add, 2 mul).</summary>
-    RowBroadcast,
     ScaleFields,
 
     /// <summary>Inputs q, k, v; Ints[0] fields, Ints[1] heads; Floats[0] scale.</summary>

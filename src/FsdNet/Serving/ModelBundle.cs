@@ -292,13 +292,7 @@ public sealed class ModelBundle
     public IReadOnlyDictionary<string, double> Evaluate(string dataPath, IEnumerable<string>? metrics = null, DataOptions? options = null)
     {
         var names = (metrics ?? ["AUC", "logloss"]).ToList();
-        foreach (var n in names)
-        {
-            if (!Training.TrainingMetrics.Known.Contains(n))
-            {
-                throw new ArgumentException($"unknown metric '{n}'; known: {string.Join(", ", Training.TrainingMetrics.Known)}.");
-            }
-        }
+        Training.TrainingMetrics.Check(names);
         var (predictions, labels, groups, _) = ScoreFile(dataPath, options, labelOptional: false);
         return Training.TrainingMetrics.Compute(names, labels, predictions, groups);
     }

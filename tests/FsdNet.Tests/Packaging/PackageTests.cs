@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.IO.Compression;
-using System.Text;
 using System.Xml.Linq;
 using FsdNet.Serving;
 using FsdNet.Tests.Data;
@@ -89,20 +87,7 @@ public sealed class PackageTests : IDisposable
         // A console project that references the FsdNet package and scores the bundle.
         var sample = Directory.CreateDirectory(tmp.Sub("sample")).FullName;
         File.Copy(config, Path.Combine(sample, "nuget.config"));
-        await File.WriteAllTextAsync(Path.Combine(sample, "Sample.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <ImplicitUsings>enable</ImplicitUsings>
-                <Nullable>enable</Nullable>
-                <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
-              </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="FsdNet" Version="{version}" />
-              </ItemGroup>
-            </Project>
-            """);
+        await ConsoleProject.WriteAsync(sample, "Sample", $"""<PackageReference Include="FsdNet" Version="{version}" />""");
         await File.WriteAllTextAsync(Path.Combine(sample, "Program.cs"), """
             using System.Globalization;
             using FsdNet.Serving;

@@ -15,7 +15,7 @@ internal sealed partial class Graph
         var track = Tracks(a, b);
         var y = Output(a.Shape, track);
         Elementwise(Ew.Add, y.Span, a.Span, b.Span);
-        Trace?.Add(TraceKind.Binary, y, [a, b], [(int)Binary.Add]);
+        Trace?.Add(TraceKind.Add, y, [a, b]);
         if (track)
         {
             Record<AddOp>(y).Set(a, b);

@@ -53,7 +53,7 @@ internal sealed partial class Graph
         var job = broadcastJob ??= new BroadcastJob();
         job.Set(op, a, b, o, sa, sb);
         job.Go(BroadcastJob.Pass.Forward, y, null, parallel: true);
-        Trace?.Add(TraceKind.Binary, y, [a, b], [(int)op]);
+        Trace?.Add(op switch { Binary.Add => TraceKind.Add, Binary.Sub => TraceKind.Sub, Binary.Mul => TraceKind.Mul, _ => TraceKind.Div }, y, [a, b]);
         if (track)
         {
             Record<BroadcastOp>(y).Set(op, a, b, o, sa, sb);

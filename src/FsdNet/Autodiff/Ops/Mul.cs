@@ -15,7 +15,7 @@ internal sealed partial class Graph
         var track = Tracks(a, b);
         var y = Output(a.Shape, track);
         Elementwise(Ew.Mul, y.Span, a.Span, b.Span);
-        Trace?.Add(TraceKind.Binary, y, [a, b], [(int)Binary.Mul]);
+        Trace?.Add(TraceKind.Mul, y, [a, b]);
         if (track)
         {
             Record<MulOp>(y).Set(a, b);

@@ -24,7 +24,7 @@ internal sealed partial class Graph
         (job.A, job.B, job.C) = (x, r, y);
         job.I0 = (int)op;
         job.Run(&RowBroadcastPart);
-        Trace?.Add(TraceKind.RowBroadcast, y, [x, r], [op == Ew.Add ? (int)Binary.Add : (int)Binary.Mul]);
+        Trace?.Add(op == Ew.Add ? TraceKind.Add : TraceKind.Mul, y, [x, r]);
         if (track)
         {
             Record<RowBroadcastOp>(y).Set(x, r, op);

@@ -15,7 +15,7 @@ internal sealed partial class Graph
         var track = Tracks(a, b);
         var y = Output(a.Shape, track);
         Elementwise(Ew.Sub, y.Span, a.Span, b.Span);
-        Trace?.Add(TraceKind.Binary, y, [a, b], [(int)Binary.Sub]);
+        Trace?.Add(TraceKind.Sub, y, [a, b]);
         if (track)
         {
             Record<SubOp>(y).Set(a, b);

@@ -84,14 +84,6 @@ internal sealed class OnnxGraph
     public static AttributeProto Float(string name, float value) =>
         new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
 
-    /// <summary>y = x W^T + b (W [out, in] row-major, as FsdNet's Linear).</summary>
-    public string Gemm(string x, string hint, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int outFeatures, int inFeatures)
-    {
-        var w = Const(hint + ".weight", weight, outFeatures, inFeatures);
-        var b = Const(hint + ".bias", bias, outFeatures);
-        return Node("Gemm", [x, w, b], null, Int("transB", 1));
-    }
-
     /// <summary>The model: this graph, the default-domain opset <see cref="Opset"/>, IR version <see cref="IrVersion"/>.</summary>
     public ModelProto ToModel(string producerVersion, string docString, IEnumerable<(string Key, string Value)> metadata)
     {

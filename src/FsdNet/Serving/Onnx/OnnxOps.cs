@@ -29,10 +29,8 @@ internal static class OnnxOps
             case TraceKind.LogSigmoid:
                 // log(sigmoid(x)) = -softplus(-x)
                 return e.Node("Neg", e.Node("Softplus", e.Node("Neg", In(0))));
-            case TraceKind.Binary:
-                return e.Node(BinaryOp(n.Ints[0]), In(0), In(1));
-            case TraceKind.RowBroadcast:
-                return e.Node(BinaryOp(n.Ints[0]), In(0), In(1));
+            case TraceKind.Add or TraceKind.Sub or TraceKind.Mul or TraceKind.Div:
+                return e.Node(n.Kind.ToString(), In(0), In(1));   // ONNX's names, NumPy broadcasting as FsdNet's
             case TraceKind.Affine:
             {
                 var y = In(0);
@@ -136,8 +134,6 @@ internal static class OnnxOps
         }
     }
 
-    private static string BinaryOp(int op) => op switch { 0 => "Add", 1 => "Sub", 2 => "Mul", _ => "Div" };
-
     /// <summary>y = x W^T + b: Gemm for a matrix, MatMul with W^T (and Add b) for other ranks; Relu for a fused packed layer.</summary>
     private static string Linear(OnnxTracer e, TraceNode n)
     {
@@ -183,9 +179,12 @@ internal static class OnnxOps
     private static (string Left, string Right) Pairs(OnnxTracer e, string fields, int f)
     {
         var (left, right) = PairIndex(f);
-        return (e.Node("Gather", [fields, e.Longs("pair_left", left)], Int("axis", 1)),
-            e.Node("Gather", [fields, e.Longs("pair_right", right)], Int("axis", 1)));
+        return (PairGather(e, fields, left, "pair_left"), PairGather(e, fields, right, "pair_right"));
     }
+
+    /// <summary>Entry <paramref name="index"/>[p] of axis 1 for each pair p: [N, F, ...] to [N, P, ...].</summary>
+    private static string PairGather(OnnxTracer e, string x, long[] index, string hint) =>
+        e.Node("Gather", [x, e.Longs(hint, index)], Int("axis", 1));
 
     private static (long[] Left, long[] Right) PairIndex(int f)
     {
@@ -205,33 +204,18 @@ internal static class OnnxOps
     /// <summary>FiBiNET's bilinear pairs: (e_i W_k) * e_j, W shared, per left field or per pair.</summary>
     private static string Bilinear(OnnxTracer e, TraceNode n)
     {
-        var fields = n.Inputs[0]!;
-        var f = fields.Shape.D1;
-        var (fx, w) = (e.Name(fields), e.Name(n.Inputs[1]!));
-        var (leftIndex, rightIndex) = PairIndex(f);
-        var right = e.Node("Gather", [fx, e.Longs("pair_right", rightIndex)], Int("axis", 1));
+        var (fx, w) = (e.Name(n.Inputs[0]!), e.Name(n.Inputs[1]!));
+        var (leftIndex, rightIndex) = PairIndex(n.Inputs[0]!.Shape.D1);
         var axis2 = e.Longs("axis2", 2);
-        string left;
-        switch ((BilinearType)n.Ints[0])
+        // x [N, K, D] times one W per k: [N, K, 1, D] x [K, D, D] -> [N, K, D].
+        string PerItem(string x) => e.Node("Squeeze", e.Node("MatMul", e.Node("Unsqueeze", x, axis2), w), axis2);
+        var left = (BilinearType)n.Ints[0] switch
         {
-            case BilinearType.FieldAll:
-                left = e.Node("Gather", [e.Node("MatMul", fx, w), e.Longs("pair_left", leftIndex)], Int("axis", 1));
-                break;
-            case BilinearType.FieldEach:
-            {
-                // [N, F, 1, D] x [F, D, D] -> [N, F, 1, D]: each field times its own W.
-                var each = e.Node("Squeeze", e.Node("MatMul", e.Node("Unsqueeze", fx, axis2), w), axis2);
-                left = e.Node("Gather", [each, e.Longs("pair_left", leftIndex)], Int("axis", 1));
-                break;
-            }
-            default:
-            {
-                var l = e.Node("Gather", [fx, e.Longs("pair_left", leftIndex)], Int("axis", 1));
-                left = e.Node("Squeeze", e.Node("MatMul", e.Node("Unsqueeze", l, axis2), w), axis2);
-                break;
-            }
-        }
-        return e.Node("Mul", left, right);
+            BilinearType.FieldAll => PairGather(e, e.Node("MatMul", fx, w), leftIndex, "pair_left"),
+            BilinearType.FieldEach => PairGather(e, PerItem(fx), leftIndex, "pair_left"),
+            _ => PerItem(PairGather(e, fx, leftIndex, "pair_left")),
+        };
+        return e.Node("Mul", left, PairGather(e, fx, rightIndex, "pair_right"));
     }
 
     /// <summary>

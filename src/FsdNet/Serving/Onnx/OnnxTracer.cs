@@ -1,4 +1,3 @@
-using System.Globalization;
 using FsdNet.Autodiff;
 using FsdNet.Layers;
 using FsdNet.Models;
@@ -87,9 +86,9 @@ internal sealed class OnnxTracer
     /// <summary>The graph of <paramref name="model"/>'s prediction (or of one head's, by early exit), traced.</summary>
     internal static OnnxGraph Trace(CtrModel model, int? head)
     {
-        var (a, inputA) = Run(model, RowsA, head);
-        var (b, _) = Run(model, RowsB, head);
-        var tracer = new OnnxTracer(model.ModelName, model.Schema, model.State().Select(p => (p.Name, p.Value)), inputA);
+        var a = Run(model, RowsA, head);
+        var b = Run(model, RowsB, head);
+        var tracer = new OnnxTracer(model.ModelName, model.Schema, model.State().Select(p => (p.Name, p.Value)), a.Input);
         tracer.FindBatchAxes(a.Trace, b.Trace);
         var output = tracer.Emit(a.Trace.Nodes, a.Output);
         tracer.G.Output(output, OnnxExporter.Output, 1);
@@ -97,7 +96,7 @@ internal sealed class OnnxTracer
     }
 
     /// <summary>The model's forward pass on <paramref name="rows"/> rows of padding codes and zero values, traced.</summary>
-    private static ((GraphTrace Trace, Tensor Output) Run, ModelInput Input) Run(CtrModel copy, int rows, int? head)
+    private static (GraphTrace Trace, Tensor Output, ModelInput Input) Run(CtrModel copy, int rows, int? head)
     {
         var s = copy.Schema;
         var x = new ModelInput(rows, new int[rows * s.CategoricalCount], s.CategoricalCount, null,
@@ -106,7 +105,7 @@ internal sealed class OnnxTracer
         var trace = new GraphTrace();
         var g = new Graph { Training = false, GradEnabled = false, Trace = trace };
         var y = head is { } h ? ((FsdCapableModel)copy).PredictHead(g, x, h) : copy.Predict(g, x);
-        return ((trace, y), x);
+        return (trace, y, x);
     }
 
     /// <summary>Compares the two runs op by op and notes each op output's batch axis (-1: none, -2: several).</summary>
@@ -267,6 +266,4 @@ internal sealed class OnnxTracer
     /// <summary>A hint for an initializer name made from a parameter's name (or a fallback).</summary>
     public string HintOf(Tensor t, string fallback) =>
         parameters.TryGetValue(t, out var p) ? p : t.Name ?? fallback;
-
-    public static string Invariant(long v) => v.ToString(CultureInfo.InvariantCulture);
 }
