@@ -5,10 +5,17 @@ The counting rules are those of FsdNet.Distributed.Communicator.BytesSent (the p
   ordered all-reduce of n floats, small (n * (R - 1) <= 65536): all-gather, n * (R - 1) floats sent
   ordered all-reduce, large: all-to-all of the parts then all-gather of its own part: (n - own) + own * (R - 1)
   the step's loss and stop flag (2 doubles) all-gathered and summed in rank order: 16 (R - 1) bytes
+  all-to-all: what goes to the other ranks (a rank's own part is not sent)
 A step of FSDNet sends: every gradient (one packed ordered all-reduce), 4 BatchNorm reductions of width w per
 BatchNorm layer (mean and variance forward, sum of dy and of dy * x-hat backward), and the loss.
+With row-sharded tables the tables leave that all-reduce; per step a rank then also sends T ints to each peer
+(how many ids of each table it asks that owner for), the ids it asks other ranks for (int32), the rows other ranks
+asked it for and the gradients of the rows it asked for (dim floats each), and the shards' penalty and squared
+gradient norm (2 doubles, all-gathered).
 
 Usage: distributed_model.py check <parameters> <bn widths comma-separated> <ranks> <measured bytes per step>
+       distributed_model.py check-sharded <replicated parameters> <bn widths> <ranks> <tables> <dim> <steps>
+                                          <ids asked of other ranks> <ids served to them> <measured bytes per step>
        distributed_model.py table
 """
 import sys
@@ -40,13 +47,18 @@ def replicated_step(params, bn_widths, ranks, rank=0):
     return floats * BYTES + loss
 
 
+def exchange_step(tables, dim, ranks, asked, served):
+    """Bytes one rank sends per step for its row-sharded tables, given the ids it asked other ranks for and served to
+    them in that step: the counts, the ids, the rows served, the gradients of the rows asked, the shards' 2 doubles."""
+    return 4 * tables * (ranks - 1) + 4 * asked + dim * BYTES * (served + asked) + 16 * (ranks - 1)
+
+
 def sharded_step(dense, dim, fields, batch, bn_widths, ranks):
-    """Bytes per rank and step with row-sharded tables (the design of docs/DISTRIBUTED.md, not built yet): this rank's
-    batch/R rows look up fields ids each; (R-1)/R of them live on other ranks: their ids go out (int32), their rows
-    come back and their gradients go out (dim floats each). No de-duplication assumed: an upper bound."""
+    """Bytes per rank and step with row-sharded tables for the table below: this rank's batch/R rows look up fields ids
+    each; (R-1)/R of them live on other ranks and are asked for, and it serves as many. No de-duplication of repeated
+    ids assumed: an upper bound (measured on the synthetic Criteo slice, distinct ids are a fraction of lookups)."""
     lookups = batch / ranks * fields * (ranks - 1) / ranks
-    exchange = lookups * 4 + 2 * lookups * dim * BYTES
-    return exchange + replicated_step(dense, bn_widths, ranks)
+    return exchange_step(fields, dim, ranks, lookups, lookups) + replicated_step(dense, bn_widths, ranks)
 
 
 def replicated_memory(params):
@@ -96,6 +108,15 @@ def main():
         predicted = replicated_step(params, bn, ranks)
         print(f"model: {predicted:,} bytes per step on rank 0 of {ranks}; measured {measured:,.0f}; "
               f"ratio {measured / predicted:.6f}")
+        return 0 if abs(measured - predicted) <= 1e-6 * predicted + 1 else 1
+    if len(sys.argv) > 1 and sys.argv[1] == "check-sharded":
+        params, widths, ranks, tables, dim, steps = int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
+        asked, served, measured = int(sys.argv[8]), int(sys.argv[9]), float(sys.argv[10])
+        bn = [int(w) for w in widths.split(",") if w]
+        total = steps * replicated_step(params, bn, ranks) + exchange_step(tables, dim, ranks, asked, served) + exchange_step(tables, dim, ranks, 0, 0) * (steps - 1)
+        predicted = total / steps
+        print(f"model: {predicted:,.0f} bytes per step on rank 0 of {ranks} ({asked / steps:,.0f} ids asked, {served / steps:,.0f} served per step); "
+              f"measured {measured:,.0f}; ratio {measured / predicted:.6f}")
         return 0 if abs(measured - predicted) <= 1e-6 * predicted + 1 else 1
     table()
     return 0

@@ -11,6 +11,9 @@ using FsdNet.Training;
 //   parity <data-root> <cache> <steps> [key=value ...]
 //                                     <steps> steps of FSDNet on Frappe over the ranks, then (rank 0) the same steps in
 //                                     one process: the loss of every step and the parameters after the last one
+//   sharding <data-root> <cache> <steps> [key=value ...]
+//                                     <steps> steps of FSDNet on Frappe over the ranks twice, tables replicated and
+//                                     row-sharded: the largest parameter difference and the bytes each sent per step
 //   resume <data-root> <cache> <checkpoint> <kill-step> <params-out> [key=value ...]
 //                                     Trainer.Fit with a checkpoint every 5 steps, resuming from <checkpoint> when it
 //                                     exists; every rank stops dead at step <kill-step> of the first epoch (0: never),
@@ -37,6 +40,9 @@ switch (args[0])
         break;
     case "grads":
         Grads(args[1], args[2], args[3..]);
+        break;
+    case "sharding":
+        Sharding(args[1], args[2], int.Parse(args[3], inv), args[4..]);
         break;
     case "resume":
         Resume(args[1], args[2], args[3], int.Parse(args[4], inv), args[5], args[6..]);
@@ -201,6 +207,7 @@ void Parity(string dataRoot, string cache, int steps, string[] sets)
     using var data = Prepare(dataRoot, cache);
     var (model, trainer, options) = Build(data, sets, comm);
     var losses = Train(data, trainer, options, comm, steps);
+    trainer.AssembleTables();   // row-sharded tables back whole (nothing when replicated)
     var state = model.State().SelectMany(s => s.Value.ToArray()).ToArray();
 
     // Every rank must hold bitwise the same parameters.
@@ -239,6 +246,44 @@ void Parity(string dataRoot, string cache, int steps, string[] sets)
     }
     Console.WriteLine(string.Create(inv,
         $"ok parity ranks {comm.Size} steps {steps} threads {oneThreads} max_loss_diff {lossDiff:E3} max_param_diff {paramDiff:E3} (element {worst}: {state[worst]:R} vs {refState[worst]:R})"));
+}
+
+void Sharding(string dataRoot, string cache, int steps, string[] sets)
+{
+    // The same steps with the tables replicated and row-sharded. The embedding gradients are summed in rank order both
+    // ways (the all-reduce's ((g0 + g1) + ...), the owner's 0 + g0 + g1 + ...) and the rest is the same code, so they
+    // differ only where the shards' squared gradient norm (for clipping) and penalty are summed in another order.
+    using var data = Prepare(dataRoot, cache);
+    var (replicated, rTrainer, options) = Build(data, [.. sets, "embedding_sharding=replicate"], comm);
+    var before = comm.BytesSent;
+    var rLosses = Train(data, rTrainer, options, comm, steps);
+    var rBytes = (comm.BytesSent - before) / steps;
+    var (rowSharded, sTrainer, _) = Build(data, [.. sets, "embedding_sharding=row"], comm);
+    before = comm.BytesSent;
+    var sLosses = Train(data, sTrainer, options, comm, steps);
+    var sBytes = (comm.BytesSent - before) / steps;
+    var shardedTables = sTrainer.ShardedTableCount;
+    sTrainer.AssembleTables();
+    var a = replicated.State().SelectMany(x => x.Value.ToArray()).ToArray();
+    var b = rowSharded.State().SelectMany(x => x.Value.ToArray()).ToArray();
+    if (a.Length != b.Length)
+    {
+        Fail($"replicated {a.Length} values, sharded {b.Length} after assembling");
+        return;
+    }
+    double paramDiff = 0, lossDiff = 0;
+    var same = 0;
+    for (var i = 0; i < a.Length; i++)
+    {
+        paramDiff = Math.Max(paramDiff, Math.Abs(a[i] - b[i]));
+        same += BitConverter.SingleToInt32Bits(a[i]) == BitConverter.SingleToInt32Bits(b[i]) ? 1 : 0;
+    }
+    for (var i = 0; i < steps; i++)
+    {
+        lossDiff = Math.Max(lossDiff, Math.Abs(rLosses[i] - sLosses[i]));
+    }
+    Console.WriteLine(string.Create(inv,
+        $"ok sharding rank {comm.Rank} of {comm.Size} steps {steps} tables {shardedTables} max_loss_diff {lossDiff:E3} max_param_diff {paramDiff:E3} bitwise {same} of {a.Length} bytes_per_step replicated {rBytes} sharded {sBytes}"));
 }
 
 void Grads(string dataRoot, string cache, string[] sets)

@@ -41,6 +41,12 @@ internal sealed partial class Graph
 
     internal Distributed.Communicator? BatchSync { get; set; }
 
+    /// <summary>
+    /// Row-sharded embedding tables of a distributed run: the input layers read this step's remapped codes through it
+    /// (null: tables are whole).
+    /// </summary>
+    internal Distributed.RowShardedTables? ShardedTables { get; set; }
+
     /// <summary>Whether BatchNorm's batch statistics span several ranks in this step.</summary>
     private bool SyncBatchNorm => BatchSync is { Size: > 1 } && Training;
 

@@ -174,9 +174,11 @@ internal sealed class FeatureEmbedding : Module
     }
 
     /// <summary>x0 [rows, sum of dims]: every field's embedding, flattened (FuxiCTR's flatten_emb=True).</summary>
-    public Tensor Forward(Graph g, in ModelInput x)
+    public Tensor Forward(Graph g, in ModelInput input)
     {
-        x.Check(Schema);
+        input.Check(Schema);
+        // Row-sharded tables (a distributed run): the codes index this step's working rows instead.
+        var x = g.ShardedTables is { } sharded ? sharded.Local(this, input) : input;
         var inputs = g.TensorList(dense.Length);
         Tensor? block = null;
         for (var k = 0; k < dense.Length; k++)
@@ -201,6 +203,40 @@ internal sealed class FeatureEmbedding : Module
                 .Select(grp => $"{string.Join(", ", grp.Take(3).Select(t => t.Name))}{(grp.Count() > 3 ? ", ..." : "")} {(grp.Count() == 1 ? "has" : "have")} {grp.Key}")) +
             ". Remove the per-field embedding_dim.");
         return g.Reshape(x0, new Shape(x0.Shape.D0, dims.Length, d));
+    }
+
+    /// <summary>
+    /// The plain lookup tables (categorical and sequence fields' own tables, shared ones once) with the input columns
+    /// that index them: categorical columns and sequence slots (offset, max_len). Projected or combined pretrained
+    /// tables, numeric vectors and projections are not among them. For row-sharded training.
+    /// </summary>
+    internal IEnumerable<(Parameter Table, int[] Codes, (int Start, int Length)[] Sequences)> LookupTables()
+    {
+        for (var k = 0; k < tables.Length; k++)
+        {
+            var codes = new List<int>();
+            var sequences = new List<(int, int)>();
+            for (var s = 0; s < plan.Kinds.Length; s++)
+            {
+                if (plan.Sources[s] != k)
+                {
+                    continue;
+                }
+                switch (plan.Kinds[s])
+                {
+                    case SlotKind.Code:
+                        codes.Add(plan.Columns[s]);
+                        break;
+                    case SlotKind.SequenceMean or SlotKind.SequenceSum:
+                        sequences.Add((plan.Columns[s], plan.MaxLens[s]));
+                        break;
+                }
+            }
+            if (tables[k] is Parameter p && (codes.Count > 0 || sequences.Count > 0))
+            {
+                yield return (p, [.. codes], [.. sequences]);
+            }
+        }
     }
 
     private static int Owner(IReadOnlyList<InputField> fields, Dictionary<string, int> byName, int i)

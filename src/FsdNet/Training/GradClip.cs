@@ -11,7 +11,11 @@ internal static class GradClip
     /// that norm (before clipping). Parameters without a gradient count as zero; a row-sparse gradient (lazy embedding
     /// updates) counts its touched rows only.
     /// </summary>
-    public static double ClipGradNorm(IReadOnlyList<Parameter> parameters, double maxNorm)
+    public static double ClipGradNorm(IReadOnlyList<Parameter> parameters, double maxNorm) =>
+        Scale(parameters, Math.Sqrt(SumOfSquares(parameters)), maxNorm);
+
+    /// <summary>The squared L2 norm of the gradients (a row-sparse one over its touched rows).</summary>
+    public static double SumOfSquares(IReadOnlyList<Parameter> parameters)
     {
         double sumSq = 0;
         for (var i = 0; i < parameters.Count; i++)
@@ -30,7 +34,15 @@ internal static class GradClip
                 sumSq += s;
             }
         }
-        var norm = Math.Sqrt(sumSq);
+        return sumSq;
+    }
+
+    /// <summary>
+    /// Scales the gradients by min(1, maxNorm / (norm + 1e-6)) for a global <paramref name="norm"/> measured beforehand
+    /// (over these parameters, or over the ranks' shards too), and returns it.
+    /// </summary>
+    public static double Scale(IReadOnlyList<Parameter> parameters, double norm, double maxNorm)
+    {
         var coef = maxNorm / (norm + 1e-6);
         if (coef < 1)
         {

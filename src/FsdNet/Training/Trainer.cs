@@ -66,7 +66,7 @@ public sealed record TrainResult(IReadOnlyList<EpochRecord> History, int BestEpo
 /// given seed and thread count; with a checkpoint path, the state is saved atomically after every epoch and a
 /// resumed run ends with the same parameters as an uninterrupted one.
 /// </summary>
-internal sealed class Trainer
+internal sealed partial class Trainer
 {
     /// <summary>JSON settings for records that may hold NaN metrics (e.g. an undefined gAUC).</summary>
     public static readonly JsonSerializerOptions Json = new()
@@ -82,6 +82,15 @@ internal sealed class Trainer
     private readonly Parameter[] embeddingParams;
     private readonly Parameter[] netParams;
     private readonly Parameter[] allParams;
+    // Row-sharded tables (a distributed run): the shards stand in for the tables in allParams, embeddingParams and
+    // state; replicatedParams are the rest, whose gradients are all-reduced.
+    private readonly RowShardedTables? sharded;
+    private readonly Parameter[] replicatedParams;
+    private readonly Parameter[] replicatedEmbeddingParams;
+    private readonly Parameter[] shardParams;
+    private readonly double[] shardTotals = new double[2];
+    private bool assembled;
+    private readonly long parameterCount;
     private readonly (string Name, Tensor Value)[] state;
     private readonly Parameter[] preNormBiases;
     // One graph for training and evaluation: validation reuses the pooled training buffers instead of its own.
@@ -113,16 +122,32 @@ internal sealed class Trainer
         embeddingParams = [.. allParams.Where(p => p.Kind == ParameterKind.Embedding)];
         netParams = [.. allParams.Where(p => p.Kind == ParameterKind.Net)];
         state = [.. model.State()];
+        parameterCount = model.ParameterCount();
+        if (options.LazyEmbeddingUpdates && comm.Size > 1)
+        {
+            throw new ConfigException(
+                $"lazy_embedding_updates: true is not supported with {comm.Size} ranks yet (the dense step is what the ranks' summed " +
+                "gradients reproduce); set it to false for a distributed run.");
+        }
+        sharded = RowShardedTables.Create(model.Modules().OfType<Layers.FeatureEmbedding>(), comm, options.EmbeddingSharding, options.BatchSize, state);
+        shardParams = sharded is null ? [] : [.. sharded.Shards];
+        if (sharded is not null)
+        {
+            var s = sharded;
+            allParams = [.. allParams.Select(p => s.ShardOf(p) ?? p)];
+            embeddingParams = [.. embeddingParams.Select(p => s.ShardOf(p) ?? p)];
+            state = [.. state.Select(x => x.Value is Parameter p && s.ShardOf(p) is { } shard ? (x.Name, (Tensor)shard) : x)];
+            graph.ShardedTables = sharded;
+            this.observer.OnMessage(
+                $"embedding_sharding {options.EmbeddingSharding.ToString().ToLowerInvariant()}: {shardParams.Length} table(s) row-sharded over {comm.Size} ranks " +
+                $"({string.Join(", ", sharded.ShardedNames.Keys.Take(4))}{(shardParams.Length > 4 ? ", ..." : "")}; {sharded.TableElements:N0} of {parameterCount:N0} parameters), the rest replicated.");
+        }
+        replicatedParams = [.. allParams.Except(shardParams)];
+        replicatedEmbeddingParams = [.. embeddingParams.Except(shardParams)];
         preNormBiases = options.ExactPreNormBias
             ? [.. model.Modules().OfType<Layers.DenseLayer>().Where(d => d.Norm is not null && d.Linear.Bias is { RequiresGrad: true }).Select(d => d.Linear.Bias!)]
             : [];
         optimizer = options.Optimizer.Create(allParams, options.LearningRate);
-        if (options.LazyEmbeddingUpdates && comm.Size > 1)
-        {
-            throw new ConfigException(
-                $"lazy_embedding_updates: true is not supported with {comm.Size} ranks yet (tables are replicated and their gradients " +
-                "summed densely); set it to false for a distributed run.");
-        }
         if (options.LazyEmbeddingUpdates)
         {
             // Tables read through lookups get row-sparse gradients; a table an op writes densely (a projection
@@ -135,6 +160,9 @@ internal sealed class Trainer
     }
 
     public Optimizer Optimizer => optimizer;
+
+    /// <summary>How many embedding tables this rank holds row-sharded (0: all replicated).</summary>
+    internal int ShardedTableCount => shardParams.Length;
 
     /// <param name="cancellationToken">
     /// Stops the run between two steps with an <see cref="OperationCanceledException"/>. With a checkpoint path the
@@ -202,7 +230,7 @@ internal sealed class Trainer
                 ? $"Resumed from {checkpointPath} after epoch {startEpoch} (lr {optimizer.LearningRate:G3}, best {monitor.Best:F6})."
                 : $"Resumed from {checkpointPath} in epoch {startEpoch + 1} after step {midEpoch.Step} of {stepsPerEpoch} (lr {optimizer.LearningRate:G3}, best {monitor.Best:F6}).");
         }
-        observer.OnStart(new TrainingPlan(options.Epochs, startEpoch, stepsPerEpoch, train.RowCount, valid.RowCount, model.ParameterCount()));
+        observer.OnStart(new TrainingPlan(options.Epochs, startEpoch, stepsPerEpoch, train.RowCount, valid.RowCount, parameterCount));
         var checkpointClock = Stopwatch.StartNew();
         for (var epoch = startEpoch; epoch < options.Epochs && !stop; epoch++)
         {
@@ -214,7 +242,7 @@ internal sealed class Trainer
             var trainSeconds = 0.0;
             long rows = 0;
             long step = 0;
-            var traffic = (Ticks: comm.Ticks, Bytes: comm.BytesSent, Steps: 0L);
+            var traffic = (Ticks: comm.Ticks, Bytes: comm.BytesSent, Steps: 0L, Asked: sharded?.RemoteIdsAsked ?? 0, Served: sharded?.RemoteIdsServed ?? 0);
             if (midEpoch is not null)
             {
                 // Where the interrupted run stopped: the same rows next, the same dropout draws.
@@ -252,7 +280,8 @@ internal sealed class Trainer
                         train.ReleasePages();
                     }
                     trainSeconds += clock.Elapsed.TotalSeconds;
-                    var trainTraffic = (Ticks: comm.Ticks - traffic.Ticks, Bytes: comm.BytesSent - traffic.Bytes, Steps: step - traffic.Steps);
+                    var trainTraffic = (Ticks: comm.Ticks - traffic.Ticks, Bytes: comm.BytesSent - traffic.Bytes, Steps: step - traffic.Steps,
+                        Asked: (sharded?.RemoteIdsAsked ?? 0) - traffic.Asked, Served: (sharded?.RemoteIdsServed ?? 0) - traffic.Served);
                     var evalClock = Stopwatch.StartNew();
                     var metrics = Evaluate(valid, [.. options.Metrics.Union(options.Monitor.Keys)]);
                     var validSeconds = evalClock.Elapsed.TotalSeconds;
@@ -275,9 +304,10 @@ internal sealed class Trainer
                     observer.OnEvaluation(record);
                     if (comm.Size > 1)
                     {
+                        var exchange = sharded is null ? "" : $"; row-sharded tables: {trainTraffic.Asked} ids asked of other ranks, {trainTraffic.Served} served to them";
                         observer.OnMessage(string.Create(CultureInfo.InvariantCulture,
                             $"communication (rank 0 of {comm.Size}): {trainTraffic.Steps} steps, {(double)trainTraffic.Bytes / Math.Max(trainTraffic.Steps, 1):F0} bytes sent per step, " +
-                            $"{(double)trainTraffic.Ticks / Stopwatch.Frequency:F2} s in collectives"));
+                            $"{(double)trainTraffic.Ticks / Stopwatch.Frequency:F2} s in collectives{exchange}"));
                     }
                     running = 0;
                     runningSteps = 0;
@@ -288,7 +318,7 @@ internal sealed class Trainer
                         break;
                     }
                     clock.Restart();
-                    traffic = (comm.Ticks, comm.BytesSent, step);
+                    traffic = (comm.Ticks, comm.BytesSent, step, sharded?.RemoteIdsAsked ?? 0, sharded?.RemoteIdsServed ?? 0);
                     trainSeconds = 0;
                     rows = 0;
                 }
@@ -327,7 +357,23 @@ internal sealed class Trainer
         {
             Restore(bestState);
         }
+        AssembleTables();
         return new TrainResult(history, bestEpoch + 1, monitor.Best, stop);
+    }
+
+    /// <summary>
+    /// Puts row-sharded tables back into the model whole (on every rank), for scoring and saving after training; the
+    /// end of <see cref="Fit"/> does it. Nothing when the tables are replicated. The trainer cannot train after it.
+    /// </summary>
+    internal void AssembleTables()
+    {
+        if (sharded is null || assembled)
+        {
+            return;
+        }
+        sharded.Assemble();
+        graph.ShardedTables = null;
+        assembled = true;
     }
 
     /// <summary>One optimisation step on a batch; returns the loss including the regularisers.</summary>
@@ -350,6 +396,15 @@ internal sealed class Trainer
         (g.RowOffset, g.GlobalRows) = (batch.SliceStart, globalRows);
         var share = comm.Size > 1 ? (float)((double)batch.Size / globalRows) : 1f;
         optimizer.ZeroGrad();
+        if (sharded is not null)
+        {
+            if (assembled)
+            {
+                throw new InvalidOperationException("this trainer's sharded tables were assembled at the end of training; create a new trainer to train again.");
+            }
+            sharded.ZeroWorkGradients();
+            sharded.Exchange(batch.Input());
+        }
         var loss = model.Loss(g, batch.Input());
         t = profile ? Profile.Lap(ref Profile.ForwardTicks, t) : 0;
         g.Backward(loss, share);
@@ -362,6 +417,7 @@ internal sealed class Trainer
             comm.AllReduceSumOrdered(stepTotals);
             (value, stopAsked) = (stepTotals[0], stepTotals[1] > 0);
             SumGradientsOverRanks();
+            sharded?.ReduceGradients();
             // The collectives' time is the communicator's own count (Communicator.Ticks), not a profile phase.
             t = profile ? Stopwatch.GetTimestamp() : 0;
         }
@@ -369,12 +425,25 @@ internal sealed class Trainer
         {
             b.ZeroGrad();
         }
-        var reg = Regularizer.ApplyL2(embeddingParams, options.EmbeddingRegularizer) + Regularizer.ApplyL2(netParams, options.NetRegularizer);
+        var reg = Regularizer.ApplyL2(replicatedEmbeddingParams, options.EmbeddingRegularizer) + Regularizer.ApplyL2(netParams, options.NetRegularizer);
         if (options.EmbeddingRegularizerL1 != 0 || options.NetRegularizerL1 != 0)
         {
-            reg += Regularizer.ApplyL1(embeddingParams, options.EmbeddingRegularizerL1) + Regularizer.ApplyL1(netParams, options.NetRegularizerL1);
+            reg += Regularizer.ApplyL1(replicatedEmbeddingParams, options.EmbeddingRegularizerL1) + Regularizer.ApplyL1(netParams, options.NetRegularizerL1);
         }
-        GradClip.ClipGradNorm(allParams, options.MaxGradientNorm);
+        if (sharded is null)
+        {
+            GradClip.ClipGradNorm(allParams, options.MaxGradientNorm);
+        }
+        else
+        {
+            // The shards are disjoint: their penalty and squared gradient norm are summed over the ranks (rank order),
+            // the replicated parameters' counted once.
+            shardTotals[0] = Regularizer.ApplyL2(shardParams, options.EmbeddingRegularizer) + Regularizer.ApplyL1(shardParams, options.EmbeddingRegularizerL1);
+            shardTotals[1] = GradClip.SumOfSquares(shardParams);
+            comm.AllReduceSumOrdered(shardTotals);
+            reg += shardTotals[0];
+            GradClip.Scale(allParams, Math.Sqrt(GradClip.SumOfSquares(replicatedParams) + shardTotals[1]), options.MaxGradientNorm);
+        }
         t = profile ? Profile.Lap(ref Profile.RegularizeClipTicks, t) : 0;
         optimizer.Step();
         if (profile)
@@ -391,7 +460,7 @@ internal sealed class Trainer
     private void SumGradientsOverRanks()
     {
         long total = 0;
-        foreach (var p in allParams)
+        foreach (var p in replicatedParams)
         {
             total += p.HasGrad ? p.Length : 0;
         }
@@ -400,7 +469,7 @@ internal sealed class Trainer
             gradientBuffer = new float[checked((int)total)];
         }
         var offset = 0;
-        foreach (var p in allParams)
+        foreach (var p in replicatedParams)
         {
             if (p.HasGrad)
             {
@@ -410,7 +479,7 @@ internal sealed class Trainer
         }
         comm.AllReduceSumOrdered(gradientBuffer.AsSpan(0, offset));
         offset = 0;
-        foreach (var p in allParams)
+        foreach (var p in replicatedParams)
         {
             if (p.HasGrad)
             {
@@ -451,9 +520,13 @@ internal sealed class Trainer
         var n = checked((int)data.RowCount);
         var counts = Enumerable.Range(0, comm.Size).Select(r => Communicator.Part(n, r, comm.Size).Count).ToArray();
         var (start, count) = Communicator.Part(n, comm.Rank, comm.Size);
+        // Sharded tables: every rank takes part in every batch's exchange, so all run the most batches any rank has.
+        var lockstep = sharded is not null && !assembled;
+        var batches = lockstep ? counts.Max(c => (c + options.BatchSize - 1) / options.BatchSize) : 0;
         // Progress counts the whole split, at this rank's rate times the ranks.
         var part = Predictor.PredictAll(
-            model, graph, data, options.BatchSize, (done, _, rate) => observer.OnScoring(split, done * comm.Size, n, rate * comm.Size), (start, count));
+            model, graph, data, options.BatchSize, (done, _, rate) => observer.OnScoring(split, done * comm.Size, n, rate * comm.Size), (start, count),
+            lockstep ? b => sharded!.Exchange(b?.Input()) : null, batches);
         var all = comm.IsRoot ? n : 0;
         var predictions = new float[all];
         var labels = new float[all];
@@ -483,140 +556,6 @@ internal sealed class Trainer
         {
             from[i].CopyTo(state[i].Value.Span);
         }
-    }
-
-    /// <summary>
-    /// What a checkpoint holds besides the tensors. <see cref="Step"/> 0: written at the end of <see cref="Epoch"/>; else
-    /// inside it, after that many steps, with the dropout generator's state. <see cref="Running"/> and
-    /// <see cref="RunningSteps"/>: the train-loss average not yet reported (validation may come mid-epoch or later).
-    /// </summary>
-    private sealed record CheckpointState(
-        int Epoch, double Best, int BestEpoch, int StoppingSteps, long TotalSteps, bool Stopped, IReadOnlyList<EpochRecord> History, float[][]? BestState)
-    {
-        public long Step { get; init; }
-
-        public double Running { get; init; }
-
-        public int RunningSteps { get; init; }
-
-        public ulong[]? RandomState { get; init; }
-    }
-
-    private void WriteCheckpoint(string path, CheckpointState s)
-    {
-        if (!comm.IsRoot)
-        {
-            return;   // every rank holds the same state; rank 0 writes it
-        }
-        var tensors = new List<(string, Tensor)>();
-        tensors.AddRange(state.Select(x => ("model." + x.Name, x.Value)));
-        var prefix = optimizer.Name.ToLowerInvariant();
-        foreach (var (name, values) in optimizer.State)
-        {
-            for (var i = 0; i < values.Length; i++)
-            {
-                tensors.Add(($"{prefix}.{name}.{i}", Wrap(values[i])));
-            }
-        }
-        if (s.BestState is not null)
-        {
-            for (var i = 0; i < state.Length; i++)
-            {
-                tensors.Add(("best." + state[i].Name, Wrap(s.BestState[i])));
-            }
-        }
-        var meta = JsonSerializer.Serialize(new Dictionary<string, object?>
-        {
-            ["format"] = "fsdnet-checkpoint",
-            ["model"] = model.ModelName,
-            ["epoch"] = s.Epoch,
-            ["best"] = s.Best.ToString("R", CultureInfo.InvariantCulture),
-            ["best_epoch"] = s.BestEpoch,
-            ["stopping_steps"] = s.StoppingSteps,
-            ["total_steps"] = s.TotalSteps,
-            ["stopped"] = s.Stopped,
-            ["lr"] = optimizer.LearningRate.ToString("R", CultureInfo.InvariantCulture),
-            ["optimizer"] = optimizer.Name,
-            ["optimizer_step"] = optimizer.StepCount,
-            ["seed"] = options.Seed,
-            ["history"] = s.History,
-            ["step"] = s.Step,
-            ["running_loss"] = s.Running.ToString("R", CultureInfo.InvariantCulture),
-            ["running_steps"] = s.RunningSteps,
-            ["random_state"] = s.RandomState?.Select(v => v.ToString(CultureInfo.InvariantCulture)).ToArray(),
-        }, Json);
-        TensorFile.Write(path, meta, tensors);
-    }
-
-    private CheckpointState ReadCheckpoint(string path)
-    {
-        var (meta, tensors) = TensorFile.Read(path);
-        var byName = tensors.ToDictionary(t => t.Name, t => t.Value, StringComparer.Ordinal);
-        using var doc = JsonDocument.Parse(meta);
-        var root = doc.RootElement;
-        if (root.GetProperty("format").GetString() != "fsdnet-checkpoint" || root.GetProperty("model").GetString() != model.ModelName)
-        {
-            throw new ModelFileException($"{path}: not a checkpoint of a {model.ModelName} run.");
-        }
-        if (root.GetProperty("seed").GetInt32() != options.Seed)
-        {
-            throw new ModelFileException($"{path}: saved with seed {root.GetProperty("seed").GetInt32()}, this run uses seed {options.Seed}; resume with the same seed.");
-        }
-        TensorFile.LoadInto(path, [.. tensors.Where(t => t.Name.StartsWith("model.", StringComparison.Ordinal)).Select(t => (t.Name[6..], t.Value))], state);
-        // Checkpoints before optimizer choice existed hold Adam's state under adam_step.
-        var savedOptimizer = root.TryGetProperty("optimizer", out var on) ? on.GetString() : "Adam";
-        if (savedOptimizer != optimizer.Name)
-        {
-            throw new ModelFileException($"{path}: saved with optimizer {savedOptimizer}, this run uses {optimizer.Name}; resume with the same optimizer.");
-        }
-        var prefix = optimizer.Name.ToLowerInvariant();
-        var saved = new Dictionary<string, float[][]>(StringComparer.Ordinal);
-        foreach (var (name, values) in optimizer.State)
-        {
-            saved[name] = [.. Enumerable.Range(0, values.Length).Select(i => byName.TryGetValue($"{prefix}.{name}.{i}", out var t)
-                ? t.ToArray()
-                : throw new ModelFileException($"{path}: optimizer state '{name}' is missing (saved with other optimizer settings?)."))];
-        }
-        var step = root.TryGetProperty("optimizer_step", out var st) ? st.GetInt64() : root.GetProperty("adam_step").GetInt64();
-        try
-        {
-            optimizer.Restore(saved, step);
-        }
-        catch (ArgumentException e)
-        {
-            throw new ModelFileException($"{path}: {e.Message}");
-        }
-        optimizer.LearningRate = double.Parse(root.GetProperty("lr").GetString()!, CultureInfo.InvariantCulture);
-        float[][]? bestState = null;
-        if (byName.ContainsKey("best." + state[0].Name))
-        {
-            bestState = [.. state.Select(s => byName.TryGetValue("best." + s.Name, out var t) ? t.ToArray() : throw new ModelFileException($"{path}: best weights incomplete."))];
-        }
-        var history = root.GetProperty("history").Deserialize<List<EpochRecord>>(Json) ?? [];
-        // Checkpoints before mid-epoch checkpoints existed are all end-of-epoch ones, with nothing pending.
-        var epochStep = root.TryGetProperty("step", out var sp) ? sp.GetInt64() : 0;
-        ulong[]? random = root.TryGetProperty("random_state", out var rs) && rs.ValueKind == JsonValueKind.Array
-            ? [.. rs.EnumerateArray().Select(e => ulong.Parse(e.GetString()!, CultureInfo.InvariantCulture))]
-            : null;
-        if (epochStep > 0 && random is not { Length: 6 })
-        {
-            throw new ModelFileException($"{path}: a mid-epoch checkpoint (step {epochStep}) without the dropout generator's state; it is damaged.");
-        }
-        return new CheckpointState(
-            root.GetProperty("epoch").GetInt32(),
-            double.Parse(root.GetProperty("best").GetString()!, CultureInfo.InvariantCulture),
-            root.GetProperty("best_epoch").GetInt32(),
-            root.GetProperty("stopping_steps").GetInt32(),
-            root.GetProperty("total_steps").GetInt64(),
-            root.GetProperty("stopped").GetBoolean(),
-            history,
-            bestState)
-        {
-            Step = epochStep,
-            Running = root.TryGetProperty("running_loss", out var rl) ? double.Parse(rl.GetString()!, CultureInfo.InvariantCulture) : 0,
-            RunningSteps = root.TryGetProperty("running_steps", out var rn) ? rn.GetInt32() : 0,
-            RandomState = random,
-        };
     }
 
     /// <summary>
@@ -651,17 +590,6 @@ internal sealed class Trainer
         {
             observer.OnMessage($"warning: the validation split has a single class (all {labels.Length} labels are {label}): its AUC is undefined (NaN).");
         }
-    }
-
-    /// <summary>
-    /// A tensor over <paramref name="values"/> itself, for writing a checkpoint: no copy (at Criteo size a copy of
-    /// Adam's moments and the best weights would be hundreds of MB of garbage at every checkpoint).
-    /// </summary>
-    private static Tensor Wrap(float[] values)
-    {
-        var t = new Tensor(1);
-        t.Adopt(values, new Shape(values.Length));
-        return t;
     }
 
     private sealed class NullObserver : ITrainingObserver;

@@ -105,6 +105,13 @@ public sealed record TrainerOptions
     /// </summary>
     public bool LazyEmbeddingUpdates { get; init; }
 
+    /// <summary>
+    /// <c>embedding_sharding</c> (an FsdNet key, default auto): how a distributed run lays out its embedding tables:
+    /// <c>replicate</c> (every rank holds every table), <c>row</c> (each trainable lookup table split by rows, id mod
+    /// ranks) or <c>auto</c> (row for tables with more rows than a global batch looks up in them). One process: no effect.
+    /// </summary>
+    internal Distributed.EmbeddingSharding EmbeddingSharding { get; init; }
+
     /// <summary>FuxiCTR's model_root: where runs go when no run directory is given (null: <c>runs/</c>).</summary>
     public string? ModelRoot { get; init; }
 
@@ -197,6 +204,13 @@ public sealed record TrainerOptions
             ModelRoot = cfg.GetString("model_root"),
             CheckpointEverySteps = cfg.GetNullableInt("checkpoint_every_steps", min: 1),
             LazyEmbeddingUpdates = cfg.GetBool("lazy_embedding_updates", false),
+            EmbeddingSharding = (cfg.GetString("embedding_sharding") ?? "auto") switch
+            {
+                "auto" => Distributed.EmbeddingSharding.Auto,
+                "replicate" => Distributed.EmbeddingSharding.Replicate,
+                "row" => Distributed.EmbeddingSharding.Row,
+                var other => throw new ConfigException($"{cfg.Origin("embedding_sharding")}: embedding_sharding must be auto, replicate or row, got '{other}'."),
+            },
             CheckpointEveryMinutes = cfg.Has("checkpoint_every_minutes") ? cfg.GetDouble("checkpoint_every_minutes", 0, min: 0, minExclusive: true) : null,
         };
     }

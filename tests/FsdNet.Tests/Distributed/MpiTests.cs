@@ -36,16 +36,41 @@ public sealed partial class MpiTests
         // SGD and no BatchNorm keep the comparison well-conditioned (see the BatchNorm test below): what is left is the
         // order of float sums, so every loss and parameter agrees to about 1e-7. Dropout 0.7 is on: a rank that drew
         // its own masks instead of those of its rows' global positions would be off by far more.
+        // Both table layouts: replicated, and every table row-sharded over the two ranks.
+        using var cache = new TempDir();
+        foreach (var layout in new[] { "replicate", "row" })
+        {
+            var (code, output, err) = await OpenMpiRunner.RunAsync(
+                2, [OpenMpiRunner.RankDll, "parity", SharedData.Root, cache.Path, "20", "optimizer=sgd", "batch_norm=False", "embedding_sharding=" + layout], Limit);
+            Assert.True(code == 0, $"{layout}: exit {code}\n{output}\n{err}");
+            var m = ParityLine().Match(output);
+            Assert.True(m.Success, output);
+            var lossDiff = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+            var paramDiff = double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
+            Assert.True(lossDiff < 2e-6, $"{layout}: loss differs by {lossDiff} after 20 steps\n{output}");
+            Assert.True(paramDiff < 2e-6, $"{layout}: a parameter differs by {paramDiff} after 20 steps\n{output}");
+        }
+    }
+
+    [MpiFact("frappe")]
+    public async Task Row_sharded_tables_train_bitwise_as_replicated_ones_while_clipping_is_idle()
+    {
+        // FSDNet's Frappe preset (Adam, BatchNorm, dropout), 20 steps on two ranks, every table replicated and every
+        // table row-sharded. Both sum each embedding gradient in rank order and the rest is the same code, so with the
+        // gradient-norm clipping idle the parameters agree bit for bit; only the loss's penalty term is summed in
+        // another order. (With clipping active the shards' squared norms are summed in another order too, and Adam
+        // amplifies that last-bit difference; see docs/DISTRIBUTED.md.)
         using var cache = new TempDir();
         var (code, output, err) = await OpenMpiRunner.RunAsync(
-            2, [OpenMpiRunner.RankDll, "parity", SharedData.Root, cache.Path, "20", "optimizer=sgd", "batch_norm=False"], Limit);
+            2, [OpenMpiRunner.RankDll, "sharding", SharedData.Root, cache.Path, "20", "max_gradient_norm=1e9"], Limit);
         Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
-        var m = ParityLine().Match(output);
+        var m = ShardingLine().Match(output);
         Assert.True(m.Success, output);
-        var lossDiff = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
-        var paramDiff = double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
-        Assert.True(lossDiff < 2e-6, $"loss differs by {lossDiff} after 20 steps\n{output}");
-        Assert.True(paramDiff < 2e-6, $"a parameter differs by {paramDiff} after 20 steps\n{output}");
+        Assert.Equal(m.Groups[4].Value, m.Groups[3].Value);   // every parameter bitwise equal
+        Assert.True(double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) < 1e-6, output);
+        Assert.True(int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) == 10, $"Frappe's 10 tables should all be sharded\n{output}");
+        // The tables left the all-reduce: the step's bytes are the dense part plus the exchange, less than replicated.
+        Assert.True(long.Parse(m.Groups[6].Value, CultureInfo.InvariantCulture) < long.Parse(m.Groups[5].Value, CultureInfo.InvariantCulture), output);
     }
 
     [MpiFact("frappe")]
@@ -87,13 +112,26 @@ public sealed partial class MpiTests
     [MpiFact("frappe")]
     public async Task A_run_killed_on_two_ranks_resumes_on_one_two_or_three_ranks_to_the_uninterrupted_parameters()
     {
+        await KilledAndResumed("replicate");
+    }
+
+    [MpiFact("frappe")]
+    public async Task A_row_sharded_run_killed_on_two_ranks_resumes_on_one_two_or_three_ranks_from_its_shard_files()
+    {
+        // Each rank writes its rows of the tables (with their optimizer state) to a shard file that the checkpoint
+        // names; a resume re-partitions them: on 3 ranks by id mod 3, in one process into whole tables.
+        await KilledAndResumed("row");
+    }
+
+    private static async Task KilledAndResumed(string layout)
+    {
         // One epoch (21 steps) with a checkpoint every 5: the 2-rank job dies at step 13, so every resume replays
         // steps 11..21 from the step-10 checkpoint. On 2 ranks again the end is bitwise that of the uninterrupted
         // 2-rank run; on 1 or 3 ranks (the rows re-partitioned) it differs only in the order of float sums, as in the
         // parity test (SGD, no BatchNorm keep that difference near 1e-7).
         using var tmp = new TempDir();
         var cache = Path.Combine(tmp.Path, "cache");
-        string[] sets = ["optimizer=sgd", "batch_norm=False", "epochs=1"];
+        string[] sets = ["optimizer=sgd", "batch_norm=False", "epochs=1", "embedding_sharding=" + layout];
         async Task<float[]> Run(int ranks, string checkpoint, int killStep, string name)
         {
             var output = Path.Combine(tmp.Path, name + ".bin");
@@ -112,6 +150,8 @@ public sealed partial class MpiTests
         var killed = Path.Combine(tmp.Path, "killed.fsdc");
         await Run(2, killed, 13, "killed");
         Assert.True(File.Exists(killed), "no checkpoint was written before the kill");
+        var shards = Directory.GetFiles(tmp.Path).Select(Path.GetFileName).Where(f => f!.StartsWith("killed.fsdc.", StringComparison.Ordinal)).Order().ToArray();
+        Assert.Equal(layout == "row" ? ["killed.fsdc.10.rank0of2", "killed.fsdc.10.rank1of2"] : [], shards);   // the step-5 shards were replaced
         foreach (var ranks in new[] { 2, 1, 3 })
         {
             var copy = Path.Combine(tmp.Path, $"resume{ranks}.fsdc");
@@ -153,6 +193,9 @@ public sealed partial class MpiTests
 
     [GeneratedRegex(@"ok parity ranks 2 steps 20 threads \d+ max_loss_diff (\S+) max_param_diff (\S+)")]
     private static partial Regex ParityLine();
+
+    [GeneratedRegex(@"ok sharding rank 0 of 2 steps 20 tables (\d+) max_loss_diff (\S+) max_param_diff \S+ bitwise (\d+) of (\d+) bytes_per_step replicated (\d+) sharded (\d+)")]
+    private static partial Regex ShardingLine();
 
     [GeneratedRegex(@"ok grads worst (\S+)")]
     private static partial Regex GradsLine();

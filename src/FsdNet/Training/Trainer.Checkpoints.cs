@@ -1,0 +1,363 @@
+using System.Globalization;
+using System.Text.Json;
+using FsdNet.Autodiff;
+using FsdNet.Distributed;
+using FsdNet.Serving;
+using FsdNet.Tensors;
+
+namespace FsdNet.Training;
+
+/// <summary>
+/// Checkpoints: one file (atomic, checksummed) with the parameters, the optimizer state, the best weights and where the
+/// run stands. With row-sharded tables each rank also writes its rows of those tables (with their optimizer state and
+/// best weights) to a shard file, <c>&lt;checkpoint&gt;.&lt;step&gt;.rank&lt;r&gt;of&lt;R&gt;</c>, before rank 0 writes the file,
+/// which names them: the file is the manifest, so a run killed between the two resumes from the previous checkpoint,
+/// whose shards are deleted only once the new file is in place. A resume reads whichever layout the checkpoint has
+/// and keeps the rows this rank owns now, so it works on any number of ranks, sharded or not.
+/// </summary>
+internal sealed partial class Trainer
+{
+    // The shard files the newest checkpoint names (deleted once a newer checkpoint replaces it).
+    private string[] lastShardFiles = [];
+
+    /// <summary>
+    /// What a checkpoint holds besides the tensors. <see cref="Step"/> 0: written at the end of <see cref="Epoch"/>; else
+    /// inside it, after that many steps, with the dropout generator's state. <see cref="Running"/> and
+    /// <see cref="RunningSteps"/>: the train-loss average not yet reported (validation may come mid-epoch or later).
+    /// </summary>
+    private sealed record CheckpointState(
+        int Epoch, double Best, int BestEpoch, int StoppingSteps, long TotalSteps, bool Stopped, IReadOnlyList<EpochRecord> History, float[][]? BestState)
+    {
+        public long Step { get; init; }
+
+        public double Running { get; init; }
+
+        public int RunningSteps { get; init; }
+
+        public ulong[]? RandomState { get; init; }
+    }
+
+    /// <summary>Whether state entry <paramref name="i"/> / optimizer parameter <paramref name="i"/> is a shard of this rank.</summary>
+    private bool ShardedState(int i) => sharded is not null && sharded.ShardedNames.ContainsKey(state[i].Name);
+
+    private bool ShardedParameter(int i) => sharded is not null && shardParams.Contains(optimizer.Parameters[i]);
+
+    /// <summary>The checkpoint's tensors in one file's layout: the shards' (<paramref name="shards"/>) or the rest.</summary>
+    private List<(string, Tensor)> CheckpointTensors(CheckpointState s, bool shards)
+    {
+        var tensors = new List<(string, Tensor)>();
+        for (var i = 0; i < state.Length; i++)
+        {
+            if (ShardedState(i) == shards)
+            {
+                tensors.Add(("model." + state[i].Name, state[i].Value));
+            }
+        }
+        var prefix = optimizer.Name.ToLowerInvariant();
+        foreach (var (name, values) in optimizer.State)
+        {
+            for (var i = 0; i < values.Length; i++)
+            {
+                if (ShardedParameter(i) == shards)
+                {
+                    tensors.Add(($"{prefix}.{name}.{i}", Wrap(values[i])));
+                }
+            }
+        }
+        if (s.BestState is not null)
+        {
+            for (var i = 0; i < state.Length; i++)
+            {
+                if (ShardedState(i) == shards)
+                {
+                    tensors.Add(("best." + state[i].Name, Wrap(s.BestState[i])));
+                }
+            }
+        }
+        return tensors;
+    }
+
+    private void WriteCheckpoint(string path, CheckpointState s)
+    {
+        string[] shardFiles = [];
+        if (sharded is not null)
+        {
+            shardFiles = [.. Enumerable.Range(0, comm.Size).Select(r => string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(path)}.{s.TotalSteps}.rank{r}of{comm.Size}"))];
+            var shardMeta = JsonSerializer.Serialize(new Dictionary<string, object?>
+            {
+                ["format"] = "fsdnet-checkpoint-shard", ["model"] = model.ModelName, ["rank"] = comm.Rank, ["ranks"] = comm.Size, ["total_steps"] = s.TotalSteps,
+            }, Json);
+            TensorFile.Write(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, shardFiles[comm.Rank]), shardMeta, CheckpointTensors(s, shards: true));
+            comm.Barrier();   // every shard is on disk before the checkpoint names it
+        }
+        if (comm.IsRoot)
+        {
+            // Every rank holds the same replicated state; rank 0 writes it.
+            var meta = JsonSerializer.Serialize(new Dictionary<string, object?>
+            {
+                ["format"] = "fsdnet-checkpoint",
+                ["model"] = model.ModelName,
+                ["epoch"] = s.Epoch,
+                ["best"] = s.Best.ToString("R", CultureInfo.InvariantCulture),
+                ["best_epoch"] = s.BestEpoch,
+                ["stopping_steps"] = s.StoppingSteps,
+                ["total_steps"] = s.TotalSteps,
+                ["stopped"] = s.Stopped,
+                ["lr"] = optimizer.LearningRate.ToString("R", CultureInfo.InvariantCulture),
+                ["optimizer"] = optimizer.Name,
+                ["optimizer_step"] = optimizer.StepCount,
+                ["seed"] = options.Seed,
+                ["history"] = s.History,
+                ["step"] = s.Step,
+                ["running_loss"] = s.Running.ToString("R", CultureInfo.InvariantCulture),
+                ["running_steps"] = s.RunningSteps,
+                ["random_state"] = s.RandomState?.Select(v => v.ToString(CultureInfo.InvariantCulture)).ToArray(),
+                ["shard_files"] = shardFiles.Length > 0 ? shardFiles : null,
+            }, Json);
+            TensorFile.Write(path, meta, CheckpointTensors(s, shards: false));
+        }
+        if (sharded is not null)
+        {
+            comm.Barrier();   // the checkpoint now names the new shards
+        }
+        // The shards of the checkpoint just replaced: rank 0 deletes them all (a shared run directory), every rank its
+        // own (a run directory on each host's disk). Only this checkpoint's: a run resumed from a copy of another
+        // checkpoint leaves the shards that copy names alone.
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        foreach (var (old, r) in lastShardFiles.Select((f, r) => (f, r)))
+        {
+            if (!shardFiles.Contains(old) && (comm.IsRoot || r == comm.Rank) && old.StartsWith(Path.GetFileName(path) + ".", StringComparison.Ordinal))
+            {
+                try
+                {
+                    File.Delete(Path.Combine(dir, old));
+                }
+                catch (IOException)
+                {
+                    // Another rank deleted it first on a shared file system.
+                }
+            }
+        }
+        lastShardFiles = shardFiles;
+    }
+
+    private CheckpointState ReadCheckpoint(string path)
+    {
+        var (meta, tensors) = TensorFile.Read(path);
+        var byName = tensors.ToDictionary(t => t.Name, t => t.Value, StringComparer.Ordinal);
+        using var doc = JsonDocument.Parse(meta);
+        var root = doc.RootElement;
+        if (root.GetProperty("format").GetString() != "fsdnet-checkpoint" || root.GetProperty("model").GetString() != model.ModelName)
+        {
+            throw new ModelFileException($"{path}: not a checkpoint of a {model.ModelName} run.");
+        }
+        if (root.GetProperty("seed").GetInt32() != options.Seed)
+        {
+            throw new ModelFileException($"{path}: saved with seed {root.GetProperty("seed").GetInt32()}, this run uses seed {options.Seed}; resume with the same seed.");
+        }
+        var shards = root.TryGetProperty("shard_files", out var sf) && sf.ValueKind == JsonValueKind.Array
+            ? new CheckpointShards(path, [.. sf.EnumerateArray().Select(e => e.GetString()!)], model.ModelName)
+            : null;
+        lastShardFiles = shards?.Files ?? [];
+
+        // A tensor of this rank's layout: the whole tensor, or this rank's rows of a sharded table, from either layout.
+        float[] Local(string name, Tensor target, bool shardedNow)
+        {
+            var (rows, dim) = shardedNow ? sharded!.ShardedNames[TableName(name)] : (target.Shape.Rank == 2 ? target.Shape.D0 : 0, target.Shape.Rank == 2 ? target.Shape.D1 : 0);
+            var (rank, ranks) = shardedNow ? (comm.Rank, comm.Size) : (0, 1);
+            if (byName.TryGetValue(name, out var whole))
+            {
+                // Optimizer buffers are saved flat; model and best tensors with their shape.
+                var flat = !name.StartsWith("model.", StringComparison.Ordinal);
+                var (have, want) = shardedNow ? (whole.Length, (long)rows * dim) : (whole.Length, target.Length);
+                if (have != want || (!flat && !shardedNow && whole.Shape != target.Shape) || (!flat && shardedNow && whole.Shape != new Shape(rows, dim)))
+                {
+                    throw new ModelFileException(
+                        $"{path}: tensor '{name}' has shape {whole.Shape}, the model expects {(shardedNow ? new Shape(rows, dim) : target.Shape)}.");
+                }
+                if (!shardedNow)
+                {
+                    return whole.ToArray();
+                }
+                return RowShardedTables.Repartition([(whole.ToArray(), 0, 1)], rows, dim, rank, ranks);
+            }
+            if (shards is null || dim == 0)
+            {
+                throw new ModelFileException($"{path}: no tensor '{name}' (the file was saved from a different model or configuration).");
+            }
+            return shards.Rows(name, rows, dim, rank, ranks);
+        }
+
+        var expected = state.Length;
+        var modelTensors = tensors.Count(t => t.Name.StartsWith("model.", StringComparison.Ordinal)) + (shards?.TableCount ?? 0);
+        if (modelTensors != expected)
+        {
+            throw new ModelFileException($"{path}: holds {modelTensors} tensors, the model has {expected}.");
+        }
+        for (var i = 0; i < state.Length; i++)
+        {
+            var values = Local("model." + state[i].Name, state[i].Value, ShardedState(i));
+            if (values.Length != state[i].Value.Length)
+            {
+                throw new ModelFileException($"{path}: tensor 'model.{state[i].Name}' has {values.Length} values, the model expects {state[i].Value.Length}.");
+            }
+            values.CopyTo(state[i].Value.Span);
+        }
+        // Checkpoints before optimizer choice existed hold Adam's state under adam_step.
+        var savedOptimizer = root.TryGetProperty("optimizer", out var on) ? on.GetString() : "Adam";
+        if (savedOptimizer != optimizer.Name)
+        {
+            throw new ModelFileException($"{path}: saved with optimizer {savedOptimizer}, this run uses {optimizer.Name}; resume with the same optimizer.");
+        }
+        var prefix = optimizer.Name.ToLowerInvariant();
+        var saved = new Dictionary<string, float[][]>(StringComparer.Ordinal);
+        foreach (var (name, values) in optimizer.State)
+        {
+            saved[name] = new float[values.Length][];
+            for (var i = 0; i < values.Length; i++)
+            {
+                var key = $"{prefix}.{name}.{i}";
+                if (!byName.ContainsKey(key) && shards?.Has(key) != true)
+                {
+                    throw new ModelFileException($"{path}: optimizer state '{name}' is missing (saved with other optimizer settings?).");
+                }
+                saved[name][i] = Local(key, optimizer.Parameters[i], ShardedParameter(i));
+            }
+        }
+        var step = root.TryGetProperty("optimizer_step", out var st) ? st.GetInt64() : root.GetProperty("adam_step").GetInt64();
+        try
+        {
+            optimizer.Restore(saved, step);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ModelFileException($"{path}: {e.Message}");
+        }
+        optimizer.LearningRate = double.Parse(root.GetProperty("lr").GetString()!, CultureInfo.InvariantCulture);
+        float[][]? bestState = null;
+        if (byName.ContainsKey("best." + state[0].Name) || shards?.Has("best." + state[0].Name) == true)
+        {
+            bestState = new float[state.Length][];
+            for (var i = 0; i < state.Length; i++)
+            {
+                var key = "best." + state[i].Name;
+                bestState[i] = byName.ContainsKey(key) || shards?.Has(key) == true
+                    ? Local(key, state[i].Value, ShardedState(i))
+                    : throw new ModelFileException($"{path}: best weights incomplete.");
+            }
+        }
+        var history = root.GetProperty("history").Deserialize<List<EpochRecord>>(Json) ?? [];
+        // Checkpoints before mid-epoch checkpoints existed are all end-of-epoch ones, with nothing pending.
+        var epochStep = root.TryGetProperty("step", out var sp) ? sp.GetInt64() : 0;
+        ulong[]? random = root.TryGetProperty("random_state", out var rs) && rs.ValueKind == JsonValueKind.Array
+            ? [.. rs.EnumerateArray().Select(e => ulong.Parse(e.GetString()!, CultureInfo.InvariantCulture))]
+            : null;
+        if (epochStep > 0 && random is not { Length: 6 })
+        {
+            throw new ModelFileException($"{path}: a mid-epoch checkpoint (step {epochStep}) without the dropout generator's state; it is damaged.");
+        }
+        return new CheckpointState(
+            root.GetProperty("epoch").GetInt32(),
+            double.Parse(root.GetProperty("best").GetString()!, CultureInfo.InvariantCulture),
+            root.GetProperty("best_epoch").GetInt32(),
+            root.GetProperty("stopping_steps").GetInt32(),
+            root.GetProperty("total_steps").GetInt64(),
+            root.GetProperty("stopped").GetBoolean(),
+            history,
+            bestState)
+        {
+            Step = epochStep,
+            Running = root.TryGetProperty("running_loss", out var rl) ? double.Parse(rl.GetString()!, CultureInfo.InvariantCulture) : 0,
+            RunningSteps = root.TryGetProperty("running_steps", out var rn) ? rn.GetInt32() : 0,
+            RandomState = random,
+        };
+    }
+
+    /// <summary>The table a checkpoint tensor name belongs to (model.X, best.X, or an optimizer buffer of shard X).</summary>
+    private string TableName(string tensorName)
+    {
+        if (tensorName.StartsWith("model.", StringComparison.Ordinal))
+        {
+            return tensorName[6..];
+        }
+        if (tensorName.StartsWith("best.", StringComparison.Ordinal))
+        {
+            return tensorName[5..];
+        }
+        var index = int.Parse(tensorName[(tensorName.LastIndexOf('.') + 1)..], CultureInfo.InvariantCulture);
+        return optimizer.Parameters[index].Name!;
+    }
+
+    /// <summary>
+    /// A tensor over <paramref name="values"/> itself, for writing a checkpoint: no copy (at Criteo size a copy of
+    /// Adam's moments and the best weights would be hundreds of MB of garbage at every checkpoint).
+    /// </summary>
+    private static Tensor Wrap(float[] values)
+    {
+        var t = new Tensor(1);
+        t.Adopt(values, new Shape(values.Length));
+        return t;
+    }
+
+    /// <summary>The shard files a checkpoint names, read when first needed; each holds rank q of R's rows (ids q, q + R, ...).</summary>
+    private sealed class CheckpointShards(string path, string[] files, string modelName)
+    {
+        private Dictionary<string, Tensor>[]? loaded;
+
+        public string[] Files { get; } = files;
+
+        public int TableCount => Load()[0].Keys.Count(k => k.StartsWith("model.", StringComparison.Ordinal));
+
+        public bool Has(string name) => Load()[0].ContainsKey(name);
+
+        /// <summary>Rank <paramref name="rank"/> of <paramref name="ranks"/>'s rows of a [rows, dim] table (all rows for one rank).</summary>
+        public float[] Rows(string name, int rows, int dim, int rank, int ranks)
+        {
+            var parts = Load();
+            var sources = new (float[] Rows, int Rank, int Ranks)[parts.Length];
+            for (var q = 0; q < parts.Length; q++)
+            {
+                if (!parts[q].TryGetValue(name, out var t))
+                {
+                    throw new ModelFileException($"{Shard(q)}: no tensor '{name}' (the file was saved from a different model or configuration).");
+                }
+                if (t.Length != (long)RowShardedTables.OwnedRows(rows, q, parts.Length) * dim)
+                {
+                    throw new ModelFileException($"{Shard(q)}: tensor '{name}' has {t.Length} values; rank {q} of {parts.Length} owns {RowShardedTables.OwnedRows(rows, q, parts.Length)} rows of {dim}.");
+                }
+                sources[q] = (t.ToArray(), q, parts.Length);
+            }
+            return RowShardedTables.Repartition(sources, rows, dim, rank, ranks);
+        }
+
+        private string Shard(int q) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, Files[q]);
+
+        private Dictionary<string, Tensor>[] Load()
+        {
+            if (loaded is not null)
+            {
+                return loaded;
+            }
+            loaded = new Dictionary<string, Tensor>[Files.Length];
+            for (var q = 0; q < Files.Length; q++)
+            {
+                var file = Shard(q);
+                if (!File.Exists(file))
+                {
+                    throw new ModelFileException(
+                        $"{path}: its shard file {file} is missing (a run directory copied without it, or not shared with every host).");
+                }
+                var (meta, tensors) = TensorFile.Read(file);
+                using var doc = JsonDocument.Parse(meta);
+                var m = doc.RootElement;
+                if (m.GetProperty("format").GetString() != "fsdnet-checkpoint-shard" || m.GetProperty("model").GetString() != modelName ||
+                    m.GetProperty("rank").GetInt32() != q || m.GetProperty("ranks").GetInt32() != Files.Length)
+                {
+                    throw new ModelFileException($"{file}: not shard {q} of {Files.Length} of a {modelName} checkpoint.");
+                }
+                loaded[q] = tensors.ToDictionary(t => t.Name, t => t.Value, StringComparer.Ordinal);
+            }
+            return loaded;
+        }
+    }
+}

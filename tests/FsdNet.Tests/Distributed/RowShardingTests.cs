@@ -1,0 +1,87 @@
+using FsdNet.Autodiff;
+using FsdNet.Distributed;
+using FsdNet.Layers;
+using FsdNet.Tensors;
+using FsdNet.Training;
+using Xunit;
+
+namespace FsdNet.Tests.Distributed;
+
+/// <summary>
+/// The parts of row-sharded tables that need no MPI: which tables auto shards, the tables and columns the input layer
+/// exposes, re-partitioning rows between rank counts (what a resume does) and the config key. The exchange itself
+/// runs under mpirun in <see cref="MpiTests"/>.
+/// </summary>
+public sealed class RowShardingTests
+{
+    [Theory]
+    [InlineData(3, 1)]
+    [InlineData(3, 2)]
+    [InlineData(2, 3)]
+    [InlineData(1, 4)]
+    [InlineData(5, 1)]
+    public void Repartition_moves_rows_between_rank_counts_and_back_to_the_whole_table(int from, int to)
+    {
+        const int vocab = 23, dim = 3;
+        var whole = Enumerable.Range(0, vocab * dim).Select(i => i * 0.5f).ToArray();
+        var shards = Enumerable.Range(0, from).Select(q => (RowShardedTables.Repartition([(whole, 0, 1)], vocab, dim, q, from), q, from)).ToArray();
+        for (var q = 0; q < from; q++)
+        {
+            // Rank q of `from` holds ids q, q + from, ... in that order.
+            var expected = Enumerable.Range(0, vocab).Where(i => i % from == q).SelectMany(i => whole.AsSpan(i * dim, dim).ToArray()).ToArray();
+            Assert.Equal(expected, shards[q].Item1);
+            Assert.Equal(RowShardedTables.OwnedRows(vocab, q, from) * dim, shards[q].Item1.Length);
+        }
+        var moved = Enumerable.Range(0, to).Select(r => (RowShardedTables.Repartition(shards, vocab, dim, r, to), r, to)).ToArray();
+        for (var r = 0; r < to; r++)
+        {
+            Assert.Equal(RowShardedTables.Repartition([(whole, 0, 1)], vocab, dim, r, to), moved[r].Item1);
+        }
+        Assert.Equal(whole, RowShardedTables.Repartition(moved, vocab, dim, 0, 1));
+    }
+
+    [Theory]
+    [InlineData("auto", 50_000, 1, 4096, 2, true)]     // a Criteo-size table: a batch touches a fraction
+    [InlineData("auto", 4_000, 1, 4096, 2, false)]     // smaller than a batch's lookups: replicated
+    [InlineData("auto", 50_000, 20, 4096, 2, false)]   // a sequence of 20 tokens reads 81,920 ids a batch
+    [InlineData("row", 4_000, 1, 4096, 2, true)]
+    [InlineData("row", 3, 1, 4096, 4, false)]          // fewer rows than ranks: a rank would own none
+    [InlineData("replicate", 50_000_000, 1, 4096, 8, false)]
+    public void Auto_shards_the_tables_a_global_batch_cannot_touch_whole(string mode, int rows, int lookups, int batch, int ranks, bool sharded) =>
+        Assert.Equal(sharded, RowShardedTables.Chosen(Enum.Parse<EmbeddingSharding>(mode, ignoreCase: true), rows, lookups, batch, ranks));
+
+    [Fact]
+    public void The_input_layer_names_each_lookup_table_once_with_every_column_and_sequence_slot_that_reads_it()
+    {
+        var schema = new InputSchema(
+            [
+                new InputField { Name = "a", Kind = InputKind.Categorical, Column = 0, VocabSize = 9 },
+                new InputField { Name = "x", Kind = InputKind.Numeric, Column = 0 },
+                new InputField { Name = "b", Kind = InputKind.Categorical, Column = 1, VocabSize = 5 },
+                new InputField { Name = "s", Kind = InputKind.Sequence, Column = 2, VocabSize = 9, MaxLen = 4, ShareEmbedding = "a" },
+                new InputField { Name = "c", Kind = InputKind.Categorical, Column = 2, VocabSize = 4, ShareEmbedding = "b" },
+            ],
+            3, 1, 6, 0);
+        var layer = new FeatureEmbedding(schema, 4, new Rng(1));
+        var tables = layer.LookupTables().ToList();
+        Assert.Equal(2, tables.Count);   // a's (read by s too) and b's (read by c too); the numeric vector is none
+        Assert.Equal(new Shape(9, 4), tables[0].Table.Shape);
+        Assert.Equal([0], tables[0].Codes);
+        Assert.Equal([(2, 4)], tables[0].Sequences);
+        Assert.Equal(new Shape(5, 4), tables[1].Table.Shape);
+        Assert.Equal([1, 2], tables[1].Codes);
+        Assert.Empty(tables[1].Sequences);
+    }
+
+    [Fact]
+    public void Embedding_sharding_takes_auto_replicate_or_row_and_names_the_key_otherwise()
+    {
+        static TrainerOptions Options(string value) => TrainerOptions.From(ModelConfig.Parse($"exp:\n  model: DNN\n  embedding_sharding: {value}\n", "test.yaml", "exp"));
+        Assert.Equal(EmbeddingSharding.Auto, TrainerOptions.From(ModelConfig.Parse("exp:\n  model: DNN\n", "test.yaml", "exp")).EmbeddingSharding);
+        Assert.Equal(EmbeddingSharding.Row, Options("row").EmbeddingSharding);
+        Assert.Equal(EmbeddingSharding.Replicate, Options("replicate").EmbeddingSharding);
+        var e = Assert.Throws<ConfigException>(() => Options("columns"));
+        Assert.Contains("test.yaml", e.Message, StringComparison.Ordinal);
+        Assert.Contains("embedding_sharding must be auto, replicate or row, got 'columns'", e.Message, StringComparison.Ordinal);
+    }
+}
