@@ -46,6 +46,7 @@ public static unsafe class GemmBenchmark
     public static int Run(string[] args)
     {
         var reps = 11;
+        var gemm = GemmSettings.Default;
         var shapes = new List<(int M, int K, int N)>();
         var forms = new List<string>();
         for (var i = 0; i < args.Length; i++)
@@ -68,28 +69,28 @@ public static unsafe class GemmBenchmark
                     break;
                 // Tuning knobs (internal to FsdNet).
                 case "--pfr":
-                    Sgemm.PrefetchRows = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    gemm = gemm with { PrefetchRows = int.Parse(args[++i], CultureInfo.InvariantCulture) };
                     break;
                 case "--ppt":
-                    Sgemm.PartsPerThread = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    gemm = gemm with { PartsPerThread = int.Parse(args[++i], CultureInfo.InvariantCulture) };
                     break;
                 case "--shared":
-                    Sgemm.SharedPackLimit = long.Parse(args[++i], CultureInfo.InvariantCulture);
+                    gemm = gemm with { SharedPackLimit = long.Parse(args[++i], CultureInfo.InvariantCulture) };
                     break;
                 case "--tng":
-                    Sgemm.TnGroup = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    gemm = gemm with { TnGroup = int.Parse(args[++i], CultureInfo.InvariantCulture) };
                     break;
                 case "--kinner":
-                    Sgemm.KInnerFloats = long.Parse(args[++i], CultureInfo.InvariantCulture);
+                    gemm = gemm with { KInnerFloats = long.Parse(args[++i], CultureInfo.InvariantCulture) };
                     break;
                 case "--kc":
-                    Sgemm.KC = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    gemm = gemm with { KC = int.Parse(args[++i], CultureInfo.InvariantCulture) };
                     break;
                 case "--mc":
-                    Sgemm.MC = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    gemm = gemm with { MC = int.Parse(args[++i], CultureInfo.InvariantCulture) };
                     break;
                 case "--nc":
-                    Sgemm.NC = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    gemm = gemm with { NC = int.Parse(args[++i], CultureInfo.InvariantCulture) };
                     break;
                 case "--cpu":
                     useCpuTime = true;
@@ -98,7 +99,7 @@ public static unsafe class GemmBenchmark
                     useMin = true;
                     break;
                 case "--isa":
-                    Sgemm.Isa = Enum.Parse<SgemmIsa>(args[++i], ignoreCase: true);
+                    gemm = gemm with { Isa = Enum.Parse<SgemmIsa>(args[++i], ignoreCase: true) };
                     break;
                 default:
                     Console.Error.WriteLine($"gemm: unknown option '{args[i]}'");
@@ -114,7 +115,7 @@ public static unsafe class GemmBenchmark
             forms.AddRange(DefaultForms);
         }
 
-        Workers.ThreadCount = Threads;
+        EngineSettings.Default = EngineSettings.Default with { Threads = Threads, Gemm = gemm };
         var blas = OpenBlas.TryLoad();
         Console.WriteLine($"FsdNet Sgemm: isa={Sgemm.Isa} KC={Sgemm.KC} MC={Sgemm.MC} NC={Sgemm.NC}, {Threads} threads");
         if (blas is null)

@@ -39,6 +39,9 @@ internal sealed record EngineSettings
         }
     }
 
+    /// <summary>SGEMM's instruction path, cache blocks and thresholds (tuning knobs of benchmarks and tests).</summary>
+    public GemmSettings Gemm { get; init; } = GemmSettings.Default;
+
     /// <summary>Makes these settings current on this thread until the scope is disposed (scopes nest).</summary>
     public Scope Enter()
     {
@@ -63,4 +66,60 @@ internal sealed record EngineSettings
     {
         public void Dispose() => current = previous;
     }
+}
+
+/// <summary>
+/// SGEMM's tuning knobs, part of <see cref="EngineSettings"/>: the instruction path and the cache blocking and work
+/// split constants. The defaults are measured (docs/BENCHMARKS.md, SGEMM); benchmarks and tests vary them in a scope
+/// of their own. None changes a result bit except <see cref="Isa"/> (another kernel) and the thread count's split.
+/// </summary>
+internal sealed record GemmSettings
+{
+    private readonly SgemmIsa isa = Sgemm.Detected;
+
+    /// <summary>The measured defaults on this CPU's best path.</summary>
+    public static GemmSettings Default { get; } = new();
+
+    /// <summary>The instruction-set path; one this CPU cannot run is refused.</summary>
+    public SgemmIsa Isa
+    {
+        get => isa;
+        init => isa = Sgemm.IsSupported(value) ? value : throw new PlatformNotSupportedException($"SGEMM path {value} is not supported on this CPU.");
+    }
+
+    /// <summary>Inner-dimension block (KC x NR floats of packed B stay in L1).</summary>
+    public int KC { get; init; } = 256;
+
+    /// <summary>Rows of A per L2 block (MC x KC floats of packed A).</summary>
+    public int MC { get; init; } = 280;
+
+    /// <summary>Columns of B per L3 panel (KC x NC floats of packed B).</summary>
+    public int NC { get; init; } = 1024;
+
+    /// <summary>Below this many multiply-adds (m*n*k) a call runs on the calling thread only.</summary>
+    public long ParallelThreshold { get; init; } = 1L << 20;
+
+    /// <summary>Thin dot-product forms of at least this many multiply-adds run in parallel over the columns of C.</summary>
+    public long ThinParallelThreshold { get; init; } = 16L << 10;
+
+    /// <summary>Largest op(B) (in floats, padded) that parallel calls pack once into a shared buffer.</summary>
+    public long SharedPackLimit { get; init; } = 8L << 20;
+
+    /// <summary>Largest k x nc panel of packed B (floats) for which the k-blocks are walked innermost: about half of a 2 MB L2.</summary>
+    public long KInnerFloats { get; init; } = 256L << 10;
+
+    /// <summary>Parts per thread when rows are split (dynamic load balancing).</summary>
+    public int PartsPerThread { get; init; } = 4;
+
+    /// <summary>How many rows ahead the transposed-A packer prefetches.</summary>
+    public int PrefetchRows { get; init; } = 8;
+
+    /// <summary>Rows of stored A the transposed-A packer copies per panel visit (measured best: 8).</summary>
+    public int TnGroup { get; init; } = 8;
+
+    /// <summary>
+    /// Whether full row panels of a non-transposed A are read in place by the kernel instead of packed (the AVX-512
+    /// path; the values are the same bit for bit, only the packing pass is saved). A switch for tests and A/B runs.
+    /// </summary>
+    public bool DirectA { get; init; } = true;
 }

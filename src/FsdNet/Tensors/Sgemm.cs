@@ -29,37 +29,28 @@ internal enum SgemmIsa
 /// </summary>
 internal static unsafe partial class Sgemm
 {
+    // The tuning knobs (instruction path, cache blocks, thresholds) belong to the engine settings of the thread that
+    // calls (EngineSettings.Current.Gemm; a part on a worker thread runs under its opener's): a run, a scorer or a
+    // test sets its own without touching the process.
+    private static GemmSettings Settings => EngineSettings.Current.Gemm;
+
     // Cache blocking. KC x NR floats of packed B (one micro-panel) stay in L1, MC x KC floats of packed A in L2,
     // KC x NC floats of packed B in L2/L3.
-    internal static int KC = 256;
-    internal static int MC = 280;
-    internal static int NC = 1024;
+    internal static int KC => Settings.KC;
+
+    internal static int MC => Settings.MC;
+
+    internal static int NC => Settings.NC;
 
     /// <summary>Below this many multiply-adds (m*n*k) a call runs on the calling thread only.</summary>
-    internal static long ParallelThreshold = 1L << 20;
+    internal static long ParallelThreshold => Settings.ParallelThreshold;
 
-    private static SgemmIsa isa = Avx512F.IsSupported && Fma.IsSupported ? SgemmIsa.Avx512
+    /// <summary>The best instruction-set path this CPU runs.</summary>
+    internal static SgemmIsa Detected { get; } = Avx512F.IsSupported && Fma.IsSupported ? SgemmIsa.Avx512
         : Avx2.IsSupported && Fma.IsSupported ? SgemmIsa.Avx2 : SgemmIsa.Scalar;
 
-    /// <summary>The instruction-set path in use. Settable for tests; setting an unsupported path throws.</summary>
-    internal static SgemmIsa Isa
-    {
-        get => isa;
-        set
-        {
-            var ok = value switch
-            {
-                SgemmIsa.Avx512 => Avx512F.IsSupported && Fma.IsSupported,
-                SgemmIsa.Avx2 => Avx2.IsSupported && Fma.IsSupported,
-                _ => true,
-            };
-            if (!ok)
-            {
-                throw new PlatformNotSupportedException($"SGEMM path {value} is not supported on this CPU.");
-            }
-            isa = value;
-        }
-    }
+    /// <summary>The instruction-set path in use (<see cref="GemmSettings.Isa"/>).</summary>
+    internal static SgemmIsa Isa => Settings.Isa;
 
     /// <summary>True when the given path can run on this CPU.</summary>
     internal static bool IsSupported(SgemmIsa path) => path switch
@@ -76,13 +67,10 @@ internal static unsafe partial class Sgemm
     [ThreadStatic] private static float[]? tlsSharedB;
 
     /// <summary>Largest op(B) (in floats, padded) that parallel calls pack once into a shared buffer.</summary>
-    internal static long SharedPackLimit = 8L << 20;
+    internal static long SharedPackLimit => Settings.SharedPackLimit;
 
-    /// <summary>
-    /// Largest k x nc panel of packed B (floats) for which the k-blocks are walked innermost (see
-    /// <see cref="KInner"/>): about half of a 2 MB L2.
-    /// </summary>
-    internal static long KInnerFloats = 256L << 10;
+    /// <summary>Largest k x nc panel of packed B (floats) for which the k-blocks are walked innermost (see <see cref="KInner"/>).</summary>
+    internal static long KInnerFloats => Settings.KInnerFloats;
 
     /// <summary>
     /// True when there are several k-blocks and a whole k x nc panel of packed B fits in about half of L2: then,
@@ -204,7 +192,7 @@ internal static unsafe partial class Sgemm
     }
 
     /// <summary>Whether a product with this packed weight takes the packed kernel (else the unpacked or thin path).</summary>
-    private static bool PackedPathFits(PackedWeight w, int m) => w.Isa == isa && m > SmallDim && w.Weight.Shape.D0 > SmallDim;
+    private static bool PackedPathFits(PackedWeight w, int m) => w.Isa == Isa && m > SmallDim && w.Weight.Shape.D0 > SmallDim;
 
     /// <summary>Packs W [n, k] as op(B) = W^T for <see cref="Multiply(bool, int, float, float*, int, PackedWeight, float, float*, int)"/>.</summary>
     internal static PackedWeight Prepack(Tensor weight)
@@ -214,7 +202,7 @@ internal static unsafe partial class Sgemm
             throw new ArgumentException($"Prepack: a weight [out, in] is needed, got {weight.Shape}.");
         }
         int n = weight.Shape.D0, k = weight.Shape.D1;
-        var kernel = SelectKernel(isa);
+        var kernel = SelectKernel(Isa);
         var floats = SharedPackFloats(k, n, kernel.Nr);
         var store = GC.AllocateArray<float>((int)floats + 16, pinned: true);
         var data = (float*)(((nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(store)) + 63) & ~(nint)63);
@@ -224,7 +212,7 @@ internal static unsafe partial class Sgemm
         job.Phase = 1;
         job.Execute(0, 1);
         job.Clear();
-        return new PackedWeight(weight, store, data, isa);
+        return new PackedWeight(weight, store, data, Isa);
     }
 
     /// <summary>A weight packed for repeated products (see <see cref="Prepack"/>); valid while the weight is unchanged.</summary>
@@ -253,7 +241,7 @@ internal static unsafe partial class Sgemm
     private static void MultiplyPacked(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, float* prepackedB, float* bias = null, bool relu = false)
     {
-        var kernel = SelectKernel(isa);
+        var kernel = SelectKernel(Isa);
         var job = tlsJob ??= new GemmJob();
         job.Set(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, kernel);
         job.Bias = bias;
@@ -401,13 +389,7 @@ internal static unsafe partial class Sgemm
     }
 
     /// <summary>Parts per thread when rows are split (dynamic load balancing).</summary>
-    internal static int PartsPerThread = 4;
-
-    /// <summary>How many rows ahead the transposed-A packer prefetches.</summary>
-    internal static int PrefetchRows = 8;
-
-    /// <summary>Rows of stored A the transposed-A packer copies per panel visit (measured best: 8).</summary>
-    internal static int TnGroup = 8;
+    internal static int PartsPerThread => Settings.PartsPerThread;
 
     private const int MinTilesPerPart = 32;
 
@@ -449,11 +431,8 @@ internal static unsafe partial class Sgemm
         }
     }
 
-    /// <summary>
-    /// Whether full row panels of a non-transposed A are read in place by the kernel instead of packed (the AVX-512
-    /// path; the values are the same bit for bit, only the packing pass is saved). A switch for tests and A/B runs.
-    /// </summary>
-    internal static bool DirectA = true;
+    /// <summary>Whether full row panels of a non-transposed A are read in place (<see cref="GemmSettings.DirectA"/>).</summary>
+    internal static bool DirectA => Settings.DirectA;
 
     private static Kernel SelectKernel(SgemmIsa path) => path switch
     {
@@ -766,7 +745,7 @@ internal static unsafe partial class Sgemm
             // reads stay sequential along each row and each panel receives a contiguous run; each full panel gets its
             // mr values per row with two overlapping 8-float copies. The partial last panel is done element-wise.
             var full = mc / mr * mr;
-            var group = TnGroup;
+            var (group, ahead) = (Settings.TnGroup, Settings.PrefetchRows);
             for (var pg = 0; pg < kc; pg += group)
             {
                 var pe = Math.Min(kc, pg + group);
@@ -777,7 +756,7 @@ internal static unsafe partial class Sgemm
                     {
                         var s = a + (p0 + p) * lda + i0 + ir;
                         // Rows of stored A are far apart; prefetch the same columns a few rows ahead.
-                        Sse.Prefetch0(p + PrefetchRows < kc ? s + PrefetchRows * lda : s);
+                        Sse.Prefetch0(p + ahead < kc ? s + ahead * lda : s);
                         Vector256.Store(Vector256.Load(s), t + p * mr);
                         Vector256.Store(Vector256.Load(s + mr - 8), t + p * mr + mr - 8);
                     }

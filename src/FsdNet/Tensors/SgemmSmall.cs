@@ -20,7 +20,7 @@ internal static unsafe partial class Sgemm
     [ThreadStatic] private static ThinDotJob? tlsThinJob;
 
     /// <summary>Thin dot-product forms of at least this many multiply-adds run in parallel over the columns of C.</summary>
-    internal static long ThinParallelThreshold = 16L << 10;
+    internal static long ThinParallelThreshold => Settings.ThinParallelThreshold;
 
     private static void MultiplySmall(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)

@@ -11,7 +11,6 @@ namespace FsdNet.Tests.Autodiff;
 /// (slices, batched products, softmax, dropout, concat): same values, same gradients, same dropout masks, at 1 and 2
 /// threads. Its finite-difference checks are in AutoIntParityTests.
 /// </summary>
-[Collection(ThreadingCollection.Name)]
 public class SelfAttentionTests
 {
     [Theory]
@@ -21,16 +20,8 @@ public class SelfAttentionTests
     [InlineData(1, 16, 0.1f, true, 2, 17)] // F > 16: the general path
     public void Fused_attention_gives_the_composed_ops_values_and_gradients(int heads, int width, float dropout, bool scale, int threads, int fields)
     {
-        var before = Workers.ThreadCount;
-        Workers.ThreadCount = threads;
-        try
-        {
-            Compare(heads, width, dropout, scale, fields);
-        }
-        finally
-        {
-            Workers.ThreadCount = before;
-        }
+        using var engine = Engine.Threads(threads);
+        Compare(heads, width, dropout, scale, fields);
     }
 
     private static void Compare(int heads, int width, float dropout, bool scale, int fields)

@@ -7,7 +7,6 @@ using Xunit;
 namespace FsdNet.Tests.Layers;
 
 /// <summary>The fused CIN layer op and the middle-axis sum: finite differences, a direct formula, and thread-count independence.</summary>
-[Collection(ThreadingCollection.Name)]
 public class CompressedInteractionNetTests
 {
     [Fact]
@@ -56,12 +55,10 @@ public class CompressedInteractionNetTests
     [Fact]
     public void Parallel_rows_give_the_serial_values_and_gradients()
     {
-        var old = Workers.ThreadCount;
-        try
         {
             float[][] Run(int threads)
             {
-                Workers.ThreadCount = threads;
+                using var engine = Engine.Threads(threads);
                 var cin = new CompressedInteractionNet(6, [8, 5], new Rng(3));
                 var x0 = GradCheck.Param("x0", new Shape(700, 6 * 7), 21);
                 var g = new Graph();
@@ -78,10 +75,6 @@ public class CompressedInteractionNetTests
                     Assert.True(Math.Abs(serial[i][k] - parallel[i][k]) <= 1e-4 * (1 + Math.Abs(serial[i][k])), $"{i}[{k}]: {serial[i][k]} vs {parallel[i][k]}");
                 }
             }
-        }
-        finally
-        {
-            Workers.ThreadCount = old;
         }
     }
 }

@@ -19,10 +19,12 @@ public sealed class EngineSettingsTests
     private sealed class Probe : ParallelJob
     {
         public readonly int[] Seen = new int[16];
+        public readonly int[] SeenKc = new int[16];
 
         public override void Execute(int part, int parts)
         {
             Seen[part] = EngineSettings.Current.Threads;
+            SeenKc[part] = Sgemm.KC;
             Thread.SpinWait(200);
         }
     }
@@ -49,6 +51,16 @@ public sealed class EngineSettingsTests
         }
         Assert.Equal(outside, job.Plan(1 << 20, 1));
         Assert.Throws<ArgumentOutOfRangeException>(() => new EngineSettings { Threads = 0 });
+        // SGEMM's knobs are settings too: another instruction path or cache block in a scope, the process's outside.
+        using (new EngineSettings { Gemm = GemmSettings.Default with { Isa = SgemmIsa.Scalar, KC = 64 } }.Enter())
+        {
+            Assert.Equal((SgemmIsa.Scalar, 64), (Sgemm.Isa, Sgemm.KC));
+        }
+        Assert.Equal((Sgemm.Detected, GemmSettings.Default.KC), (Sgemm.Isa, Sgemm.KC));
+        if (!Sgemm.IsSupported(SgemmIsa.Avx512))
+        {
+            Assert.Throws<PlatformNotSupportedException>(() => GemmSettings.Default with { Isa = SgemmIsa.Avx512 });
+        }
     }
 
     [Fact]
@@ -57,7 +69,7 @@ public sealed class EngineSettingsTests
         var failures = new List<string>();
         void Work(int threads)
         {
-            using var scope = new EngineSettings { Threads = threads }.Enter();
+            using var scope = new EngineSettings { Threads = threads, Gemm = GemmSettings.Default with { KC = 64 * threads } }.Enter();
             var job = new RangeJob();
             for (var i = 0; i < 2000; i++)
             {
@@ -65,11 +77,11 @@ public sealed class EngineSettingsTests
                 var probe = new Probe();
                 Workers.Run(probe, 4);
                 // Every part, on whichever thread ran it (a worker or this one), saw this thread's settings.
-                if (parts != threads || probe.Seen.Take(4).Any(s => s != threads))
+                if (parts != threads || probe.Seen.Take(4).Any(s => s != threads) || probe.SeenKc.Take(4).Any(k => k != 64 * threads))
                 {
                     lock (failures)
                     {
-                        failures.Add($"threads {threads}, iteration {i}: planned {parts} parts, parts saw [{string.Join(", ", probe.Seen.Take(4))}]");
+                        failures.Add($"threads {threads}, iteration {i}: planned {parts} parts, parts saw [{string.Join(", ", probe.Seen.Take(4))}], KC [{string.Join(", ", probe.SeenKc.Take(4))}]");
                     }
                     return;
                 }

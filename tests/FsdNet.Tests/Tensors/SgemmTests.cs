@@ -8,9 +8,9 @@ namespace FsdNet.Tests.Tensors;
 /// <summary>
 /// SGEMM against a naive double-precision reference: every transpose form, odd shapes around the tile and block
 /// sizes, alpha/beta variants, padded leading dimensions, every instruction-set path the CPU supports, 1 and 2
-/// threads. Runs in the threading collection because it changes <see cref="Workers.ThreadCount"/>.
+/// threads. Each case sets its thread count and SGEMM knobs in an engine-settings scope of its own, so the class runs
+/// alongside the others.
 /// </summary>
-[Collection(ThreadingCollection.Name)]
 public sealed unsafe class SgemmTests
 {
     private static readonly (bool TransA, bool TransB)[] Forms = [(false, false), (false, true), (true, false), (true, true)];
@@ -139,20 +139,17 @@ public sealed unsafe class SgemmTests
 
     private static void WithSettings(SgemmIsa isa, int threads, long threshold, Action body)
     {
-        var (oldIsa, oldThreads, oldThreshold) = (Sgemm.Isa, Workers.ThreadCount, Sgemm.ParallelThreshold);
-        try
+        using (With(threads, g => g with { Isa = isa, ParallelThreshold = threshold }))
         {
-            Sgemm.Isa = isa;
-            Workers.ThreadCount = threads;
-            Sgemm.ParallelThreshold = threshold;
             body();
         }
-        finally
-        {
-            Sgemm.Isa = oldIsa;
-            Workers.ThreadCount = oldThreads;
-            Sgemm.ParallelThreshold = oldThreshold;
-        }
+    }
+
+    /// <summary>Engine settings of this test's own (the thread count, SGEMM's knobs) until disposed: the process keeps its.</summary>
+    private static EngineSettings.Scope With(int? threads = null, Func<GemmSettings, GemmSettings>? gemm = null)
+    {
+        var s = EngineSettings.Current;
+        return (s with { Threads = threads ?? s.Threads, Gemm = gemm?.Invoke(s.Gemm) ?? s.Gemm }).Enter();
     }
 
     private static IEnumerable<(int M, int N, int K)> OddShapes() =>
@@ -185,10 +182,8 @@ public sealed unsafe class SgemmTests
     {
         // A serving row through a layer (m = 1, dot-product form) and a one-output layer on a batch (n = 1) split
         // their columns over the workers; each element stays one dot product, so 1 and 2 threads agree exactly.
-        var old = Sgemm.ThinParallelThreshold;
-        try
+        using (With(gemm: g => g with { ThinParallelThreshold = 1 }))
         {
-            Sgemm.ThinParallelThreshold = 1;
             var seed = 500;
             foreach (var (m, n, k) in new[] { (1, 400, 160), (1, 37, 129), (3, 50, 33), (400, 1, 160), (2, 17, 5) })
             {
@@ -208,10 +203,6 @@ public sealed unsafe class SgemmTests
                     }
                 }
             }
-        }
-        finally
-        {
-            Sgemm.ThinParallelThreshold = old;
         }
     }
 
@@ -300,7 +291,6 @@ public sealed unsafe class SgemmTests
     public void PackingStrategiesAgreeBitForBit()
     {
         var (oldLimit, oldKInner) = (Sgemm.SharedPackLimit, Sgemm.KInnerFloats);
-        try
         {
             foreach (var (ta, tb) in Forms)
             {
@@ -311,17 +301,13 @@ public sealed unsafe class SgemmTests
                 {
                     foreach (var (limit, kInner) in new[] { (oldLimit, oldKInner), (oldLimit, 0L), (0L, oldKInner) })
                     {
-                        Sgemm.SharedPackLimit = limit;
-                        Sgemm.KInnerFloats = kInner;
-                        WithSettings(Sgemm.Isa, threads, 0, () => Assert.Equal(first, Run(t).C));
+                        using (With(gemm: g => g with { SharedPackLimit = limit, KInnerFloats = kInner }))
+                        {
+                            WithSettings(Sgemm.Isa, threads, 0, () => Assert.Equal(first, Run(t).C));
+                        }
                     }
                 }
             }
-        }
-        finally
-        {
-            Sgemm.SharedPackLimit = oldLimit;
-            Sgemm.KInnerFloats = oldKInner;
         }
     }
 
@@ -421,10 +407,8 @@ public sealed unsafe class SgemmTests
     [MemberData(nameof(PackedShapes))]
     public void A_prepacked_weight_multiplies_bit_for_bit(int m, int k, int n, int threads)
     {
-        var before = Workers.ThreadCount;
-        try
+        using (With(threads))
         {
-            Workers.ThreadCount = threads;
             var rng = new Rng((ulong)(m + k + n));
             var w = new Tensor(n, k);
             rng.FillNormal(w.Span, 0, 1);
@@ -449,10 +433,6 @@ public sealed unsafe class SgemmTests
                 }
             }
         }
-        finally
-        {
-            Workers.ThreadCount = before;
-        }
     }
 
     /// <summary>
@@ -466,10 +446,8 @@ public sealed unsafe class SgemmTests
     [InlineData(50, 100, 2, 1)]
     public void The_bias_and_relu_epilogue_equals_fill_multiply_relu_bit_for_bit(int m, int k, int n, int threads)
     {
-        var before = Workers.ThreadCount;
-        try
+        using (With(threads))
         {
-            Workers.ThreadCount = threads;
             var rng = new Rng((ulong)(7 * m + k + n));
             var w = new Tensor(n, k);
             rng.FillNormal(w.Span, 0, 1);
@@ -505,10 +483,6 @@ public sealed unsafe class SgemmTests
                 }
             }
         }
-        finally
-        {
-            Workers.ThreadCount = before;
-        }
     }
 
     /// <summary>
@@ -524,10 +498,8 @@ public sealed unsafe class SgemmTests
     [InlineData(10000, 100, 400, 2)]
     public void Reading_A_in_place_equals_packing_it_bit_for_bit(int m, int k, int n, int threads)
     {
-        var before = (Workers.ThreadCount, Sgemm.DirectA);
-        try
+        using (With(threads))
         {
-            Workers.ThreadCount = threads;
             var rng = new Rng((ulong)(3 * m + k + n));
             var lda = k + 5;
             var a = new float[m * lda];
@@ -545,18 +517,18 @@ public sealed unsafe class SgemmTests
                     var direct = (float[])c0.Clone();
                     fixed (float* pa = a, pb = b, pp = packed, pd = direct)
                     {
-                        Sgemm.DirectA = false;
-                        Sgemm.Multiply(false, transB, m, n, k, 0.5f, pa, lda, pb, ldb, beta, pp, n);
-                        Sgemm.DirectA = true;
-                        Sgemm.Multiply(false, transB, m, n, k, 0.5f, pa, lda, pb, ldb, beta, pd, n);
+                        using (With(gemm: g => g with { DirectA = false }))
+                        {
+                            Sgemm.Multiply(false, transB, m, n, k, 0.5f, pa, lda, pb, ldb, beta, pp, n);
+                        }
+                        using (With(gemm: g => g with { DirectA = true }))
+                        {
+                            Sgemm.Multiply(false, transB, m, n, k, 0.5f, pa, lda, pb, ldb, beta, pd, n);
+                        }
                     }
                     Assert.True(packed.AsSpan().SequenceEqual(direct), $"transB {transB}, beta {beta}: reading A in place differs from packing it");
                 }
             }
-        }
-        finally
-        {
-            (Workers.ThreadCount, Sgemm.DirectA) = before;
         }
     }
 }
