@@ -124,6 +124,23 @@ internal static class ServeLatencyBenchmark
             }
             clock.Stop();
             Emit($"{name}.batch1000_rows_per_s", scored / clock.Elapsed.TotalSeconds);
+            if (TrainBenchmark.Arg(args, "--profile") is not null)
+            {
+                // Where batch scoring's time goes: the matrix products (their share and rate) against the rest.
+                Profile.Reset();
+                Profile.Enabled = true;
+                var profiled = Stopwatch.StartNew();
+                for (var b = 0; b < batches; b++)
+                {
+                    var eb = encoded[b % encoded.Length];
+                    scorer.Score(eb, probabilities.AsSpan(0, eb.Count), head);
+                }
+                profiled.Stop();
+                Profile.Enabled = false;
+                var gemmSeconds = (double)Profile.GemmTicks / Stopwatch.Frequency;
+                Emit($"{name}.batch1000_gemm_share", gemmSeconds / profiled.Elapsed.TotalSeconds);
+                Emit($"{name}.batch1000_gemm_gflops", Profile.GemmFlops / gemmSeconds / 1e9);
+            }
 
             scored = 0L;
             clock.Reset();

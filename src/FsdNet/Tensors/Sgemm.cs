@@ -153,7 +153,19 @@ internal static unsafe partial class Sgemm
         {
             return;
         }
+        var start = Profile.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         MultiplyPacked(transA, true, m, n, k, alpha, a, lda, w.Weight.Pointer, k, beta, c, ldc, w.Data);
+        Profiled(start, m, n, k);
+    }
+
+    /// <summary>Counts a packed product begun at <paramref name="start"/> in <see cref="Profile"/> when it is on.</summary>
+    private static void Profiled(long start, int m, int n, int k)
+    {
+        if (Profile.Enabled)
+        {
+            Profile.Lap(ref Profile.GemmTicks, start);
+            Profile.GemmFlops += 2L * m * n * k;
+        }
     }
 
     /// <summary>
@@ -188,7 +200,9 @@ internal static unsafe partial class Sgemm
             }
             return;
         }
+        var start = Profile.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         MultiplyPacked(transA, true, m, n, k, 1f, a, lda, w.Weight.Pointer, k, 0f, c, ldc, w.Data, bias, relu);
+        Profiled(start, m, n, k);
     }
 
     /// <summary>Whether a product with this packed weight takes the packed kernel (else the unpacked or thin path).</summary>
@@ -421,13 +435,18 @@ internal static unsafe partial class Sgemm
         /// <summary>The same kernel reading full panels of a non-transposed A in place (null: always pack A).</summary>
         public readonly delegate*<int, float*, nint, float*, float*, nint, float, float, void> DirectFn;
 
+        /// <summary>The kernel's left half (Nr / 2 columns of the same packed B) for a last panel that narrow (null: none).</summary>
+        public readonly delegate*<int, float*, float*, float*, nint, float, float, void> HalfFn;
+
         public Kernel(int mr, int nr, delegate*<int, float*, float*, float*, nint, float, float, void> fn,
-            delegate*<int, float*, nint, float*, float*, nint, float, float, void> directFn = null)
+            delegate*<int, float*, nint, float*, float*, nint, float, float, void> directFn = null,
+            delegate*<int, float*, float*, float*, nint, float, float, void> halfFn = null)
         {
             Mr = mr;
             Nr = nr;
             Fn = fn;
             DirectFn = directFn;
+            HalfFn = halfFn;
         }
     }
 
@@ -437,7 +456,7 @@ internal static unsafe partial class Sgemm
     private static Kernel SelectKernel(SgemmIsa path) => path switch
     {
         SgemmIsa.Avx512 => new Kernel(14, 32, &Kernel512_14x32, &Kernel512_14x32A),
-        SgemmIsa.Avx2 => new Kernel(6, 16, &Kernel256_6x16),
+        SgemmIsa.Avx2 => new Kernel(6, 16, &Kernel256_6x16, &Kernel256_6x16A, &Kernel256_6x8),
         _ => new Kernel(4, 4, &KernelScalar4x4),
     };
 
@@ -654,6 +673,10 @@ internal static unsafe partial class Sgemm
                         {
                             directFn(kc, ad, ldaN, pb, tile, nr, 1f, 0f);
                         }
+                        else if (cols <= nr / 2 && kernel.HalfFn != null)
+                        {
+                            kernel.HalfFn(kc, pa, pb, tile, nr, 1f, 0f);
+                        }
                         else
                         {
                             fn(kc, pa, pb, tile, nr, 1f, 0f);
@@ -693,6 +716,32 @@ internal static unsafe partial class Sgemm
                 }
                 Vector512.Store(v0, r);
                 Vector512.Store(v1, r + 16);
+            }
+            return;
+        }
+        if (cols == 16 && Vector256.IsHardwareAccelerated)
+        {
+            // A full AVX2 tile, likewise (Vector256.Max is IEEE maximum too): per-row library calls cost about as much
+            // as the tile's arithmetic here.
+            var b0 = bias != null ? Vector256.Load(bias) : Vector256<float>.Zero;
+            var b1 = bias != null ? Vector256.Load(bias + 8) : Vector256<float>.Zero;
+            for (var i = 0; i < rows; i++)
+            {
+                var r = c + i * ldc;
+                var v0 = Vector256.Load(r);
+                var v1 = Vector256.Load(r + 8);
+                if (bias != null)
+                {
+                    v0 += b0;
+                    v1 += b1;
+                }
+                if (relu)
+                {
+                    v0 = Vector256.Max(v0, Vector256<float>.Zero);
+                    v1 = Vector256.Max(v1, Vector256<float>.Zero);
+                }
+                Vector256.Store(v0, r);
+                Vector256.Store(v1, r + 8);
             }
             return;
         }

@@ -486,9 +486,55 @@ public sealed unsafe class SgemmTests
     }
 
     /// <summary>
+    /// A last column panel narrower than half a tile takes the half-width kernel (AVX2: 6x8 over the same packed B);
+    /// each element is still one FMA chain over k in the same order, so the columns of an n = 20 product equal those
+    /// of an n = 32 product (two full panels) with the same first 20 columns of B, bit for bit: both B forms, one and
+    /// two k-blocks, 1 and 2 threads, on every path the CPU runs.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void A_narrow_last_column_panel_gives_the_full_kernels_values_bit_for_bit(string path)
+    {
+        foreach (var (m, k, threads) in new[] { (50, 300, 1), (143, 700, 2), (7, 40, 1) })
+        {
+            var rng = new Rng((ulong)(m + k));
+            var a = new float[m * k];
+            rng.FillNormal(a, 0, 1);
+            var b32 = new float[k * 32];
+            rng.FillNormal(b32, 0, 1);
+            foreach (var transB in new[] { false, true })
+            {
+                // op(B) = k x n: stored k x n, or n x k when transposed; the narrow B is the wide one's first 20 columns.
+                var b20 = new float[k * 20];
+                for (var p = 0; p < k; p++)
+                {
+                    for (var j = 0; j < 20; j++)
+                    {
+                        b20[transB ? (j * k) + p : (p * 20) + j] = b32[transB ? (j * k) + p : (p * 32) + j];
+                    }
+                }
+                var (c20, c32) = (new float[m * 20], new float[m * 32]);
+                WithSettings(path, threads, 0, () =>
+                {
+                    fixed (float* pa = a, pb20 = b20, pb32 = b32, pc20 = c20, pc32 = c32)
+                    {
+                        Sgemm.Multiply(false, transB, m, 20, k, 1f, pa, k, pb20, transB ? k : 20, 0f, pc20, 20);
+                        Sgemm.Multiply(false, transB, m, 32, k, 1f, pa, k, pb32, transB ? k : 32, 0f, pc32, 32);
+                    }
+                });
+                for (var i = 0; i < m; i++)
+                {
+                    Assert.True(c20.AsSpan(i * 20, 20).SequenceEqual(c32.AsSpan(i * 32, 20)), $"{path} m {m} k {k} transB {transB}: row {i} differs");
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// Reading full panels of a non-transposed A in place (the AVX-512 kernel's direct form) gives the packed path's
     /// values bit for bit: both B forms, beta 0 and 1, ragged m (a packed partial last panel), one and two k-blocks,
-    /// 1 and 2 threads, an lda wider than k. (On a CPU without AVX-512 both runs pack, and the test shows nothing.)
+    /// 1 and 2 threads, an lda wider than k. (Both the AVX-512 and the AVX2 kernels have the direct form; on a CPU
+    /// with neither both runs pack, and the test shows nothing.)
     /// </summary>
     [Theory]
     [InlineData(1000, 400, 400, 2)]
