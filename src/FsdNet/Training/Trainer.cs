@@ -142,6 +142,10 @@ internal sealed partial class Trainer
                 $"embedding_sharding {options.EmbeddingSharding.ToString().ToLowerInvariant()}: {shardParams.Length} table(s) row-sharded over {comm.Size} ranks " +
                 $"({string.Join(", ", sharded.ShardedNames.Keys.Take(4))}{(shardParams.Length > 4 ? ", ..." : "")}; {sharded.TableElements:N0} of {parameterCount:N0} parameters), the rest replicated.");
         }
+        if (comm.Size == 1 && options.EmbeddingSharding == EmbeddingSharding.Row)
+        {
+            this.observer.OnMessage("note: embedding_sharding: row has no effect in a one-process run (it lays tables out over the ranks of an mpirun job).");
+        }
         replicatedParams = [.. allParams.Except(shardParams)];
         replicatedEmbeddingParams = [.. embeddingParams.Except(shardParams)];
         preNormBiases = options.ExactPreNormBias

@@ -74,6 +74,24 @@ public sealed class RowShardingTests
     }
 
     [Fact]
+    public void Row_sharding_in_one_process_says_it_has_no_effect_and_shards_nothing()
+    {
+        var cfg = ModelConfig.Parse("exp:\n  model: DNN\n  embedding_dim: 4\n  hidden_units: [8]\n  embedding_sharding: row\n", "test.yaml", "exp");
+        var schema = InputSchema.Categorical(("a", 50), ("b", 9));
+        var model = FsdNet.Models.ModelRegistry.Create(schema, cfg, new Rng(1));
+        var messages = new List<string>();
+        var trainer = new Trainer(model, TrainerOptions.From(cfg), new Messages(messages), Communicator.Single);
+        Assert.Equal(0, trainer.ShardedTableCount);
+        Assert.Contains(messages, m => m.Contains("embedding_sharding: row has no effect in a one-process run", StringComparison.Ordinal));
+        Assert.Equal(new Shape(50, 4), model.Parameters().First(p => p.Kind == ParameterKind.Embedding).Shape);   // the table stays whole
+    }
+
+    private sealed class Messages(List<string> into) : ITrainingObserver
+    {
+        public void OnMessage(string message) => into.Add(message);
+    }
+
+    [Fact]
     public void Embedding_sharding_takes_auto_replicate_or_row_and_names_the_key_otherwise()
     {
         static TrainerOptions Options(string value) => TrainerOptions.From(ModelConfig.Parse($"exp:\n  model: DNN\n  embedding_sharding: {value}\n", "test.yaml", "exp"));
