@@ -42,12 +42,14 @@ internal sealed class RowShardedTables
     private readonly int[] askCounts;
     private readonly int[] askedCounts;
     private readonly int[] sendIds;
-    private readonly int[] receivedIds;
+    // What other ranks ask this rank for: sized by what they asked so far (an owner could be asked for up to ranks x
+    // a working table's rows, which at 64 ranks would be hundreds of MB held for a worst case that does not come).
+    private int[] receivedIds = [];
     private readonly int[] idsPerPeer;
     private readonly int[] idsFromPeer;
     private readonly int[] floatsPerPeer;
     private readonly int[] floatsFromPeer;
-    private readonly float[] ownerRows;      // rows an owner sends (or gradients it receives), peer-major
+    private float[] ownerRows = [];          // rows an owner sends (or gradients it receives), peer-major
     private readonly float[] workRows;       // rows a rank receives (or gradients it sends), owner-major
 
     private RowShardedTables(Communicator comm, Table[] tables, Layer[] layers, int batchRows)
@@ -61,14 +63,12 @@ internal sealed class RowShardedTables
         askedCounts = new int[ranks * t];
         var maxIds = tables.Sum(x => x.Capacity - 1);
         sendIds = new int[maxIds];
-        receivedIds = new int[checked(maxIds * ranks)];
         idsPerPeer = new int[ranks];
         idsFromPeer = new int[ranks];
         floatsPerPeer = new int[ranks];
         floatsFromPeer = new int[ranks];
         var maxFloats = tables.Sum(x => (long)(x.Capacity - 1) * x.Dim);
         workRows = new float[checked((int)maxFloats)];
-        ownerRows = new float[checked((int)(maxFloats * ranks))];
         foreach (var layer in layers)
         {
             layer.Allocate(batchRows);
@@ -216,6 +216,17 @@ internal sealed class RowShardedTables
                 RemoteIdsAsked += ids;
                 RemoteIdsServed += asked;
             }
+        }
+        var (askedIds, askedRowFloats) = (0, 0);
+        for (var peer = 0; peer < ranks; peer++)
+        {
+            (askedIds, askedRowFloats) = (askedIds + idsFromPeer[peer], askedRowFloats + floatsFromPeer[peer]);
+        }
+        if (receivedIds.Length < askedIds || ownerRows.Length < askedRowFloats)
+        {
+            // Grown with a margin, so the sizes a run settles into allocate nothing per step.
+            receivedIds = new int[Math.Max(receivedIds.Length, askedIds + (askedIds / 4))];
+            ownerRows = new float[Math.Max(ownerRows.Length, askedRowFloats + (askedRowFloats / 4))];
         }
         comm.AllToAllV<int>(sendIds.AsSpan(0, offset), idsPerPeer, receivedIds, idsFromPeer);
         // As owner: the asked rows, peer by peer, table by table, in the order asked.
