@@ -58,6 +58,7 @@ internal sealed class RowShardedTables
         this.tables = tables;
         this.layers = layers;
         ranks = comm.Size;
+        ShardedNames = tables.ToDictionary(x => x.Name, x => (x.Vocab, x.Dim), StringComparer.Ordinal);
         var t = tables.Length;
         askCounts = new int[ranks * t];
         askedCounts = new int[ranks * t];
@@ -82,7 +83,7 @@ internal sealed class RowShardedTables
     public Parameter? ShardOf(Parameter table) => Array.Find(tables, x => ReferenceEquals(x.Work, table))?.Shard;
 
     /// <summary>The model tables held as shards, by their state name (the name a model file and a checkpoint use).</summary>
-    public IReadOnlyDictionary<string, (int Rows, int Dim)> ShardedNames { get; private set; } = new Dictionary<string, (int, int)>();
+    public IReadOnlyDictionary<string, (int Rows, int Dim)> ShardedNames { get; }
 
     /// <summary>Ids this rank has asked other ranks for, over every exchange so far (its own rows are not sent).</summary>
     public long RemoteIdsAsked { get; private set; }
@@ -142,9 +143,7 @@ internal sealed class RowShardedTables
         {
             return null;
         }
-        var sharded = new RowShardedTables(comm, [.. tables], [.. layers], batchRows);
-        sharded.ShardedNames = tables.ToDictionary(t => t.Name, t => (t.Vocab, t.Dim), StringComparer.Ordinal);
-        return sharded;
+        return new RowShardedTables(comm, [.. tables], [.. layers], batchRows);
     }
 
     /// <summary>

@@ -163,7 +163,8 @@ internal sealed partial class Trainer
         // A tensor of this rank's layout: the whole tensor, or this rank's rows of a sharded table, from either layout.
         float[] Local(string name, Tensor target, bool shardedNow)
         {
-            var (rows, dim) = shardedNow ? sharded!.ShardedNames[TableName(name)] : (target.Shape.Rank == 2 ? target.Shape.D0 : 0, target.Shape.Rank == 2 ? target.Shape.D1 : 0);
+            // A sharded target is the shard itself (state and optimizer hold the shards), named as its table.
+            var (rows, dim) = shardedNow ? sharded!.ShardedNames[target.Name!] : (target.Shape.Rank == 2 ? target.Shape.D0 : 0, target.Shape.Rank == 2 ? target.Shape.D1 : 0);
             var (rank, ranks) = shardedNow ? (comm.Rank, comm.Size) : (0, 1);
             if (byName.TryGetValue(name, out var whole))
             {
@@ -271,21 +272,6 @@ internal sealed partial class Trainer
             RunningSteps = root.TryGetProperty("running_steps", out var rn) ? rn.GetInt32() : 0,
             RandomState = random,
         };
-    }
-
-    /// <summary>The table a checkpoint tensor name belongs to (model.X, best.X, or an optimizer buffer of shard X).</summary>
-    private string TableName(string tensorName)
-    {
-        if (tensorName.StartsWith("model.", StringComparison.Ordinal))
-        {
-            return tensorName[6..];
-        }
-        if (tensorName.StartsWith("best.", StringComparison.Ordinal))
-        {
-            return tensorName[5..];
-        }
-        var index = int.Parse(tensorName[(tensorName.LastIndexOf('.') + 1)..], CultureInfo.InvariantCulture);
-        return optimizer.Parameters[index].Name!;
     }
 
     /// <summary>

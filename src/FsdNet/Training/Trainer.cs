@@ -434,20 +434,16 @@ internal sealed partial class Trainer
         {
             reg += Regularizer.ApplyL1(replicatedEmbeddingParams, options.EmbeddingRegularizerL1) + Regularizer.ApplyL1(netParams, options.NetRegularizerL1);
         }
-        if (sharded is null)
+        // Row-sharded tables (none: both terms 0, no collective): the shards are disjoint, so their penalty and squared
+        // gradient norm are summed over the ranks (rank order); the replicated parameters count once.
+        shardTotals[0] = Regularizer.ApplyL2(shardParams, options.EmbeddingRegularizer) + Regularizer.ApplyL1(shardParams, options.EmbeddingRegularizerL1);
+        shardTotals[1] = GradClip.SumOfSquares(shardParams);
+        if (shardParams.Length > 0)
         {
-            GradClip.ClipGradNorm(allParams, options.MaxGradientNorm);
-        }
-        else
-        {
-            // The shards are disjoint: their penalty and squared gradient norm are summed over the ranks (rank order),
-            // the replicated parameters' counted once.
-            shardTotals[0] = Regularizer.ApplyL2(shardParams, options.EmbeddingRegularizer) + Regularizer.ApplyL1(shardParams, options.EmbeddingRegularizerL1);
-            shardTotals[1] = GradClip.SumOfSquares(shardParams);
             comm.AllReduceSumOrdered(shardTotals);
-            reg += shardTotals[0];
-            GradClip.Scale(allParams, Math.Sqrt(GradClip.SumOfSquares(replicatedParams) + shardTotals[1]), options.MaxGradientNorm);
         }
+        reg += shardTotals[0];
+        GradClip.Scale(allParams, Math.Sqrt(GradClip.SumOfSquares(replicatedParams) + shardTotals[1]), options.MaxGradientNorm);
         t = profile ? Profile.Lap(ref Profile.RegularizeClipTicks, t) : 0;
         optimizer.Step();
         if (profile)
