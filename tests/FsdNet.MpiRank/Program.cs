@@ -14,6 +14,10 @@ using FsdNet.Training;
 //   sharding <data-root> <cache> <steps> [key=value ...]
 //                                     <steps> steps of FSDNet on Frappe over the ranks twice, tables replicated and
 //                                     row-sharded: the largest parameter difference and the bytes each sent per step
+//   buckets <data-root> <cache> <steps> [key=value ...]
+//                                     <steps> steps over the ranks with the gradients summed after backward in one
+//                                     buffer, then in small buckets during backward, then in the default ones: the
+//                                     parameters must agree bit for bit; prints the buckets and how many left early
 //   resume <data-root> <cache> <checkpoint> <kill-step> <params-out> [key=value ...]
 //                                     Trainer.Fit with a checkpoint every 5 steps, resuming from <checkpoint> when it
 //                                     exists; every rank stops dead at step <kill-step> of the first epoch (0: never),
@@ -43,6 +47,9 @@ switch (args[0])
         break;
     case "sharding":
         Sharding(args[1], args[2], int.Parse(args[3], inv), args[4..]);
+        break;
+    case "buckets":
+        Buckets(args[1], args[2], int.Parse(args[3], inv), args[4..]);
         break;
     case "resume":
         Resume(args[1], args[2], args[3], int.Parse(args[4], inv), args[5], args[6..]);
@@ -284,6 +291,29 @@ void Sharding(string dataRoot, string cache, int steps, string[] sets)
     }
     Console.WriteLine(string.Create(inv,
         $"ok sharding rank {comm.Rank} of {comm.Size} steps {steps} tables {shardedTables} max_loss_diff {lossDiff:E3} max_param_diff {paramDiff:E3} bitwise {same} of {a.Length} bytes_per_step replicated {rBytes} sharded {sBytes}"));
+}
+
+void Buckets(string dataRoot, string cache, int steps, string[] sets)
+{
+    using var data = Prepare(dataRoot, cache);
+    float[]? reference = null;
+    foreach (var mb in new[] { "0", "0.05", "1" })
+    {
+        var (model, trainer, options) = Build(data, [.. sets, "gradient_bucket_mb=" + mb], comm);
+        var ticks = comm.Ticks;
+        var losses = Train(data, trainer, options, comm, steps);
+        var seconds = (comm.Ticks - ticks) / (double)System.Diagnostics.Stopwatch.Frequency;
+        var state = model.State().SelectMany(x => x.Value.ToArray()).ToArray();
+        reference ??= state;
+        var same = 0;
+        for (var i = 0; i < state.Length; i++)
+        {
+            same += BitConverter.SingleToInt32Bits(state[i]) == BitConverter.SingleToInt32Bits(reference[i]) ? 1 : 0;
+        }
+        var b = trainer.Buckets!;
+        Console.WriteLine(string.Create(inv,
+            $"ok buckets rank {comm.Rank} of {comm.Size} mb {mb} buckets {b.Count} started_during_backward {b.StartedDuringBackward} relearnt {b.Relearnt} bitwise {same} of {state.Length} last_loss {losses[^1]:R} comm_s {seconds:F3}"));
+    }
 }
 
 void Grads(string dataRoot, string cache, string[] sets)

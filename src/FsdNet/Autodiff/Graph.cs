@@ -47,6 +47,15 @@ internal sealed partial class Graph
     /// </summary>
     internal Distributed.RowShardedTables? ShardedTables { get; set; }
 
+    /// <summary>Told after each backward node (null: nobody listens): data-parallel gradient buckets go out from there.</summary>
+    internal IBackwardListener? BackwardListener { get; set; }
+
+    /// <summary>The nodes on the tape this step.</summary>
+    internal int TapeLength => nodeCount;
+
+    // The node whose backward runs now (stamped on the gradients it writes, Tensor.GradNode).
+    private int backwardNode;
+
     /// <summary>Whether BatchNorm's batch statistics span several ranks in this step.</summary>
     private bool SyncBatchNorm => BatchSync is { Size: > 1 } && Training;
 
@@ -92,16 +101,19 @@ internal sealed partial class Graph
         }
         EnsureGrad(loss).Span[0] = seed;
         loss.GradLive = true;
+        var listener = BackwardListener;
         for (var i = nodeCount - 1; i >= 0; i--)
         {
             var node = tape[i];
             if (node.Out.GradLive)
             {
+                backwardNode = i;
                 node.Backward(this);
             }
             // Only this node reads its output's gradient (every consumer of the output came later on the tape and
             // has already written into it), so the buffer can serve a gradient further down the tape.
             ReleaseGrad(node.Out);
+            listener?.Done(i);
         }
     }
 
@@ -251,6 +263,7 @@ internal sealed partial class Graph
         t.Touched?.MakeAll(g.Span, t.GradLive);
         fresh = !t.GradLive;
         t.GradLive = true;
+        t.GradNode = backwardNode;
         return g.Span;
     }
 
@@ -307,6 +320,13 @@ internal abstract class Op
 
     /// <summary>Adds this op's contribution to the gradients of its inputs from <c>Out.Grad</c>.</summary>
     public abstract void Backward(Graph g);
+}
+
+/// <summary>Told by <see cref="Graph.Backward"/> as it goes down the tape.</summary>
+internal interface IBackwardListener
+{
+    /// <summary>The nodes from <paramref name="node"/> up have run their backward: no gradient they write changes again this pass.</summary>
+    void Done(int node);
 }
 
 /// <summary>A small dense id per op type, for the graph's per-type node pools.</summary>

@@ -94,6 +94,23 @@ internal abstract class Communicator
     /// <summary>Waits for every rank.</summary>
     public abstract void Barrier();
 
+    /// <summary>
+    /// Starts <see cref="AllToAllV"/> of floats without waiting for it: counts and displacements in floats. MPI reads and
+    /// writes every array (counts included) until the collective ends, so they must be pinned
+    /// (<c>GC.AllocateArray(pinned: true)</c>) and left alone until <see cref="Test"/> or <see cref="Wait"/> says so.
+    /// Returns the request (0: already done).
+    /// </summary>
+    public abstract nint StartAllToAllV(float[] send, int[] sendCounts, int[] sendDispls, float[] receive, int[] receiveCounts, int[] receiveDispls);
+
+    /// <summary>Starts <see cref="AllGatherV"/> of <paramref name="count"/> floats of <paramref name="send"/>; as <see cref="StartAllToAllV"/>.</summary>
+    public abstract nint StartAllGatherV(float[] send, int count, float[] receive, int[] counts, int[] displs);
+
+    /// <summary>Whether a started collective has ended (it also moves the others on); <paramref name="request"/> becomes 0 when it has.</summary>
+    public abstract bool Test(ref nint request);
+
+    /// <summary>Waits for a started collective to end.</summary>
+    public abstract void Wait(ref nint request);
+
     /// <summary>Ends the whole job (every rank) with <paramref name="code"/>: MPI is fail-stop.</summary>
     public abstract void Abort(int code);
 
@@ -102,10 +119,34 @@ internal abstract class Communicator
     /// all-reduce counts 2 (size - 1) / size of its buffer, a broadcast (size - 1) buffers on the root), the payload
     /// only. The model in docs/DISTRIBUTED.md predicts this number.
     /// </summary>
-    public long BytesSent { get; private set; }
+    public long BytesSent => counts.Bytes;
 
     /// <summary>Time this rank has spent inside collectives (waiting for peers included), in <see cref="System.Diagnostics.Stopwatch"/> ticks.</summary>
-    public long Ticks { get; private set; }
+    public long Ticks => counts.Ticks;
+
+    // Shared with duplicates: a job's traffic is counted once, whichever communicator carried it.
+    private Traffic counts = new();
+
+    private sealed class Traffic
+    {
+        public long Bytes;
+        public long Ticks;
+    }
+
+    /// <summary>
+    /// A communicator over the same ranks whose collectives never match this one's (MPI_Comm_dup): collectives
+    /// started without waiting must be started in the same order on every rank, per communicator, so two streams whose
+    /// interleaving depends on timing each need their own. Its traffic counts in this one's.
+    /// </summary>
+    public Communicator Duplicate()
+    {
+        var copy = DuplicateCore();
+        copy.counts = counts;
+        return copy;
+    }
+
+    /// <summary>The new communicator of <see cref="Duplicate"/>.</summary>
+    protected abstract Communicator DuplicateCore();
 
     /// <summary>Starts timing a collective.</summary>
     protected static long Begin() => System.Diagnostics.Stopwatch.GetTimestamp();
@@ -113,8 +154,8 @@ internal abstract class Communicator
     /// <summary>Ends timing a collective begun at <paramref name="start"/> that sent <paramref name="bytes"/>.</summary>
     protected void End(long start, long bytes)
     {
-        Ticks += System.Diagnostics.Stopwatch.GetTimestamp() - start;
-        BytesSent += bytes;
+        counts.Ticks += System.Diagnostics.Stopwatch.GetTimestamp() - start;
+        counts.Bytes += bytes;
     }
 
     private float[] orderedScratch = [];
@@ -133,12 +174,12 @@ internal abstract class Communicator
             return;
         }
         var n = values.Length;
-        if ((long)n * (Size - 1) <= SmallReduce)
+        if (GathersWhole(n))
         {
             SumGathered(values);
             return;
         }
-        var (start, count) = Part(n, Rank, Size);
+        var count = Part(n, Rank, Size).Count;
         Span<int> sendCounts = stackalloc int[Size];
         Span<int> receiveCounts = stackalloc int[Size];
         for (var r = 0; r < Size; r++)
@@ -152,13 +193,7 @@ internal abstract class Communicator
         }
         var received = orderedScratch.AsSpan(0, count * Size);
         AllToAllV<float>(values, sendCounts, received, receiveCounts);
-        var sum = values.Slice(start, count);
-        received[..count].CopyTo(sum);
-        for (var r = 1; r < Size; r++)
-        {
-            System.Numerics.Tensors.TensorPrimitives.Add(sum, received.Slice(r * count, count), sum);
-        }
-        sum.CopyTo(received[..count]);   // MPI sends from a buffer apart from the one it receives into
+        SumInRankOrder<float>(received, count, received[..count]);   // MPI sends from a buffer apart from the one it receives into
         AllGatherV<float>(received[..count], values, sendCounts);
     }
 
@@ -195,12 +230,26 @@ internal abstract class Communicator
         Span<int> counts = stackalloc int[Size];
         counts.Fill(n);
         AllGatherV<T>(mine, all, counts);
-        all[..n].CopyTo(values);
+        SumInRankOrder<T>(all, n, values);
+    }
+
+    /// <summary>
+    /// <paramref name="sum"/> = ((all[part 0] + all[part 1]) + all[part 2]) + ..., <paramref name="all"/> holding one
+    /// part of <paramref name="n"/> per rank in rank order: the one order every ordered sum uses, whatever its
+    /// collectives (<paramref name="sum"/> may be part 0 itself).
+    /// </summary>
+    internal void SumInRankOrder<T>(ReadOnlySpan<T> all, int n, Span<T> sum)
+        where T : unmanaged, System.Numerics.INumberBase<T>
+    {
+        all[..n].CopyTo(sum);
         for (var r = 1; r < Size; r++)
         {
-            System.Numerics.Tensors.TensorPrimitives.Add<T>(values, all.Slice(r * n, n), values);
+            System.Numerics.Tensors.TensorPrimitives.Add<T>(sum, all.Slice(r * n, n), sum);
         }
     }
+
+    /// <summary>Whether <see cref="AllReduceSumOrdered(Span{float})"/> sums <paramref name="n"/> floats by gathering them whole (else by parts).</summary>
+    internal bool GathersWhole(int n) => (long)n * (Size - 1) <= SmallReduce;
 
     /// <summary>A string from <paramref name="root"/> to every rank.</summary>
     public string Broadcast(string? value, int root)
@@ -256,6 +305,26 @@ internal abstract class Communicator
         }
 
         public override void Barrier()
+        {
+        }
+
+        public override nint StartAllToAllV(float[] send, int[] sendCounts, int[] sendDispls, float[] receive, int[] receiveCounts, int[] receiveDispls)
+        {
+            send.AsSpan(sendDispls[0], sendCounts[0]).CopyTo(receive.AsSpan(receiveDispls[0]));
+            return 0;
+        }
+
+        public override nint StartAllGatherV(float[] send, int count, float[] receive, int[] counts, int[] displs)
+        {
+            send.AsSpan(0, count).CopyTo(receive.AsSpan(displs[0]));
+            return 0;
+        }
+
+        public override bool Test(ref nint request) => true;
+
+        protected override Communicator DuplicateCore() => new SingleProcess();
+
+        public override void Wait(ref nint request)
         {
         }
 

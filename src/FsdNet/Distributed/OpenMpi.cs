@@ -23,6 +23,11 @@ internal sealed unsafe class OpenMpi : Communicator
     private readonly delegate* unmanaged<nint, int*, int*, nint, nint, int*, int*, nint, nint, int> alltoallv;
     private readonly delegate* unmanaged<nint, int, nint, int, nint, int> bcast;
     private readonly delegate* unmanaged<nint, int> barrier;
+    private readonly delegate* unmanaged<nint, int*, int*, nint, nint, int*, int*, nint, nint, nint*, int> ialltoallv;
+    private readonly delegate* unmanaged<nint, int, nint, nint, int*, int*, nint, nint, nint*, int> iallgatherv;
+    private readonly delegate* unmanaged<nint*, int*, nint, int> test;
+    private readonly delegate* unmanaged<nint*, nint, int> wait;
+    private readonly delegate* unmanaged<nint, nint*, int> commDup;
     private readonly delegate* unmanaged<nint, int, int> abort;
     private readonly int rank;
     private readonly int size;
@@ -71,6 +76,11 @@ internal sealed unsafe class OpenMpi : Communicator
         alltoallv = (delegate* unmanaged<nint, int*, int*, nint, nint, int*, int*, nint, nint, int>)Fn("MPI_Alltoallv");
         bcast = (delegate* unmanaged<nint, int, nint, int, nint, int>)Fn("MPI_Bcast");
         barrier = (delegate* unmanaged<nint, int>)Fn("MPI_Barrier");
+        ialltoallv = (delegate* unmanaged<nint, int*, int*, nint, nint, int*, int*, nint, nint, nint*, int>)Fn("MPI_Ialltoallv");
+        iallgatherv = (delegate* unmanaged<nint, int, nint, nint, int*, int*, nint, nint, nint*, int>)Fn("MPI_Iallgatherv");
+        test = (delegate* unmanaged<nint*, int*, nint, int>)Fn("MPI_Test");
+        wait = (delegate* unmanaged<nint*, nint, int>)Fn("MPI_Wait");
+        commDup = (delegate* unmanaged<nint, nint*, int>)Fn("MPI_Comm_dup");
         abort = (delegate* unmanaged<nint, int, int>)Fn("MPI_Abort");
         int r, s;
         Check(((delegate* unmanaged<nint, int*, int>)Fn("MPI_Comm_rank"))(comm, &r), "MPI_Comm_rank");
@@ -82,6 +92,34 @@ internal sealed unsafe class OpenMpi : Communicator
         Check(((delegate* unmanaged<byte*, int*, int>)Fn("MPI_Get_library_version"))(buffer, &length), "MPI_Get_library_version");
         var text = System.Text.Encoding.ASCII.GetString(buffer, Math.Clamp(length, 0, 512));
         version = text.Split(',')[0].Trim();
+    }
+
+    /// <summary>A duplicate of <paramref name="parent"/> over <paramref name="communicator"/> (the library and handles shared).</summary>
+    private OpenMpi(OpenMpi parent, nint communicator)
+    {
+        comm = communicator;
+        (mpiFloat, mpiDouble, mpiLong, mpiByte, opSum, opMax) = (parent.mpiFloat, parent.mpiDouble, parent.mpiLong, parent.mpiByte, parent.opSum, parent.opMax);
+        allreduce = parent.allreduce;
+        allgatherv = parent.allgatherv;
+        gatherv = parent.gatherv;
+        alltoallv = parent.alltoallv;
+        bcast = parent.bcast;
+        barrier = parent.barrier;
+        abort = parent.abort;
+        ialltoallv = parent.ialltoallv;
+        iallgatherv = parent.iallgatherv;
+        test = parent.test;
+        wait = parent.wait;
+        commDup = parent.commDup;
+        (rank, size, version) = (parent.rank, parent.size, parent.version);
+        (sendBytes, sendDispls, receiveBytes, receiveDispls) = (new int[size], new int[size], new int[size], new int[size]);
+    }
+
+    protected override Communicator DuplicateCore()
+    {
+        nint copy;
+        Check(commDup(comm, &copy), "MPI_Comm_dup");
+        return new OpenMpi(this, copy);
     }
 
     public override int Rank => rank;
@@ -227,6 +265,71 @@ internal sealed unsafe class OpenMpi : Communicator
     }
 
     public override void Abort(int code) => abort(comm, code);
+
+    // The arrays of a started collective are pinned (the caller's contract), so their addresses stay valid after return.
+    private static T* Address<T>(T[] array)
+        where T : unmanaged => (T*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+
+    public override nint StartAllToAllV(float[] send, int[] sendCounts, int[] sendDispls, float[] receive, int[] receiveCounts, int[] receiveDispls)
+    {
+        var start = Begin();
+        nint request;
+        Check(ialltoallv((nint)Address(send), Address(sendCounts), Address(sendDispls), mpiFloat,
+            (nint)Address(receive), Address(receiveCounts), Address(receiveDispls), mpiFloat, comm, &request), "MPI_Ialltoallv");
+        long sent = 0;
+        for (var r = 0; r < size; r++)
+        {
+            sent += r == rank ? 0 : sendCounts[r];
+        }
+        End(start, sent * sizeof(float));
+        return request;
+    }
+
+    public override nint StartAllGatherV(float[] send, int count, float[] receive, int[] counts, int[] displs)
+    {
+        var start = Begin();
+        nint request;
+        Check(iallgatherv((nint)Address(send), count, mpiFloat, (nint)Address(receive), Address(counts), Address(displs), mpiFloat, comm, &request),
+            "MPI_Iallgatherv");
+        End(start, (long)(size - 1) * count * sizeof(float));
+        return request;
+    }
+
+    public override bool Test(ref nint request)
+    {
+        if (request == 0)
+        {
+            return true;
+        }
+        var start = Begin();
+        int done;
+        fixed (nint* r = &request)
+        {
+            // MPI_STATUS_IGNORE is a null pointer in Open MPI; a finished request is set to MPI_REQUEST_NULL (not 0).
+            Check(test(r, &done, 0), "MPI_Test");
+        }
+        End(start, 0);
+        if (done != 0)
+        {
+            request = 0;
+        }
+        return done != 0;
+    }
+
+    public override void Wait(ref nint request)
+    {
+        if (request == 0)
+        {
+            return;
+        }
+        var start = Begin();
+        fixed (nint* r = &request)
+        {
+            Check(wait(r, 0), "MPI_Wait");
+        }
+        End(start, 0);
+        request = 0;
+    }
 
     /// <summary>
     /// Byte counts and displacements for element counts of T into <paramref name="bytes"/> and

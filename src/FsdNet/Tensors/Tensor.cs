@@ -51,6 +51,13 @@ internal class Tensor
     /// </summary>
     internal bool GradLive { get; set; }
 
+    /// <summary>
+    /// The tape index of the backward node that last wrote this tensor's gradient (backward runs down the tape, so
+    /// after a pass it is the lowest): where a parameter's gradient becomes final, for gradient buckets that are sent
+    /// while backward goes on.
+    /// </summary>
+    internal int GradNode;
+
     public string? Name { get; set; }
 
     /// <summary>For a table parameter with row-sparse gradients: the rows written this step (else null).</summary>

@@ -96,9 +96,11 @@ internal sealed partial class Trainer
     // One graph for training and evaluation: validation reuses the pooled training buffers instead of its own.
     private readonly Graph graph = new();
     private readonly Communicator comm;
-    // Data-parallel training: every parameter's gradient packed in one buffer for one all-reduce per step.
+    // Data-parallel training: the replicated gradients summed in buckets during backward, or packed in one buffer for
+    // one all-reduce after it (the first step, which the buckets learn from, and any whose tape changed).
+    private readonly GradientBuckets? buckets;
     private float[] gradientBuffer = [];
-    private readonly double[] stepTotals = new double[2];
+    private readonly double[] stepTotals = new double[3];
 
     public Trainer(CtrModel model, TrainerOptions options, ITrainingObserver? observer = null)
         : this(model, options, observer, Communicator.Single)
@@ -147,6 +149,11 @@ internal sealed partial class Trainer
             this.observer.OnMessage("note: embedding_sharding: row has no effect in a one-process run (it lays tables out over the ranks of an mpirun job).");
         }
         replicatedParams = [.. allParams.Except(shardParams)];
+        if (comm.Size > 1)
+        {
+            buckets = new GradientBuckets(comm, replicatedParams, options.GradientBucketFloats);
+            graph.BackwardListener = buckets;
+        }
         replicatedEmbeddingParams = [.. embeddingParams.Except(shardParams)];
         preNormBiases = options.ExactPreNormBias
             ? [.. model.Modules().OfType<Layers.DenseLayer>().Where(d => d.Norm is not null && d.Linear.Bias is { RequiresGrad: true }).Select(d => d.Linear.Bias!)]
@@ -164,6 +171,9 @@ internal sealed partial class Trainer
     }
 
     public Optimizer Optimizer => optimizer;
+
+    /// <summary>The gradient buckets of a distributed run (null in one process).</summary>
+    internal GradientBuckets? Buckets => buckets;
 
     /// <summary>How many embedding tables this rank holds row-sharded (0: all replicated).</summary>
     internal int ShardedTableCount => shardParams.Length;
@@ -411,16 +421,27 @@ internal sealed partial class Trainer
         }
         var loss = model.Loss(g, batch.Input());
         t = profile ? Profile.Lap(ref Profile.ForwardTicks, t) : 0;
+        var bucketed = buckets?.Arm(g) == true;
         g.Backward(loss, share);
         t = profile ? Profile.Lap(ref Profile.BackwardTicks, t) : 0;
         double value = loss.Span[0];
         if (comm.Size > 1)
         {
-            // Every rank's [loss share, stop flag], summed in rank order: every rank reports bitwise the same loss.
-            (stepTotals[0], stepTotals[1]) = (value * share, stopAsked ? 1 : 0);
+            // Every rank's [loss share, stop flag, buckets off schedule], summed in rank order: every rank reports
+            // bitwise the same loss, and all take the buckets' sums or all sum again in one buffer.
+            var onSchedule = bucketed && buckets!.Finish();
+            (stepTotals[0], stepTotals[1], stepTotals[2]) = (value * share, stopAsked ? 1 : 0, onSchedule ? 0 : 1);
             comm.AllReduceSumOrdered(stepTotals);
             (value, stopAsked) = (stepTotals[0], stepTotals[1] > 0);
-            SumGradientsOverRanks();
+            if (stepTotals[2] == 0)
+            {
+                buckets!.WriteBack();
+            }
+            else
+            {
+                buckets!.Learn(g);
+                SumGradientsOverRanks();
+            }
             sharded?.ReduceGradients();
             // The collectives' time is the communicator's own count (Communicator.Ticks), not a profile phase.
             t = profile ? Stopwatch.GetTimestamp() : 0;

@@ -112,6 +112,14 @@ public sealed record TrainerOptions
     /// </summary>
     internal Distributed.EmbeddingSharding EmbeddingSharding { get; init; }
 
+    /// <summary>
+    /// <c>gradient_bucket_mb</c> (an FsdNet key, default 1): a distributed run sums the replicated gradients over the
+    /// ranks in buckets of about this many megabytes (2^20 bytes), each sent as soon as the backward pass has finished
+    /// its gradients, while the rest of the pass runs (PyTorch DDP's bucket_cap_mb). 0: one sum after the backward pass.
+    /// The values are the same either way. One process: no effect.
+    /// </summary>
+    internal int GradientBucketFloats { get; init; } = 1 << 18;
+
     /// <summary>FuxiCTR's model_root: where runs go when no run directory is given (null: <c>runs/</c>).</summary>
     public string? ModelRoot { get; init; }
 
@@ -211,6 +219,7 @@ public sealed record TrainerOptions
                 "row" => Distributed.EmbeddingSharding.Row,
                 var other => throw new ConfigException($"{cfg.Origin("embedding_sharding")}: embedding_sharding must be auto, replicate or row, got '{other}'."),
             },
+            GradientBucketFloats = checked((int)Math.Round(cfg.GetDouble("gradient_bucket_mb", 1, min: 0, max: 1024) * (1 << 20) / sizeof(float))),
             CheckpointEveryMinutes = cfg.Has("checkpoint_every_minutes") ? cfg.GetDouble("checkpoint_every_minutes", 0, min: 0, minExclusive: true) : null,
         };
     }

@@ -257,6 +257,17 @@ public sealed class DataParallelTests : IDisposable
         {
         }
 
+        public override nint StartAllToAllV(float[] send, int[] sendCounts, int[] sendDispls, float[] receive, int[] receiveCounts, int[] receiveDispls) =>
+            throw new NotSupportedException();
+
+        public override nint StartAllGatherV(float[] send, int count, float[] receive, int[] counts, int[] displs) => throw new NotSupportedException();
+
+        public override bool Test(ref nint request) => throw new NotSupportedException();
+
+        public override void Wait(ref nint request) => throw new NotSupportedException();
+
+        protected override Communicator DuplicateCore() => new Mirror();
+
         public override void Abort(int code) => throw new NotSupportedException();
     }
 }

@@ -74,6 +74,37 @@ public sealed partial class MpiTests
     }
 
     [MpiFact("frappe")]
+    public async Task Gradients_summed_in_buckets_during_backward_train_bitwise_as_one_sum_after_it_on_two_and_three_ranks()
+    {
+        // FSDNet's Frappe preset (Adam, synchronised BatchNorm whose blocking collectives run between the buckets'),
+        // gradient_bucket_mb 0 (one ordered sum after backward), 0.05 (16 buckets, each gathered whole) and 1 (3 buckets,
+        // summed by parts): every parameter bit for bit the same, and buckets left before the pass ended.
+        using var cache = new TempDir();
+        foreach (var (ranks, steps) in new[] { (2, 12), (3, 6) })
+        {
+            var (code, output, err) = await OpenMpiRunner.RunAsync(
+                ranks, [OpenMpiRunner.RankDll, "buckets", SharedData.Root, cache.Path, steps.ToString(CultureInfo.InvariantCulture)], Limit);
+            Assert.True(code == 0, $"{ranks} ranks: exit {code}\n{output}\n{err}");
+            var lines = BucketsLine().Matches(output);
+            Assert.True(lines.Count == 3 * ranks, $"{ranks} ranks: expected {3 * ranks} result lines\n{output}\n{err}");
+            foreach (Match m in lines)
+            {
+                var (mb, count, early, relearnt) = (m.Groups[2].Value, int.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture),
+                    long.Parse(m.Groups[4].Value, CultureInfo.InvariantCulture), m.Groups[5].Value);
+                Assert.True(m.Groups[6].Value == m.Groups[7].Value, $"{ranks} ranks, gradient_bucket_mb {mb}: not every parameter bitwise as with one sum\n{output}");
+                Assert.True(relearnt == "0", $"the schedule was learnt again\n{output}");
+                if (mb == "0")
+                {
+                    Assert.True(count == 0 && early == 0, output);
+                    continue;
+                }
+                Assert.True(count >= (mb == "1" ? 2 : 10), $"gradient_bucket_mb {mb}: {count} buckets\n{output}");
+                Assert.True(early >= steps - 1, $"gradient_bucket_mb {mb}: {early} buckets left during backward in {steps} steps\n{output}");
+            }
+        }
+    }
+
+    [MpiFact("frappe")]
     public async Task Synchronised_batchnorm_gives_one_process_gradients_within_the_noise_of_summation_order()
     {
         // FSDNet's Frappe preset (BatchNorm in every MLP layer, dropout off so the halves-swapped run draws the same
@@ -196,6 +227,9 @@ public sealed partial class MpiTests
 
     [GeneratedRegex(@"ok sharding rank 0 of 2 steps 20 tables (\d+) max_loss_diff (\S+) max_param_diff \S+ bitwise (\d+) of (\d+) bytes_per_step replicated (\d+) sharded (\d+)")]
     private static partial Regex ShardingLine();
+
+    [GeneratedRegex(@"ok buckets rank (\d+) of \d+ mb (\S+) buckets (\d+) started_during_backward (\d+) relearnt (\d+) bitwise (\d+) of (\d+)")]
+    private static partial Regex BucketsLine();
 
     [GeneratedRegex(@"ok grads worst (\S+)")]
     private static partial Regex GradsLine();

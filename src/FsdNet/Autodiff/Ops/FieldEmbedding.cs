@@ -263,6 +263,7 @@ internal sealed partial class Graph
             {
                 g = src.Grad!.Span;
                 src.GradLive = true;
+                src.GradNode = backwardNode;
             }
             else
             {
