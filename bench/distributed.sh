@@ -5,7 +5,8 @@
 #   2 ranks x 1 thread, shared memory (Open MPI's default transports on one host: vader)
 #   2 ranks x 1 thread, TCP loopback  (--mca btl self,tcp: what a second host would use, minus the wire)
 # With 2 ranks the default embedding_sharding (auto) row-shards the Criteo slice's large tables (Frappe's are all
-# smaller than a batch's lookups, so they stay replicated); the Criteo slice also runs with every table replicated.
+# smaller than a batch's lookups, so they stay replicated); the Criteo slice also runs with every table replicated,
+# and with its gradients summed in one buffer after backward instead of in buckets during it (gradient_bucket_mb: 0).
 # Prints train rows/s, peak RSS per process, bytes each rank sent per step and seconds in collectives (the trainer's
 # "communication" line), and as its last line "mpi 2-rank efficiency: <x>": rows/s of 2 ranks x 1 thread over shared
 # memory over rows/s of 1 process x 2 threads, on the larger (Criteo) model.
@@ -69,6 +70,8 @@ for d in frappe criteo; do
   run "$d 2 ranks x 1 thread (tcp)" "$d" "$root" "${mpi[@]}" --mca btl self,tcp -- 1
 done
 run "criteo 2 ranks x 1 thread (shm, replicated)" criteo "$work/data" "${mpi[@]}" -- 1 --set embedding_sharding=replicate
+# The gradients summed in one buffer after backward instead of in buckets during it (gradient_bucket_mb, default 1).
+run "criteo 2 ranks x 1 thread (shm, one sum)" criteo "$work/data" "${mpi[@]}" -- 1 --set gradient_bucket_mb=0
 # The traffic model of docs/DISTRIBUTED.md against the bytes rank 0 counted (FSDNet: 3 BatchNorm layers of 400).
 for name in "frappe 2 ranks x 1 thread (shm)" "criteo 2 ranks x 1 thread (shm, replicated)" "criteo 2 ranks x 1 thread (shm)"; do
   log="$work/$name.log"
@@ -93,4 +96,6 @@ f2=$(cat "$work/frappe 2 ranks x 1 thread (shm).log.rate")
 /usr/bin/python3 -c "print(f'frappe 2-rank efficiency: {$f2 / $f1:.2f}')"
 rep=$(cat "$work/criteo 2 ranks x 1 thread (shm, replicated).log.rate")
 /usr/bin/python3 -c "print(f'criteo 2-rank efficiency, tables replicated: {$rep / $one:.2f}')"
+nob=$(cat "$work/criteo 2 ranks x 1 thread (shm, one sum).log.rate")
+/usr/bin/python3 -c "print(f'criteo 2-rank efficiency, one gradient sum after backward (no buckets): {$nob / $one:.2f}')"
 /usr/bin/python3 -c "print(f'mpi 2-rank efficiency: {$two / $one:.2f}')"
