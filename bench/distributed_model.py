@@ -4,9 +4,10 @@
 The counting rules are those of FsdNet.Distributed.Communicator.BytesSent (the payload each rank hands to MPI):
   ordered all-reduce of n floats, small (n * (R - 1) <= 65536): all-gather, n * (R - 1) floats sent
   ordered all-reduce, large: all-to-all of the parts then all-gather of its own part: (n - own) + own * (R - 1)
-  the step's loss and stop flag (2 doubles) all-gathered and summed in rank order: 16 (R - 1) bytes
+  the step's loss, stop flag and bucket check (3 doubles) all-gathered and summed in rank order: 24 (R - 1) bytes
   all-to-all: what goes to the other ranks (a rank's own part is not sent)
-A step of FSDNet sends: every gradient (one packed ordered all-reduce), 4 BatchNorm reductions of width w per
+A step of FSDNet sends: every gradient (an ordered all-reduce per bucket of gradient_bucket_mb, 1 MB by default, whose
+parts path sends what one packed buffer would, up to the rounding of the parts: exactly so on 2 ranks), 4 BatchNorm reductions of width w per
 BatchNorm layer (mean and variance forward, sum of dy and of dy * x-hat backward), and the loss.
 With row-sharded tables the tables leave that all-reduce; per step a rank then also sends T ints to each peer
 (how many ids of each table it asks that owner for), the ids it asks other ranks for (int32), the rows other ranks
@@ -43,7 +44,7 @@ def replicated_step(params, bn_widths, ranks, rank=0):
     if ranks == 1:
         return 0
     floats = ordered(params, ranks, rank) + sum(4 * ordered(w, ranks, rank) for w in bn_widths)
-    loss = 16 * (ranks - 1)
+    loss = 24 * (ranks - 1)
     return floats * BYTES + loss
 
 

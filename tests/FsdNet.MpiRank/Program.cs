@@ -175,7 +175,8 @@ void Collectives()
         cfg = cfg.With(new Dictionary<string, string> { [s[..eq]] = s[(eq + 1)..] }, "test");
     }
     var options = TrainerOptions.From(cfg);
-    var model = ModelRegistry.Create(ModelInputs.Schema(data.FeatureMap, cfg), cfg, new Rng((ulong)options.Seed));
+    // As fsdnet train builds it: tables that may be row-sharded are drawn only where their rows are kept.
+    var model = ModelRegistry.Create(RowShardedTables.ForTraining(ModelInputs.Schema(data.FeatureMap, cfg), options.EmbeddingSharding, c), cfg, new Rng((ulong)options.Seed));
     return (model, new Trainer(model, options, observer, c), options);
 }
 

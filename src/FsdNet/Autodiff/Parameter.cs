@@ -24,7 +24,47 @@ internal sealed class Parameter : Tensor
         Grad = new Tensor(shape);
     }
 
+    /// <summary>
+    /// An embedding table whose initial values are not drawn yet (<see cref="Layers.Init.DeferEmbedding"/>): no storage
+    /// until <see cref="Materialize"/>, or until a distributed run keeps only its rows of it.
+    /// </summary>
+    private Parameter(string name, Shape shape, ParameterKind kind, Layers.DeferredDraw draw)
+        : base(shape, allocate: false)
+    {
+        Name = name;
+        Kind = kind;
+        RequiresGrad = true;
+        Grad = Unallocated(shape);
+        Deferred = draw;
+    }
+
+    internal static Parameter DeferredTable(string name, Shape shape, Layers.DeferredDraw draw) => new(name, shape, ParameterKind.Embedding, draw);
+
     public ParameterKind Kind { get; }
+
+    /// <summary>How this table's initial values are drawn when it is not allocated yet (null: it is).</summary>
+    internal Layers.DeferredDraw? Deferred { get; private set; }
+
+    /// <summary>Draws a deferred table whole, with its gradient buffer: the values it would have had from the start.</summary>
+    internal void Materialize()
+    {
+        if (Deferred is not { } draw)
+        {
+            return;
+        }
+        var values = GC.AllocateArray<float>(Length, pinned: true);
+        draw.Rows(Shape.D0, Shape.D1, (row, v) => v.CopyTo(values.AsSpan(row * Shape.D1)));
+        Reallocate(values, Shape);
+    }
+
+    /// <summary>New storage of <paramref name="shape"/> for the values (<paramref name="values"/>) and a zero gradient; no longer deferred.</summary>
+    internal void Reallocate(float[] values, Shape shape)
+    {
+        Adopt(values, shape);
+        Grad!.Adopt(GC.AllocateArray<float>(shape.Length, pinned: true), shape);
+        Deferred = null;
+        ZeroGrad();
+    }
 
     /// <summary>Whether a gradient was written since the last <see cref="ZeroGrad"/>; when false the gradient is zero.</summary>
     public bool HasGrad => GradLive;

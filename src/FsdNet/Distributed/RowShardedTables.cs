@@ -147,6 +147,14 @@ internal sealed class RowShardedTables
     }
 
     /// <summary>
+    /// The schema a model to be trained over <paramref name="comm"/>'s ranks is built on: its lookup tables deferred
+    /// (<see cref="InputSchema.DeferredTables"/>) when tables may be row-sharded, so each rank draws only the rows it
+    /// keeps; the trainer draws the tables it does not shard whole.
+    /// </summary>
+    public static InputSchema ForTraining(InputSchema schema, EmbeddingSharding mode, Communicator comm) =>
+        schema.WithDeferredTables(comm.Size > 1 && mode != EmbeddingSharding.Replicate);
+
+    /// <summary>
     /// <c>auto</c>'s rule: shard a table when it has more rows than a global batch looks up in it (batch rows x fields
     /// and tokens reading it). Then a step's exchange (about 4 + 8 x dim bytes per distinct id looked up elsewhere) is
     /// smaller than a replicated table's all-reduce (about 8 x dim bytes per row), and the table is where the memory
@@ -340,7 +348,7 @@ internal sealed class RowShardedTables
             }
             var all = new float[(long)t.Vocab * t.Dim];
             comm.AllGatherV<float>(t.Shard.Span, all, counts);
-            var full = new float[all.Length];
+            var full = GC.AllocateArray<float>(all.Length, pinned: true);
             var at = 0;
             for (var r = 0; r < ranks; r++)
             {
@@ -349,10 +357,7 @@ internal sealed class RowShardedTables
                     all.AsSpan(at, t.Dim).CopyTo(full.AsSpan(i * t.Dim, t.Dim));
                 }
             }
-            var shape = new Shape(t.Vocab, t.Dim);
-            t.Work.Adopt(full, shape);
-            t.Work.Grad!.Adopt(new float[full.Length], shape);
-            t.Work.ZeroGrad();
+            t.Work.Reallocate(full, new Shape(t.Vocab, t.Dim));
         }
     }
 
@@ -399,14 +404,27 @@ internal sealed class RowShardedTables
             Capacity = capacity;
             Index = index;
             Shard = new Parameter(name, new Shape(OwnedRows(Vocab, rank, ranks), Dim), ParameterKind.Embedding);
-            for (var k = 0; k < Shard.Shape.D0; k++)
+            if (table.Deferred is { } draw)
             {
-                table.Row(rank + (k * ranks)).CopyTo(Shard.Row(k));
+                // Drawn a block at a time, keeping this rank's rows: the whole table never exists here.
+                var shard = Shard;
+                var (me, count) = (rank, ranks);
+                draw.Rows(Vocab, Dim, (row, values) =>
+                {
+                    if (row % count == me)
+                    {
+                        values.CopyTo(shard.Row(row / count));
+                    }
+                });
             }
-            var shape = new Shape(capacity, Dim);
-            table.Adopt(new float[capacity * Dim], shape);   // row 0 (padding) stays zero: nothing writes it
-            table.Grad!.Adopt(new float[capacity * Dim], shape);
-            table.ZeroGrad();
+            else
+            {
+                for (var k = 0; k < Shard.Shape.D0; k++)
+                {
+                    table.Row(rank + (k * ranks)).CopyTo(Shard.Row(k));
+                }
+            }
+            table.Reallocate(GC.AllocateArray<float>(capacity * Dim, pinned: true), new Shape(capacity, Dim));   // row 0 (padding) stays zero: nothing writes it
             BlockStart = new int[ranks];
             ownerStart = new int[ranks];
             Ids = new int[capacity - 1];

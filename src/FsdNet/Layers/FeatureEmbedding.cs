@@ -104,8 +104,7 @@ internal sealed class FeatureEmbedding : Module
                     CheckTable(f, f.VocabSize, d);
                     if (f.Pretrained is not { } pre)
                     {
-                        var t = store.Add($"{f.Name}.weight", new Shape(f.VocabSize, d));
-                        Init.Embedding(t, rng);
+                        var t = store.AddTable($"{f.Name}.weight", new Shape(f.VocabSize, d), rng, schema.DeferredTables);
                         tableOf[i] = sources[i] = Add(tableList, t);
                         break;
                     }
@@ -367,6 +366,18 @@ internal sealed class FeatureEmbedding : Module
         public bool HasChildren { get; private set; }
 
         public Parameter Add(string name, Shape shape) => AddParameter(name, shape, ParameterKind.Embedding);
+
+        /// <summary>A lookup table drawn now, or deferred (drawn when and where a trainer needs its rows).</summary>
+        public Parameter AddTable(string name, Shape shape, Rng rng, bool deferred)
+        {
+            if (deferred)
+            {
+                return AddParameter(name, Init.DeferEmbedding(name, shape, rng));
+            }
+            var t = Add(name, shape);
+            Init.Embedding(t, rng);
+            return t;
+        }
 
         public Linear AddLinear(string name, int inFeatures, int outFeatures, Rng rng)
         {

@@ -22,7 +22,10 @@ internal sealed class LogisticRegression : Module
                 Pretrained = null,
                 Pooling = f.Kind == InputKind.Sequence ? SequencePooling.Sum : f.Pooling,
             })],
-            schema.CategoricalCount, schema.NumericCount, schema.SequenceWidth, schema.EmbeddingWidth);
+            schema.CategoricalCount, schema.NumericCount, schema.SequenceWidth, schema.EmbeddingWidth)
+        {
+            DeferredTables = schema.DeferredTables,
+        };
         weights = AddChild("embedding_layer", new FeatureEmbedding(plain, 1, rng, loadPretrained: false));
         bias = useBias ? AddParameter("bias", new Shape(1)) : null;
     }

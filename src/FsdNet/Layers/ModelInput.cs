@@ -125,6 +125,17 @@ internal sealed class InputSchema
 
     public int EmbeddingWidth { get; }
 
+    /// <summary>
+    /// Whether the input layers leave their lookup tables undrawn (<see cref="Layers.Init.DeferEmbedding"/>): a
+    /// distributed run that row-shards tables then keeps only each rank's rows, and no rank ever holds a whole table.
+    /// The values are those of a drawn table either way; a trainer draws whatever it does not shard.
+    /// </summary>
+    public bool DeferredTables { get; init; }
+
+    /// <summary>This schema with <see cref="DeferredTables"/> set to <paramref name="deferred"/>.</summary>
+    public InputSchema WithDeferredTables(bool deferred) =>
+        new(Fields, CategoricalCount, NumericCount, SequenceWidth, EmbeddingWidth) { DeferredTables = deferred };
+
     /// <summary>A schema of categorical fields only, in column order (tests, benchmarks).</summary>
     public static InputSchema Categorical(params (string Name, int VocabSize)[] fields) =>
         new([.. fields.Select((f, i) => new InputField { Name = f.Name, Kind = InputKind.Categorical, Column = i, VocabSize = f.VocabSize })],

@@ -67,9 +67,10 @@ internal abstract class Module
     /// <summary>Number of trainable scalars.</summary>
     public long ParameterCount() => NamedParameters().Sum(p => (long)p.Value.Length);
 
-    protected Parameter AddParameter(string name, Shape shape, ParameterKind kind = ParameterKind.Net)
+    protected Parameter AddParameter(string name, Shape shape, ParameterKind kind = ParameterKind.Net) => AddParameter(name, new Parameter(name, shape, kind));
+
+    protected Parameter AddParameter(string name, Parameter p)
     {
-        var p = new Parameter(name, shape, kind);
         parameters.Add((name, p));
         return p;
     }

@@ -94,6 +94,15 @@ internal sealed class Rng
         }
     }
 
+    /// <summary>Draws <paramref name="count"/> normal values and drops them: the state <see cref="FillNormal"/> of as many values leaves.</summary>
+    public void SkipNormal(long count)
+    {
+        for (long i = 0; i < count; i++)
+        {
+            NextGaussian();
+        }
+    }
+
     /// <summary>Fisher-Yates shuffle.</summary>
     public void Shuffle(Span<int> values)
     {

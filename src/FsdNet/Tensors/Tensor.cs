@@ -20,6 +20,17 @@ internal class Tensor
         Shape = shape;
     }
 
+    /// <summary>A tensor of <paramref name="shape"/> with no storage yet (<see cref="Adopt"/> gives it some).</summary>
+    private protected Tensor(Shape shape, bool allocate)
+    {
+        own = allocate ? NewStorage(shape.Length) : [];
+        data = own;
+        Shape = shape;
+    }
+
+    /// <summary>A tensor of <paramref name="shape"/> with no storage yet: its elements cannot be read until <see cref="Adopt"/>.</summary>
+    internal static Tensor Unallocated(Shape shape) => new(shape, false);
+
     public Tensor(int d0)
         : this(new Shape(d0))
     {

@@ -148,6 +148,10 @@ internal sealed partial class Trainer
         {
             this.observer.OnMessage("note: embedding_sharding: row has no effect in a one-process run (it lays tables out over the ranks of an mpirun job).");
         }
+        foreach (var p in model.Parameters())
+        {
+            p.Materialize();   // a deferred table this rank does not shard is drawn whole (InputSchema.DeferredTables)
+        }
         replicatedParams = [.. allParams.Except(shardParams)];
         if (comm.Size > 1)
         {

@@ -195,7 +195,8 @@ public static class TrainingRun
             throw new DataConfigException($"dataset '{dataCfg.DatasetId}' needs valid_data and test_data for training with early stopping.");
         }
         CheckGroupId(cfg, data.FeatureMap);
-        var model = CreateModel(data.FeatureMap, cfg, () => ModelRegistry.Create(ModelInputs.Schema(data.FeatureMap, cfg), cfg, new Rng((ulong)options.Seed)));
+        var model = CreateModel(data.FeatureMap, cfg, () => ModelRegistry.Create(
+            RowShardedTables.ForTraining(ModelInputs.Schema(data.FeatureMap, cfg), options.EmbeddingSharding, comm), cfg, new Rng((ulong)options.Seed)));
         var ranks = comm.Size > 1 ? $" x {comm.Size} ranks ({comm.Description.Split(',')[0]})" : "";
         report.Message($"{model.ModelName} ({cfg.ExpId}): {model.ParameterCount():N0} parameters, {Workers.ThreadCount} threads{ranks}, run dir {Path.GetFullPath(dir)}");
         var trainer = new Trainer(model, options, report, comm);

@@ -6,6 +6,7 @@ using FsdNet.Distributed;
 using FsdNet.Models;
 using FsdNet.Tensors;
 using FsdNet.Tests.Data;
+using FsdNet.Tests.Support;
 using FsdNet.Training;
 using Xunit;
 
@@ -220,12 +221,8 @@ public sealed class DataParallelTests : IDisposable
     }
 
     /// <summary>Two ranks where the peer holds the same values: every sum doubles (collectives the tests above need only).</summary>
-    private sealed class Mirror : Communicator
+    private sealed class Mirror() : RankOnly(1, 2)
     {
-        public override int Rank => 1;
-
-        public override int Size => 2;
-
         public override string Description => "mirror";
 
         public override void AllReduceSum(Span<float> values)
@@ -236,38 +233,16 @@ public sealed class DataParallelTests : IDisposable
             }
         }
 
-        public override void AllReduceSum(Span<double> values) => throw new NotSupportedException();
-
-        public override void AllReduceMax(Span<long> values) => throw new NotSupportedException();
-
         public override void AllGatherV<T>(ReadOnlySpan<T> mine, Span<T> all, ReadOnlySpan<int> counts)
         {
             mine.CopyTo(all);
             mine.CopyTo(all[mine.Length..]);
         }
 
-        public override void GatherV<T>(ReadOnlySpan<T> mine, Span<T> all, ReadOnlySpan<int> counts, int root) => throw new NotSupportedException();
-
-        public override void AllToAllV<T>(ReadOnlySpan<T> send, ReadOnlySpan<int> sendCounts, Span<T> receive, ReadOnlySpan<int> receiveCounts) =>
-            throw new NotSupportedException();
-
-        public override void Broadcast<T>(Span<T> values, int root) => throw new NotSupportedException();
-
         public override void Barrier()
         {
         }
 
-        public override nint StartAllToAllV(float[] send, int[] sendCounts, int[] sendDispls, float[] receive, int[] receiveCounts, int[] receiveDispls) =>
-            throw new NotSupportedException();
-
-        public override nint StartAllGatherV(float[] send, int count, float[] receive, int[] counts, int[] displs) => throw new NotSupportedException();
-
-        public override bool Test(ref nint request) => throw new NotSupportedException();
-
-        public override void Wait(ref nint request) => throw new NotSupportedException();
-
         protected override Communicator DuplicateCore() => new Mirror();
-
-        public override void Abort(int code) => throw new NotSupportedException();
     }
 }

@@ -1,6 +1,7 @@
 using FsdNet.Autodiff;
 using FsdNet.Distributed;
 using FsdNet.Tensors;
+using FsdNet.Training;
 using Xunit;
 
 namespace FsdNet.Tests.Distributed;
@@ -110,6 +111,17 @@ public sealed class GradientBucketsTests
         var loss = g.Sum(g.Mul(x, W1));
         Assert.False(buckets.Arm(g));
         g.Backward(loss);
+    }
+
+    [Fact]
+    public void The_config_key_gives_the_bucket_size_in_megabytes_and_refuses_a_negative_one()
+    {
+        static TrainerOptions Options(string value) => TrainerOptions.From(ModelConfig.Parse($"exp:\n  model: DNN\n  gradient_bucket_mb: {value}\n", "test.yaml", "exp"));
+        Assert.Equal(1 << 18, TrainerOptions.From(ModelConfig.Parse("exp:\n  model: DNN\n", "test.yaml", "exp")).GradientBucketFloats);
+        Assert.Equal(1 << 17, Options("0.5").GradientBucketFloats);
+        Assert.Equal(0, Options("0").GradientBucketFloats);
+        var e = Assert.Throws<ConfigException>(() => Options("-1"));
+        Assert.Contains("gradient_bucket_mb", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using FsdNet.Distributed;
 using FsdNet.Layers;
 using FsdNet.Tensors;
 using FsdNet.Training;
+using FsdNet.Tests.Support;
 using Xunit;
 
 namespace FsdNet.Tests.Distributed;
@@ -49,6 +50,68 @@ public sealed class RowShardingTests
     [InlineData("replicate", 50_000_000, 1, 4096, 8, false)]
     public void Auto_shards_the_tables_a_global_batch_cannot_touch_whole(string mode, int rows, int lookups, int batch, int ranks, bool sharded) =>
         Assert.Equal(sharded, RowShardedTables.Chosen(Enum.Parse<EmbeddingSharding>(mode, ignoreCase: true), rows, lookups, batch, ranks));
+
+    [Fact]
+    public void Deferred_tables_give_each_rank_the_rows_of_the_drawn_table_and_later_draws_are_unchanged()
+    {
+        // Two categorical fields and a numeric one (its weight is drawn between the tables), then a Linear after the
+        // layer: the generator must leave the deferred layer where it leaves the drawn one.
+        var schema = new InputSchema(
+            [
+                new InputField { Name = "a", Kind = InputKind.Categorical, Column = 0, VocabSize = 1001 },
+                new InputField { Name = "x", Kind = InputKind.Numeric, Column = 0 },
+                new InputField { Name = "b", Kind = InputKind.Categorical, Column = 1, VocabSize = 37 },
+            ], 2, 1, 0, 0);
+        (FeatureEmbedding Layer, Linear Next) Build(bool deferred)
+        {
+            var rng = new Rng(7);
+            var layer = new FeatureEmbedding(schema.WithDeferredTables(deferred), 8, rng);
+            return (layer, new Linear(24, 5, rng));
+        }
+        var (whole, wholeNext) = Build(false);
+        var tables = whole.LookupTables().Select(t => t.Table).ToArray();
+        Assert.Equal(2, tables.Length);
+        var (deferred, deferredNext) = Build(true);
+        Assert.Equal(wholeNext.Weight.Span.ToArray(), deferredNext.Weight.Span.ToArray());
+        Assert.All(deferred.LookupTables(), t => Assert.True(t.Table.Deferred is not null && t.Table.Array.Length == 0));
+        Assert.Equal(whole.Parameters().Single(p => p.Shape.D0 == 1).Span.ToArray(), deferred.Parameters().Single(p => p.Shape.D0 == 1).Span.ToArray());
+
+        const int ranks = 3;
+        for (var r = 0; r < ranks; r++)
+        {
+            var (layer, _) = Build(true);   // each rank builds its own model
+            var sharded = RowShardedTables.Create([layer], new RankOnly(r, ranks), EmbeddingSharding.Row, 4, [.. layer.State()])!;
+            for (var k = 0; k < tables.Length; k++)
+            {
+                var (vocab, dim) = (tables[k].Shape.D0, tables[k].Shape.D1);
+                Assert.Equal(RowShardedTables.Repartition([(tables[k].Span.ToArray(), 0, 1)], vocab, dim, r, ranks), sharded.Shards[k].Span.ToArray());
+            }
+            Assert.All(layer.LookupTables(), t => Assert.Null(t.Table.Deferred));   // the working tables have storage
+        }
+        // Drawn whole later (a table the trainer does not shard): the drawn table's values, padding row 0 zero.
+        var late = Build(true).Layer.LookupTables().Select(t => t.Table).ToArray();
+        for (var k = 0; k < tables.Length; k++)
+        {
+            late[k].Materialize();
+            Assert.Equal(tables[k].Span.ToArray(), late[k].Span.ToArray());
+            Assert.Equal(tables[k].Length, late[k].GradSpan.Length);
+        }
+        Assert.All(tables[0].Row(0).ToArray(), v => Assert.Equal(0f, v));
+    }
+
+    [Fact]
+    public void A_rank_of_four_allocates_its_quarter_of_a_two_million_row_deferred_table_never_the_whole()
+    {
+        // 2,000,001 x 16 floats: 128 MB of values and 128 MB of gradient if drawn whole. Rank 1 of 4 keeps 500,000
+        // rows (32 MB, and 32 MB of gradient for its shard) plus a working table of a batch's rows.
+        var schema = InputSchema.Categorical(("big", 2_000_001)).WithDeferredTables(true);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var layer = new FeatureEmbedding(schema, 16, new Rng(3));
+        var sharded = RowShardedTables.Create([layer], new RankOnly(1, 4), EmbeddingSharding.Row, 1000, [.. layer.State()])!;
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(500_000, sharded.Shards[0].Shape.D0);
+        Assert.InRange(allocated, 64_000_000L, 72L << 20);
+    }
 
     [Fact]
     public void The_input_layer_names_each_lookup_table_once_with_every_column_and_sequence_slot_that_reads_it()
