@@ -374,16 +374,29 @@ internal sealed class RowShardedTables
         var target = new float[(long)OwnedRows(vocab, rank, ranks) * dim];
         foreach (var (rows, q, count) in sources)
         {
-            for (long k = 0, id = q; id < vocab; k++, id += count)
-            {
-                if (id % ranks == rank)
-                {
-                    rows.AsSpan((int)(k * dim), dim).CopyTo(target.AsSpan((int)(id / ranks * dim), dim));
-                }
-            }
+            RepartitionInto(target, rows, q, count, vocab, dim, rank, ranks);
         }
         return target;
     }
+
+    /// <summary>
+    /// Copies the rows of source rank <paramref name="q"/> of <paramref name="count"/> that rank <paramref name="rank"/>
+    /// of <paramref name="ranks"/> owns into <paramref name="target"/> (its rows): one source at a time, so a resume
+    /// never holds more than one shard file besides its own rows.
+    /// </summary>
+    public static void RepartitionInto(Span<float> target, ReadOnlySpan<float> rows, int q, int count, int vocab, int dim, int rank, int ranks)
+    {
+        for (long k = 0, id = q; id < vocab; k++, id += count)
+        {
+            if (id % ranks == rank)
+            {
+                rows.Slice((int)(k * dim), dim).CopyTo(target.Slice((int)(id / ranks * dim), dim));
+            }
+        }
+    }
+
+    /// <summary>Whether source rank <paramref name="q"/> of <paramref name="count"/> holds any row rank <paramref name="rank"/> of <paramref name="ranks"/> owns (an id q mod count and rank mod ranks exists).</summary>
+    public static bool Overlaps(int q, int count, int rank, int ranks) => (q - rank) % (int)System.Numerics.BigInteger.GreatestCommonDivisor(count, ranks) == 0;
 
     /// <summary>One sharded table: the model's (working) table, this rank's shard, and a step's ids.</summary>
     private sealed class Table

@@ -155,17 +155,40 @@ internal sealed partial class Trainer
         {
             throw new ModelFileException($"{path}: saved with seed {root.GetProperty("seed").GetInt32()}, this run uses seed {options.Seed}; resume with the same seed.");
         }
+        // Where each tensor of this run lives: [rows, dim] of a table (this rank's rows of it when sharded now, rank 0
+        // of 1 when whole), dim 0 for any other tensor. A sharded target is the shard itself (state and optimizer hold
+        // the shards), named as its table.
+        var prefix = optimizer.Name.ToLowerInvariant();
+        var layouts = new Dictionary<string, TableLayout>(StringComparer.Ordinal);
+        TableLayout Layout(Tensor target, bool shardedNow)
+        {
+            if (shardedNow)
+            {
+                var (r, d) = sharded!.ShardedNames[target.Name!];
+                return new TableLayout(r, d, comm.Rank, comm.Size);
+            }
+            return target.Shape.Rank == 2 ? new TableLayout(target.Shape.D0, target.Shape.D1, 0, 1) : new TableLayout(0, 0, 0, 1);
+        }
+        for (var i = 0; i < state.Length; i++)
+        {
+            layouts["model." + state[i].Name] = layouts["best." + state[i].Name] = Layout(state[i].Value, ShardedState(i));
+        }
+        foreach (var (name, values) in optimizer.State)
+        {
+            for (var i = 0; i < values.Length; i++)
+            {
+                layouts[$"{prefix}.{name}.{i}"] = Layout(optimizer.Parameters[i], ShardedParameter(i));
+            }
+        }
         var shards = root.TryGetProperty("shard_files", out var sf) && sf.ValueKind == JsonValueKind.Array
-            ? new CheckpointShards(path, [.. sf.EnumerateArray().Select(e => e.GetString()!)], model.ModelName)
+            ? new CheckpointShards(path, [.. sf.EnumerateArray().Select(e => e.GetString()!)], model.ModelName, layouts, comm.Rank)
             : null;
         lastShardFiles = shards?.Files ?? [];
 
         // A tensor of this rank's layout: the whole tensor, or this rank's rows of a sharded table, from either layout.
         float[] Local(string name, Tensor target, bool shardedNow)
         {
-            // A sharded target is the shard itself (state and optimizer hold the shards), named as its table.
-            var (rows, dim) = shardedNow ? sharded!.ShardedNames[target.Name!] : (target.Shape.Rank == 2 ? target.Shape.D0 : 0, target.Shape.Rank == 2 ? target.Shape.D1 : 0);
-            var (rank, ranks) = shardedNow ? (comm.Rank, comm.Size) : (0, 1);
+            var (rows, dim, rank, ranks) = layouts[name];
             if (byName.TryGetValue(name, out var whole))
             {
                 // Optimizer buffers are saved flat; model and best tensors with their shape.
@@ -186,7 +209,7 @@ internal sealed partial class Trainer
             {
                 throw new ModelFileException($"{path}: no tensor '{name}' (the file was saved from a different model or configuration).");
             }
-            return shards.Rows(name, rows, dim, rank, ranks);
+            return shards.Rows(name);
         }
 
         var expected = state.Length;
@@ -210,7 +233,6 @@ internal sealed partial class Trainer
         {
             throw new ModelFileException($"{path}: saved with optimizer {savedOptimizer}, this run uses {optimizer.Name}; resume with the same optimizer.");
         }
-        var prefix = optimizer.Name.ToLowerInvariant();
         var saved = new Dictionary<string, float[][]>(StringComparer.Ordinal);
         foreach (var (name, values) in optimizer.State)
         {
@@ -285,47 +307,53 @@ internal sealed partial class Trainer
         return t;
     }
 
-    /// <summary>The shard files a checkpoint names, read when first needed; each holds rank q of R's rows (ids q, q + R, ...).</summary>
-    private sealed class CheckpointShards(string path, string[] files, string modelName)
+    /// <summary>Where a tensor of this run lives: [Rows, Dim] table rows of rank Rank of Ranks (Dim 0: not a table).</summary>
+    private readonly record struct TableLayout(int Rows, int Dim, int Rank, int Ranks);
+
+    /// <summary>
+    /// The shard files a checkpoint names, each holding rank q of Q's rows (ids q, q + Q, ...) of every sharded tensor.
+    /// Read once, when first needed, one file at a time: each file's rows that this rank owns now are copied into this
+    /// rank's tensors and the file is dropped, and a file holding none of them (on the same rank count, every file but
+    /// this rank's own) is not read at all. A resume so holds its own rows and at most one file.
+    /// </summary>
+    /// <param name="rank">This process's rank: its own file (on the same rank count) is read first.</param>
+    private sealed class CheckpointShards(string path, string[] files, string modelName, IReadOnlyDictionary<string, TableLayout> layouts, int rank)
     {
-        private Dictionary<string, Tensor>[]? loaded;
+        private Dictionary<string, float[]>? local;
+        private int tables;
 
         public string[] Files { get; } = files;
 
-        public int TableCount => Load()[0].Keys.Count(k => k.StartsWith("model.", StringComparison.Ordinal));
-
-        public bool Has(string name) => Load()[0].ContainsKey(name);
-
-        /// <summary>Rank <paramref name="rank"/> of <paramref name="ranks"/>'s rows of a [rows, dim] table (all rows for one rank).</summary>
-        public float[] Rows(string name, int rows, int dim, int rank, int ranks)
+        public int TableCount
         {
-            var parts = Load();
-            var sources = new (float[] Rows, int Rank, int Ranks)[parts.Length];
-            for (var q = 0; q < parts.Length; q++)
+            get
             {
-                if (!parts[q].TryGetValue(name, out var t))
-                {
-                    throw new ModelFileException($"{Shard(q)}: no tensor '{name}' (the file was saved from a different model or configuration).");
-                }
-                if (t.Length != (long)RowShardedTables.OwnedRows(rows, q, parts.Length) * dim)
-                {
-                    throw new ModelFileException($"{Shard(q)}: tensor '{name}' has {t.Length} values; rank {q} of {parts.Length} owns {RowShardedTables.OwnedRows(rows, q, parts.Length)} rows of {dim}.");
-                }
-                sources[q] = (t.ToArray(), q, parts.Length);
+                Load();
+                return tables;
             }
-            return RowShardedTables.Repartition(sources, rows, dim, rank, ranks);
         }
+
+        public bool Has(string name) => Load().ContainsKey(name);
+
+        /// <summary>This rank's rows of tensor <paramref name="name"/> (all rows in one process).</summary>
+        public float[] Rows(string name) => Load().TryGetValue(name, out var rows)
+            ? rows
+            : throw new ModelFileException($"{Shard(0)}: no tensor '{name}' (the file was saved from a different model or configuration).");
 
         private string Shard(int q) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, Files[q]);
 
-        private Dictionary<string, Tensor>[] Load()
+        private Dictionary<string, float[]> Load()
         {
-            if (loaded is not null)
+            if (local is not null)
             {
-                return loaded;
+                return local;
             }
-            loaded = new Dictionary<string, Tensor>[Files.Length];
-            for (var q = 0; q < Files.Length; q++)
+            local = new Dictionary<string, float[]>(StringComparer.Ordinal);
+            var count = Files.Length;
+            // The layouts this run wants the files' tensors in (learnt from the first file read): a later file sharing
+            // no row with any of them is skipped.
+            HashSet<(int Rank, int Ranks)>? wanted = null;
+            foreach (var q in Enumerable.Range(0, count).OrderBy(q => q != rank % count))
             {
                 var file = Shard(q);
                 if (!File.Exists(file))
@@ -333,17 +361,40 @@ internal sealed partial class Trainer
                     throw new ModelFileException(
                         $"{path}: its shard file {file} is missing (a run directory copied without it, or not shared with every host).");
                 }
+                if (wanted is not null && !wanted.Any(w => RowShardedTables.Overlaps(q, count, w.Rank, w.Ranks)))
+                {
+                    continue;
+                }
                 var (meta, tensors) = TensorFile.Read(file);
                 using var doc = JsonDocument.Parse(meta);
                 var m = doc.RootElement;
                 if (m.GetProperty("format").GetString() != "fsdnet-checkpoint-shard" || m.GetProperty("model").GetString() != modelName ||
-                    m.GetProperty("rank").GetInt32() != q || m.GetProperty("ranks").GetInt32() != Files.Length)
+                    m.GetProperty("rank").GetInt32() != q || m.GetProperty("ranks").GetInt32() != count)
                 {
-                    throw new ModelFileException($"{file}: not shard {q} of {Files.Length} of a {modelName} checkpoint.");
+                    throw new ModelFileException($"{file}: not shard {q} of {count} of a {modelName} checkpoint.");
                 }
-                loaded[q] = tensors.ToDictionary(t => t.Name, t => t.Value, StringComparer.Ordinal);
+                tables = tensors.Count(t => t.Name.StartsWith("model.", StringComparison.Ordinal));
+                wanted ??= [.. tensors.Select(t => layouts.TryGetValue(t.Name, out var l) ? l : default).Where(l => l.Dim > 0).Select(l => (l.Rank, l.Ranks))];
+                foreach (var (name, t) in tensors)
+                {
+                    if (!layouts.TryGetValue(name, out var l) || l.Dim == 0)
+                    {
+                        local.TryAdd(name, []);   // known to exist; the caller reports the mismatch with its layout
+                        continue;
+                    }
+                    var owned = RowShardedTables.OwnedRows(l.Rows, q, count);
+                    if (t.Length != (long)owned * l.Dim)
+                    {
+                        throw new ModelFileException($"{file}: tensor '{name}' has {t.Length} values; rank {q} of {count} owns {owned} rows of {l.Dim}.");
+                    }
+                    if (!local.TryGetValue(name, out var target))
+                    {
+                        local[name] = target = new float[(long)RowShardedTables.OwnedRows(l.Rows, l.Rank, l.Ranks) * l.Dim];
+                    }
+                    RowShardedTables.RepartitionInto(target, t.Span, q, count, l.Rows, l.Dim, l.Rank, l.Ranks);
+                }
             }
-            return loaded;
+            return local;
         }
     }
 }

@@ -41,6 +41,30 @@ public sealed class RowShardingTests
         Assert.Equal(whole, RowShardedTables.Repartition(moved, vocab, dim, 0, 1));
     }
 
+    [Fact]
+    public void A_shard_file_is_skipped_exactly_when_it_holds_no_row_the_rank_owns_now()
+    {
+        // A resume reads only the shard files that hold some of its rows: on the same rank count its own file alone.
+        for (var from = 1; from <= 6; from++)
+        {
+            for (var to = 1; to <= 6; to++)
+            {
+                for (var q = 0; q < from; q++)
+                {
+                    for (var r = 0; r < to; r++)
+                    {
+                        var holds = Enumerable.Range(0, from * to).Any(id => id % from == q && id % to == r);
+                        Assert.True(holds == RowShardedTables.Overlaps(q, from, r, to), $"file {q} of {from}, rank {r} of {to}");
+                    }
+                }
+            }
+            for (var r = 0; r < from; r++)
+            {
+                Assert.Equal([r], Enumerable.Range(0, from).Where(q => RowShardedTables.Overlaps(q, from, r, from)));
+            }
+        }
+    }
+
     [Theory]
     [InlineData("auto", 50_000, 1, 4096, 2, true)]     // a Criteo-size table: a batch touches a fraction
     [InlineData("auto", 4_000, 1, 4096, 2, false)]     // smaller than a batch's lookups: replicated
