@@ -8,9 +8,10 @@ using FsdNet.Training;
 // One rank of an MPI test. Prints "ok <scenario> ..." lines that the xunit side reads, or "FAIL ..." lines and exits 1.
 // Scenarios:
 //   collectives                       every collective against what each rank can compute for all ranks itself
-//   parity <data-root> <cache> <steps> [key=value ...]
+//   parity <data-root> <cache> <steps> [key=value ...] [ref.key=value ...]
 //                                     <steps> steps of FSDNet on Frappe over the ranks, then (rank 0) the same steps in
-//                                     one process: the loss of every step and the parameters after the last one
+//                                     one process (ref. settings apply to it alone): the loss of every step and the
+//                                     parameters after the last one
 //   sharding <data-root> <cache> <steps> [key=value ...]
 //                                     <steps> steps of FSDNet on Frappe over the ranks twice, tables replicated and
 //                                     row-sharded: the largest parameter difference and the bytes each sent per step
@@ -210,8 +211,10 @@ double[] Train(PreparedData data, Trainer trainer, TrainerOptions options, Commu
     return [.. losses];
 }
 
-void Parity(string dataRoot, string cache, int steps, string[] sets)
+void Parity(string dataRoot, string cache, int steps, string[] given)
 {
+    var sets = given.Where(s => !s.StartsWith("ref.", StringComparison.Ordinal)).ToArray();
+    string[] refSets = [.. sets, .. given.Where(s => s.StartsWith("ref.", StringComparison.Ordinal)).Select(s => s[4..])];
     using var data = Prepare(dataRoot, cache);
     var (model, trainer, options) = Build(data, sets, comm);
     var losses = Train(data, trainer, options, comm, steps);
@@ -234,7 +237,7 @@ void Parity(string dataRoot, string cache, int steps, string[] sets)
         }
     }
     var oneThreads = Workers.ThreadCount;
-    var (refModel, refTrainer, _) = Build(data, sets, Communicator.Single);
+    var (refModel, refTrainer, _) = Build(data, refSets, Communicator.Single);
     var refLosses = Train(data, refTrainer, options, Communicator.Single, steps);
     var refState = refModel.State().SelectMany(s => s.Value.ToArray()).ToArray();
     double lossDiff = 0, paramDiff = 0;

@@ -272,7 +272,8 @@ internal sealed class RowShardedTables
 
     /// <summary>
     /// Sends the working tables' gradient rows to their owners, which sum them over the ranks in rank order into their
-    /// shards' gradients (dense: every owned row, zero where no rank looked it up).
+    /// shards' gradients: dense (every owned row, zero where no rank looked it up), or with lazy updates only the rows
+    /// some rank looked up (the rows one process would touch).
     /// </summary>
     public void ReduceGradients()
     {
@@ -301,7 +302,14 @@ internal sealed class RowShardedTables
         foreach (var t in tables)
         {
             t.Shard.ZeroGrad();
-            t.Shard.LiveGrad();
+            if (t.Shard.Touched is null)
+            {
+                t.Shard.LiveGrad();
+            }
+            else
+            {
+                t.Shard.GradLive = true;   // lazy updates: the rows any rank asked for, each cleared when first touched
+            }
         }
         var id = 0;
         f = 0;
@@ -312,7 +320,8 @@ internal sealed class RowShardedTables
                 var n = askedCounts[(peer * tables.Length) + t.Index];
                 for (var k = 0; k < n; k++, id++, f += t.Dim)
                 {
-                    var g = t.Shard.Grad!.Row(t.LocalRow(receivedIds[id], peer));
+                    var row = t.LocalRow(receivedIds[id], peer);
+                    var g = t.Shard.Touched is { } touched ? touched.Touch(t.Shard.Grad!.Span, row) : t.Shard.Grad!.Row(row);
                     System.Numerics.Tensors.TensorPrimitives.Add(g, ownerRows.AsSpan(f, t.Dim), g);
                 }
             }

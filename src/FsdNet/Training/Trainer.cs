@@ -125,13 +125,17 @@ internal sealed partial class Trainer
         netParams = [.. allParams.Where(p => p.Kind == ParameterKind.Net)];
         state = [.. model.State()];
         parameterCount = model.ParameterCount();
-        if (options.LazyEmbeddingUpdates && comm.Size > 1)
+        // Lazy updates over several ranks: the rows to move are those any rank looked up, which only a table's owner
+        // sees whole, so every lookup table is row-sharded (one with fewer rows than ranks stays replicated and dense).
+        var lazyRanks = options.LazyEmbeddingUpdates && comm.Size > 1;
+        if (lazyRanks && options.EmbeddingSharding == EmbeddingSharding.Replicate)
         {
             throw new ConfigException(
-                $"lazy_embedding_updates: true is not supported with {comm.Size} ranks yet (the dense step is what the ranks' summed " +
-                "gradients reproduce); set it to false for a distributed run.");
+                $"lazy_embedding_updates: true with {comm.Size} ranks needs row-sharded tables (each owner moves the rows any rank looked up); " +
+                "set embedding_sharding to auto or row, or lazy_embedding_updates to false.");
         }
-        sharded = RowShardedTables.Create(model.Modules().OfType<Layers.FeatureEmbedding>(), comm, options.EmbeddingSharding, options.BatchSize, state);
+        sharded = RowShardedTables.Create(
+            model.Modules().OfType<Layers.FeatureEmbedding>(), comm, lazyRanks ? EmbeddingSharding.Row : options.EmbeddingSharding, options.BatchSize, state);
         shardParams = sharded is null ? [] : [.. sharded.Shards];
         if (sharded is not null)
         {
@@ -166,10 +170,15 @@ internal sealed partial class Trainer
         if (options.LazyEmbeddingUpdates)
         {
             // Tables read through lookups get row-sparse gradients; a table an op writes densely (a projection
-            // weight) falls back to a dense gradient for that step by itself.
-            foreach (var p in embeddingParams.Where(p => p.Shape.Rank == 2))
+            // weight) falls back to a dense gradient for that step by itself. Over several ranks only the shards are
+            // (their owners mark the rows any rank asked for): replicated gradients are summed dense.
+            foreach (var p in (lazyRanks ? shardParams : embeddingParams).Where(p => p.Shape.Rank == 2))
             {
                 p.EnableRowSparseGrad();
+            }
+            if (lazyRanks && options.EmbeddingSharding == EmbeddingSharding.Auto)
+            {
+                this.observer.OnMessage($"lazy_embedding_updates over {comm.Size} ranks: every lookup table with at least {comm.Size} rows is row-sharded (embedding_sharding auto acts as row).");
             }
         }
     }

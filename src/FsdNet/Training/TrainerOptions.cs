@@ -102,6 +102,7 @@ public sealed record TrainerOptions
     /// batch touched, with their optimizer state (TensorFlow's LazyAdam, torch's sparse embeddings). A step then costs
     /// time in the touched rows, not in the table. Results differ from the dense default: untouched rows keep their
     /// Adam moments instead of decaying them, and the embedding regularizer and gradient clipping see touched rows only.
+    /// Over several ranks every lookup table is row-sharded and its owner moves the rows any rank looked up.
     /// </summary>
     public bool LazyEmbeddingUpdates { get; init; }
 

@@ -138,20 +138,34 @@ public sealed class DataParallelTests : IDisposable
     }
 
     [Fact]
-    public void Lazy_embedding_updates_on_several_ranks_are_refused_naming_the_key()
+    public void Lazy_embedding_updates_on_several_ranks_shard_every_lookup_table_and_refuse_replicated_ones()
     {
         using var data = Tiny(64);
-        var cfg = ModelConfig.Parse("""
+        CtrModel Model(ModelConfig c) => ModelRegistry.Create(ModelInputs.Schema(data.FeatureMap, c), c, new Rng(1));
+        static ModelConfig Config(string sharding) => ModelConfig.Parse($"""
             exp:
               model: DNN
               embedding_dim: 4
               hidden_units: [8]
+              batch_size: 10000
               lazy_embedding_updates: True
+              embedding_sharding: {sharding}
             """, "test.yaml", "exp");
-        var options = TrainerOptions.From(cfg);
-        var model = ModelRegistry.Create(ModelInputs.Schema(data.FeatureMap, cfg), cfg, new Rng(1));
-        var e = Assert.Throws<ConfigException>(() => new Trainer(model, options, null, new Mirror()));
-        Assert.Contains("lazy_embedding_updates", e.Message, StringComparison.Ordinal);
+        var replicate = Config("replicate");
+        var e = Assert.Throws<ConfigException>(() => new Trainer(Model(replicate), TrainerOptions.From(replicate), null, new Mirror()));
+        Assert.Contains("lazy_embedding_updates: true with 2 ranks needs row-sharded tables", e.Message, StringComparison.Ordinal);
+        Assert.Contains("embedding_sharding", e.Message, StringComparison.Ordinal);
+        // auto would replicate the 8-row table (a batch of 10,000 looks up more rows than it has); lazy updates shard it.
+        var auto = Config("auto");
+        var messages = new List<string>();
+        var trainer = new Trainer(Model(auto), TrainerOptions.From(auto), new Messages(messages), new Mirror());
+        Assert.Equal(1, trainer.ShardedTableCount);
+        Assert.Contains(messages, m => m.Contains("every lookup table with at least 2 rows is row-sharded", StringComparison.Ordinal));
+    }
+
+    private sealed class Messages(List<string> into) : ITrainingObserver
+    {
+        public void OnMessage(string message) => into.Add(message);
     }
 
     [Fact]

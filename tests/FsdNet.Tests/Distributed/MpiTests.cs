@@ -53,6 +53,31 @@ public sealed partial class MpiTests
     }
 
     [MpiFact("frappe")]
+    public async Task Lazy_embedding_updates_on_two_ranks_move_the_rows_one_process_moves()
+    {
+        // lazy_embedding_updates over 2 ranks (every table row-sharded, each owner moving the rows any rank looked up)
+        // against one process with lazy updates: SGD, no BatchNorm, as the parity test. A strong embedding penalty
+        // (100, at the preset's lr 0.001) shrinks every row a dense step moves by 10% a step, so the same run against
+        // one process with dense updates must be far off: the comparison can tell lazy from dense (measured: 5.7e-7
+        // against lazy, 2.4e-4 against dense).
+        using var cache = new TempDir();
+        string[] sets = ["optimizer=sgd", "batch_norm=False", "lazy_embedding_updates=True", "embedding_regularizer=100"];
+        async Task<double> MaxParamDiff(params string[] extra)
+        {
+            var (code, output, err) = await OpenMpiRunner.RunAsync(2, [OpenMpiRunner.RankDll, "parity", SharedData.Root, cache.Path, "20", .. sets, .. extra], Limit);
+            Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
+            var m = ParityLine().Match(output);
+            Assert.True(m.Success, output);
+            Assert.True(extra.Length > 0 || double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) < 2e-6, output);
+            return double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
+        }
+        var lazy = await MaxParamDiff();
+        Assert.True(lazy < 2e-6, $"2 ranks with lazy updates are {lazy} from one process with lazy updates after 20 steps");
+        var dense = await MaxParamDiff("ref.lazy_embedding_updates=False");
+        Assert.True(dense > 1e-5, $"2 ranks with lazy updates are only {dense} from one process with dense updates: the test cannot tell them apart");
+    }
+
+    [MpiFact("frappe")]
     public async Task Row_sharded_tables_train_bitwise_as_replicated_ones_while_clipping_is_idle()
     {
         // FSDNet's Frappe preset (Adam, BatchNorm, dropout), 20 steps on two ranks, every table replicated and every
