@@ -353,6 +353,8 @@ internal sealed partial class Trainer
             // The layouts this run wants the files' tensors in (learnt from the first file read): a later file sharing
             // no row with any of them is skipped.
             HashSet<(int Rank, int Ranks)>? wanted = null;
+            HashSet<string>? names = null;
+            var firstFile = "";
             foreach (var q in Enumerable.Range(0, count).OrderBy(q => q != rank % count))
             {
                 var file = Shard(q);
@@ -374,6 +376,16 @@ internal sealed partial class Trainer
                     throw new ModelFileException($"{file}: not shard {q} of {count} of a {modelName} checkpoint.");
                 }
                 tables = tensors.Count(t => t.Name.StartsWith("model.", StringComparison.Ordinal));
+                // Every file holds the same tensors (a part each): one lacking any would leave its rows silently zero.
+                if (names is null)
+                {
+                    (names, firstFile) = ([.. tensors.Select(t => t.Name)], file);
+                }
+                else if (!names.SetEquals(tensors.Select(t => t.Name)))
+                {
+                    var differ = names.Except(tensors.Select(t => t.Name)).Concat(tensors.Select(t => t.Name).Except(names)).First();
+                    throw new ModelFileException($"{file}: its tensors differ from those of {firstFile} (tensor '{differ}'); the shard files are not of one checkpoint.");
+                }
                 wanted ??= [.. tensors.Select(t => layouts.TryGetValue(t.Name, out var l) ? l : default).Where(l => l.Dim > 0).Select(l => (l.Rank, l.Ranks))];
                 foreach (var (name, t) in tensors)
                 {
