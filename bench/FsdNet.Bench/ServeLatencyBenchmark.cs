@@ -140,6 +140,19 @@ internal static class ServeLatencyBenchmark
                 var gemmSeconds = (double)Profile.GemmTicks / Stopwatch.Frequency;
                 Emit($"{name}.batch1000_gemm_share", gemmSeconds / profiled.Elapsed.TotalSeconds);
                 Emit($"{name}.batch1000_gemm_gflops", Profile.GemmFlops / gemmSeconds / 1e9);
+                // The same for single rows: their products are matrix-vector ones, bound by reading the weights.
+                Profile.Reset();
+                Profile.Enabled = true;
+                profiled.Restart();
+                for (var i = 0; i < Math.Min(iterations, 5000); i++)
+                {
+                    ScoreRaw(scorer, single, columns, rows[i % rows.Count], one, head);
+                }
+                profiled.Stop();
+                Profile.Enabled = false;
+                gemmSeconds = (double)Profile.GemmTicks / Stopwatch.Frequency;
+                Emit($"{name}.single_gemm_share", gemmSeconds / profiled.Elapsed.TotalSeconds);
+                Emit($"{name}.single_gemm_gbytes_per_s", Profile.GemmFlops / 2 * sizeof(float) / gemmSeconds / 1e9);
             }
 
             scored = 0L;
