@@ -382,6 +382,7 @@ void Resume(string dataRoot, string cache, string checkpoint, int killStep, stri
     try
     {
         trainer.Fit(data.Train, data.Valid!, checkpoint, resume: true);
+        trainer.AssembleTables(rootOnly: true);   // rank 0 writes the parameters below
     }
     catch (OperationCanceledException) when (killStep > 0)
     {

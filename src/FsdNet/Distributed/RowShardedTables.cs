@@ -343,10 +343,11 @@ internal sealed class RowShardedTables
     }
 
     /// <summary>
-    /// Puts the whole tables back into the model (every rank gathers every shard): the end of training, before the
-    /// model is scored by one rank or saved. The shards stay as they are.
+    /// Puts the whole tables back into the model: on every rank (every rank gathers every shard), or on
+    /// <paramref name="root"/> alone (the others send their shards and keep their working tables). The end of
+    /// training, before the model is saved. The shards stay as they are.
     /// </summary>
-    public void Assemble()
+    public void Assemble(int? root = null)
     {
         foreach (var t in tables)
         {
@@ -355,8 +356,20 @@ internal sealed class RowShardedTables
             {
                 counts[r] = OwnedRows(t.Vocab, r, ranks) * t.Dim;
             }
-            var all = new float[(long)t.Vocab * t.Dim];
-            comm.AllGatherV<float>(t.Shard.Span, all, counts);
+            var here = root is not { } owner || owner == comm.Rank;
+            var all = new float[here ? (long)t.Vocab * t.Dim : 0];
+            if (root is { } to)
+            {
+                comm.GatherV<float>(t.Shard.Span, all, counts, to);
+            }
+            else
+            {
+                comm.AllGatherV<float>(t.Shard.Span, all, counts);
+            }
+            if (!here)
+            {
+                continue;
+            }
             var full = GC.AllocateArray<float>(all.Length, pinned: true);
             var at = 0;
             for (var r = 0; r < ranks; r++)

@@ -384,24 +384,30 @@ internal sealed partial class Trainer
         {
             Restore(bestState);
         }
-        AssembleTables();
+        // Row-sharded tables stay sharded: Evaluate scores them in lockstep as validation did, and AssembleTables
+        // puts them back whole where the model is saved.
         return new TrainResult(history, bestEpoch + 1, monitor.Best, stop);
     }
 
     /// <summary>
-    /// Puts row-sharded tables back into the model whole (on every rank), for scoring and saving after training; the
-    /// end of <see cref="Fit"/> does it. Nothing when the tables are replicated. The trainer cannot train after it.
+    /// Puts row-sharded tables back into the model whole, for saving (and scoring alone) after training: on every rank
+    /// (every rank calls it), or with <paramref name="rootOnly"/> on rank 0 alone, so the other ranks never hold a
+    /// whole table (they can neither train nor score after it). Nothing when the tables are replicated.
     /// </summary>
-    internal void AssembleTables()
+    internal void AssembleTables(bool rootOnly = false)
     {
         if (sharded is null || assembled)
         {
             return;
         }
-        sharded.Assemble();
+        sharded.Assemble(rootOnly ? 0 : null);
         graph.ShardedTables = null;
         assembled = true;
+        scoresNothing = rootOnly && !comm.IsRoot;
     }
+
+    // A rank whose tables were assembled on rank 0 only: its model's tables are working tables, not the model's.
+    private bool scoresNothing;
 
     /// <summary>One optimisation step on a batch; returns the loss including the regularisers.</summary>
     public double TrainStep(Batch batch) => Step(batch, false).Loss;
@@ -547,6 +553,10 @@ internal sealed partial class Trainer
     /// </summary>
     public (float[] Predictions, float[] Labels, long[]? Groups) Predict(EncodedDataset data, string split = "valid")
     {
+        if (scoresNothing)
+        {
+            throw new InvalidOperationException("this rank's tables were assembled on rank 0 only; score before AssembleTables(rootOnly: true).");
+        }
         if (comm.Size == 1)
         {
             return Predictor.PredictAll(model, graph, data, options.BatchSize, (done, total, rate) => observer.OnScoring(split, done, total, rate));

@@ -212,14 +212,15 @@ public static class TrainingRun
         {
             report.Message($"warning: {cfg.Origin("partition_block_size")}: 'partition_block_size' is ignored: {why}.");
         }
+        var parameters = model.ParameterCount();   // before training: row-sharded tables have their whole shapes yet
         var result = report.Run(() => trainer.Fit(data.Train, data.Valid, checkpoint, spec.Resume, cancellationToken));
+        // The test split is scored as validation was (row-sharded tables in lockstep); then the tables come whole to
+        // rank 0 alone, which saves the model: no other rank ever holds a whole table.
+        var test = report.Run(() => trainer.Evaluate(data.Test, options.Metrics, "test"));
+        trainer.AssembleTables(rootOnly: true);
         if (root)
         {
             ModelBundle.Save(dir, model, data.FeatureMap, cfg);
-        }
-        var test = report.Run(() => trainer.Evaluate(data.Test, options.Metrics, "test"));
-        if (root)
-        {
             File.WriteAllText(Path.Combine(dir, TestMetricsFile), JsonSerializer.Serialize(test, Trainer.Json));
         }
         report.Complete(result, test);
@@ -227,7 +228,7 @@ public static class TrainingRun
         {
             report.Message(string.Create(CultureInfo.InvariantCulture, $"peak RSS {ProcessMemory.PeakRssMiB():F0} MiB"));
         }
-        return new RunResult(Path.GetFullPath(dir), cfg.ExpId, model.ModelName, model.ParameterCount(), result, test) { Rank = comm.Rank };
+        return new RunResult(Path.GetFullPath(dir), cfg.ExpId, model.ModelName, parameters, result, test) { Rank = comm.Rank };
     }
 
     /// <summary>The experiment's configuration with the overrides and the dataset's settings applied, and its dataset.</summary>

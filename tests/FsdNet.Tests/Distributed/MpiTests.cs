@@ -166,6 +166,25 @@ public sealed partial class MpiTests
     }
 
     [MpiFact("frappe")]
+    public async Task A_row_sharded_fsdnet_train_saves_whole_tables_that_score_the_test_split_as_the_run_reported()
+    {
+        // Every table row-sharded: the test split is scored in lockstep on the shards, then the tables come whole to
+        // rank 0 alone, which saves the model. `fsdnet evaluate` on that model (one process) must give the same numbers.
+        using var tmp = new TempDir();
+        var dir = Path.Combine(tmp.Path, "run");
+        var (code, output, err) = await OpenMpiRunner.RunAsync(2, [CliRunner.CliDll, "train", "--dataset", "frappe", "--data-root", SharedData.Root,
+            "--cache-dir", Path.Combine(tmp.Path, "cache"), "--epochs", "1", "--progress", "plain", "--run-dir", dir, "--set", "embedding_sharding=row"], Limit);
+        Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
+        Assert.Contains("10 table(s) row-sharded over 2 ranks", output, StringComparison.Ordinal);
+        var reported = TestAucLine().Match(output);
+        Assert.True(reported.Success, output);
+        var (code1, output1, err1) = await CliRunner.RunProcessAsync("dotnet",
+            [CliRunner.CliDll, "evaluate", "--model", dir, "--data", Path.Combine(SharedData.Root, "frappe", "frappe.test.libfm.gz")], timeout: Limit);
+        Assert.True(code1 == 0, $"evaluate: exit {code1}\n{output1}\n{err1}");
+        Assert.Contains($"AUC {reported.Groups[1].Value} logloss {reported.Groups[2].Value}", output1, StringComparison.Ordinal);
+    }
+
+    [MpiFact("frappe")]
     public async Task A_run_killed_on_two_ranks_resumes_on_one_two_or_three_ranks_to_the_uninterrupted_parameters()
     {
         await KilledAndResumed("replicate");
@@ -259,6 +278,6 @@ public sealed partial class MpiTests
     [GeneratedRegex(@"ok grads worst (\S+)")]
     private static partial Regex GradsLine();
 
-    [GeneratedRegex(@"test AUC (\d\.\d+) logloss")]
+    [GeneratedRegex(@"test AUC (\d\.\d+) logloss (\d\.\d+)")]
     private static partial Regex TestAucLine();
 }
