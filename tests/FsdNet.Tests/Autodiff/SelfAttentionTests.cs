@@ -14,8 +14,8 @@ namespace FsdNet.Tests.Autodiff;
 public class SelfAttentionTests
 {
     [Theory]
-    [InlineData(2, 64, 0.2f, true, 1, 5)] // head_dim 32: AutoInt+'s head on Frappe (AVX-512 block kernels)
-    [InlineData(2, 64, 0.2f, true, 2, 10)]
+    [InlineData(2, 64, 0.2f, true, 1, 5)] // head_dim 32: AutoInt+'s head on Frappe (block kernels: AVX-512, or the AVX2 forward)
+    [InlineData(2, 64, 0.2f, true, 2, 10)] // F = 10: both 8-wide halves of the AVX2 scores
     [InlineData(3, 6, 0f, false, 2, 5)] // head_dim 2: the general path
     [InlineData(1, 16, 0.1f, true, 2, 17)] // F > 16: the general path
     public void Fused_attention_gives_the_composed_ops_values_and_gradients(int heads, int width, float dropout, bool scale, int threads, int fields)

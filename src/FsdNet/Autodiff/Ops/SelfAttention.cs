@@ -77,6 +77,11 @@ internal sealed partial class Graph
             AttentionForwardBlocks(j, start, end);
             return;
         }
+        if (AttentionBlocks256(j.I0, j.A!.Shape.D1 / j.I1))
+        {
+            AttentionForwardBlocks256(j, start, end);
+            return;
+        }
         Span<float> q = j.A!.Span, k = j.B!.Span, v = j.C!.Span, p = j.D!.Span, y = j.E!.Span;
         int f = j.I0, heads = j.I1, width = j.A!.Shape.D1, dh = width / heads, ff = f * f;
         var keys = j.F is null ? default : MemoryMarshal.Cast<float, uint>(j.F.Span);
@@ -288,6 +293,128 @@ internal sealed partial class Graph
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Whether the AVX2 forward block kernel applies (no AVX-512): a query's F &lt;= 16 weights in two 8-wide vectors and
+    /// head_dim a multiple of 8 (up to 256). The backward pass keeps the general path there.
+    /// </summary>
+    private static bool AttentionBlocks256(int fields, int dh) =>
+        !Vector512.IsHardwareAccelerated && Vector256.IsHardwareAccelerated && fields <= 16 && dh % 8 == 0 && dh <= 256;
+
+    /// <summary>
+    /// <see cref="AttentionForwardBlocks"/> on AVX2 registers: a query's 16 score lanes in two 8-wide halves, four
+    /// queries at a time; dropout (training only) masks the stored weights lane by lane.
+    /// </summary>
+    private static unsafe void AttentionForwardBlocks256(RangeJob j, int start, int end)
+    {
+        int f = j.I0, heads = j.I1, width = j.A!.Shape.D1, dh = width / heads, ff = f * f;
+        var drop = j.F is not null;
+        var keys = drop ? MemoryMarshal.Cast<float, uint>(j.F!.Span) : default;
+        var (threshold, keepScale) = DropoutConstants(j.F1);
+        var scale = j.F0;
+        var kt = stackalloc float[dh * 16];
+        var pms = stackalloc float[16 * 16];
+        new Span<float>(kt, dh * 16).Clear();
+        var lane = Vector256.Create(0u, 1, 2, 3, 4, 5, 6, 7);
+        var validLo = Vector256.LessThan(lane, Vector256.Create((uint)f)).AsSingle();
+        var validHi = Vector256.LessThan(lane + Vector256.Create(8u), Vector256.Create((uint)f)).AsSingle();
+        var minusInf = Vector256.Create(float.NegativeInfinity);
+        fixed (float* q0 = j.A!.Span, k0 = j.B!.Span, v0 = j.C!.Span, p0 = j.D!.Span, y0 = j.E!.Span)
+        {
+            for (var b = start; b < end; b++)
+            {
+                for (var h = 0; h < heads; h++)
+                {
+                    var col = (b * f * width) + (h * dh);
+                    var pb = p0 + ((((long)b * heads) + h) * ff);
+                    TransposeBlock(k0 + col, f, dh, width, kt);
+                    for (var i0 = 0; i0 < f; i0 += 4)
+                    {
+                        // Scores of four query rows (rows past F - 1 repeat the last one), two halves each.
+                        float* xa = q0 + col + ((long)i0 * width), xb = q0 + col + ((long)Math.Min(i0 + 1, f - 1) * width);
+                        float* xc = q0 + col + ((long)Math.Min(i0 + 2, f - 1) * width), xd = q0 + col + ((long)Math.Min(i0 + 3, f - 1) * width);
+                        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, c0 = default, c1 = default, c2 = default, c3 = default;
+                        for (var d = 0; d < dh; d++)
+                        {
+                            var lo = Vector256.Load(kt + (d * 16));
+                            var hi = Vector256.Load(kt + (d * 16) + 8);
+                            var va = Vector256.Create(xa[d]);
+                            var vb = Vector256.Create(xb[d]);
+                            var vc = Vector256.Create(xc[d]);
+                            var vd = Vector256.Create(xd[d]);
+                            (a0, c0) = (Vector256.FusedMultiplyAdd(va, lo, a0), Vector256.FusedMultiplyAdd(va, hi, c0));
+                            (a1, c1) = (Vector256.FusedMultiplyAdd(vb, lo, a1), Vector256.FusedMultiplyAdd(vb, hi, c1));
+                            (a2, c2) = (Vector256.FusedMultiplyAdd(vc, lo, a2), Vector256.FusedMultiplyAdd(vc, hi, c2));
+                            (a3, c3) = (Vector256.FusedMultiplyAdd(vd, lo, a3), Vector256.FusedMultiplyAdd(vd, hi, c3));
+                        }
+                        for (var r = 0; r < 4 && i0 + r < f; r++)
+                        {
+                            var i = i0 + r;
+                            var (sl, sh) = r switch { 0 => (a0, c0), 1 => (a1, c1), 2 => (a2, c2), _ => (a3, c3) };
+                            sl = Vector256.ConditionalSelect(validLo, sl * scale, minusInf);
+                            sh = Vector256.ConditionalSelect(validHi, sh * scale, minusInf);
+                            var max = Vector256.Create(HorizontalMax(Vector256.Max(sl, sh)));
+                            var el = Vector256.Exp(sl - max);
+                            var eh = Vector256.Exp(sh - max);
+                            var inv = Vector256.Create(1f / Vector256.Sum(el + eh));
+                            (el * inv).Store(pms + (i * 16));
+                            (eh * inv).Store(pms + (i * 16) + 8);
+                            new Span<float>(pms + (i * 16), f).CopyTo(new Span<float>(pb + (i * f), f));
+                            if (drop)
+                            {
+                                var first = (uint)(((b + j.I2) * ff) + (i * f));
+                                for (var c = 0; c < f; c++)
+                                {
+                                    pms[(i * 16) + c] = Masked(pms[(i * 16) + c], keys, h, first + (uint)c, threshold, keepScale);
+                                }
+                            }
+                        }
+                    }
+                    // out_i = sum_c P'_ic V_c, four rows at a time, 8 columns at a time.
+                    float* v = v0 + col, y = y0 + col;
+                    for (var r0 = 0; r0 < f; r0 += 4)
+                    {
+                        var (r1, r2, r3) = (Math.Min(r0 + 1, f - 1), Math.Min(r0 + 2, f - 1), Math.Min(r0 + 3, f - 1));
+                        float* wa = pms + (r0 * 16), wb = pms + (r1 * 16), wc = pms + (r2 * 16), wd = pms + (r3 * 16);
+                        for (var c = 0; c < dh; c += 8)
+                        {
+                            Vector256<float> o0 = default, o1 = default, o2 = default, o3 = default;
+                            for (var t = 0; t < f; t++)
+                            {
+                                var xv = Vector256.Load(v + ((long)t * width) + c);
+                                o0 = Vector256.FusedMultiplyAdd(Vector256.Create(wa[t]), xv, o0);
+                                o1 = Vector256.FusedMultiplyAdd(Vector256.Create(wb[t]), xv, o1);
+                                o2 = Vector256.FusedMultiplyAdd(Vector256.Create(wc[t]), xv, o2);
+                                o3 = Vector256.FusedMultiplyAdd(Vector256.Create(wd[t]), xv, o3);
+                            }
+                            o0.Store(y + ((long)r0 * width) + c);
+                            if (r0 + 1 < f)
+                            {
+                                o1.Store(y + ((long)r1 * width) + c);
+                            }
+                            if (r0 + 2 < f)
+                            {
+                                o2.Store(y + ((long)r2 * width) + c);
+                            }
+                            if (r0 + 3 < f)
+                            {
+                                o3.Store(y + ((long)r3 * width) + c);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float HorizontalMax(Vector256<float> s)
+    {
+        var m = Vector128.Max(s.GetLower(), s.GetUpper());
+        m = Vector128.Max(m, Vector128.Shuffle(m, Vector128.Create(2, 3, 0, 1)));
+        m = Vector128.Max(m, Vector128.Shuffle(m, Vector128.Create(1, 0, 3, 2)));
+        return m.ToScalar();
     }
 
     /// <summary>The backward pass on AVX-512 registers (see <see cref="SelfAttentionBackwardPart"/> for the algebra).</summary>
