@@ -245,6 +245,21 @@ public sealed partial class MpiTests
             }
             Assert.True(worst < 2e-6, $"resumed on {ranks} ranks: a parameter is {worst} from the uninterrupted one-process run");
         }
+        if (layout == "row")
+        {
+            // A shard file that lacks a tensor the others hold (a mixed-up copy) would leave that tensor's rows zero:
+            // the resume must refuse it by name instead.
+            var shard = Path.Combine(tmp.Path, shards[1]!);
+            var (meta, tensors) = FsdNet.Serving.TensorFile.Read(shard);
+            FsdNet.Serving.TensorFile.Write(shard, meta, tensors.Take(tensors.Count - 1));
+            var damaged = Path.Combine(tmp.Path, "damaged.fsdc");
+            File.Copy(killed, damaged);
+            var (code, stdout, err) = await OpenMpiRunner.RunAsync(
+                1, [OpenMpiRunner.RankDll, "resume", SharedData.Root, cache, damaged, "0", Path.Combine(tmp.Path, "damaged.bin"), .. sets], Limit);
+            Assert.True(code != 0, $"a damaged shard file was accepted\n{stdout}\n{err}");
+            Assert.Contains($"{shards[1]}: its tensors differ from those of", stdout + err, StringComparison.Ordinal);
+            Assert.Contains($"(tensor '{tensors[^1].Name}')", stdout + err, StringComparison.Ordinal);
+        }
     }
 
     [MpiFact("frappe")]
