@@ -16,39 +16,70 @@ internal sealed unsafe class OpenMpi : Communicator
     private static readonly nint InPlace = 1; // Open MPI's MPI_IN_PLACE
 
     private readonly nint comm;
-    private readonly nint mpiFloat, mpiDouble, mpiLong, mpiByte, opSum, opMax;
-    private readonly delegate* unmanaged<nint, nint, int, nint, nint, nint, int> allreduce;
-    private readonly delegate* unmanaged<nint, int, nint, nint, int*, int*, nint, nint, int> allgatherv;
-    private readonly delegate* unmanaged<nint, int, nint, nint, int*, int*, nint, int, nint, int> gatherv;
-    private readonly delegate* unmanaged<nint, int*, int*, nint, nint, int*, int*, nint, nint, int> alltoallv;
-    private readonly delegate* unmanaged<nint, int, nint, int, nint, int> bcast;
-    private readonly delegate* unmanaged<nint, int> barrier;
-    private readonly delegate* unmanaged<nint, int*, int*, nint, nint, int*, int*, nint, nint, nint*, int> ialltoallv;
-    private readonly delegate* unmanaged<nint, int, nint, nint, int*, int*, nint, nint, nint*, int> iallgatherv;
-    private readonly delegate* unmanaged<nint*, int*, nint, int> test;
-    private readonly delegate* unmanaged<nint*, nint, int> wait;
-    private readonly delegate* unmanaged<nint, nint*, int> commDup;
-    private readonly delegate* unmanaged<nint, int, int> abort;
+    private readonly Functions api;
     private readonly int rank;
     private readonly int size;
     private readonly string version;
     private readonly int[] sendBytes, sendDispls, receiveBytes, receiveDispls;
 
-    private OpenMpi(nint lib)
+    /// <summary>The library's predefined handles and functions: one per process, shared by every communicator.</summary>
+    private sealed class Functions
     {
-        nint Fn(string name) => NativeLibrary.TryGetExport(lib, name, out var p)
+        public readonly nint MpiFloat, MpiDouble, MpiLong, MpiByte, OpSum, OpMax, CommWorld;
+        public readonly delegate* unmanaged<nint, nint, int, nint, nint, nint, int> Allreduce;
+        public readonly delegate* unmanaged<nint, int, nint, nint, int*, int*, nint, nint, int> Allgatherv;
+        public readonly delegate* unmanaged<nint, int, nint, nint, int*, int*, nint, int, nint, int> Gatherv;
+        public readonly delegate* unmanaged<nint, int*, int*, nint, nint, int*, int*, nint, nint, int> Alltoallv;
+        public readonly delegate* unmanaged<nint, int, nint, int, nint, int> Bcast;
+        public readonly delegate* unmanaged<nint, int> Barrier;
+        public readonly delegate* unmanaged<nint, int*, int*, nint, nint, int*, int*, nint, nint, nint*, int> Ialltoallv;
+        public readonly delegate* unmanaged<nint, int, nint, nint, int*, int*, nint, nint, nint*, int> Iallgatherv;
+        public readonly delegate* unmanaged<nint*, int*, nint, int> Test;
+        public readonly delegate* unmanaged<nint*, nint, int> Wait;
+        public readonly delegate* unmanaged<nint, nint*, int> CommDup;
+        public readonly delegate* unmanaged<nint, int*, int> CommRank, CommSize;
+        public readonly delegate* unmanaged<nint, int, int> Abort;
+        private readonly nint lib;
+
+        public Functions(nint lib)
+        {
+            this.lib = lib;
+            CommWorld = Handle("ompi_mpi_comm_world");
+            (MpiFloat, MpiDouble, MpiLong, MpiByte) = (Handle("ompi_mpi_float"), Handle("ompi_mpi_double"), Handle("ompi_mpi_long_long_int"), Handle("ompi_mpi_byte"));
+            (OpSum, OpMax) = (Handle("ompi_mpi_op_sum"), Handle("ompi_mpi_op_max"));
+            Allreduce = (delegate* unmanaged<nint, nint, int, nint, nint, nint, int>)Fn("MPI_Allreduce");
+            Allgatherv = (delegate* unmanaged<nint, int, nint, nint, int*, int*, nint, nint, int>)Fn("MPI_Allgatherv");
+            Gatherv = (delegate* unmanaged<nint, int, nint, nint, int*, int*, nint, int, nint, int>)Fn("MPI_Gatherv");
+            Alltoallv = (delegate* unmanaged<nint, int*, int*, nint, nint, int*, int*, nint, nint, int>)Fn("MPI_Alltoallv");
+            Bcast = (delegate* unmanaged<nint, int, nint, int, nint, int>)Fn("MPI_Bcast");
+            Barrier = (delegate* unmanaged<nint, int>)Fn("MPI_Barrier");
+            Ialltoallv = (delegate* unmanaged<nint, int*, int*, nint, nint, int*, int*, nint, nint, nint*, int>)Fn("MPI_Ialltoallv");
+            Iallgatherv = (delegate* unmanaged<nint, int, nint, nint, int*, int*, nint, nint, nint*, int>)Fn("MPI_Iallgatherv");
+            Test = (delegate* unmanaged<nint*, int*, nint, int>)Fn("MPI_Test");
+            Wait = (delegate* unmanaged<nint*, nint, int>)Fn("MPI_Wait");
+            CommDup = (delegate* unmanaged<nint, nint*, int>)Fn("MPI_Comm_dup");
+            CommRank = (delegate* unmanaged<nint, int*, int>)Fn("MPI_Comm_rank");
+            CommSize = (delegate* unmanaged<nint, int*, int>)Fn("MPI_Comm_size");
+            Abort = (delegate* unmanaged<nint, int, int>)Fn("MPI_Abort");
+        }
+
+        public nint Fn(string name) => NativeLibrary.TryGetExport(lib, name, out var p)
                 ? p
                 : throw new DistributedException($"{Library} has no function {name}; it is not a usable MPI library.");
-        nint Handle(string symbol) => NativeLibrary.TryGetExport(lib, symbol, out var p)
+
+        private nint Handle(string symbol) => NativeLibrary.TryGetExport(lib, symbol, out var p)
             ? p
             : throw new DistributedException(
                 $"{Library} does not export {symbol}: this MPI library is not Open MPI. FsdNet supports Open MPI 4.x and 5.x only " +
                 "(MPICH, Intel MPI and MS-MPI use integer handles); install Debian's openmpi-bin.");
-        comm = Handle("ompi_mpi_comm_world");
-        (mpiFloat, mpiDouble, mpiLong, mpiByte) = (Handle("ompi_mpi_float"), Handle("ompi_mpi_double"), Handle("ompi_mpi_long_long_int"), Handle("ompi_mpi_byte"));
-        (opSum, opMax) = (Handle("ompi_mpi_op_sum"), Handle("ompi_mpi_op_max"));
-        var initialized = Fn("MPI_Initialized");
-        var init = Fn("MPI_Init_thread");
+    }
+
+    private OpenMpi(nint lib)
+    {
+        api = new Functions(lib);
+        comm = api.CommWorld;
+        var initialized = api.Fn("MPI_Initialized");
+        var init = api.Fn("MPI_Init_thread");
         int flag, provided;
         Check(((delegate* unmanaged<int*, int>)initialized)(&flag), "MPI_Initialized");
         if (flag == 0)
@@ -58,7 +89,7 @@ internal sealed unsafe class OpenMpi : Communicator
             {
                 throw new DistributedException($"Open MPI gave thread level {provided}; FsdNet needs MPI_THREAD_SERIALIZED ({ThreadSerialized}).");
             }
-            var finalize = Fn("MPI_Finalize");
+            var finalize = api.Fn("MPI_Finalize");
             AppDomain.CurrentDomain.ProcessExit += (_, _) =>
             {
                 // A rank that failed, or exits with an error code, ends the job: MPI_Finalize would wait for peers
@@ -70,55 +101,35 @@ internal sealed unsafe class OpenMpi : Communicator
                 ((delegate* unmanaged<int>)finalize)();
             };
         }
-        allreduce = (delegate* unmanaged<nint, nint, int, nint, nint, nint, int>)Fn("MPI_Allreduce");
-        allgatherv = (delegate* unmanaged<nint, int, nint, nint, int*, int*, nint, nint, int>)Fn("MPI_Allgatherv");
-        gatherv = (delegate* unmanaged<nint, int, nint, nint, int*, int*, nint, int, nint, int>)Fn("MPI_Gatherv");
-        alltoallv = (delegate* unmanaged<nint, int*, int*, nint, nint, int*, int*, nint, nint, int>)Fn("MPI_Alltoallv");
-        bcast = (delegate* unmanaged<nint, int, nint, int, nint, int>)Fn("MPI_Bcast");
-        barrier = (delegate* unmanaged<nint, int>)Fn("MPI_Barrier");
-        ialltoallv = (delegate* unmanaged<nint, int*, int*, nint, nint, int*, int*, nint, nint, nint*, int>)Fn("MPI_Ialltoallv");
-        iallgatherv = (delegate* unmanaged<nint, int, nint, nint, int*, int*, nint, nint, nint*, int>)Fn("MPI_Iallgatherv");
-        test = (delegate* unmanaged<nint*, int*, nint, int>)Fn("MPI_Test");
-        wait = (delegate* unmanaged<nint*, nint, int>)Fn("MPI_Wait");
-        commDup = (delegate* unmanaged<nint, nint*, int>)Fn("MPI_Comm_dup");
-        abort = (delegate* unmanaged<nint, int, int>)Fn("MPI_Abort");
-        int r, s;
-        Check(((delegate* unmanaged<nint, int*, int>)Fn("MPI_Comm_rank"))(comm, &r), "MPI_Comm_rank");
-        Check(((delegate* unmanaged<nint, int*, int>)Fn("MPI_Comm_size"))(comm, &s), "MPI_Comm_size");
-        (rank, size) = (r, s);
-        (sendBytes, sendDispls, receiveBytes, receiveDispls) = (new int[s], new int[s], new int[s], new int[s]);
+        (rank, size) = RankAndSize(api, comm);
+        (sendBytes, sendDispls, receiveBytes, receiveDispls) = (new int[size], new int[size], new int[size], new int[size]);
         var buffer = stackalloc byte[512];
         int length;
-        Check(((delegate* unmanaged<byte*, int*, int>)Fn("MPI_Get_library_version"))(buffer, &length), "MPI_Get_library_version");
+        Check(((delegate* unmanaged<byte*, int*, int>)api.Fn("MPI_Get_library_version"))(buffer, &length), "MPI_Get_library_version");
         var text = System.Text.Encoding.ASCII.GetString(buffer, Math.Clamp(length, 0, 512));
         version = text.Split(',')[0].Trim();
     }
 
-    /// <summary>A duplicate of <paramref name="parent"/> over <paramref name="communicator"/> (the library and handles shared).</summary>
+    /// <summary>A communicator of <paramref name="parent"/>'s library over <paramref name="communicator"/> (a duplicate).</summary>
     private OpenMpi(OpenMpi parent, nint communicator)
     {
-        comm = communicator;
-        (mpiFloat, mpiDouble, mpiLong, mpiByte, opSum, opMax) = (parent.mpiFloat, parent.mpiDouble, parent.mpiLong, parent.mpiByte, parent.opSum, parent.opMax);
-        allreduce = parent.allreduce;
-        allgatherv = parent.allgatherv;
-        gatherv = parent.gatherv;
-        alltoallv = parent.alltoallv;
-        bcast = parent.bcast;
-        barrier = parent.barrier;
-        abort = parent.abort;
-        ialltoallv = parent.ialltoallv;
-        iallgatherv = parent.iallgatherv;
-        test = parent.test;
-        wait = parent.wait;
-        commDup = parent.commDup;
-        (rank, size, version) = (parent.rank, parent.size, parent.version);
+        (api, comm, version) = (parent.api, communicator, parent.version);
+        (rank, size) = RankAndSize(api, comm);
         (sendBytes, sendDispls, receiveBytes, receiveDispls) = (new int[size], new int[size], new int[size], new int[size]);
+    }
+
+    private static (int Rank, int Size) RankAndSize(Functions api, nint comm)
+    {
+        int r, s;
+        Check(api.CommRank(comm, &r), "MPI_Comm_rank");
+        Check(api.CommSize(comm, &s), "MPI_Comm_size");
+        return (r, s);
     }
 
     protected override Communicator DuplicateCore()
     {
         nint copy;
-        Check(commDup(comm, &copy), "MPI_Comm_dup");
+        Check(api.CommDup(comm, &copy), "MPI_Comm_dup");
         return new OpenMpi(this, copy);
     }
 
@@ -183,11 +194,11 @@ internal sealed unsafe class OpenMpi : Communicator
     [DllImport("libc.so.6", EntryPoint = "dlerror")]
     private static extern nint dlerror();
 
-    public override void AllReduceSum(Span<float> values) => Reduce(values, mpiFloat, opSum);
+    public override void AllReduceSum(Span<float> values) => Reduce(values, api.MpiFloat, api.OpSum);
 
-    public override void AllReduceSum(Span<double> values) => Reduce(values, mpiDouble, opSum);
+    public override void AllReduceSum(Span<double> values) => Reduce(values, api.MpiDouble, api.OpSum);
 
-    public override void AllReduceMax(Span<long> values) => Reduce(values, mpiLong, opMax);
+    public override void AllReduceMax(Span<long> values) => Reduce(values, api.MpiLong, api.OpMax);
 
     private void Reduce<T>(Span<T> values, nint type, nint op)
         where T : unmanaged
@@ -198,7 +209,7 @@ internal sealed unsafe class OpenMpi : Communicator
         {
             for (var i = 0; i < values.Length; i += chunk)
             {
-                Check(allreduce(InPlace, (nint)(p + i), Math.Min(chunk, values.Length - i), type, op, comm), "MPI_Allreduce");
+                Check(api.Allreduce(InPlace, (nint)(p + i), Math.Min(chunk, values.Length - i), type, op, comm), "MPI_Allreduce");
             }
         }
         // A bandwidth-optimal all-reduce (reduce-scatter then all-gather) sends 2 (p - 1) / p of the buffer per rank.
@@ -212,7 +223,7 @@ internal sealed unsafe class OpenMpi : Communicator
         fixed (T* s = mine, d = all)
         fixed (int* c = receiveBytes, o = receiveDispls)
         {
-            Check(allgatherv((nint)s, mine.Length * sizeof(T), mpiByte, (nint)d, c, o, mpiByte, comm), "MPI_Allgatherv");
+            Check(api.Allgatherv((nint)s, mine.Length * sizeof(T), api.MpiByte, (nint)d, c, o, api.MpiByte, comm), "MPI_Allgatherv");
         }
         End(start, (long)(size - 1) * mine.Length * sizeof(T));
     }
@@ -224,7 +235,7 @@ internal sealed unsafe class OpenMpi : Communicator
         fixed (T* s = mine, d = all)
         fixed (int* c = receiveBytes, o = receiveDispls)
         {
-            Check(gatherv((nint)s, mine.Length * sizeof(T), mpiByte, (nint)d, c, o, mpiByte, root, comm), "MPI_Gatherv");
+            Check(api.Gatherv((nint)s, mine.Length * sizeof(T), api.MpiByte, (nint)d, c, o, api.MpiByte, root, comm), "MPI_Gatherv");
         }
         End(start, rank == root ? 0 : (long)mine.Length * sizeof(T));
     }
@@ -237,7 +248,7 @@ internal sealed unsafe class OpenMpi : Communicator
         fixed (T* s = send, d = receive)
         fixed (int* sc = sendBytes, sd = sendDispls, rc = receiveBytes, rd = receiveDispls)
         {
-            Check(alltoallv((nint)s, sc, sd, mpiByte, (nint)d, rc, rd, mpiByte, comm), "MPI_Alltoallv");
+            Check(api.Alltoallv((nint)s, sc, sd, api.MpiByte, (nint)d, rc, rd, api.MpiByte, comm), "MPI_Alltoallv");
         }
         End(start, 0L + sendDispls[^1] + sendBytes[^1] - sendBytes[rank]);
     }
@@ -250,7 +261,7 @@ internal sealed unsafe class OpenMpi : Communicator
         {
             for (var i = 0; i < values.Length; i += chunk)
             {
-                Check(bcast((nint)(p + i), Math.Min(chunk, values.Length - i) * sizeof(T), mpiByte, root, comm), "MPI_Bcast");
+                Check(api.Bcast((nint)(p + i), Math.Min(chunk, values.Length - i) * sizeof(T), api.MpiByte, root, comm), "MPI_Bcast");
             }
         }
         // Counted as a flat broadcast: the root sends to each peer (MPI's tree spreads the same bytes over the ranks).
@@ -260,11 +271,11 @@ internal sealed unsafe class OpenMpi : Communicator
     public override void Barrier()
     {
         var start = Begin();
-        Check(barrier(comm), "MPI_Barrier");
+        Check(api.Barrier(comm), "MPI_Barrier");
         End(start, 0);
     }
 
-    public override void Abort(int code) => abort(comm, code);
+    public override void Abort(int code) => api.Abort(comm, code);
 
     // The arrays of a started collective are pinned (the caller's contract), so their addresses stay valid after return.
     private static T* Address<T>(T[] array)
@@ -274,8 +285,8 @@ internal sealed unsafe class OpenMpi : Communicator
     {
         var start = Begin();
         nint request;
-        Check(ialltoallv((nint)Address(send), Address(sendCounts), Address(sendDispls), mpiFloat,
-            (nint)Address(receive), Address(receiveCounts), Address(receiveDispls), mpiFloat, comm, &request), "MPI_Ialltoallv");
+        Check(api.Ialltoallv((nint)Address(send), Address(sendCounts), Address(sendDispls), api.MpiFloat,
+            (nint)Address(receive), Address(receiveCounts), Address(receiveDispls), api.MpiFloat, comm, &request), "MPI_Ialltoallv");
         long sent = 0;
         for (var r = 0; r < size; r++)
         {
@@ -289,7 +300,7 @@ internal sealed unsafe class OpenMpi : Communicator
     {
         var start = Begin();
         nint request;
-        Check(iallgatherv((nint)Address(send), count, mpiFloat, (nint)Address(receive), Address(counts), Address(displs), mpiFloat, comm, &request),
+        Check(api.Iallgatherv((nint)Address(send), count, api.MpiFloat, (nint)Address(receive), Address(counts), Address(displs), api.MpiFloat, comm, &request),
             "MPI_Iallgatherv");
         End(start, (long)(size - 1) * count * sizeof(float));
         return request;
@@ -306,7 +317,7 @@ internal sealed unsafe class OpenMpi : Communicator
         fixed (nint* r = &request)
         {
             // MPI_STATUS_IGNORE is a null pointer in Open MPI; a finished request is set to MPI_REQUEST_NULL (not 0).
-            Check(test(r, &done, 0), "MPI_Test");
+            Check(api.Test(r, &done, 0), "MPI_Test");
         }
         End(start, 0);
         if (done != 0)
@@ -325,7 +336,7 @@ internal sealed unsafe class OpenMpi : Communicator
         var start = Begin();
         fixed (nint* r = &request)
         {
-            Check(wait(r, 0), "MPI_Wait");
+            Check(api.Wait(r, 0), "MPI_Wait");
         }
         End(start, 0);
         request = 0;
