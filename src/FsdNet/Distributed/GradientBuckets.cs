@@ -28,14 +28,13 @@ internal sealed class OrderedSum
     public OrderedSum(Communicator parts, Communicator sums, int length)
     {
         (this.parts, this.sums) = (parts, sums);
-        var comm = parts;
         this.length = length;
-        var size = comm.Size;
+        var size = parts.Size;
         Values = GC.AllocateArray<float>(Math.Max(length, 1), pinned: true);
         (sendCounts, sendDispls) = (GC.AllocateArray<int>(size, pinned: true), GC.AllocateArray<int>(size, pinned: true));
         (receiveCounts, receiveDispls) = (GC.AllocateArray<int>(size, pinned: true), GC.AllocateArray<int>(size, pinned: true));
-        whole = comm.GathersWhole(length);
-        part = whole ? length : Communicator.Part(length, comm.Rank, size).Count;
+        whole = parts.GathersWhole(length);
+        part = whole ? length : Communicator.Part(length, parts.Rank, size).Count;
         received = GC.AllocateArray<float>(Math.Max(part * size, 1), pinned: true);
         for (var r = 0; r < size; r++)
         {
