@@ -160,6 +160,12 @@ void Collectives()
     {
         Fail($"string broadcast gave '{text}'");
     }
+    // Strings of every rank, of different lengths (rank 0's empty, others multi-byte UTF-8), in rank order.
+    var names = comm.AllGather(string.Concat(Enumerable.Repeat("hôst", rank)));
+    if (!names.SequenceEqual(Enumerable.Range(0, size).Select(r => string.Concat(Enumerable.Repeat("hôst", r)))))
+    {
+        Fail($"string all-gather gave '{string.Join("', '", names)}'");
+    }
     comm.Barrier();
     if (failures == 0)
     {

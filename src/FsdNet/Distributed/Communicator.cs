@@ -265,6 +265,55 @@ internal abstract class Communicator
         return System.Text.Encoding.UTF8.GetString(bytes);
     }
 
+    /// <summary>Every rank's <paramref name="value"/>, in rank order, on every rank.</summary>
+    public string[] AllGather(string value)
+    {
+        var mine = System.Text.Encoding.UTF8.GetBytes(value);
+        var one = Enumerable.Repeat(1, Size).ToArray();
+        var lengths = new int[Size];
+        AllGatherV<int>([mine.Length], lengths, one);
+        var all = new byte[lengths.Sum()];
+        AllGatherV<byte>(mine, all, lengths);
+        var result = new string[Size];
+        for (int r = 0, offset = 0; r < Size; offset += lengths[r], r++)
+        {
+            result[r] = System.Text.Encoding.UTF8.GetString(all, offset, lengths[r]);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Where the ranks run, for the log: <c>2 hosts (fsd-a: rank 0; fsd-b: rank 1)</c>, consecutive ranks of a host as
+    /// a range, hosts in order of their first rank; past <paramref name="maxHosts"/> hosts, the rest are counted.
+    /// </summary>
+    internal static string DescribeHosts(IReadOnlyList<string> hostOfRank, int maxHosts = 8)
+    {
+        var hosts = new List<(string Host, List<(int First, int Last)> Ranks)>();
+        for (var r = 0; r < hostOfRank.Count; r++)
+        {
+            var entry = hosts.Find(h => h.Host == hostOfRank[r]);
+            if (entry.Host is null)
+            {
+                entry = (hostOfRank[r], []);
+                hosts.Add(entry);
+            }
+            var ranks = entry.Ranks;
+            if (ranks.Count > 0 && ranks[^1].Last == r - 1)
+            {
+                ranks[^1] = (ranks[^1].First, r);
+            }
+            else
+            {
+                ranks.Add((r, r));
+            }
+        }
+        static string Range((int First, int Last) x) => x.First == x.Last ? $"{x.First}" : $"{x.First}-{x.Last}";
+        var shown = hosts.Take(maxHosts).Select(h =>
+            $"{h.Host}: rank{(h.Ranks.Count == 1 && h.Ranks[0].First == h.Ranks[0].Last ? "" : "s")} {string.Join(",", h.Ranks.Select(Range))}");
+        var more = hosts.Count > maxHosts ? $"; {hosts.Count - maxHosts} more" : "";
+        return $"{hosts.Count} host{(hosts.Count == 1 ? "" : "s")} ({string.Join("; ", shown)}{more})";
+    }
+
     /// <summary>The number of elements each rank holds when <paramref name="total"/> are split in contiguous, nearly equal parts.</summary>
     public static (int Start, int Count) Part(int total, int rank, int size)
     {

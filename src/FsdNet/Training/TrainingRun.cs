@@ -197,8 +197,15 @@ public static class TrainingRun
         CheckGroupId(cfg, data.FeatureMap);
         var model = CreateModel(data.FeatureMap, cfg, () => ModelRegistry.Create(
             RowShardedTables.ForTraining(ModelInputs.Schema(data.FeatureMap, cfg), options.EmbeddingSharding, comm), cfg, new Rng((ulong)options.Seed)));
-        var ranks = comm.Size > 1 ? $" x {comm.Size} ranks ({comm.Description.Split(',')[0]})" : "";
+        // Every rank says where it runs, so a hostfile that placed ranks other than meant shows in the first lines.
+        var hosts = comm.Size > 1 ? comm.AllGather(Environment.MachineName) : [];
+        var isas = comm.Size > 1 ? comm.AllGather(Sgemm.Detected.ToString()) : [];
+        var ranks = comm.Size > 1 ? $" x {comm.Size} ranks ({comm.Description.Split(',')[0]}) on {Communicator.DescribeHosts(hosts)}" : "";
         report.Message($"{model.ModelName} ({cfg.ExpId}): {model.ParameterCount():N0} parameters, {Workers.ThreadCount} threads{ranks}, run dir {Path.GetFullPath(dir)}");
+        if (MixedInstructionSets(hosts, isas) is { } mixed)
+        {
+            report.Message("warning: " + mixed);
+        }
         var trainer = new Trainer(model, options, report, comm);
         foreach (var w in UnreadKeyWarnings(cfg))
         {
@@ -297,6 +304,25 @@ public static class TrainingRun
     }
 
     /// <summary>One warning per key that nothing read, naming where it was set.</summary>
+    /// <summary>
+    /// A warning when the ranks' CPUs take different instruction-set paths (<paramref name="isas"/>[r] on host
+    /// <paramref name="hosts"/>[r]): the summed gradients are the same bits on every rank, but each rank's own kernels
+    /// (its slice's forward and backward, the optimizer step) may round differently, so neither the rank-order
+    /// reproducibility nor bitwise-equal replicas can be promised. Null when every rank takes the same path.
+    /// </summary>
+    internal static string? MixedInstructionSets(IReadOnlyList<string> hosts, IReadOnlyList<string> isas)
+    {
+        if (isas.Distinct().Count() <= 1)
+        {
+            return null;
+        }
+        var byIsa = isas.Select((isa, r) => (isa, host: hosts[r])).GroupBy(x => x.isa)
+            .Select(g => $"{g.Key} on {string.Join(", ", g.Select(x => x.host).Distinct())}");
+        return $"the ranks' CPUs take different instruction-set paths ({string.Join("; ", byIsa)}): each rank's kernels may " +
+            "round differently, so the run is not bitwise reproducible and its replicated parameters may drift apart between ranks; " +
+            "use hosts with the same instruction set.";
+    }
+
     internal static IEnumerable<string> UnreadKeyWarnings(ModelConfig cfg) =>
         cfg.UnreadKeys().Select(k => cfg.Origin(k).StartsWith("--", StringComparison.Ordinal)
             ? $"{cfg.Origin(k)}: no part of this experiment reads '{k}'."

@@ -152,6 +152,7 @@ public sealed partial class MpiTests
         var (code, output, err) = await OpenMpiRunner.RunAsync(2, [CliRunner.CliDll, .. train, "--run-dir", two], Limit);
         Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
         Assert.Contains("x 2 ranks (Open MPI", output, StringComparison.Ordinal);
+        Assert.Contains($"on 1 host ({Environment.MachineName}: ranks 0-1)", output, StringComparison.Ordinal);
         Assert.Single(TestAucLine().Matches(output));   // rank 0 alone reports
         foreach (var file in new[] { "config.yaml", "model.fsdm", "test_metrics.json" })
         {
