@@ -323,6 +323,7 @@ void Buckets(string dataRoot, string cache, int steps, string[] sets)
         var b = trainer.Buckets!;
         Console.WriteLine(string.Create(inv,
             $"ok buckets rank {comm.Rank} of {comm.Size} mb {mb} buckets {b.Count} started_during_backward {b.StartedDuringBackward} relearnt {b.Relearnt} bitwise {same} of {state.Length} last_loss {losses[^1]:R} comm_s {seconds:F3}"));
+        trainer.Dispose();   // frees the buckets' two communicators (MPI_Comm_free) before the next trainer makes its own
     }
 }
 

@@ -148,6 +148,14 @@ internal abstract class Communicator
     /// <summary>The new communicator of <see cref="Duplicate"/>.</summary>
     protected abstract Communicator DuplicateCore();
 
+    /// <summary>
+    /// Releases a communicator made by <see cref="Duplicate"/> (MPI_Comm_free; collective: every rank frees it, after
+    /// its last collective). Nothing happens for the world or a single process.
+    /// </summary>
+    public virtual void Free()
+    {
+    }
+
     /// <summary>Starts timing a collective.</summary>
     protected static long Begin() => System.Diagnostics.Stopwatch.GetTimestamp();
 

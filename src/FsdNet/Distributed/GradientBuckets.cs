@@ -110,7 +110,7 @@ internal sealed class OrderedSum
 /// is summed again in one buffer from the local gradients (the bucket results were not yet written back) and the
 /// schedule learnt anew. The sums are element-wise in rank order however the buffer is cut, so buckets change no bit.
 /// </summary>
-internal sealed class GradientBuckets : IBackwardListener
+internal sealed class GradientBuckets : IBackwardListener, IDisposable
 {
     private readonly Communicator parts, sums;
     private readonly Parameter[] parameters;
@@ -128,6 +128,20 @@ internal sealed class GradientBuckets : IBackwardListener
         (parts, sums) = capacity > 0 ? (comm.Duplicate(), comm.Duplicate()) : (comm, comm);
         this.parameters = parameters;
         this.capacity = capacity;
+    }
+
+    /// <summary>
+    /// Frees the two communicators of the buckets (collective: every rank disposes after the run's last step). The
+    /// buckets cannot sum again afterwards.
+    /// </summary>
+    public void Dispose()
+    {
+        if (capacity > 0)
+        {
+            parts.Free();
+            sums.Free();
+        }
+        (buckets, learntTape, armed) = ([], -1, false);
     }
 
     /// <summary>The buckets of the schedule (0 before the first step).</summary>

@@ -15,7 +15,7 @@ internal sealed unsafe class OpenMpi : Communicator
     private const int ThreadSerialized = 2;   // Open MPI's MPI_THREAD_SERIALIZED
     private static readonly nint InPlace = 1; // Open MPI's MPI_IN_PLACE
 
-    private readonly nint comm;
+    private nint comm;
     private readonly Functions api;
     private readonly int rank;
     private readonly int size;
@@ -37,6 +37,7 @@ internal sealed unsafe class OpenMpi : Communicator
         public readonly delegate* unmanaged<nint*, int*, nint, int> Test;
         public readonly delegate* unmanaged<nint*, nint, int> Wait;
         public readonly delegate* unmanaged<nint, nint*, int> CommDup;
+        public readonly delegate* unmanaged<nint*, int> CommFree;
         public readonly delegate* unmanaged<nint, int*, int> CommRank, CommSize;
         public readonly delegate* unmanaged<nint, int, int> Abort;
         private readonly nint lib;
@@ -58,6 +59,7 @@ internal sealed unsafe class OpenMpi : Communicator
             Test = (delegate* unmanaged<nint*, int*, nint, int>)Fn("MPI_Test");
             Wait = (delegate* unmanaged<nint*, nint, int>)Fn("MPI_Wait");
             CommDup = (delegate* unmanaged<nint, nint*, int>)Fn("MPI_Comm_dup");
+            CommFree = (delegate* unmanaged<nint*, int>)Fn("MPI_Comm_free");
             CommRank = (delegate* unmanaged<nint, int*, int>)Fn("MPI_Comm_rank");
             CommSize = (delegate* unmanaged<nint, int*, int>)Fn("MPI_Comm_size");
             Abort = (delegate* unmanaged<nint, int, int>)Fn("MPI_Abort");
@@ -132,6 +134,20 @@ internal sealed unsafe class OpenMpi : Communicator
         Check(api.CommDup(comm, &copy), "MPI_Comm_dup");
         return new OpenMpi(this, copy);
     }
+
+    public override void Free()
+    {
+        if (comm == api.CommWorld || freed)
+        {
+            return;
+        }
+        var handle = comm;
+        Check(api.CommFree(&handle), "MPI_Comm_free");
+        // MPI sets the handle to MPI_COMM_NULL: a collective on it afterwards fails with MPI's error, not on freed memory.
+        (comm, freed) = (handle, true);
+    }
+
+    private bool freed;
 
     public override int Rank => rank;
 

@@ -66,7 +66,7 @@ public sealed record TrainResult(IReadOnlyList<EpochRecord> History, int BestEpo
 /// given seed and thread count; with a checkpoint path, the state is saved atomically after every epoch and a
 /// resumed run ends with the same parameters as an uninterrupted one.
 /// </summary>
-internal sealed partial class Trainer
+internal sealed partial class Trainer : IDisposable
 {
     /// <summary>JSON settings for records that may hold NaN metrics (e.g. an undefined gAUC).</summary>
     public static readonly JsonSerializerOptions Json = new()
@@ -184,6 +184,12 @@ internal sealed partial class Trainer
     }
 
     public Optimizer Optimizer => optimizer;
+
+    /// <summary>
+    /// Releases what a distributed trainer holds from MPI (the buckets' communicators). Collective: every rank disposes
+    /// after its last step; a trainer that failed need not (the job is ending). Nothing to do in one process.
+    /// </summary>
+    public void Dispose() => buckets?.Dispose();
 
     /// <summary>The gradient buckets of a distributed run (null in one process).</summary>
     internal GradientBuckets? Buckets => buckets;
@@ -455,6 +461,7 @@ internal sealed partial class Trainer
             if (stepTotals[2] == 0)
             {
                 buckets!.WriteBack();
+                gradientBuffer = [];   // the one-buffer sum is needed again only if the tape changes
             }
             else
             {

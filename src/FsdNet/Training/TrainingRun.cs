@@ -225,6 +225,7 @@ public static class TrainingRun
         // rank 0 alone, which saves the model: no other rank ever holds a whole table.
         var test = report.Run(() => trainer.Evaluate(data.Test, options.Metrics, "test"));
         trainer.AssembleTables(rootOnly: true);
+        trainer.Dispose();   // on the way out of a run that went well; a failed rank ends the job instead
         if (root)
         {
             ModelBundle.Save(dir, model, data.FeatureMap, cfg);
