@@ -6,8 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 artifacts="${GEMM_ARTIFACTS:-/tmp/art-gemm-bench}"
 dotnet build bench/FsdNet.Bench -c Release --artifacts-path "$artifacts" -nologo -v quiet >&2
-# Debian's OpenBLAS 0.3.21 (DYNAMIC_ARCH) does not know this CPU model (Xeon family 6 model 207) and falls back to its
-# SSE3 "Prescott" kernels. Unless the caller chose a core, run its AVX-512 kernels (the strongest it has), so the
-# comparison is against the best OpenBLAS can do here; the bench prints the core OpenBLAS actually uses.
-export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-SkylakeX}"
+# Debian's OpenBLAS 0.3.21 (DYNAMIC_ARCH) does not know some CPU models (Xeon family 6 model 207) and falls back to its
+# SSE3 "Prescott" kernels. On a CPU with AVX-512, unless the caller chose a core, run its AVX-512 kernels (the
+# strongest it has); elsewhere (AVX2 only: forcing SkylakeX there would run instructions the CPU lacks) OpenBLAS picks
+# its own. The bench prints the core OpenBLAS actually uses.
+if grep -q avx512f /proc/cpuinfo && [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+  export OPENBLAS_CORETYPE=SkylakeX
+  unset OPENBLAS_L2_SIZE
+fi
 exec dotnet "$artifacts/bin/FsdNet.Bench/release/FsdNet.Bench.dll" gemm "$@"

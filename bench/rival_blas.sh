@@ -10,3 +10,14 @@ if grep -q avx512f /proc/cpuinfo; then
   kernel_note="OPENBLAS_CORETYPE=SkylakeX, OPENBLAS_L2_SIZE unset"
 fi
 rival_kernel="$("${torch_env[@]}" /usr/bin/python3 -c 'import sys; sys.path.insert(0, "tools/zoo_torch"); import torch; torch.ones(64, 64) @ torch.ones(64, 64); from train_zoo import blas_info; i = blas_info(); print(i["openblas_core"] or i["blas"])')"
+# A rival on the reference BLAS (Debian's libblas3 alternative, chosen when libopenblas0 is not installed) is many
+# times slower than it can be: refuse to compare against it.
+case "$rival_kernel" in
+  "")
+    echo "could not ask PyTorch which BLAS it runs (error above); the rival needs python3-torch and python3-sklearn" >&2
+    exit 2 ;;
+  */libblas.so*)
+    echo "PyTorch is on the reference BLAS ($rival_kernel), not OpenBLAS: the comparison would not be fair." >&2
+    echo "Install OpenBLAS first: apt-get install libopenblas0-pthread" >&2
+    exit 2 ;;
+esac
