@@ -70,7 +70,7 @@ internal static class TrainBenchmark
         using var data = prepared;
         var loadSeconds = clock.Elapsed.TotalSeconds;
         // Early stopping never ends a speed run: every epoch is timed.
-        var overrides = new Dictionary<string, string> { ["epochs"] = epochs.ToString(CultureInfo.InvariantCulture), ["seed"] = seed, ["early_stop_patience"] = "1000" };
+        var overrides = new Dictionary<string, string> { ["epochs"] = Math.Max(1, epochs).ToString(CultureInfo.InvariantCulture), ["seed"] = seed, ["early_stop_patience"] = "1000" };
         if (Arg(args, "--batch-size") is { } batchSize)
         {
             overrides["batch_size"] = batchSize;
@@ -95,7 +95,10 @@ internal static class TrainBenchmark
         var trainer = new Trainer(model, options, recorder);
         Console.WriteLine($"fsdnet: {model.ModelName} ({cfg.ExpId}) on {dataset}, {model.ParameterCount():N0} parameters, batch {options.BatchSize}, {threads} threads, {epochs} epochs (data ready in {loadSeconds:F1} s)");
         var gc0 = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
-        trainer.Fit(data.Train, data.Valid!);
+        if (epochs > 0)
+        {
+            trainer.Fit(data.Train, data.Valid!);   // --epochs 0: no epoch, only the steady-state measures (with --profile)
+        }
         var gc = (GC.CollectionCount(0) - gc0.Item1, GC.CollectionCount(1) - gc0.Item2, GC.CollectionCount(2) - gc0.Item3);
 
         // Steady state: bytes allocated (all threads) over --alloc-steps (100) training steps after warm-up.
@@ -131,7 +134,8 @@ internal static class TrainBenchmark
         var train = recorder.Records.Select(r => r.TrainSeconds).ToArray();
         var valid = recorder.Records.Select(r => r.ValidSeconds).ToArray();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"fsdnet: mean train {train.Average():F2} s/epoch, mean valid {valid.Average():F2} s, {recorder.Records.Average(r => r.SamplesPerSecond):F0} samples/s, " +
+            $"fsdnet: mean train {(train.Length > 0 ? train.Average() : double.NaN):F2} s/epoch, mean valid {(valid.Length > 0 ? valid.Average() : double.NaN):F2} s, " +
+            $"{(train.Length > 0 ? recorder.Records.Average(r => r.SamplesPerSecond) : double.NaN):F0} samples/s, " +
             $"peak RSS {rssMb:F0} MiB, GC during training gen0/1/2 {gc.Item1}/{gc.Item2}/{gc.Item3}, {allocPerStep:F0} bytes allocated per step (steady state, {allocSteps} steps)"));
         if (json is not null)
         {
@@ -213,6 +217,18 @@ internal static class TrainBenchmark
             $"profile ({steps} steps, batch {batchSize}): step {r["step_ms"]:F1} ms = load {r["load_ms"]:F1} + forward {r["forward_ms"]:F1} + backward {r["backward_ms"]:F1} + regularizer/clip {r["regularize_clip_ms"]:F1} + optimizer {r["optimizer_ms"]:F1}"));
         Console.WriteLine(string.Create(inv,
             $"profile: forward+backward = sgemm {r["sgemm_ms"]:F1} ms ({r["sgemm_gflops_in_training"]:F0} GFLOP/s in training) + embedding gather/scatter {r["embedding_ms"]:F1} ms + elementwise and the rest {r["elementwise_ms"]:F1} ms"));
+        // The ops by time, forward and backward (each op's time includes its matrix products and its own threads).
+        var ops = Profile.Ops.Select(kv => (Name: kv.Key.Name.EndsWith("Op", StringComparison.Ordinal) ? kv.Key.Name[..^2] : kv.Key.Name,
+            Forward: Ms(kv.Value.Forward), Backward: Ms(kv.Value.Backward), Count: kv.Value.Count / (double)steps))
+            .OrderByDescending(o => o.Forward + o.Backward).ToList();
+        var opTotal = ops.Sum(o => o.Forward + o.Backward);
+        Console.WriteLine(string.Create(inv, $"profile: ops by time per step (forward + backward ms, nodes per step), {opTotal:F1} ms in all:"));
+        foreach (var o in ops.Take(14))
+        {
+            Console.WriteLine(string.Create(inv,
+                $"profile:   {o.Name,-22} {o.Forward + o.Backward,7:F1} ms = {o.Forward,6:F1} + {o.Backward,6:F1}  ({o.Count:F0} nodes, {(o.Forward + o.Backward) / opTotal * 100:F0}%)"));
+            r[$"op_{o.Name}_ms"] = o.Forward + o.Backward;
+        }
         Console.WriteLine(string.Create(inv,
             $"profile: fp32 floor {r["floor_s_per_epoch"]:F1} s/epoch ({r["gemm_gflop_per_step"]:F2} GFLOP/step at the best Sgemm rate {gflops:F0} GFLOP/s on {shape.M}x{shape.K}x{shape.N}); this step rate gives {r["profiled_s_per_epoch"]:F1} s/epoch = {r["profiled_s_per_epoch"] / r["floor_s_per_epoch"]:F2}x the floor"));
         return r;

@@ -108,7 +108,16 @@ internal sealed partial class Graph
             if (node.Out.GradLive)
             {
                 backwardNode = i;
-                node.Backward(this);
+                if (Profile.Enabled)
+                {
+                    var start = System.Diagnostics.Stopwatch.GetTimestamp();
+                    node.Backward(this);
+                    Profile.OpBackward(node.GetType(), start);
+                }
+                else
+                {
+                    node.Backward(this);
+                }
             }
             // Only this node reads its output's gradient (every consumer of the output came later on the tape and
             // has already written into it), so the buffer can serve a gradient further down the tape.
@@ -211,6 +220,10 @@ internal sealed partial class Graph
         }
         var node = (T)pool[opCursors[id]++];
         node.Out = output;
+        if (Profile.Enabled)
+        {
+            Profile.OpRecorded(typeof(T));
+        }
         if (nodeCount == tape.Count)
         {
             tape.Add(node);

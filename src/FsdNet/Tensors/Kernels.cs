@@ -174,6 +174,26 @@ internal static class Kernels
                 v.CopyTo(y.Slice(i, 16));
             }
         }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var lane = Vector256.Create(0u, 1, 2, 3, 4, 5, 6, 7);
+            var vk0 = Vector256.Create(k0);
+            var vk1 = Vector256.Create(k1);
+            var vth = Vector256.Create(threshold ^ 0x80000000U).AsInt32();
+            var bias = Vector256.Create(0x80000000U);
+            var vscale = Vector256.Create(scale);
+            for (; i <= x.Length - 8; i += 8)
+            {
+                var h = VHash(VHash((Vector256.Create(first + (uint)i) + lane) ^ vk0) + vk1);
+                var keep = Vector256.GreaterThanOrEqual((h ^ bias).AsInt32(), vth).AsSingle();
+                var v = Vector256.Create(x.Slice(i, 8)) * (vscale & keep);
+                if (!fresh)
+                {
+                    v += Vector256.Create(y.Slice(i, 8));
+                }
+                v.CopyTo(y.Slice(i, 8));
+            }
+        }
         for (; i < x.Length; i++)
         {
             var keep = Hash(Hash((first + (uint)i) ^ k0) + k1) >= threshold;
@@ -183,11 +203,11 @@ internal static class Kernels
     }
 
     /// <summary>
-    /// One row of BatchNorm -> ReLU -> dropout in a single pass (AVX-512): h = (x - mean) * invstd, stored in
+    /// One row of BatchNorm -> ReLU -> dropout in a single pass: h = (x - mean) * invstd, stored in
     /// <paramref name="xhat"/> unless it is empty; y = max(h * gamma + beta, 0), times <paramref name="scale"/> where
     /// <see cref="Dropout"/>'s mask keeps element <paramref name="first"/> + i (when <paramref name="drop"/>), else 0.
     /// Each element gets the arithmetic of the separate kernels (products and sums rounded one by one, as
-    /// TensorPrimitives' MultiplyAdd), so the result is theirs bit for bit. Needs <see cref="Vector512"/>.
+    /// TensorPrimitives' MultiplyAdd), so the result is theirs bit for bit. AVX-512 (16 lanes) or AVX2 (8 lanes).
     /// </summary>
     public static void NormReluDropout(
         ReadOnlySpan<float> x, ReadOnlySpan<float> mean, ReadOnlySpan<float> invstd, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
@@ -199,27 +219,30 @@ internal static class Kernels
             throw new ArgumentException("NormReluDropout: all spans must have the same length.");
         }
         var store = !xhat.IsEmpty;
-        var i = 0;
-        var lane = Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        var (vk0, vk1) = (Vector512.Create(k0), Vector512.Create(k1));
-        var vth = Vector512.Create(threshold ^ 0x80000000U).AsInt32();
-        var bias = Vector512.Create(0x80000000U);
-        var vscale = Vector512.Create(scale);
-        for (; i <= n - 16; i += 16)
+        var i = Vector512.IsHardwareAccelerated ? 0 : NormReluDropout256(x, mean, invstd, gamma, beta, xhat, y, drop, k0, k1, threshold, scale, first);
+        if (Vector512.IsHardwareAccelerated)
         {
-            var h = (Vector512.Create(x.Slice(i, 16)) - Vector512.Create(mean.Slice(i, 16))) * Vector512.Create(invstd.Slice(i, 16));
-            if (store)
+            var lane = Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            var (vk0, vk1) = (Vector512.Create(k0), Vector512.Create(k1));
+            var vth = Vector512.Create(threshold ^ 0x80000000U).AsInt32();
+            var bias = Vector512.Create(0x80000000U);
+            var vscale = Vector512.Create(scale);
+            for (; i <= n - 16; i += 16)
             {
-                h.CopyTo(xhat.Slice(i, 16));
+                var h = (Vector512.Create(x.Slice(i, 16)) - Vector512.Create(mean.Slice(i, 16))) * Vector512.Create(invstd.Slice(i, 16));
+                if (store)
+                {
+                    h.CopyTo(xhat.Slice(i, 16));
+                }
+                var v = Vector512.Max((h * Vector512.Create(gamma.Slice(i, 16))) + Vector512.Create(beta.Slice(i, 16)), Vector512<float>.Zero);
+                if (drop)
+                {
+                    var hv = VHash(VHash((Vector512.Create(first + (uint)i) + lane) ^ vk0) + vk1);
+                    var keep = Vector512.GreaterThanOrEqual((hv ^ bias).AsInt32(), vth).AsSingle();
+                    v *= vscale & keep;
+                }
+                v.CopyTo(y.Slice(i, 16));
             }
-            var v = Vector512.Max((h * Vector512.Create(gamma.Slice(i, 16))) + Vector512.Create(beta.Slice(i, 16)), Vector512<float>.Zero);
-            if (drop)
-            {
-                var hv = VHash(VHash((Vector512.Create(first + (uint)i) + lane) ^ vk0) + vk1);
-                var keep = Vector512.GreaterThanOrEqual((hv ^ bias).AsInt32(), vth).AsSingle();
-                v *= vscale & keep;
-            }
-            v.CopyTo(y.Slice(i, 16));
         }
         for (; i < n; i++)
         {
@@ -233,8 +256,44 @@ internal static class Kernels
         }
     }
 
+    /// <summary>The 8-lane (AVX2) loop of <see cref="NormReluDropout"/>: the elements it did, a multiple of 8.</summary>
+    private static int NormReluDropout256(
+        ReadOnlySpan<float> x, ReadOnlySpan<float> mean, ReadOnlySpan<float> invstd, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
+        Span<float> xhat, Span<float> y, bool drop, uint k0, uint k1, uint threshold, float scale, uint first)
+    {
+        var n = x.Length;
+        var store = !xhat.IsEmpty;
+        var i = 0;
+        if (!Vector256.IsHardwareAccelerated)
+        {
+            return 0;
+        }
+        var lane = Vector256.Create(0u, 1, 2, 3, 4, 5, 6, 7);
+        var (vk0, vk1) = (Vector256.Create(k0), Vector256.Create(k1));
+        var vth = Vector256.Create(threshold ^ 0x80000000U).AsInt32();
+        var bias = Vector256.Create(0x80000000U);
+        var vscale = Vector256.Create(scale);
+        for (; i <= n - 8; i += 8)
+        {
+            var h = (Vector256.Create(x.Slice(i, 8)) - Vector256.Create(mean.Slice(i, 8))) * Vector256.Create(invstd.Slice(i, 8));
+            if (store)
+            {
+                h.CopyTo(xhat.Slice(i, 8));
+            }
+            var v = Vector256.Max((h * Vector256.Create(gamma.Slice(i, 8))) + Vector256.Create(beta.Slice(i, 8)), Vector256<float>.Zero);
+            if (drop)
+            {
+                var hv = VHash(VHash((Vector256.Create(first + (uint)i) + lane) ^ vk0) + vk1);
+                var keep = Vector256.GreaterThanOrEqual((hv ^ bias).AsInt32(), vth).AsSingle();
+                v *= vscale & keep;
+            }
+            v.CopyTo(y.Slice(i, 8));
+        }
+        return i;
+    }
+
     /// <summary>
-    /// The backward pass of <see cref="NormReluDropout"/> up to the BatchNorm output, for one row (AVX-512):
+    /// The backward pass of <see cref="NormReluDropout"/> up to the BatchNorm output, for one row (AVX-512 or AVX2):
     /// dz = dy * mask * scale (or dy without dropout) where xhat * gamma + beta &gt; 0, else 0; and the column sums
     /// s1 += dz, s2 += dz * xhat that BatchNorm's backward needs. Bit for bit the separate kernels' arithmetic.
     /// </summary>
@@ -247,27 +306,30 @@ internal static class Kernels
         {
             throw new ArgumentException("NormReluDropoutGrad: all spans must have the same length.");
         }
-        var i = 0;
-        var lane = Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        var (vk0, vk1) = (Vector512.Create(k0), Vector512.Create(k1));
-        var vth = Vector512.Create(threshold ^ 0x80000000U).AsInt32();
-        var bias = Vector512.Create(0x80000000U);
-        var vscale = Vector512.Create(scale);
-        for (; i <= n - 16; i += 16)
+        var i = Vector512.IsHardwareAccelerated ? 0 : NormReluDropoutGrad256(dy, xhat, gamma, beta, dz, s1, s2, drop, k0, k1, threshold, scale, first);
+        if (Vector512.IsHardwareAccelerated)
         {
-            var g = Vector512.Create(dy.Slice(i, 16));
-            if (drop)
+            var lane = Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            var (vk0, vk1) = (Vector512.Create(k0), Vector512.Create(k1));
+            var vth = Vector512.Create(threshold ^ 0x80000000U).AsInt32();
+            var bias = Vector512.Create(0x80000000U);
+            var vscale = Vector512.Create(scale);
+            for (; i <= n - 16; i += 16)
             {
-                var hv = VHash(VHash((Vector512.Create(first + (uint)i) + lane) ^ vk0) + vk1);
-                var keep = Vector512.GreaterThanOrEqual((hv ^ bias).AsInt32(), vth).AsSingle();
-                g *= vscale & keep;
+                var g = Vector512.Create(dy.Slice(i, 16));
+                if (drop)
+                {
+                    var hv = VHash(VHash((Vector512.Create(first + (uint)i) + lane) ^ vk0) + vk1);
+                    var keep = Vector512.GreaterThanOrEqual((hv ^ bias).AsInt32(), vth).AsSingle();
+                    g *= vscale & keep;
+                }
+                var h = Vector512.Create(xhat.Slice(i, 16));
+                var z = (h * Vector512.Create(gamma.Slice(i, 16))) + Vector512.Create(beta.Slice(i, 16));
+                g = Vector512.ConditionalSelect(Vector512.GreaterThan(z, Vector512<float>.Zero), g, Vector512<float>.Zero);
+                g.CopyTo(dz.Slice(i, 16));
+                (Vector512.Create(s1.Slice(i, 16)) + g).CopyTo(s1.Slice(i, 16));
+                ((g * h) + Vector512.Create(s2.Slice(i, 16))).CopyTo(s2.Slice(i, 16));
             }
-            var h = Vector512.Create(xhat.Slice(i, 16));
-            var z = (h * Vector512.Create(gamma.Slice(i, 16))) + Vector512.Create(beta.Slice(i, 16));
-            g = Vector512.ConditionalSelect(Vector512.GreaterThan(z, Vector512<float>.Zero), g, Vector512<float>.Zero);
-            g.CopyTo(dz.Slice(i, 16));
-            (Vector512.Create(s1.Slice(i, 16)) + g).CopyTo(s1.Slice(i, 16));
-            ((g * h) + Vector512.Create(s2.Slice(i, 16))).CopyTo(s2.Slice(i, 16));
         }
         for (; i < n; i++)
         {
@@ -277,6 +339,52 @@ internal static class Kernels
             s1[i] += g;
             s2[i] = (g * xhat[i]) + s2[i];
         }
+    }
+
+    /// <summary>The 8-lane (AVX2) loop of <see cref="NormReluDropoutGrad"/>: the elements it did, a multiple of 8.</summary>
+    private static int NormReluDropoutGrad256(
+        ReadOnlySpan<float> dy, ReadOnlySpan<float> xhat, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, Span<float> dz,
+        Span<float> s1, Span<float> s2, bool drop, uint k0, uint k1, uint threshold, float scale, uint first)
+    {
+        var n = dy.Length;
+        var i = 0;
+        if (!Vector256.IsHardwareAccelerated)
+        {
+            return 0;
+        }
+        var lane = Vector256.Create(0u, 1, 2, 3, 4, 5, 6, 7);
+        var (vk0, vk1) = (Vector256.Create(k0), Vector256.Create(k1));
+        var vth = Vector256.Create(threshold ^ 0x80000000U).AsInt32();
+        var bias = Vector256.Create(0x80000000U);
+        var vscale = Vector256.Create(scale);
+        for (; i <= n - 8; i += 8)
+        {
+            var g = Vector256.Create(dy.Slice(i, 8));
+            if (drop)
+            {
+                var hv = VHash(VHash((Vector256.Create(first + (uint)i) + lane) ^ vk0) + vk1);
+                var keep = Vector256.GreaterThanOrEqual((hv ^ bias).AsInt32(), vth).AsSingle();
+                g *= vscale & keep;
+            }
+            var h = Vector256.Create(xhat.Slice(i, 8));
+            var z = (h * Vector256.Create(gamma.Slice(i, 8))) + Vector256.Create(beta.Slice(i, 8));
+            g = Vector256.ConditionalSelect(Vector256.GreaterThan(z, Vector256<float>.Zero), g, Vector256<float>.Zero);
+            g.CopyTo(dz.Slice(i, 8));
+            (Vector256.Create(s1.Slice(i, 8)) + g).CopyTo(s1.Slice(i, 8));
+            ((g * h) + Vector256.Create(s2.Slice(i, 8))).CopyTo(s2.Slice(i, 8));
+        }
+        return i;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<uint> VHash(Vector256<uint> x)
+    {
+        x ^= Vector256.ShiftRightLogical(x, 16);
+        x *= Vector256.Create(0x7feb352dU);
+        x ^= Vector256.ShiftRightLogical(x, 15);
+        x *= Vector256.Create(0x846ca68bU);
+        x ^= Vector256.ShiftRightLogical(x, 16);
+        return x;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -306,6 +414,19 @@ internal static class Kernels
                     v += Vector512.Create(g.Slice(i, 16));
                 }
                 v.CopyTo(g.Slice(i, 16));
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var vk = Vector256.Create(k);
+            for (; i <= a.Length - 8; i += 8)
+            {
+                var v = vk * (Vector256.Create(a.Slice(i, 8)) - Vector256.Create(b.Slice(i, 8)));
+                if (!fresh)
+                {
+                    v += Vector256.Create(g.Slice(i, 8));
+                }
+                v.CopyTo(g.Slice(i, 8));
             }
         }
         for (; i < a.Length; i++)

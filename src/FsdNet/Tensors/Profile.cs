@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace FsdNet.Tensors;
 
@@ -20,10 +21,46 @@ internal static class Profile
     public static long RegularizeClipTicks;
     public static long OptimizerTicks;
 
+    /// <summary>
+    /// Ticks per recorded op type, forward and backward (bench/FsdNet.Bench train --profile). An op's forward is the
+    /// time since the previous op was recorded (or the step's forward began: <see cref="OpClock"/>), which is when it
+    /// computed its output; its backward is its node's own time. Ops inside a step that record nothing (no gradient)
+    /// count towards the next recorded one.
+    /// </summary>
+    public static readonly Dictionary<Type, OpTicks> Ops = [];
+
+    /// <summary>When the last op was recorded (or the forward pass began).</summary>
+    public static long OpClock;
+
+    public struct OpTicks
+    {
+        public long Forward;
+        public long Backward;
+        public long Count;
+    }
+
     public static void Reset()
     {
         GemmTicks = GemmFlops = EmbeddingTicks = 0;
         ForwardTicks = BackwardTicks = RegularizeClipTicks = OptimizerTicks = 0;
+        Ops.Clear();
+    }
+
+    /// <summary>An op of type <paramref name="op"/> was recorded now: its forward took the time since the last.</summary>
+    public static void OpRecorded(Type op)
+    {
+        var now = Stopwatch.GetTimestamp();
+        ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(Ops, op, out _);
+        entry.Forward += now - OpClock;
+        entry.Count++;
+        OpClock = now;
+    }
+
+    /// <summary>A node of type <paramref name="op"/> ran its backward from <paramref name="start"/> to now.</summary>
+    public static void OpBackward(Type op, long start)
+    {
+        ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(Ops, op, out _);
+        entry.Backward += Stopwatch.GetTimestamp() - start;
     }
 
     /// <summary>Adds the time since <paramref name="start"/> (a <see cref="Stopwatch.GetTimestamp"/>) to <paramref name="into"/>; returns now.</summary>

@@ -444,6 +444,10 @@ internal sealed partial class Trainer : IDisposable
             sharded.ZeroWorkGradients();
             sharded.Exchange(batch.Input());
         }
+        if (profile)
+        {
+            Profile.OpClock = Stopwatch.GetTimestamp();
+        }
         var loss = model.Loss(g, batch.Input());
         t = profile ? Profile.Lap(ref Profile.ForwardTicks, t) : 0;
         var bucketed = buckets?.Arm(g) == true;

@@ -186,14 +186,14 @@ public class ParallelPathTests
     [InlineData(2, false, true)]
     [InlineData(2, true, false)]
     [InlineData(1, false, false)]
-    public void Fused_batch_norm_relu_dropout_is_the_composed_ops_bit_for_bit(int threads, bool training, bool avx512)
+    public void Fused_batch_norm_relu_dropout_is_the_composed_ops_bit_for_bit(int threads, bool training, bool rowKernels)
     {
         var before = Workers.ThreadCount;
-        var kernels = Graph.FusedAvx512;
+        var kernels = Graph.FusedKernels;
         try
         {
             Workers.ThreadCount = threads;
-            Graph.FusedAvx512 = avx512 && System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
+            Graph.FusedKernels = rowKernels && System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated;
             const int cols = 37;
             var composed = FusedCase(training, cols, (g, x, gm, bt, rm, rv) => g.Dropout(g.Relu(g.BatchNorm(x, gm, bt, rm, rv, 0.1f, 1e-5f)), 0.3f));
             var fused = FusedCase(training, cols, (g, x, gm, bt, rm, rv) => g.BatchNormReluDropout(x, gm, bt, rm, rv, 0.1f, 1e-5f, 0.3f));
@@ -207,7 +207,7 @@ public class ParallelPathTests
         finally
         {
             Workers.ThreadCount = before;
-            Graph.FusedAvx512 = kernels;
+            Graph.FusedKernels = kernels;
         }
     }
 

@@ -51,8 +51,8 @@ internal sealed partial class Graph
         return y;
     }
 
-    /// <summary>Whether the fused op runs its one-pass AVX-512 row kernels (else TensorPrimitives row by row; tests switch it).</summary>
-    internal static bool FusedAvx512 { get; set; } = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
+    /// <summary>Whether the fused op runs its one-pass row kernels, AVX-512 or AVX2 (else TensorPrimitives row by row; tests switch it).</summary>
+    internal static bool FusedKernels { get; set; } = System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated;
 
     private static uint DropThreshold(float p) => (uint)Math.Min(Math.Round(p * 4294967296.0), uint.MaxValue);
 
@@ -64,7 +64,7 @@ internal sealed partial class Graph
         var invstd = j.E!.Span;
         var cols = mean.Length;
         var tmp = j.Partials.AsSpan(part * cols, cols);
-        var fast = FusedAvx512;
+        var fast = FusedKernels;
         for (var r = start; r < end; r++)
         {
             if (fast)
@@ -141,7 +141,7 @@ internal sealed partial class Graph
             var z = j.Partials.AsSpan((part * 3 * cols) + (2 * cols), cols);
             s1.Clear();
             s2.Clear();
-            var fast = FusedAvx512;
+            var fast = FusedKernels;
             for (var r = start; r < end; r++)
             {
                 var dz = j.C!.Row(r);
