@@ -324,6 +324,14 @@ void Buckets(string dataRoot, string cache, int steps, string[] sets)
         Console.WriteLine(string.Create(inv,
             $"ok buckets rank {comm.Rank} of {comm.Size} mb {mb} buckets {b.Count} started_during_backward {b.StartedDuringBackward} relearnt {b.Relearnt} bitwise {same} of {state.Length} last_loss {losses[^1]:R} comm_s {seconds:F3}"));
         trainer.Dispose();   // frees the buckets' two communicators (MPI_Comm_free) before the next trainer makes its own
+        // A step after that sums in one buffer on the world communicator: still the same on every rank.
+        var after = Train(data, trainer, options, comm, 1)[0];
+        var afterAll = new double[comm.Size];
+        comm.AllGatherV<double>([after], afterAll, Enumerable.Repeat(1, comm.Size).ToArray());
+        if (afterAll.Any(x => x != afterAll[0]) || trainer.Buckets!.Count != 0)
+        {
+            Fail($"a step after Dispose: losses {string.Join(", ", afterAll)}, {trainer.Buckets!.Count} buckets");
+        }
     }
 }
 

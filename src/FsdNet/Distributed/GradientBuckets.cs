@@ -131,18 +131,20 @@ internal sealed class GradientBuckets : IBackwardListener, IDisposable
     }
 
     /// <summary>
-    /// Frees the two communicators of the buckets (collective: every rank disposes after the run's last step). The
-    /// buckets cannot sum again afterwards.
+    /// Frees the two communicators of the buckets (collective: every rank disposes after the run's last step). A step
+    /// after that is summed in one buffer, as with <c>gradient_bucket_mb: 0</c>.
     /// </summary>
     public void Dispose()
     {
-        if (capacity > 0)
+        if (capacity > 0 && !disposed)
         {
             parts.Free();
             sums.Free();
         }
-        (buckets, learntTape, armed) = ([], -1, false);
+        (buckets, learntTape, armed, disposed) = ([], -1, false, true);
     }
+
+    private bool disposed;
 
     /// <summary>The buckets of the schedule (0 before the first step).</summary>
     public int Count => buckets.Length;
@@ -156,7 +158,7 @@ internal sealed class GradientBuckets : IBackwardListener, IDisposable
     /// <summary>Before a step's backward pass: whether its gradients go out in buckets (the schedule fits its tape).</summary>
     public bool Arm(Graph graph)
     {
-        armed = capacity > 0 && graph.TapeLength == learntTape && buckets.Length > 0;
+        armed = capacity > 0 && !disposed && graph.TapeLength == learntTape && buckets.Length > 0;
         (next, open) = (0, 0);
         return armed;
     }
@@ -234,7 +236,7 @@ internal sealed class GradientBuckets : IBackwardListener, IDisposable
     /// </summary>
     public void Learn(Graph graph)
     {
-        if (capacity <= 0)
+        if (capacity <= 0 || disposed)
         {
             return;
         }
