@@ -55,6 +55,9 @@ internal static class CliSupport
     /// Whether training shows the live progress bar: <c>bar</c> always, <c>plain</c> never, <c>auto</c> when standard
     /// output is a terminal that understands ANSI escapes (TERM set and not <c>dumb</c>) and no CI variable is set.
     /// Without ANSI Spectre.Console can only print bare "epoch 1/1: 4%" lines, so plain log lines are better there.
+    /// Under <c>mpirun</c> (<c>OMPI_COMM_WORLD_SIZE</c> set) <c>auto</c> means plain: Open MPI hands every rank a
+    /// pseudo-terminal and forwards it, so a rank cannot tell whether mpirun writes to a terminal or to a log file, and
+    /// a live bar in a log file is thousands of redraws.
     /// </summary>
     public static bool UseProgressBar(string mode, bool outputRedirected, Func<string, string?> env) => mode switch
     {
@@ -62,7 +65,8 @@ internal static class CliSupport
         "plain" => false,
         "auto" => !outputRedirected
                   && env("TERM") is { Length: > 0 } term && term != "dumb"
-                  && env("CI") is null or "" or "false" or "0",
+                  && env("CI") is null or "" or "false" or "0"
+                  && string.IsNullOrEmpty(env("OMPI_COMM_WORLD_SIZE")),
         _ => throw new ArgumentException($"--progress must be auto, bar or plain, got '{mode}'."),
     };
 

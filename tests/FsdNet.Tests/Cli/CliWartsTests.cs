@@ -36,6 +36,15 @@ public sealed class CliWartsTests
         Assert.Equal(bar, CliSupport.UseProgressBar(mode, redirected, Env));
     }
 
+    [Theory]
+    [InlineData("auto", false)]   // a rank's pseudo-terminal may end in a log file: plain lines
+    [InlineData("bar", true)]
+    public void Under_mpirun_auto_progress_is_plain(string mode, bool bar)
+    {
+        static string? Env(string name) => name switch { "TERM" => "xterm", "OMPI_COMM_WORLD_SIZE" => "2", _ => null };
+        Assert.Equal(bar, CliSupport.UseProgressBar(mode, false, Env));
+    }
+
     [Fact]
     public void Unknown_progress_mode_names_the_option()
     {
