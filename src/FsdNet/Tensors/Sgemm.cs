@@ -387,6 +387,9 @@ internal static unsafe partial class Sgemm
         {
             // At least MinTilesPerPart micro-panels of rows per part, so the per-part overhead stays small.
             partsM = Math.Max(threads, Math.Min(threads * PartsPerThread, tilesM / MinTilesPerPart));
+            // A whole number of parts per thread: 3 parts on 2 threads leave one thread idle for a third of the call
+            // (the 624-row weight gradients at Criteo shape).
+            partsM -= partsM % threads;
         }
         else if (tilesM >= 2 * threads)
         {
@@ -788,11 +791,12 @@ internal static unsafe partial class Sgemm
     /// </summary>
     private static void PackA(bool trans, float* a, nint lda, int i0, int mc, int p0, int kc, float* dst, int mr)
     {
-        if (trans && mc >= mr && mr is >= 8 and <= 16 && Vector256.IsHardwareAccelerated)
+        if (trans && mc >= mr && (mr is >= 8 and <= 16 || mr == 6) && Vector256.IsHardwareAccelerated)
         {
             // op(A)(i, p) = a[p * lda + i]: take TnGroup rows of stored A at a time and walk them across the panels, so
             // reads stay sequential along each row and each panel receives a contiguous run; each full panel gets its
-            // mr values per row with two overlapping 8-float copies. The partial last panel is done element-wise.
+            // mr values per row with two overlapping 8-float copies (AVX2's 6-row panels: 4 floats and 2). The partial
+            // last panel is done element-wise.
             var full = mc / mr * mr;
             var (group, ahead) = (Settings.TnGroup, Settings.PrefetchRows);
             for (var pg = 0; pg < kc; pg += group)
@@ -806,6 +810,12 @@ internal static unsafe partial class Sgemm
                         var s = a + (p0 + p) * lda + i0 + ir;
                         // Rows of stored A are far apart; prefetch the same columns a few rows ahead.
                         Sse.Prefetch0(p + ahead < kc ? s + ahead * lda : s);
+                        if (mr == 6)
+                        {
+                            Vector128.Store(Vector128.Load(s), t + p * 6);
+                            *(long*)(t + p * 6 + 4) = *(long*)(s + 4);
+                            continue;
+                        }
                         Vector256.Store(Vector256.Load(s), t + p * mr);
                         Vector256.Store(Vector256.Load(s + mr - 8), t + p * mr + mr - 8);
                     }
@@ -906,6 +916,14 @@ internal static unsafe partial class Sgemm
                         for (; j < nr; j += 16)
                         {
                             Vector512.Store(Vector512.Load(s + j), dd + j);
+                        }
+                        continue;
+                    }
+                    if (cols == nr && nr % 8 == 0 && Vector256.IsHardwareAccelerated)
+                    {
+                        for (; j < nr; j += 8)
+                        {
+                            Vector256.Store(Vector256.Load(s + j), dd + j);
                         }
                         continue;
                     }
