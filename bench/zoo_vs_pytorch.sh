@@ -8,8 +8,9 @@
 #   EXPIDS="DCN_fsd_frappe"  run these experiments instead (any id of bench/zoo/model_config.yaml)
 #   BATCH_SIZE=10000         batch size of both sides (default 10000, the bench target; "config": the experiment's)
 #   EPOCHS=2 THREADS=2 ALLOC_STEPS=20 (steady-state allocation measured over that many FsdNet steps)
-# Prints per model: train s/epoch of both and the ratio (PyTorch / FsdNet), peak RSS of both, FsdNet's steady-state
-# managed allocation per step; last line "zoo min train speedup vs pytorch: <x>" (the smallest ratio).
+# Prints per model: train s/epoch of both and the ratio (PyTorch / FsdNet), FsdNet's epoch against its fp32 floor
+# (FsdNet.Bench train --profile: matrix-product FLOPs of an epoch over the best Sgemm rate measured on the model's
+# largest layer), peak RSS of both, FsdNet's steady-state managed allocation per step; last line "zoo min train speedup vs pytorch: <x>" (the smallest ratio).
 # OpenBLAS: on an AVX-512 CPU (avx512f in /proc/cpuinfo) the PyTorch command alone runs with
 # OPENBLAS_CORETYPE=SkylakeX and OPENBLAS_L2_SIZE unset (as bench/gemm.sh; Debian's OpenBLAS falls back to SSE3
 # kernels on CPUs it does not know); otherwise the environment is left as it is (on AVX2 its Haswell kernels are its
@@ -64,7 +65,7 @@ failed=0
 for expid in $expids; do
   echo "== $expid: FsdNet ($threads threads, $epochs epochs, batch $batch)"
   if ! "${bench[@]}" train --config bench/zoo --expid "$expid" --data-root "$root" --cache-dir "$out/cache" \
-       --epochs "$epochs" --threads "$threads" --alloc-steps "$alloc_steps" "${bs_fsdnet[@]}" --json "$out/$expid.fsdnet.json"; then
+       --epochs "$epochs" --threads "$threads" --alloc-steps "$alloc_steps" --profile "${bs_fsdnet[@]}" --json "$out/$expid.fsdnet.json"; then
     echo "FAIL: FsdNet on $expid"; failed=1; continue
   fi
   echo "== $expid: PyTorch mirror ($threads threads, $epochs epochs, $kernel_note)"
@@ -84,13 +85,16 @@ for e in ids:
         continue
     f, t = json.load(open(fp)), json.load(open(tp))
     fs, ts = sum(f["train_s"]) / len(f["train_s"]), sum(t["train_s"]) / len(t["train_s"])
-    rows.append((e, f["model"], f["batch_size"], fs, ts, ts / fs, f["peak_rss_mb"], t["peak_rss_mb"], f["alloc_bytes_per_step"],
+    floor = f["profile"]["floor_s_per_epoch"]
+    rows.append((e, f["model"], f["batch_size"], fs, ts, ts / fs, floor, fs / floor if floor > 0 else float("nan"), f["peak_rss_mb"], t["peak_rss_mb"], f["alloc_bytes_per_step"],
                  f["val_auc"][-1], t["epochs"][-1]["val_auc"], t.get("openblas_core") or "not OpenBLAS (%s)" % os.path.basename(t.get("blas") or "?")))
 print()
-print("%-20s %-9s %6s %12s %12s %8s %10s %10s %12s %9s %9s  %s" % ("experiment", "model", "batch", "FsdNet s/ep", "PyTorch s/ep", "speedup",
-      "FsdNet MiB", "torch MiB", "alloc B/step", "AUC fsd", "AUC torch", "torch BLAS kernel"))
+# floor: the FLOPs of the model's matrix products in one epoch (forward and backward, counted by FsdNet's profile) over
+# the best Sgemm rate measured in that run on the model's largest layer; x floor = FsdNet s/epoch over it.
+print("%-20s %-9s %6s %12s %12s %8s %8s %8s %10s %10s %12s %9s %9s  %s" % ("experiment", "model", "batch", "FsdNet s/ep", "PyTorch s/ep", "speedup",
+      "floor s", "x floor", "FsdNet MiB", "torch MiB", "alloc B/step", "AUC fsd", "AUC torch", "torch BLAS kernel"))
 for r in rows:
-    print("%-20s %-9s %6d %12.2f %12.2f %8.2f %10.0f %10.0f %12.0f %9.4f %9.4f  %s" % r)
+    print("%-20s %-9s %6d %12.2f %12.2f %8.2f %8.2f %8.2f %10.0f %10.0f %12.0f %9.4f %9.4f  %s" % r)
 if rows:
     print("zoo min train speedup vs pytorch: %.2f" % min(r[5] for r in rows))
 else:

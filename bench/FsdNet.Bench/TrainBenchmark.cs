@@ -207,8 +207,9 @@ internal static class TrainBenchmark
             ["embedding_ms"] = Ms(Profile.EmbeddingTicks),
             ["elementwise_ms"] = Ms(Profile.ForwardTicks + Profile.BackwardTicks - Profile.GemmTicks - Profile.EmbeddingTicks),
             ["gemm_gflop_per_step"] = flopsPerStep / 1e9,
-            ["sgemm_gflops_in_training"] = flopsPerStep / (Ms(Profile.GemmTicks) / 1000) / 1e9,
+            ["sgemm_gflops_in_training"] = Profile.GemmTicks == 0 ? 0 : flopsPerStep / (Ms(Profile.GemmTicks) / 1000) / 1e9,
             ["sgemm_gflops_best"] = gflops,
+            // 0 for a model without matrix products (LR, FM): it has no fp32 floor in this sense.
             ["floor_s_per_epoch"] = flopsPerStep * stepsPerEpoch / (gflops * 1e9),
             ["profiled_s_per_epoch"] = total / steps * stepsPerEpoch,
         };
@@ -228,6 +229,11 @@ internal static class TrainBenchmark
             Console.WriteLine(string.Create(inv,
                 $"profile:   {o.Name,-22} {o.Forward + o.Backward,7:F1} ms = {o.Forward,6:F1} + {o.Backward,6:F1}  ({o.Count:F0} nodes, {(o.Forward + o.Backward) / opTotal * 100:F0}%)"));
             r[$"op_{o.Name}_ms"] = o.Forward + o.Backward;
+        }
+        if (flopsPerStep == 0)
+        {
+            Console.WriteLine("profile: no matrix products, so no fp32 floor");
+            return r;
         }
         Console.WriteLine(string.Create(inv,
             $"profile: fp32 floor {r["floor_s_per_epoch"]:F1} s/epoch ({r["gemm_gflop_per_step"]:F2} GFLOP/step at the best Sgemm rate {gflops:F0} GFLOP/s on {shape.M}x{shape.K}x{shape.N}); this step rate gives {r["profiled_s_per_epoch"]:F1} s/epoch = {r["profiled_s_per_epoch"] / r["floor_s_per_epoch"]:F2}x the floor"));
