@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using FsdNet.Tensors;
 
@@ -59,6 +60,11 @@ internal sealed partial class Graph
     private static void BilinearForwardPart(RangeJob j, int part, int start, int end)
     {
         var (f, d, type) = (j.I0, j.I1, (BilinearType)(int)j.P0);
+        if (type != BilinearType.FieldInteraction)
+        {
+            ByLeftForward(j, start, end);
+            return;
+        }
         var w = j.B!.Span;
         var width = f * d;
         var pairs = f * (f - 1) / 2;
@@ -70,19 +76,6 @@ internal sealed partial class Graph
             for (var a = 0; a < f - 1; a++)
             {
                 var ea = e.Slice(a * d, d);
-                if (type != BilinearType.FieldInteraction)
-                {
-                    // The weight depends on the left field only: u = e_a W once, into the slot of the last pair
-                    // (a, f-1), then out[(a, b)] = u * e_b, the last slot in place.
-                    var last = p + (f - 1 - a) - 1;
-                    var u = y.Slice(last * d, d);
-                    RowTimesMatrix(ea, w.Slice(WeightOf(type, p, a) * d * d, d * d), u);
-                    for (var b = a + 1; b < f; b++, p++)
-                    {
-                        TensorPrimitives.Multiply(u, e.Slice(b * d, d), y.Slice(p * d, d));
-                    }
-                    continue;
-                }
                 for (var b = a + 1; b < f; b++, p++)
                 {
                     var v = y.Slice(p * d, d);
@@ -107,8 +100,8 @@ internal sealed partial class Graph
     /// <summary>
     /// Backward of one row block: per pair, v = e_a W_k (recomputed), de_b += dy * v, dv = dy * e_b,
     /// de_a += W_k dv, dW_k += e_a^T dv (into this part's partial). Where W_k depends on the left field only
-    /// (field_all, field_each), v is computed once per left field and the pairs' dv are summed before the two
-    /// products with W_k and e_a. Partials hold [dW | v | dv | sum of dv] per part.
+    /// (field_all, field_each), <see cref="ByLeftBackward"/> computes v once per left field and sums the pairs' dv
+    /// before the two products with W_k and e_a. Partials hold [dW | v | dv | sum of dv] per part.
     /// </summary>
     private static void BilinearBackwardPart(RangeJob j, int part, int start, int end)
     {
@@ -122,11 +115,14 @@ internal sealed partial class Graph
         var dw = block[..w.Length];
         var v = block.Slice(w.Length, d);
         var dv = block.Slice(w.Length + d, d);
-        var dvSum = block.Slice(w.Length + 2 * d, d);
         dw.Clear();
         var wantE = j.Flag;
         var wantW = j.F0 > 0;
-        var byLeft = type != BilinearType.FieldInteraction;
+        if (type != BilinearType.FieldInteraction)
+        {
+            ByLeftBackward(j, start, end, block);
+            return;
+        }
         for (var r = start; r < end; r++)
         {
             var e = j.A!.Span.Slice(r * width, width);
@@ -140,29 +136,6 @@ internal sealed partial class Graph
             for (var a = 0; a < f - 1; a++)
             {
                 var ea = e.Slice(a * d, d);
-                if (byLeft)
-                {
-                    var wi = WeightOf(type, p, a) * d * d;
-                    var wk = w.Slice(wi, d * d);
-                    if (wantE)
-                    {
-                        RowTimesMatrix(ea, wk, v);
-                    }
-                    dvSum.Clear();
-                    for (var b = a + 1; b < f; b++, p++)
-                    {
-                        var dyp = dy.Slice(p * d, d);
-                        var eb = e.Slice(b * d, d);
-                        TensorPrimitives.MultiplyAdd(dyp, eb, dvSum, dvSum);
-                        if (wantE)
-                        {
-                            var gb = ge.Slice(b * d, d);
-                            TensorPrimitives.MultiplyAdd(dyp, v, gb, gb);
-                        }
-                    }
-                    AccumulateLeft(wantE ? ge.Slice(a * d, d) : default, wantW ? dw.Slice(wi, d * d) : default, wk, ea, dvSum);
-                    continue;
-                }
                 for (var b = a + 1; b < f; b++, p++)
                 {
                     var wi = WeightOf(type, p, a) * d * d;
@@ -204,6 +177,190 @@ internal sealed partial class Graph
     }
 
     private static int BilinearPartialStride(int weights, int d) => weights + (3 * d);
+
+    // The field_all / field_each paths on 8-float vectors (Vector256: AVX where there is one): embedding dims are small (10 on Frappe, 16 on Criteo),
+    // where a TensorPrimitives call per d-vector costs more than its arithmetic. Each d-vector is walked in full
+    // 8-float chunks and a scalar tail (no masked or partial vector accesses: a later wide load of a partly stored
+    // chunk cannot be forwarded and stalls). Products and sums are element-wise as in the span path (x * y, then
+    // + addend, each rounded); only the dot products of the backward pass sum in another order.
+
+    /// <summary>v = x W for x [d], W [d, d] row-major: the sum of W's rows weighted by x, in row order.</summary>
+    private static unsafe void RowTimesMatrix8(float* x, float* w, float* v, int d)
+    {
+        var c = 0;
+        for (; c + 8 <= d; c += 8)
+        {
+            var acc = Vector256.Load(w + c) * Vector256.Create(x[0]);
+            for (var k = 1; k < d; k++)
+            {
+                acc = (Vector256.Load(w + (k * d) + c) * Vector256.Create(x[k])) + acc;
+            }
+            Vector256.Store(acc, v + c);
+        }
+        for (; c < d; c++)
+        {
+            var acc = w[c] * x[0];
+            for (var k = 1; k < d; k++)
+            {
+                acc = (w[(k * d) + c] * x[k]) + acc;
+            }
+            v[c] = acc;
+        }
+    }
+
+    /// <summary>Forward rows [start, end) for weights chosen by the left field (see <see cref="BilinearForwardPart"/>).</summary>
+    private static unsafe void ByLeftForward(RangeJob j, int start, int end)
+    {
+        var (f, d, type) = (j.I0, j.I1, (BilinearType)(int)j.P0);
+        var pairs = f * (f - 1) / 2;
+        float* w = j.B!.Pointer, x = j.A!.Pointer, y = j.C!.Pointer;
+        for (var r = start; r < end; r++)
+        {
+            var e = x + ((long)r * f * d);
+            var yr = y + ((long)r * pairs * d);
+            var p = 0;
+            for (var a = 0; a < f - 1; a++)
+            {
+                // u = e_a W into the slot of the pair (a, f-1), then out[(a, b)] = u * e_b, the last slot in place.
+                var u = yr + ((long)(p + (f - 1 - a) - 1) * d);
+                RowTimesMatrix8(e + (a * d), w + ((long)WeightOf(type, p, a) * d * d), u, d);
+                for (var b = a + 1; b < f; b++, p++)
+                {
+                    var eb = e + (b * d);
+                    var yp = yr + ((long)p * d);
+                    var c = 0;
+                    for (; c + 8 <= d; c += 8)
+                    {
+                        Vector256.Store(Vector256.Load(u + c) * Vector256.Load(eb + c), yp + c);
+                    }
+                    for (; c < d; c++)
+                    {
+                        yp[c] = u[c] * eb[c];
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Backward rows [start, end) for weights chosen by the left field: per left field a, v = e_a W (recomputed),
+    /// dvSum = sum_b dy_(a,b) * e_b, de_b += dy_(a,b) * v, de_a += W dvSum, dW += e_a^T dvSum (into this part's
+    /// partial, <paramref name="block"/>: [dW | v | dv | dvSum]).
+    /// </summary>
+    private static unsafe void ByLeftBackward(RangeJob j, int start, int end, Span<float> block)
+    {
+        var (f, d, type) = (j.I0, j.I1, (BilinearType)(int)j.P0);
+        var pairs = f * (f - 1) / 2;
+        var wantE = j.Flag;
+        var wantW = j.F0 > 0;
+        var freshE = j.F1 > 0;
+        float* w = j.B!.Pointer, x = j.A!.Pointer, dyAll = j.D!.Pointer;
+        var geAll = wantE ? j.E!.Pointer : null;
+        var wLength = j.B!.Length;
+        fixed (float* blockPtr = block)
+        {
+            var dw = blockPtr;
+            var v = blockPtr + wLength;
+            var dvSum = blockPtr + wLength + (2 * d);
+            for (var r = start; r < end; r++)
+            {
+                var e = x + ((long)r * f * d);
+                var dy = dyAll + ((long)r * pairs * d);
+                var ge = wantE ? geAll + ((long)r * f * d) : null;
+                if (wantE && freshE)
+                {
+                    new Span<float>(ge, f * d).Clear();
+                }
+                var p = 0;
+                for (var a = 0; a < f - 1; a++)
+                {
+                    var ea = e + (a * d);
+                    var wi = (long)WeightOf(type, p, a) * d * d;
+                    var wk = w + wi;
+                    if (wantE)
+                    {
+                        RowTimesMatrix8(ea, wk, v, d);
+                    }
+                    var dyA = dy + ((long)p * d);
+                    var right = f - 1 - a;
+                    p += right;
+                    var c = 0;
+                    for (; c + 8 <= d; c += 8)
+                    {
+                        var sum = Vector256<float>.Zero;
+                        var vc = wantE ? Vector256.Load(v + c) : default;
+                        for (var i = 0; i < right; i++)
+                        {
+                            var dyp = Vector256.Load(dyA + (i * d) + c);
+                            var b = a + 1 + i;
+                            sum = (dyp * Vector256.Load(e + (b * d) + c)) + sum;
+                            if (wantE)
+                            {
+                                var gb = ge + (b * d) + c;
+                                Vector256.Store((dyp * vc) + Vector256.Load(gb), gb);
+                            }
+                        }
+                        Vector256.Store(sum, dvSum + c);
+                    }
+                    for (; c < d; c++)
+                    {
+                        var sum = 0f;
+                        for (var i = 0; i < right; i++)
+                        {
+                            var dyp = dyA[(i * d) + c];
+                            var b = a + 1 + i;
+                            sum = (dyp * e[(b * d) + c]) + sum;
+                            if (wantE)
+                            {
+                                ge[(b * d) + c] = (dyp * v[c]) + ge[(b * d) + c];
+                            }
+                        }
+                        dvSum[c] = sum;
+                    }
+                    if (wantE)
+                    {
+                        // de_a[k] += W[k, :] . dvSum
+                        var ga = ge + (a * d);
+                        for (var k = 0; k < d; k++)
+                        {
+                            var wr = wk + (k * d);
+                            var dot = Vector256<float>.Zero;
+                            var cc = 0;
+                            for (; cc + 8 <= d; cc += 8)
+                            {
+                                dot = (Vector256.Load(wr + cc) * Vector256.Load(dvSum + cc)) + dot;
+                            }
+                            var tail = 0f;
+                            for (; cc < d; cc++)
+                            {
+                                tail = (wr[cc] * dvSum[cc]) + tail;
+                            }
+                            ga[k] += Vector256.Sum(dot) + tail;
+                        }
+                    }
+                    if (wantW)
+                    {
+                        // dW[k, :] += e_a[k] * dvSum
+                        for (var k = 0; k < d; k++)
+                        {
+                            var row = dw + wi + (k * d);
+                            var sk = ea[k];
+                            var s8 = Vector256.Create(sk);
+                            var cc = 0;
+                            for (; cc + 8 <= d; cc += 8)
+                            {
+                                Vector256.Store((Vector256.Load(dvSum + cc) * s8) + Vector256.Load(row + cc), row + cc);
+                            }
+                            for (; cc < d; cc++)
+                            {
+                                row[cc] = (dvSum[cc] * sk) + row[cc];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     private sealed class BilinearPairsOp : Op
     {
