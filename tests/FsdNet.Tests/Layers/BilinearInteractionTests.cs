@@ -9,16 +9,23 @@ namespace FsdNet.Tests.Layers;
 /// <summary>The fused ops of FiBiNET's layers (BilinearPairs, ScaleFields) and the SENET layer.</summary>
 public class BilinearInteractionTests
 {
-    // Dims 3, 10 and 16: the AVX path of field_all / field_each walks each d-vector in full 8-float chunks and a
-    // scalar tail, so 3 is tail only, 10 one chunk and a tail, 16 two chunks.
+    /// <summary>
+    /// Each bilinear type at d = 3, and field_all / field_each (one vector kernel, which walks each d-vector in full
+    /// 8-float chunks and a scalar tail) also at d = 10 (a chunk and a tail) and 16 (two chunks).
+    /// </summary>
+    public static TheoryData<string, int> Cases => new()
+    {
+        { nameof(BilinearType.FieldAll), 3 },
+        { nameof(BilinearType.FieldEach), 3 },
+        { nameof(BilinearType.FieldInteraction), 3 },
+        { nameof(BilinearType.FieldAll), 10 },
+        { nameof(BilinearType.FieldEach), 10 },
+        { nameof(BilinearType.FieldAll), 16 },
+        { nameof(BilinearType.FieldEach), 16 },
+    };
+
     [Theory]
-    [InlineData(nameof(BilinearType.FieldAll), 3)]
-    [InlineData(nameof(BilinearType.FieldEach), 3)]
-    [InlineData(nameof(BilinearType.FieldInteraction), 3)]
-    [InlineData(nameof(BilinearType.FieldAll), 10)]
-    [InlineData(nameof(BilinearType.FieldEach), 10)]
-    [InlineData(nameof(BilinearType.FieldAll), 16)]
-    [InlineData(nameof(BilinearType.FieldEach), 16)]
+    [MemberData(nameof(Cases))]
     public void Bilinear_pairs_match_their_definition(string typeName, int d)
     {
         var type = Enum.Parse<BilinearType>(typeName);
@@ -51,13 +58,7 @@ public class BilinearInteractionTests
     }
 
     [Theory]
-    [InlineData(nameof(BilinearType.FieldAll), 3)]
-    [InlineData(nameof(BilinearType.FieldEach), 3)]
-    [InlineData(nameof(BilinearType.FieldInteraction), 3)]
-    [InlineData(nameof(BilinearType.FieldAll), 10)]
-    [InlineData(nameof(BilinearType.FieldEach), 10)]
-    [InlineData(nameof(BilinearType.FieldAll), 16)]
-    [InlineData(nameof(BilinearType.FieldEach), 16)]
+    [MemberData(nameof(Cases))]
     public void Bilinear_pairs_gradients_match_finite_differences(string typeName, int d)
     {
         var type = Enum.Parse<BilinearType>(typeName);
