@@ -10,8 +10,8 @@ namespace FsdNet.Tests.Layers;
 public class BilinearInteractionTests
 {
     /// <summary>
-    /// Each bilinear type at d = 3, and field_all / field_each (one vector kernel, which walks each d-vector in full
-    /// 8-float chunks and a scalar tail) also at d = 10 (a chunk and a tail) and 16 (two chunks).
+    /// Each bilinear type at d = 3 and 10, field_all / field_each also at 16: the vector kernels walk each d-vector in
+    /// full 8-float chunks and a scalar tail (3: tail only, 10: a chunk and a tail, 16: two chunks).
     /// </summary>
     public static TheoryData<string, int> Cases => new()
     {
@@ -20,6 +20,7 @@ public class BilinearInteractionTests
         { nameof(BilinearType.FieldInteraction), 3 },
         { nameof(BilinearType.FieldAll), 10 },
         { nameof(BilinearType.FieldEach), 10 },
+        { nameof(BilinearType.FieldInteraction), 10 },
         { nameof(BilinearType.FieldAll), 16 },
         { nameof(BilinearType.FieldEach), 16 },
     };

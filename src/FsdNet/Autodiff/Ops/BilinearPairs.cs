@@ -86,14 +86,14 @@ internal sealed partial class Graph
         }
     }
 
-    /// <summary>v = x W for a row x [d] and W [d, d] (the sum of W's rows weighted by x, in row order).</summary>
-    private static void RowTimesMatrix(ReadOnlySpan<float> x, ReadOnlySpan<float> wk, Span<float> v)
+    /// <summary><see cref="RowTimesMatrix8"/> on spans (field_interaction's per-pair weights).</summary>
+    private static unsafe void RowTimesMatrix(ReadOnlySpan<float> x, ReadOnlySpan<float> wk, Span<float> v)
     {
-        var d = x.Length;
-        TensorPrimitives.Multiply(wk[..d], x[0], v);
-        for (var k = 1; k < d; k++)
+        fixed (float* px = x)
+        fixed (float* pw = wk)
+        fixed (float* pv = v)
         {
-            TensorPrimitives.MultiplyAdd(wk.Slice(k * d, d), x[k], v, v);
+            RowTimesMatrix8(px, pw, pv, x.Length);
         }
     }
 
