@@ -27,7 +27,8 @@ internal static class TrainBenchmark
             Records.Add(record);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  epoch {record.Epoch}: train {record.TrainSeconds:F2} s, valid {record.ValidSeconds:F2} s, {record.SamplesPerSecond:F0} samples/s, " +
-                $"loss {record.TrainLoss:F5}, valid AUC {record.Valid["AUC"]:F6} logloss {record.Valid["logloss"]:F6}"));
+                $"loss {record.TrainLoss:F5}, valid AUC {record.Valid["AUC"]:F6} logloss {record.Valid["logloss"]:F6}, " +
+                $"JIT so far {System.Runtime.JitInfo.GetCompilationTime().TotalSeconds:F2} s ({System.Runtime.JitInfo.GetCompiledMethodCount()} methods)"));
         }
     }
 
@@ -229,6 +230,18 @@ internal static class TrainBenchmark
             Console.WriteLine(string.Create(inv,
                 $"profile:   {o.Name,-22} {o.Forward + o.Backward,7:F1} ms = {o.Forward,6:F1} + {o.Backward,6:F1}  ({o.Count:F0} nodes, {(o.Forward + o.Backward) / opTotal * 100:F0}%)"));
             r[$"op_{o.Name}_ms"] = o.Forward + o.Backward;
+        }
+        // The matrix products by shape (m x k x n, form), slowest first, with their rate: which product to tune next.
+        var shapes = Profile.GemmShapes.Select(kv => (Shape: kv.Key, Ms: Ms(kv.Value.Forward), Count: kv.Value.Count / (double)steps,
+                Gflops: kv.Value.Forward == 0 ? 0 : 2.0 * kv.Key.M * kv.Key.N * kv.Key.K * kv.Value.Count / (kv.Value.Forward / (double)Stopwatch.Frequency) / 1e9))
+            .OrderByDescending(s => s.Ms).ToList();
+        if (shapes.Count > 0)
+        {
+            Console.WriteLine(string.Create(inv, $"profile: sgemm by shape (m x k x n form: ms per step, calls per step, GFLOP/s), {shapes.Count} shapes:"));
+            foreach (var s in shapes.Take(10))
+            {
+                Console.WriteLine(string.Create(inv, $"profile:   {s.Shape,-26} {s.Ms,7:F1} ms  {s.Count,3:F0} calls  {s.Gflops,6:F0} GFLOP/s"));
+            }
         }
         if (flopsPerStep == 0)
         {

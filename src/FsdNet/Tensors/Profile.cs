@@ -29,6 +29,31 @@ internal static class Profile
     /// </summary>
     public static readonly Dictionary<Type, OpTicks> Ops = [];
 
+    /// <summary>
+    /// Matrix products by shape (C[m,n] = op(A)[m,k] op(B)[k,n], the form "NN", "NT", "TN" or "TT"): their ticks, calls
+    /// and FLOPs, so a profile shows which products are slow (bench/FsdNet.Bench train --profile).
+    /// </summary>
+    public static readonly Dictionary<GemmShape, OpTicks> GemmShapes = [];
+
+    /// <summary>One product shape for <see cref="GemmShapes"/>.</summary>
+    public readonly record struct GemmShape(bool TransA, bool TransB, int M, int N, int K)
+    {
+        public string Form => (TransA ? "T" : "N") + (TransB ? "T" : "N");
+
+        public override string ToString() => $"{M}x{K}x{N} {Form}";
+    }
+
+    /// <summary>A matrix product began at <paramref name="start"/> and ended now: counts its time and FLOPs, overall and by shape.</summary>
+    public static void Gemm(long start, bool transA, bool transB, int m, int n, int k)
+    {
+        var ticks = Stopwatch.GetTimestamp() - start;
+        GemmTicks += ticks;
+        GemmFlops += 2L * m * n * k;
+        ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(GemmShapes, new GemmShape(transA, transB, m, n, k), out _);
+        entry.Forward += ticks;
+        entry.Count++;
+    }
+
     /// <summary>When the last op was recorded (or the forward pass began).</summary>
     public static long OpClock;
 
@@ -44,6 +69,7 @@ internal static class Profile
         GemmTicks = GemmFlops = EmbeddingTicks = 0;
         ForwardTicks = BackwardTicks = RegularizeClipTicks = OptimizerTicks = 0;
         Ops.Clear();
+        GemmShapes.Clear();
     }
 
     /// <summary>An op of type <paramref name="op"/> was recorded now: its forward took the time since the last.</summary>

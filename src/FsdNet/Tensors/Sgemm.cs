@@ -106,8 +106,7 @@ internal static unsafe partial class Sgemm
         {
             var start = System.Diagnostics.Stopwatch.GetTimestamp();
             MultiplyCore(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-            Profile.Lap(ref Profile.GemmTicks, start);
-            Profile.GemmFlops += 2L * m * n * k;
+            Profile.Gemm(start, transA, transB, m, n, k);
             return;
         }
         MultiplyCore(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -155,16 +154,15 @@ internal static unsafe partial class Sgemm
         }
         var start = Profile.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         MultiplyPacked(transA, true, m, n, k, alpha, a, lda, w.Weight.Pointer, k, beta, c, ldc, w.Data);
-        Profiled(start, m, n, k);
+        Profiled(start, transA, m, n, k);
     }
 
-    /// <summary>Counts a packed product begun at <paramref name="start"/> in <see cref="Profile"/> when it is on.</summary>
-    private static void Profiled(long start, int m, int n, int k)
+    /// <summary>Counts a product with a packed weight (op(B) = W^T) begun at <paramref name="start"/> in <see cref="Profile"/> when it is on.</summary>
+    private static void Profiled(long start, bool transA, int m, int n, int k)
     {
         if (Profile.Enabled)
         {
-            Profile.Lap(ref Profile.GemmTicks, start);
-            Profile.GemmFlops += 2L * m * n * k;
+            Profile.Gemm(start, transA, true, m, n, k);
         }
     }
 
@@ -202,7 +200,7 @@ internal static unsafe partial class Sgemm
         }
         var start = Profile.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         MultiplyPacked(transA, true, m, n, k, 1f, a, lda, w.Weight.Pointer, k, 0f, c, ldc, w.Data, bias, relu);
-        Profiled(start, m, n, k);
+        Profiled(start, transA, m, n, k);
     }
 
     /// <summary>Whether a product with this packed weight takes the packed kernel (else the unpacked or thin path).</summary>
