@@ -15,6 +15,7 @@ public static unsafe class GemmBenchmark
     private static int Threads = 2;
     private static bool useMin;
     private static bool useCpuTime;
+    private static byte[]? coldBuffer;
 
     [StructLayout(LayoutKind.Sequential)]
     private struct TimeSpec
@@ -110,6 +111,11 @@ public static unsafe class GemmBenchmark
                 case "--min":
                     useMin = true;
                     break;
+                case "--cold":
+                    // Training's operands come from memory (a weight gradient reads activations written long before):
+                    // write 64 MiB before every timed call so neither side finds A or B in the caches.
+                    coldBuffer = new byte[64 << 20];
+                    break;
                 case "--isa":
                     gemm = gemm with { Isa = Enum.Parse<SgemmIsa>(args[++i], ignoreCase: true) };
                     break;
@@ -143,7 +149,7 @@ public static unsafe class GemmBenchmark
                 + $"OPENBLAS_CORETYPE={Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") ?? "(unset)"}");
         }
         Console.WriteLine($"{(useMin ? "best" : "median")} of {reps} timed runs after warm-up, "
-            + $"{(useCpuTime ? "calling-thread CPU time" : "wall time")}; GFLOP/s = 2*m*k*n / time");
+            + $"{(useCpuTime ? "calling-thread CPU time" : "wall time")}{(coldBuffer is null ? "" : ", caches flushed (64 MiB written) before each call")}; GFLOP/s = 2*m*k*n / time");
         Console.WriteLine();
         Console.WriteLine($"| {"shape (m x k x n)",-18} | form | FsdNet GFLOP/s | OpenBLAS GFLOP/s | ratio | max rel err |");
         Console.WriteLine("|--------------------|------|---------------:|-----------------:|------:|------------:|");
@@ -219,6 +225,7 @@ public static unsafe class GemmBenchmark
         var to = new double[reps];
         for (var r = 0; r < reps; r++)
         {
+            ParkBlasThreads(blas);
             tf[r] = Seconds(fsd, flops);
             to[r] = blas is null ? 0 : Seconds(blas, flops);
         }
@@ -227,10 +234,37 @@ public static unsafe class GemmBenchmark
         return useMin ? (tf[0], to[0]) : (tf[reps / 2], to[reps / 2]);
     }
 
+    /// <summary>
+    /// OpenBLAS's threads keep spinning (with sched_yield) for about 2^28 cycles after a call before they sleep
+    /// (THREAD_TIMEOUT in its blas_server.c). On 2 cores that spinning took CPU from the FsdNet call timed right after
+    /// it: whole best-of-7 series came out at half speed while the other half ran at full speed. Wait until they
+    /// sleep before timing FsdNet (OpenBLAS's own calls are not affected: FsdNet's workers block on a semaphore).
+    /// </summary>
+    private static void ParkBlasThreads(Action? blas)
+    {
+        if (blas is not null)
+        {
+            Thread.Sleep(250);
+        }
+    }
+
     /// <summary>Time per call, repeating small problems so one sample lasts at least ~20 ms.</summary>
     private static double Seconds(Action f, double flops)
     {
         var inner = Math.Max(1, (int)(2e9 / flops));
+        if (coldBuffer is { } flush)
+        {
+            var total = 0.0;
+            for (var i = 0; i < inner; i++)
+            {
+                flush.AsSpan().Fill((byte)i);
+                var c0 = useCpuTime ? ThreadCpuSeconds() : 0;
+                var t = Stopwatch.GetTimestamp();
+                f();
+                total += useCpuTime ? ThreadCpuSeconds() - c0 : Stopwatch.GetElapsedTime(t).TotalSeconds;
+            }
+            return total / inner;
+        }
         if (useCpuTime)
         {
             var c0 = ThreadCpuSeconds();
