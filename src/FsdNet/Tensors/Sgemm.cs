@@ -897,6 +897,40 @@ internal static unsafe partial class Sgemm
     /// </summary>
     private static void PackB(bool trans, float* b, nint ldb, int p0, int kc, int j0, int nc, float* dst, int nr)
     {
+        if (!trans && nc >= nr && nr % 8 == 0 && Vector256.IsHardwareAccelerated)
+        {
+            // op(B)(p, j) = b[p * ldb + j], rows of nc floats: take TnGroup rows at a time and walk them across the full
+            // panels, so each row is read once, sequentially, while its lines are in L1, and each panel receives a
+            // contiguous run (walking panel by panel instead reads every row once per panel, a stride of ldb floats).
+            var full = nc / nr * nr;
+            var (group, ahead) = (Settings.TnGroup, Settings.PrefetchRows);
+            for (var pg = 0; pg < kc; pg += group)
+            {
+                var pe = Math.Min(kc, pg + group);
+                for (var jr = 0; jr < full; jr += nr)
+                {
+                    var d = dst + (nint)jr * kc;
+                    for (var p = pg; p < pe; p++)
+                    {
+                        var s = b + (p0 + p) * ldb + j0 + jr;
+                        if (jr == 0)
+                        {
+                            Sse.Prefetch0(p + ahead < kc ? s + ahead * ldb : s);
+                        }
+                        var dd = d + p * nr;
+                        for (var j = 0; j < nr; j += 8)
+                        {
+                            Vector256.Store(Vector256.Load(s + j), dd + j);
+                        }
+                    }
+                }
+            }
+            if (full < nc)
+            {
+                PackB(trans, b, ldb, p0, kc, j0 + full, nc - full, dst + (nint)full * kc, nr);
+            }
+            return;
+        }
         for (var jr = 0; jr < nc; jr += nr)
         {
             var cols = Math.Min(nr, nc - jr);
