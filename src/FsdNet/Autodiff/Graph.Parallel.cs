@@ -299,6 +299,27 @@ internal sealed partial class Graph
         }
     }
 
+    /// <summary>ga (+)= k (a - b) and gb (+)= -k (a - b) in one pass over a and b (<see cref="Kernels.ScaledDifferencePair"/>), in parallel for large tensors.</summary>
+    internal unsafe void ScaledDifferencePair(Tensor a, Tensor b, float k, Tensor ga, bool freshA, Tensor gb, bool freshB)
+    {
+        if (a.Length < 2 * ElementGrain || Workers.ThreadCount == 1)
+        {
+            Kernels.ScaledDifferencePair(a.Span, b.Span, k, ga.Span, freshA, gb.Span, freshB);
+            return;
+        }
+        job.Plan(a.Length, ElementGrain);
+        (job.A, job.B, job.C, job.D) = (a, b, ga, gb);
+        (job.F0, job.I0, job.Flag) = (k, freshA ? 1 : 0, freshB);
+        job.Run(&ScaledDifferencePairPart);
+    }
+
+    private static void ScaledDifferencePairPart(RangeJob j, int part, int start, int end)
+    {
+        var len = end - start;
+        Kernels.ScaledDifferencePair(j.A!.Span.Slice(start, len), j.B!.Span.Slice(start, len), j.F0,
+            j.C!.Span.Slice(start, len), j.I0 != 0, j.D!.Span.Slice(start, len), j.Flag);
+    }
+
     /// <summary>sum((a - b)^2) in double precision, split over threads (partials added in part order).</summary>
     internal unsafe double SquaredDistance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {

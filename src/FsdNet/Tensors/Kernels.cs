@@ -436,6 +436,44 @@ internal static class Kernels
         }
     }
 
+    /// <summary>
+    /// Both gradients of a squared difference in one pass: ga (+)= k (a - b), then gb (+)= -k (a - b) (write when fresh,
+    /// else add), element by element. Bit for bit <see cref="ScaledDifference"/> with k into ga and then with -k into gb
+    /// ((-k) x equals -(k x) exactly), also when ga and gb are the same span, but a and b are read once instead of twice.
+    /// </summary>
+    public static void ScaledDifferencePair(ReadOnlySpan<float> a, ReadOnlySpan<float> b, float k, Span<float> ga, bool freshA, Span<float> gb, bool freshB)
+    {
+        Check(a.Length, b.Length, ga.Length);
+        Check(a.Length, b.Length, gb.Length);
+        var i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var vk = Vector512.Create(k);
+            for (; i <= a.Length - 16; i += 16)
+            {
+                var v = vk * (Vector512.Create(a.Slice(i, 16)) - Vector512.Create(b.Slice(i, 16)));
+                (freshA ? v : v + Vector512.Create(ga.Slice(i, 16))).CopyTo(ga.Slice(i, 16));
+                (freshB ? -v : -v + Vector512.Create(gb.Slice(i, 16))).CopyTo(gb.Slice(i, 16));
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var vk = Vector256.Create(k);
+            for (; i <= a.Length - 8; i += 8)
+            {
+                var v = vk * (Vector256.Create(a.Slice(i, 8)) - Vector256.Create(b.Slice(i, 8)));
+                (freshA ? v : v + Vector256.Create(ga.Slice(i, 8))).CopyTo(ga.Slice(i, 8));
+                (freshB ? -v : -v + Vector256.Create(gb.Slice(i, 8))).CopyTo(gb.Slice(i, 8));
+            }
+        }
+        for (; i < a.Length; i++)
+        {
+            var v = k * (a[i] - b[i]);
+            ga[i] = freshA ? v : ga[i] + v;
+            gb[i] = freshB ? -v : gb[i] + -v;
+        }
+    }
+
     /// <summary>sum((a - b)^2), float blocks of 1024 accumulated in double.</summary>
     public static double SquaredDistance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {

@@ -71,6 +71,36 @@ public sealed class KernelsTests
     }
 
     [Theory]
+    [InlineData(true, true)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(false, false)]
+    public void Scaled_difference_pair_is_bit_for_bit_two_scaled_differences(bool freshA, bool freshB)
+    {
+        // 45: five 8-float vectors (two 16-float ones on AVX-512) and a scalar tail.
+        const int n = 45;
+        var (a, b, ga0, gb0) = (Values(n, 3), Values(n, 4), Values(n, 5), Values(n, 6));
+        var (ga, gb) = ((float[])ga0.Clone(), (float[])gb0.Clone());
+        Kernels.ScaledDifferencePair(a, b, 0.0123f, ga, freshA, gb, freshB);
+        var (ea, eb) = ((float[])ga0.Clone(), (float[])gb0.Clone());
+        Kernels.ScaledDifference(a, b, 0.0123f, ea, freshA);
+        Kernels.ScaledDifference(a, b, -0.0123f, eb, freshB);
+        for (var i = 0; i < n; i++)
+        {
+            Assert.True(BitConverter.SingleToInt32Bits(ea[i]) == BitConverter.SingleToInt32Bits(ga[i]), $"ga[{i}] {ga[i]} != {ea[i]}");
+            Assert.True(BitConverter.SingleToInt32Bits(eb[i]) == BitConverter.SingleToInt32Bits(gb[i]), $"gb[{i}] {gb[i]} != {eb[i]}");
+        }
+
+        // MSE(x, x): both gradients are one buffer; the pair must give what the two passes give in that order.
+        var g = (float[])ga0.Clone();
+        Kernels.ScaledDifferencePair(a, b, 0.0123f, g, freshA, g, false);
+        var e = (float[])ga0.Clone();
+        Kernels.ScaledDifference(a, b, 0.0123f, e, freshA);
+        Kernels.ScaledDifference(a, b, -0.0123f, e, false);
+        Assert.Equal(e, g);
+    }
+
+    [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public void Batch_norm_relu_dropout_rows_follow_their_definition(bool drop)

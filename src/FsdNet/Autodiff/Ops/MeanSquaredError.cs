@@ -28,6 +28,14 @@ internal sealed partial class Graph
         public override void Backward(Graph g)
         {
             var k = 2f * Out.Grad!.Span[0] / Math.Max(a.Length, 1);
+            if (a.RequiresGrad && b.RequiresGrad)
+            {
+                // FSDNet's hint loss (the teacher is not detached): both gradients from one read of a and b.
+                g.GradFor(a, out var freshA);
+                g.GradFor(b, out var freshB);
+                g.ScaledDifferencePair(a, b, k, a.Grad!, freshA, b.Grad!, freshB);
+                return;
+            }
             if (a.RequiresGrad)
             {
                 var ga = g.GradFor(a, out var fresh);
