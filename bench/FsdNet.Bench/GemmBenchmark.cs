@@ -111,6 +111,10 @@ public static unsafe class GemmBenchmark
                 case "--min":
                     useMin = true;
                     break;
+                case "--pack-a":
+                    // Pack A also where the kernel could read a non-transposed A in place (A/B runs of GemmSettings.DirectA).
+                    gemm = gemm with { DirectA = false };
+                    break;
                 case "--cold":
                     // Training's operands come from memory (a weight gradient reads activations written long before):
                     // write 64 MiB before every timed call so neither side finds A or B in the caches.
