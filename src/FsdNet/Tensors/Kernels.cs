@@ -398,53 +398,24 @@ internal static class Kernels
         return x;
     }
 
-    /// <summary>g (+)= k * (a - b).</summary>
-    public static void ScaledDifference(ReadOnlySpan<float> a, ReadOnlySpan<float> b, float k, Span<float> g, bool fresh)
-    {
-        Check(a.Length, b.Length, g.Length);
-        var i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var vk = Vector512.Create(k);
-            for (; i <= a.Length - 16; i += 16)
-            {
-                var v = vk * (Vector512.Create(a.Slice(i, 16)) - Vector512.Create(b.Slice(i, 16)));
-                if (!fresh)
-                {
-                    v += Vector512.Create(g.Slice(i, 16));
-                }
-                v.CopyTo(g.Slice(i, 16));
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            var vk = Vector256.Create(k);
-            for (; i <= a.Length - 8; i += 8)
-            {
-                var v = vk * (Vector256.Create(a.Slice(i, 8)) - Vector256.Create(b.Slice(i, 8)));
-                if (!fresh)
-                {
-                    v += Vector256.Create(g.Slice(i, 8));
-                }
-                v.CopyTo(g.Slice(i, 8));
-            }
-        }
-        for (; i < a.Length; i++)
-        {
-            var v = k * (a[i] - b[i]);
-            g[i] = fresh ? v : g[i] + v;
-        }
-    }
+    /// <summary>g (+)= k * (a - b) (write when fresh, else add): <see cref="ScaledDifferencePair"/> without a second output.</summary>
+    public static void ScaledDifference(ReadOnlySpan<float> a, ReadOnlySpan<float> b, float k, Span<float> g, bool fresh) =>
+        ScaledDifferencePair(a, b, k, g, fresh, default, false);
 
     /// <summary>
     /// Both gradients of a squared difference in one pass: ga (+)= k (a - b), then gb (+)= -k (a - b) (write when fresh,
-    /// else add), element by element. Bit for bit <see cref="ScaledDifference"/> with k into ga and then with -k into gb
-    /// ((-k) x equals -(k x) exactly), also when ga and gb are the same span, but a and b are read once instead of twice.
+    /// else add), element by element; an empty <paramref name="gb"/> skips the second. Bit for bit two passes, k into ga
+    /// and then -k into gb ((-k) x equals -(k x) exactly), also when ga and gb are the same span, but a and b are read
+    /// once instead of twice.
     /// </summary>
     public static void ScaledDifferencePair(ReadOnlySpan<float> a, ReadOnlySpan<float> b, float k, Span<float> ga, bool freshA, Span<float> gb, bool freshB)
     {
         Check(a.Length, b.Length, ga.Length);
-        Check(a.Length, b.Length, gb.Length);
+        var second = !gb.IsEmpty;
+        if (second)
+        {
+            Check(a.Length, b.Length, gb.Length);
+        }
         var i = 0;
         if (Vector512.IsHardwareAccelerated)
         {
@@ -453,7 +424,10 @@ internal static class Kernels
             {
                 var v = vk * (Vector512.Create(a.Slice(i, 16)) - Vector512.Create(b.Slice(i, 16)));
                 (freshA ? v : v + Vector512.Create(ga.Slice(i, 16))).CopyTo(ga.Slice(i, 16));
-                (freshB ? -v : -v + Vector512.Create(gb.Slice(i, 16))).CopyTo(gb.Slice(i, 16));
+                if (second)
+                {
+                    (freshB ? -v : -v + Vector512.Create(gb.Slice(i, 16))).CopyTo(gb.Slice(i, 16));
+                }
             }
         }
         else if (Vector256.IsHardwareAccelerated)
@@ -463,14 +437,20 @@ internal static class Kernels
             {
                 var v = vk * (Vector256.Create(a.Slice(i, 8)) - Vector256.Create(b.Slice(i, 8)));
                 (freshA ? v : v + Vector256.Create(ga.Slice(i, 8))).CopyTo(ga.Slice(i, 8));
-                (freshB ? -v : -v + Vector256.Create(gb.Slice(i, 8))).CopyTo(gb.Slice(i, 8));
+                if (second)
+                {
+                    (freshB ? -v : -v + Vector256.Create(gb.Slice(i, 8))).CopyTo(gb.Slice(i, 8));
+                }
             }
         }
         for (; i < a.Length; i++)
         {
             var v = k * (a[i] - b[i]);
             ga[i] = freshA ? v : ga[i] + v;
-            gb[i] = freshB ? -v : gb[i] + -v;
+            if (second)
+            {
+                gb[i] = freshB ? -v : gb[i] + -v;
+            }
         }
     }
 

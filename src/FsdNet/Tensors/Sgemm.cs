@@ -791,33 +791,17 @@ internal static unsafe partial class Sgemm
     {
         if (trans && mc >= mr && (mr is >= 8 and <= 16 || mr == 6) && Vector256.IsHardwareAccelerated)
         {
-            // op(A)(i, p) = a[p * lda + i]: take TnGroup rows of stored A at a time and walk them across the panels, so
-            // reads stay sequential along each row and each panel receives a contiguous run; each full panel gets its
-            // mr values per row with two overlapping 8-float copies (AVX2's 6-row panels: 4 floats and 2). The partial
-            // last panel is done element-wise.
+            // op(A)(i, p) = a[p * lda + i]: row p of stored A holds column p of op(A), so each panel takes mr contiguous
+            // floats per row (two overlapping 8-float copies; AVX2's 6-row panels: 4 floats and 2). The partial last
+            // panel is done element-wise.
             var full = mc / mr * mr;
-            var (group, ahead) = (Settings.TnGroup, Settings.PrefetchRows);
-            for (var pg = 0; pg < kc; pg += group)
+            if (mr == 6)
             {
-                var pe = Math.Min(kc, pg + group);
-                for (var ir = 0; ir < full; ir += mr)
-                {
-                    var t = dst + (nint)ir * kc;
-                    for (var p = pg; p < pe; p++)
-                    {
-                        var s = a + (p0 + p) * lda + i0 + ir;
-                        // Rows of stored A are far apart; prefetch the same columns a few rows ahead.
-                        Sse.Prefetch0(p + ahead < kc ? s + ahead * lda : s);
-                        if (mr == 6)
-                        {
-                            Vector128.Store(Vector128.Load(s), t + p * 6);
-                            *(long*)(t + p * 6 + 4) = *(long*)(s + 4);
-                            continue;
-                        }
-                        Vector256.Store(Vector256.Load(s), t + p * mr);
-                        Vector256.Store(Vector256.Load(s + mr - 8), t + p * mr + mr - 8);
-                    }
-                }
+                PackRowGroups<Copy6>(a, lda, p0, kc, i0, full, mr, dst);
+            }
+            else
+            {
+                PackRowGroups<Copy8To16>(a, lda, p0, kc, i0, full, mr, dst);
             }
             if (full == mc)
             {
@@ -892,6 +876,84 @@ internal static unsafe partial class Sgemm
     }
 
     /// <summary>
+    /// Packs panels whose values are contiguous in the stored rows (A^T's panels, a non-transposed B's): panel q holds,
+    /// for each p in [0, kc), the <paramref name="width"/> floats src[(p0 + p) * ld + c0 + q * width ..]. Rows are taken
+    /// TnGroup at a time and walked across the first <paramref name="full"/> columns (whole panels), so each row is read
+    /// once, sequentially, while its lines are in L1, and each panel receives a contiguous run; the same columns
+    /// PrefetchRows rows ahead are prefetched. <typeparamref name="TCopy"/> copies one row's run.
+    /// </summary>
+    private static void PackRowGroups<TCopy>(float* src, nint ld, int p0, int kc, int c0, int full, int width, float* dst)
+        where TCopy : struct, IRowCopy
+    {
+        var (group, ahead) = (Settings.TnGroup, Settings.PrefetchRows);
+        for (var pg = 0; pg < kc; pg += group)
+        {
+            var pe = Math.Min(kc, pg + group);
+            for (var c = 0; c < full; c += width)
+            {
+                var t = dst + (nint)c * kc;
+                for (var p = pg; p < pe; p++)
+                {
+                    var s = src + (p0 + p) * ld + c0 + c;
+                    // Stored rows are far apart; prefetch the same columns a few rows ahead.
+                    Sse.Prefetch0(p + ahead < kc ? s + ahead * ld : s);
+                    TCopy.Copy(s, t + p * width, width);
+                }
+            }
+        }
+    }
+
+    /// <summary>One row's run of a panel for <see cref="PackRowGroups"/>.</summary>
+    private interface IRowCopy
+    {
+        static abstract void Copy(float* s, float* d, int width);
+    }
+
+    /// <summary>6 floats (AVX2's A panels): 4 and 2.</summary>
+    private struct Copy6 : IRowCopy
+    {
+        public static void Copy(float* s, float* d, int width)
+        {
+            Vector128.Store(Vector128.Load(s), d);
+            *(long*)(d + 4) = *(long*)(s + 4);
+        }
+    }
+
+    /// <summary>8 to 16 floats: two overlapping 8-float copies.</summary>
+    private struct Copy8To16 : IRowCopy
+    {
+        public static void Copy(float* s, float* d, int width)
+        {
+            Vector256.Store(Vector256.Load(s), d);
+            Vector256.Store(Vector256.Load(s + width - 8), d + width - 8);
+        }
+    }
+
+    /// <summary>A multiple of 16 floats, 16 at a time (AVX-512's 32-wide B panels).</summary>
+    private struct CopySixteens : IRowCopy
+    {
+        public static void Copy(float* s, float* d, int width)
+        {
+            for (var j = 0; j < width; j += 16)
+            {
+                Vector512.Store(Vector512.Load(s + j), d + j);
+            }
+        }
+    }
+
+    /// <summary>A multiple of 8 floats, 8 at a time.</summary>
+    private struct CopyEights : IRowCopy
+    {
+        public static void Copy(float* s, float* d, int width)
+        {
+            for (var j = 0; j < width; j += 8)
+            {
+                Vector256.Store(Vector256.Load(s + j), d + j);
+            }
+        }
+    }
+
+    /// <summary>
     /// Packs op(B)[p0 .. p0+kc, j0 .. j0+nc] into micro-panels of <paramref name="nr"/> columns: panel r holds, for
     /// each p, the nr values op(B)[p0 + p, j0 + r*nr + j] contiguously; columns past nc are zero.
     /// </summary>
@@ -899,31 +961,15 @@ internal static unsafe partial class Sgemm
     {
         if (!trans && nc >= nr && nr % 8 == 0 && Vector256.IsHardwareAccelerated)
         {
-            // op(B)(p, j) = b[p * ldb + j], rows of nc floats: take TnGroup rows at a time and walk them across the full
-            // panels, so each row is read once, sequentially, while its lines are in L1, and each panel receives a
-            // contiguous run (walking panel by panel instead reads every row once per panel, a stride of ldb floats).
+            // op(B)(p, j) = b[p * ldb + j]: each panel takes nr contiguous floats of every row.
             var full = nc / nr * nr;
-            var (group, ahead) = (Settings.TnGroup, Settings.PrefetchRows);
-            for (var pg = 0; pg < kc; pg += group)
+            if (nr % 16 == 0 && Vector512.IsHardwareAccelerated)
             {
-                var pe = Math.Min(kc, pg + group);
-                for (var jr = 0; jr < full; jr += nr)
-                {
-                    var d = dst + (nint)jr * kc;
-                    for (var p = pg; p < pe; p++)
-                    {
-                        var s = b + (p0 + p) * ldb + j0 + jr;
-                        if (jr == 0)
-                        {
-                            Sse.Prefetch0(p + ahead < kc ? s + ahead * ldb : s);
-                        }
-                        var dd = d + p * nr;
-                        for (var j = 0; j < nr; j += 8)
-                        {
-                            Vector256.Store(Vector256.Load(s + j), dd + j);
-                        }
-                    }
-                }
+                PackRowGroups<CopySixteens>(b, ldb, p0, kc, j0, full, nr, dst);
+            }
+            else
+            {
+                PackRowGroups<CopyEights>(b, ldb, p0, kc, j0, full, nr, dst);
             }
             if (full < nc)
             {
