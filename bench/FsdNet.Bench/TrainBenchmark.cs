@@ -232,8 +232,8 @@ internal static class TrainBenchmark
             r[$"op_{o.Name}_ms"] = o.Forward + o.Backward;
         }
         // The matrix products by shape (m x k x n, form), slowest first, with their rate: which product to tune next.
-        var shapes = Profile.GemmShapes.Select(kv => (Shape: kv.Key, Ms: Ms(kv.Value.Forward), Count: kv.Value.Count / (double)steps,
-                Gflops: kv.Value.Forward == 0 ? 0 : 2.0 * kv.Key.M * kv.Key.N * kv.Key.K * kv.Value.Count / (kv.Value.Forward / (double)Stopwatch.Frequency) / 1e9))
+        var shapes = Profile.GemmShapes.Select(kv => (Shape: kv.Key, Ms: Ms(kv.Value.Ticks), Count: kv.Value.Count / (double)steps,
+                Gflops: kv.Value.Ticks == 0 ? 0 : 2.0 * kv.Key.M * kv.Key.N * kv.Key.K * kv.Value.Count / (kv.Value.Ticks / (double)Stopwatch.Frequency) / 1e9))
             .OrderByDescending(s => s.Ms).ToList();
         if (shapes.Count > 0)
         {

@@ -33,7 +33,14 @@ internal static class Profile
     /// Matrix products by shape (C[m,n] = op(A)[m,k] op(B)[k,n], the form "NN", "NT", "TN" or "TT"): their ticks, calls
     /// and FLOPs, so a profile shows which products are slow (bench/FsdNet.Bench train --profile).
     /// </summary>
-    public static readonly Dictionary<GemmShape, OpTicks> GemmShapes = [];
+    public static readonly Dictionary<GemmShape, ShapeTicks> GemmShapes = [];
+
+    /// <summary>Time and calls of one product shape in <see cref="GemmShapes"/>.</summary>
+    public struct ShapeTicks
+    {
+        public long Ticks;
+        public long Count;
+    }
 
     /// <summary>One product shape for <see cref="GemmShapes"/>.</summary>
     public readonly record struct GemmShape(bool TransA, bool TransB, int M, int N, int K)
@@ -50,7 +57,7 @@ internal static class Profile
         GemmTicks += ticks;
         GemmFlops += 2L * m * n * k;
         ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(GemmShapes, new GemmShape(transA, transB, m, n, k), out _);
-        entry.Forward += ticks;
+        entry.Ticks += ticks;
         entry.Count++;
     }
 

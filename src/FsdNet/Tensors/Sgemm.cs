@@ -983,28 +983,13 @@ internal static unsafe partial class Sgemm
             var d = dst + (nint)jr * kc;
             if (!trans)
             {
-                // op(B)(p, j) = b[p * ldb + j]: contiguous runs.
+                // op(B)(p, j) = b[p * ldb + j]: contiguous runs, element-wise (full vector panels took the path above;
+                // here only a partial last panel, or a CPU without vectors).
                 for (var p = 0; p < kc; p++)
                 {
                     var s = b + (p0 + p) * ldb + j0 + jr;
                     var dd = d + p * nr;
                     var j = 0;
-                    if (cols == nr && nr % 16 == 0 && Vector512.IsHardwareAccelerated)
-                    {
-                        for (; j < nr; j += 16)
-                        {
-                            Vector512.Store(Vector512.Load(s + j), dd + j);
-                        }
-                        continue;
-                    }
-                    if (cols == nr && nr % 8 == 0 && Vector256.IsHardwareAccelerated)
-                    {
-                        for (; j < nr; j += 8)
-                        {
-                            Vector256.Store(Vector256.Load(s + j), dd + j);
-                        }
-                        continue;
-                    }
                     for (; j < cols; j++)
                     {
                         dd[j] = s[j];
